@@ -1,0 +1,97 @@
+/** flow, descent and exact: three solvers, one reporting path. */
+import type { Command, CommandIO } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import type { ParsedArgs } from '../args.ts';
+import type { Problem } from '../../problem.ts';
+import type { Trajectory } from '../../trajectory.ts';
+import { solveFlow } from '../../solvers/flow.ts';
+import { solveDescent } from '../../solvers/descent.ts';
+import { solveExact } from '../../solvers/exact.ts';
+import type { OdeMethod } from '../../solvers/ode/types.ts';
+import { checkpointTable, checkpoints, trajectoryJson, trajectoryPlots } from '../../report/trajectory-report.ts';
+import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
+
+const REPORT_OPTIONS = {
+  points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
+};
+
+function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): void {
+  const cps = checkpoints(tr, p, num(args, 'points', 11));
+  const notes = conventionLines(p, tr.conventions.time);
+  const table = checkpointTable(tr, p, cps, notes);
+  const json = trajectoryJson(tr, p, cps);
+  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
+  else io.out(renderText(table));
+  const base = tr.method.replace(/[^\w-]+/g, '-');
+  emitFiles(args, io, {
+    [`${base}.md`]: () => renderMarkdown(table),
+    [`${base}.csv`]: () => renderCsv(table),
+    [`${base}.tex`]: () => renderLatex(table),
+    [`${base}.json`]: () => JSON.stringify(json, null, 2) + '\n',
+    [`${base}.svg`]: () => trajectoryPlots([tr], p, `loss: ${p.conventions.loss} · time: ${tr.conventions.time} · alpha = ${p.alpha}`),
+  });
+}
+
+export const flowCommand: Command = {
+  name: 'flow',
+  summary: 'Integrate the gradient flow θ̇ = −∇L(θ) and print checkpoints (loss, ‖θ‖, monitored quantities).',
+  usage: 'gradflow flow <model|--spec FILE> [--t T] [--method dopri5|gauss4|midpoint|rk4] [--rtol R] [--alpha A] [--opt delta=…]',
+  options: {
+    ...MODEL_OPTIONS,
+    t: { kind: 'number', help: 'end time (flow time)', default: '30' },
+    method: { kind: 'string', help: 'integrator: dopri5, gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
+    rtol: { kind: 'number', help: 'relative tolerance', default: '1e-10' },
+    atol: { kind: 'number', help: 'absolute tolerance', default: '1e-3·rtol·(smallest non-zero |θ0|)' },
+    dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },
+    ...REPORT_OPTIONS,
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const p = buildProblem(args, resolveModel(args));
+    const tr = solveFlow(p, {
+      tEnd: num(args, 't', 30),
+      method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
+      rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
+      atol: args.values.has('atol') ? num(args, 'atol', 0) : undefined,
+      dt: args.values.has('dt') ? num(args, 'dt', 0) : undefined,
+    });
+    report(args, io, p, tr);
+  },
+};
+
+export const descentCommand: Command = {
+  name: 'descent',
+  summary: 'Run gradient descent (or heavy-ball momentum); step k is reported at flow time t = k·lr/(1 − momentum).',
+  usage: 'gradflow descent <model|--spec FILE> [--lr η] [--steps K] [--momentum m] [--alpha A]',
+  options: {
+    ...MODEL_OPTIONS,
+    lr: { kind: 'number', help: 'learning rate η', default: '0.01' },
+    steps: { kind: 'int', help: 'number of steps', default: '3000' },
+    momentum: { kind: 'number', help: 'heavy-ball momentum in [0, 1)', default: '0' },
+    ...REPORT_OPTIONS,
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const p = buildProblem(args, resolveModel(args));
+    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0) });
+    report(args, io, p, tr);
+  },
+};
+
+export const exactCommand: Command = {
+  name: 'exact',
+  summary: 'Evaluate a closed-form solution the model ships (e.g. the whitened single neuron, Saxe’s sigmoid).',
+  usage: 'gradflow exact <model> [--t T] [--name whitened|saxe] [--alpha A] [--opt delta=…]',
+  options: {
+    ...MODEL_OPTIONS,
+    t: { kind: 'number', help: 'end time (flow time)', default: '30' },
+    name: { kind: 'string', help: 'which closed form (default: the first that applies)' },
+    ...REPORT_OPTIONS,
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const p = buildProblem(args, resolveModel(args));
+    const tr = solveExact(p, { tEnd: num(args, 't', 30), name: str(args, 'name') });
+    report(args, io, p, tr);
+  },
+};

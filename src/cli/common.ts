@@ -1,0 +1,106 @@
+/** What the commands share: resolving a model, building a Problem from options, emitting results. */
+import { GradflowError } from '../util/errors.ts';
+import type { OptionDecl, ParsedArgs, ParsedValue } from './args.ts';
+import type { ModelDefinition } from '../spec.ts';
+import { BUILTIN_MODELS, findModel } from '../../models/index.ts';
+import { readSpec } from '../specfile.ts';
+import { readDataset } from '../data.ts';
+import { createProblem, type Problem } from '../problem.ts';
+import { writeReport } from '../report/files.ts';
+
+export interface CommandIO {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Whether progress may be drawn (stderr is a TTY or --progress). */
+  progress: boolean;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, OptionDecl>;
+  run(args: ParsedArgs, io: CommandIO): void | Promise<void>;
+}
+
+export const COMMON_OPTIONS: Record<string, OptionDecl> = {
+  json: { kind: 'flag', help: 'print machine-readable JSON on stdout' },
+  out: { kind: 'string', help: 'write report files (tables, SVG plots) to this directory' },
+  debug: { kind: 'flag', help: 'show stack traces on errors' },
+  progress: { kind: 'flag', help: 'show progress on stderr even when it is not a terminal' },
+  help: { kind: 'flag', help: 'show this help' },
+};
+
+export const MODEL_OPTIONS: Record<string, OptionDecl> = {
+  spec: { kind: 'string', help: 'a model spec file (JSON) instead of a built-in model' },
+  data: { kind: 'string', help: 'dataset file: JSON {"X": [[…]], "y": […]} or CSV (last column = y)' },
+  dim: { kind: 'string', repeat: true, help: 'set a dimension, e.g. --dim d=20 (repeatable)' },
+  alpha: { kind: 'number', help: 'initial scale alpha > 0', default: '1e-3' },
+  seed: { kind: 'int', help: 'random seed for data and initialisation', default: '0' },
+  opt: { kind: 'string', repeat: true, help: 'model option, e.g. --opt delta=-2 (see `gradflow list`)' },
+};
+
+export function num(args: ParsedArgs, key: string, fallback: number): number {
+  const v = args.values.get(key);
+  return v === undefined ? fallback : (v as number);
+}
+
+export function str(args: ParsedArgs, key: string): string | undefined {
+  return args.values.get(key) as string | undefined;
+}
+
+export function flag(args: ParsedArgs, key: string): boolean {
+  return args.values.get(key) === true;
+}
+
+export function resolveModel(args: ParsedArgs): ModelDefinition {
+  const specPath = str(args, 'spec');
+  const name = args.positionals[0];
+  if (specPath) {
+    if (name) throw new GradflowError(`give either a model name ('${name}') or --spec FILE, not both`);
+    return readSpec(specPath);
+  }
+  if (!name) throw new GradflowError(`name a model (${BUILTIN_MODELS.map((m) => m.spec.name).join(', ')}) or give --spec FILE`);
+  const m = findModel(name);
+  if (!m) throw new GradflowError(`unknown model '${name}' (built-in: ${BUILTIN_MODELS.map((x) => x.spec.name).join(', ')}; or give --spec FILE)`);
+  return m;
+}
+
+function keyValues(list: ParsedValue | undefined, what: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const item of (list as string[] | undefined) ?? []) {
+    for (const part of item.split(',')) {
+      const m = /^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$/.exec(part);
+      if (!m || Number.isNaN(Number(m[2]))) throw new GradflowError(`${what} must look like name=number (got '${part}')`);
+      out[m[1]] = Number(m[2]);
+    }
+  }
+  return out;
+}
+
+export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: { alpha?: number } = {}): Problem {
+  const dims = keyValues(args.values.get('dim'), '--dim');
+  for (const k of Object.keys(dims)) if (!(k in def.spec.dims)) throw new GradflowError(`--dim ${k}: model '${def.spec.name}' has no dimension '${k}' (it has ${Object.keys(def.spec.dims).join(', ') || 'none'})`);
+  const options = keyValues(args.values.get('opt'), '--opt');
+  for (const k of Object.keys(options)) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
+  const dataPath = str(args, 'data');
+  const data = dataPath ? readDataset(dataPath) : undefined;
+  return createProblem(def, { data, dims, alpha: num(args, 'alpha', defaults.alpha ?? 1e-3), seed: num(args, 'seed', 0), options });
+}
+
+/** Write report files atomically when --out is given; tell the user where they went. */
+export function emitFiles(args: ParsedArgs, io: CommandIO, files: Record<string, string | (() => string)>): void {
+  const dir = str(args, 'out');
+  if (!dir) return;
+  const paths = writeReport(dir, files);
+  if (!flag(args, 'json')) io.out(`wrote ${paths.join(', ')}`);
+}
+
+export function conventionLines(p: Problem, time?: string): string[] {
+  return [
+    `loss: ${p.conventions.loss} (mean over samples)`,
+    `time: ${time ?? p.conventions.time}`,
+    `init: ${p.conventions.init}; alpha = ${p.alpha}`,
+    `data: ${p.data.source}`,
+  ];
+}

@@ -1,0 +1,183 @@
+/**
+ * Code generation: derived tensor expressions → fused JavaScript loops over Float64Array.
+ *
+ * Scalars become `const` temporaries (common subexpressions computed once per neuron and
+ * sample); vector-valued subexpressions that are elementwise are inlined into the loop that
+ * consumes them, and only genuinely non-elementwise ones (A x, Aᵀe) are materialised into
+ * scratch buffers. Scalars that the forward pass already computed (e.g. wᵀx) are cached per
+ * neuron and reused by the gradient pass instead of being recomputed.
+ */
+import { type Expr, type Sym, keyOf, shapeOf, bindDims } from '../symbolic/expr.ts';
+import type { Layout } from './layout.ts';
+
+export interface GenContext {
+  layout: Layout;
+  counter: { n: number };
+  buffers: { name: string; size: number }[];
+  /** Offsets of symbols by name. */
+  paramOffset: Map<string, { offset: number; shape: number[] }>;
+  inputOffset: Map<string, { offset: number; shape: number[] }>;
+}
+
+const lit = (v: number): string => (Object.is(v, -0) ? '0' : Number.isInteger(v) ? `${v}` : `${v}`.includes('e') ? `(${v})` : `${v}`);
+
+export class Emitter {
+  readonly lines: string[] = [];
+  private readonly cse = new Map<string, string>();
+  private readonly tensors = new Map<string, string>();
+  /** key → temp name, for scalars this block computed (read by the next block's cache). */
+  readonly computed = new Map<string, string>();
+
+  constructor(
+    private readonly ctx: GenContext,
+    private readonly indent: string,
+    private readonly fromCache?: (key: string) => string | undefined,
+  ) {}
+
+  fresh(prefix = 't'): string {
+    return `${prefix}${this.ctx.counter.n++}`;
+  }
+
+  emit(line: string): void {
+    this.lines.push(this.indent + line);
+  }
+
+  private access(s: Sym, idx: string[]): string {
+    const flat = (shape: number[]): string => {
+      if (idx.length === 0) return '';
+      if (idx.length === 1) return ` + ${idx[0]}`;
+      return ` + ${idx[0]} * ${shape[1]} + ${idx[1]}`;
+    };
+    switch (s.role) {
+      case 'param': {
+        const p = this.ctx.paramOffset.get(s.name)!;
+        return `th[ob + ${p.offset}${flat(p.shape)}]`;
+      }
+      case 'input': {
+        const p = this.ctx.inputOffset.get(s.name)!;
+        return `X[xo + ${p.offset}${flat(p.shape)}]`;
+      }
+      case 'residual':
+        return idx.length === 0 ? 'e' : `ev[${idx.length === 1 ? idx[0] : `${idx[0]} * ${this.ctx.layout.outShape[1]} + ${idx[1]}`}]`;
+      case 'index':
+        return 'i';
+      default:
+        throw new Error(`symbol '${s.name}' (${s.role}) cannot appear in a compiled kernel`);
+    }
+  }
+
+  /** A JS expression (usually a temp name) holding the value of scalar expression e. */
+  scalar(e: Expr): string {
+    if (e.kind === 'num') return lit(e.value);
+    if (e.kind === 'sym' && e.role === 'index') return 'i';
+    if (e.kind === 'sym' && e.role === 'residual') return 'e';
+    const k = keyOf(e);
+    const hit = this.cse.get(k);
+    if (hit) return hit;
+    const cached = this.fromCache?.(k);
+    if (cached) {
+      const t = this.fresh();
+      this.emit(`const ${t} = ${cached};`);
+      this.cse.set(k, t);
+      return t;
+    }
+    let code: string;
+    switch (e.kind) {
+      case 'sym': code = this.access(e, []); break;
+      case 'add': code = e.terms.map((t) => this.scalar(t)).join(' + '); break;
+      case 'mul': code = e.factors.map((t) => this.scalar(t)).join(' * '); break;
+      case 'pow': {
+        const b = this.scalar(e.base);
+        code = Array.from({ length: e.exp }, () => b).join(' * ');
+        break;
+      }
+      case 'fn': {
+        const a = this.scalar(e.arg);
+        code = e.name === 'relu' ? `(${a} > 0 ? ${a} : 0)` : `(${a} > 0 ? 1 : 0)`;
+        break;
+      }
+      case 'dot': {
+        const n = shapeOf(e.a)[0] as number;
+        const kv = this.fresh('k');
+        const body = `${this.elem(e.a, [kv])} * ${this.elem(e.b, [kv])}`;
+        const t = this.fresh();
+        this.emit(`let ${t} = 0;`);
+        this.emit(`for (let ${kv} = 0; ${kv} < ${n}; ${kv}++) ${t} += ${body};`);
+        this.cse.set(k, t);
+        this.computed.set(k, t);
+        return t;
+      }
+      case 'sum': {
+        const shape = shapeOf(e.arg) as number[];
+        const t = this.fresh();
+        const ks = shape.map(() => this.fresh('k'));
+        const body = this.elem(e.arg, ks);
+        this.emit(`let ${t} = 0;`);
+        this.emit(`${ks.map((kv, r) => `for (let ${kv} = 0; ${kv} < ${shape[r]}; ${kv}++) `).join('')}${t} += ${body};`);
+        this.cse.set(k, t);
+        this.computed.set(k, t);
+        return t;
+      }
+      case 'index': code = this.elem(e.arg, [this.scalar(e.idx)]); break;
+      case 'fill': return this.scalar(e.value);
+      default: throw new Error(`cannot compile ${e.kind} as a scalar`);
+    }
+    const t = this.fresh();
+    this.emit(`const ${t} = ${code};`);
+    this.cse.set(k, t);
+    this.computed.set(k, t);
+    return t;
+  }
+
+  /** A JS expression for element idx of tensor expression e (elementwise parts inline). */
+  elem(e: Expr, idx: string[]): string {
+    if (shapeOf(e).length === 0) return this.scalar(e);
+    switch (e.kind) {
+      case 'sym': return this.access(e, idx);
+      case 'add': return `(${e.terms.map((t) => this.elem(t, idx)).join(' + ')})`;
+      case 'mul': return e.factors.map((t) => this.elem(t, idx)).join(' * ');
+      case 'pow': return `(${this.elem(e.base, idx)}) ** ${e.exp}`;
+      case 'fn': {
+        const a = this.elem(e.arg, idx);
+        return e.name === 'relu' ? `Math.max(0, ${a})` : `(${a} > 0 ? 1 : 0)`;
+      }
+      case 'fill': return this.scalar(e.value);
+      case 'unit': return `(${idx[0]} === ${this.scalar(e.idx)} ? 1 : 0)`;
+      case 'transpose': return this.elem(e.A, [idx[1], idx[0]]);
+      case 'outer': return `${this.elem(e.a, [idx[0]])} * ${this.elem(e.b, [idx[1]])}`;
+      case 'matvec': return `${this.materialise(e)}[${idx[0]}]`;
+      default: throw new Error(`cannot compile ${e.kind} elementwise`);
+    }
+  }
+
+  /** Compute a non-elementwise vector (A x) into a scratch buffer once per block. */
+  private materialise(e: Extract<Expr, { kind: 'matvec' }>): string {
+    const k = keyOf(e);
+    const hit = this.tensors.get(k);
+    if (hit) return hit;
+    const [m, n] = shapeOf(e.A) as number[];
+    const buf = this.fresh('buf');
+    this.ctx.buffers.push({ name: buf, size: m });
+    const r = this.fresh('k'), c = this.fresh('k'), s = this.fresh('s');
+    const body = `${this.elem(e.A, [r, c])} * ${this.elem(e.x, [c])}`;
+    this.emit(`for (let ${r} = 0; ${r} < ${m}; ${r}++) { let ${s} = 0; for (let ${c} = 0; ${c} < ${n}; ${c}++) ${s} += ${body}; ${buf}[${r}] = ${s}; }`);
+    this.tensors.set(k, buf);
+    return buf;
+  }
+
+  /** target[base + flat(k)] += elem(e, k) over e's shape. */
+  accumulate(target: string, base: string, e: Expr, shape: number[]): void {
+    if (shape.length === 0) {
+      this.emit(`${target}[${base}] += ${this.scalar(e)};`);
+      return;
+    }
+    const ks = shape.map(() => this.fresh('k'));
+    const body = this.elem(e, ks);
+    const flat = ks.length === 1 ? ks[0] : `${ks[0]} * ${shape[1]} + ${ks[1]}`;
+    this.emit(`${ks.map((kv, r) => `for (let ${kv} = 0; ${kv} < ${shape[r]}; ${kv}++) `).join('')}${target}[${base} + ${flat}] += ${body};`);
+  }
+}
+
+export function bindAll(e: Expr, dims: Record<string, number>): Expr {
+  return bindDims(e, dims);
+}

@@ -1,0 +1,192 @@
+/**
+ * Compiled kernels of a bound model. All take the flat neuron-major θ and row-major data,
+ * and an optional neuron mask (AGF restricts the fit to the active set).
+ *
+ *   lossGrad      L = (1/2n) Σ_j ‖f(x_j) − y_j‖² and ∇_θ L, fused in one pass over the samples
+ *   forward       predictions f(x_j) (n×c)
+ *   neuronOutputs f_i(x_j) for every neuron (H×n×c), for utilities U_i = E_x⟨f_i, r⟩
+ *   vjpMean       (1/n) Σ_j ∇_θ⟨E_j, f_i(x_j)⟩ for a given cotangent matrix E (n×c)
+ */
+import { type DerivedModel } from '../symbolic/derive.ts';
+import { bindDims } from '../symbolic/expr.ts';
+import { simplify } from '../symbolic/simplify.ts';
+import { Emitter, type GenContext } from './codegen.ts';
+import { type Layout, makeLayout } from './layout.ts';
+
+export type Mask = Uint8Array | null;
+
+export interface Kernels {
+  layout: Layout;
+  lossGrad(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, mask?: Mask): number;
+  loss(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask?: Mask): number;
+  forward(th: Float64Array, X: Float64Array, n: number, out: Float64Array, mask?: Mask): void;
+  neuronOutputs(th: Float64Array, X: Float64Array, n: number, out: Float64Array): void;
+  vjpMean(th: Float64Array, X: Float64Array, E: Float64Array, n: number, grad: Float64Array, mask?: Mask): void;
+  /** Generated source of each kernel, for inspection (`gradflow derive --code`). */
+  source: Record<string, string>;
+}
+
+interface Block {
+  forward: Emitter;
+  out: string; // scalar temp name, or '' for vector outputs (already accumulated)
+}
+
+function context(layout: Layout): GenContext {
+  return {
+    layout,
+    counter: { n: 0 },
+    buffers: [],
+    paramOffset: new Map(layout.params.map((p) => [p.name, { offset: p.offset, shape: p.shape }])),
+    inputOffset: new Map(layout.inputs.map((p) => [p.name, { offset: p.offset, shape: p.shape }])),
+  };
+}
+
+export function compileModel(m: DerivedModel, dims: Record<string, number> = {}): Kernels {
+  const layout = makeLayout(m, dims);
+  const bind = (e: Parameters<typeof bindDims>[0]) => simplify(bindDims(e, layout.dims));
+  const template = bind(m.template);
+  const vjps = m.params.map((p) => ({ slot: layout.params.find((s) => s.name === p.name)!, e: bind(m.vjps.get(p.name)!) }));
+  const { H, P, dIn, c } = layout;
+  const vectorOut = layout.outShape.length > 0;
+  const I = '      ';
+
+  /** Forward pass of one neuron: sums f_i into f (scalar) or fv (vector). */
+  const forwardBlock = (ctx: GenContext, target: 'f' | 'out'): Block => {
+    const em = new Emitter(ctx, I);
+    if (!vectorOut) {
+      const t = em.scalar(template);
+      if (target === 'f') em.emit(`f += ${t};`);
+      else em.emit(`out[(i * n + j)] = ${t};`);
+      return { forward: em, out: t };
+    }
+    if (target === 'f') em.accumulate('fv', '0', template, layout.outShape);
+    else {
+      const ks = layout.outShape.map(() => em.fresh('k'));
+      const body = em.elem(template, ks);
+      em.emit(`for (let ${ks[0]} = 0; ${ks[0]} < ${c}; ${ks[0]}++) out[(i * n + j) * ${c} + ${ks[0]}] = ${body};`);
+    }
+    return { forward: em, out: '' };
+  };
+
+  const buffersDecl = (ctx: GenContext): string =>
+    [...ctx.buffers.map((b) => `const ${b.name} = new Float64Array(${b.size});`), vectorOut ? `const fv = new Float64Array(${c}); const ev = new Float64Array(${c});` : ''].join('\n');
+
+  // ---- lossGrad: forward (caching scalars), residual, gradient pass
+  const lgCtx = context(layout);
+  const fwd = forwardBlock(lgCtx, 'f');
+  const cacheSlots = new Map<string, number>();
+  const bwd = new Emitter(lgCtx, I, (key) => {
+    const t = fwd.forward.computed.get(key);
+    if (!t) return undefined;
+    if (!cacheSlots.has(key)) cacheSlots.set(key, cacheSlots.size);
+    return `cache[i * CACHE + ${cacheSlots.get(key)}]`;
+  });
+  for (const { slot, e } of vjps) bwd.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
+  const C = Math.max(1, cacheSlots.size);
+  const stores = [...cacheSlots].map(([key, s]) => `${I}cache[i * ${C} + ${s}] = ${fwd.forward.computed.get(key)};`);
+  const residualCode = vectorOut
+    ? `    let s2 = 0;\n    for (let k = 0; k < ${c}; k++) { const r = fv[k] - Y[j * ${c} + k]; ev[k] = r; s2 += r * r; }\n    loss += s2;`
+    : `    const e = f - Y[j];\n    loss += e * e;`;
+  const lossGradSrc = `${buffersDecl(lgCtx)}
+const cache = new Float64Array(${H * C});
+return function lossGrad(th, X, Y, n, grad, mask) {
+  grad.fill(0);
+  let loss = 0;
+  for (let j = 0; j < n; j++) {
+    const xo = j * ${dIn};
+    ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
+    for (let i = 0; i < ${H}; i++) {
+      if (mask && mask[i] === 0) continue;
+      const ob = i * ${P};
+${fwd.forward.lines.join('\n')}
+${stores.join('\n')}
+    }
+${residualCode}
+    for (let i = 0; i < ${H}; i++) {
+      if (mask && mask[i] === 0) continue;
+      const ob = i * ${P};
+${bwd.lines.join('\n').replaceAll('CACHE', String(C))}
+    }
+  }
+  const inv = 1 / n;
+  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  return 0.5 * loss * inv;
+};`;
+
+  // ---- forward / loss only
+  const fCtx = context(layout);
+  const f2 = forwardBlock(fCtx, 'f');
+  const forwardSrc = `${buffersDecl(fCtx)}
+return function forward(th, X, n, out, mask) {
+  for (let j = 0; j < n; j++) {
+    const xo = j * ${dIn};
+    ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
+    for (let i = 0; i < ${H}; i++) {
+      if (mask && mask[i] === 0) continue;
+      const ob = i * ${P};
+${f2.forward.lines.join('\n')}
+    }
+    ${vectorOut ? `for (let k = 0; k < ${c}; k++) out[j * ${c} + k] = fv[k];` : 'out[j] = f;'}
+  }
+};`;
+
+  // ---- per-neuron outputs
+  const nCtx = context(layout);
+  const f3 = forwardBlock(nCtx, 'out');
+  const neuronSrc = `${buffersDecl(nCtx)}
+return function neuronOutputs(th, X, n, out) {
+  for (let j = 0; j < n; j++) {
+    const xo = j * ${dIn};
+    for (let i = 0; i < ${H}; i++) {
+      const ob = i * ${P};
+${f3.forward.lines.join('\n')}
+    }
+  }
+};`;
+
+  // ---- vjp with a given cotangent matrix
+  const vCtx = context(layout);
+  const vb = new Emitter(vCtx, I);
+  for (const { slot, e } of vjps) vb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
+  const vjpSrc = `${buffersDecl(vCtx)}
+return function vjpMean(th, X, E, n, grad, mask) {
+  grad.fill(0);
+  for (let j = 0; j < n; j++) {
+    const xo = j * ${dIn};
+    ${vectorOut ? `for (let k = 0; k < ${c}; k++) ev[k] = E[j * ${c} + k];` : 'const e = E[j];'}
+    for (let i = 0; i < ${H}; i++) {
+      if (mask && mask[i] === 0) continue;
+      const ob = i * ${P};
+${vb.lines.join('\n')}
+    }
+  }
+  const inv = 1 / n;
+  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+};`;
+
+  const make = <T>(src: string): T => new Function(src)() as T;
+  const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
+  const forward = make<Kernels['forward']>(forwardSrc);
+  const neuronOutputs = make<Kernels['neuronOutputs']>(neuronSrc);
+  const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
+  let predBuf = new Float64Array(0);
+  const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
+    if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
+    forward(th, X, n, predBuf, mask);
+    let s = 0;
+    for (let q = 0; q < n * c; q++) {
+      const r = predBuf[q] - Y[q];
+      s += r * r;
+    }
+    return (0.5 * s) / n;
+  };
+  return {
+    layout,
+    lossGrad: (th, X, Y, n, grad, mask = null) => lossGrad(th, X, Y, n, grad, mask),
+    loss,
+    forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
+    neuronOutputs,
+    vjpMean: (th, X, E, n, grad, mask = null) => vjpMean(th, X, E, n, grad, mask),
+    source: { lossGrad: lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * A Problem is everything a solver needs, fixed once: the derived and compiled model, the
+ * data, the initial state and its conventions. Solvers never mutate it, so the same Problem
+ * can be handed to flow, descent, exact, agf, … and their answers compared.
+ */
+import { GradflowError } from './util/errors.ts';
+import { Rng } from './util/rng.ts';
+import type { ModelDefinition, InitOptions } from './spec.ts';
+import type { Dataset } from './data.ts';
+import { deriveModel, type DerivedModel } from './symbolic/derive.ts';
+import { compileModel, type Kernels } from './compile/kernels.ts';
+import type { Layout } from './compile/layout.ts';
+
+export interface Conventions {
+  loss: string;
+  time: string;
+  init: string;
+  alpha: number;
+}
+
+export interface Monitor {
+  name: string;
+  fn: (theta: Float64Array) => number;
+}
+
+export interface Problem {
+  model: ModelDefinition;
+  derived: DerivedModel;
+  kernels: Kernels;
+  layout: Layout;
+  data: Dataset;
+  theta0: Float64Array;
+  alpha: number;
+  seed: number;
+  options: Record<string, number>;
+  conventions: Conventions;
+  monitors: Monitor[];
+}
+
+export interface ProblemOptions {
+  data?: Dataset;
+  dims?: Record<string, number>;
+  alpha?: number;
+  seed?: number;
+  theta0?: Float64Array;
+  options?: Record<string, number>;
+  monitors?: Monitor[];
+}
+
+export const LOSS_CONVENTION = '1/(2n) sum of squares';
+
+const derivedCache = new WeakMap<ModelDefinition, DerivedModel>();
+export function derived(def: ModelDefinition): DerivedModel {
+  let d = derivedCache.get(def);
+  if (!d) {
+    d = deriveModel(def.spec);
+    derivedCache.set(def, d);
+  }
+  return d;
+}
+
+/** Generic initialisation from spec.init: each parameter is alpha·scale·draw. */
+function specInit(def: ModelDefinition, layout: Layout, opts: InitOptions, rng: Rng): Float64Array {
+  const th = new Float64Array(layout.H * layout.P);
+  const init = def.spec.init ?? {};
+  for (let i = 0; i < layout.H; i++) {
+    for (const slot of layout.params) {
+      const pi = init[slot.name] ?? { dist: 'normal', scale: 1 };
+      const scale = opts.alpha * (pi.scale ?? 1);
+      const base = i * layout.P + slot.offset;
+      if (pi.dist === 'zero') continue;
+      if (pi.dist === 'constant') for (let k = 0; k < slot.size; k++) th[base + k] = scale;
+      else if (pi.dist === 'sphere') {
+        const u = rng.unitVector(slot.size);
+        for (let k = 0; k < slot.size; k++) th[base + k] = scale * u[k];
+      } else if (pi.dist === 'normal') for (let k = 0; k < slot.size; k++) th[base + k] = scale * rng.normal();
+      else throw new GradflowError(`spec: unknown init distribution '${String(pi.dist)}' for '${slot.name}' (use normal, sphere, constant or zero)`);
+    }
+  }
+  return th;
+}
+
+/** A default dataset for specs without a generator: Gaussian inputs, a random teacher of the same model family's linear map. */
+function defaultData(layout: Layout, rng: Rng, n: number): Dataset {
+  const { dIn, c } = layout;
+  const X = rng.normalArray(n * dIn);
+  const T = rng.normalArray(dIn * c, 1 / Math.sqrt(dIn));
+  const Y = new Float64Array(n * c);
+  for (let j = 0; j < n; j++) for (let k = 0; k < c; k++) {
+    let s = 0;
+    for (let q = 0; q < dIn; q++) s += X[j * dIn + q] * T[q * c + k];
+    Y[j * c + k] = s;
+  }
+  return { X, Y, n, dIn, c, source: `Gaussian inputs, linear teacher (n = ${n}, seed)` };
+}
+
+export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): Problem {
+  const alpha = opts.alpha ?? 1e-3;
+  if (!Number.isFinite(alpha) || alpha <= 0) throw new GradflowError(`alpha must be a positive number (got ${opts.alpha}); it is the initial scale`);
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0) throw new GradflowError(`seed must be a non-negative integer (got ${seed})`);
+  const d = derived(def);
+  const dims = { ...def.spec.dims, ...(opts.dims ?? {}) };
+  // data decides the input width when the model's input is a single vector
+  if (opts.data && d.inputs.length === 1 && d.inputs[0].shape.length === 1 && typeof d.inputs[0].shape[0] === 'string') {
+    dims[d.inputs[0].shape[0]] = opts.data.dIn;
+  }
+  const kernels = compileModel(d, dims);
+  const layout = kernels.layout;
+  const rng = new Rng(seed);
+  const extra = opts.options ?? {};
+  let data = opts.data;
+  if (!data) {
+    const dataRng = new Rng(seed + 1_000_003);
+    data = def.generateData ? def.generateData(layout.dims, dataRng, extra) : defaultData(layout, dataRng, 4 * layout.dIn + 16);
+  }
+  if (data.dIn !== layout.dIn) throw new GradflowError(`data: X has ${data.dIn} columns but model '${def.spec.name}' expects ${layout.dIn} input values per sample`);
+  if (data.c !== layout.c) throw new GradflowError(`data: y has ${data.c} column(s) but model '${def.spec.name}' has ${layout.c} output(s)`);
+  const initOpts: InitOptions = { alpha, seed, extra };
+  const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng) : specInit(def, layout, initOpts, rng));
+  if (theta0.length !== layout.H * layout.P) throw new GradflowError(`initial state has ${theta0.length} entries, the model has ${layout.H * layout.P} parameters`);
+  for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError('initial state is not finite');
+  return {
+    model: def,
+    derived: d,
+    kernels,
+    layout,
+    data,
+    theta0,
+    alpha,
+    seed,
+    options: extra,
+    conventions: { loss: LOSS_CONVENTION, time: 'flow time', init: def.spec.initConvention ?? describeInit(def), alpha },
+    monitors: opts.monitors ?? def.monitors?.(layout) ?? [],
+  };
+}
+
+function describeInit(def: ModelDefinition): string {
+  const init = def.spec.init ?? {};
+  return Object.keys(def.spec.params).map((p) => {
+    const pi = init[p] ?? { dist: 'normal', scale: 1 };
+    const s = pi.scale ?? 1;
+    if (pi.dist === 'zero') return `${p} = 0`;
+    if (pi.dist === 'constant') return `${p} = ${s === 1 ? '' : `${s}·`}alpha`;
+    if (pi.dist === 'sphere') return `${p} = ${s === 1 ? '' : `${s}·`}alpha·(unit vector)`;
+    return `${p} ~ ${s === 1 ? '' : `${s}·`}alpha·N(0, 1)`;
+  }).join(', ');
+}
+
+/** Loss L(θ) in the mean convention. */
+export function lossOf(p: Problem, theta: Float64Array): number {
+  return p.kernels.loss(theta, p.data.X, p.data.Y, p.data.n);
+}
+
+/** ∇L(θ) into out; returns L. */
+export function gradientOf(p: Problem, theta: Float64Array, out: Float64Array): number {
+  return p.kernels.lossGrad(theta, p.data.X, p.data.Y, p.data.n, out);
+}
+
+/** Per-parameter view of a flat state, for reports: name → values (neuron-major). */
+export function unpack(p: Problem, theta: Float64Array): Record<string, Float64Array[]> {
+  const out: Record<string, Float64Array[]> = {};
+  for (const s of p.layout.params) {
+    out[s.name] = [];
+    for (let i = 0; i < p.layout.H; i++) out[s.name].push(theta.slice(i * p.layout.P + s.offset, i * p.layout.P + s.offset + s.size));
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+/**
+ * Reports for trajectories: a checkpoint table, a JSON summary and SVG plots. Every output
+ * carries the conventions (loss normalisation, time unit, alpha) of the run it reports.
+ */
+import type { Problem } from '../problem.ts';
+import type { Trajectory } from '../trajectory.ts';
+import { nearestIndex } from '../trajectory.ts';
+import { norm2 } from '../util/linalg.ts';
+import type { Table } from './table.ts';
+import { renderPanels, type PlotSpec, type Series } from './svg.ts';
+
+export interface Checkpoint {
+  t: number;
+  loss: number;
+  thetaNorm: number;
+  monitors: Record<string, number>;
+}
+
+/** `points` checkpoints evenly spaced in time (dense output when the method has it). */
+export function checkpoints(tr: Trajectory, p: Problem, points: number): Checkpoint[] {
+  const t0 = tr.t[0], t1 = tr.t[tr.t.length - 1];
+  const out: Checkpoint[] = [];
+  const m = Math.max(2, points);
+  for (let k = 0; k < m; k++) {
+    const t = t0 + ((t1 - t0) * k) / (m - 1);
+    let state: Float64Array;
+    let loss: number;
+    let tt = t;
+    if (tr.dense) {
+      state = tr.dense(t);
+      loss = p.kernels.loss(state, p.data.X, p.data.Y, p.data.n);
+    } else {
+      const q = nearestIndex(tr, t);
+      state = tr.states[q];
+      loss = tr.loss[q];
+      tt = tr.t[q];
+    }
+    const monitors: Record<string, number> = {};
+    for (const mon of p.monitors) monitors[mon.name] = mon.fn(state);
+    out.push({ t: tt, loss, thetaNorm: norm2(state), monitors });
+  }
+  return out;
+}
+
+export function checkpointTable(tr: Trajectory, p: Problem, cps: Checkpoint[], notes: string[]): Table {
+  const monNames = p.monitors.map((m) => m.name);
+  return {
+    title: `${p.model.spec.name} · ${tr.method}`,
+    columns: [
+      { key: 't', header: 't' },
+      { key: 'loss', header: 'loss' },
+      { key: 'thetaNorm', header: '‖θ‖', latexHeader: '$\\lVert\\theta\\rVert$' },
+      ...monNames.map((n) => ({ key: n, header: n })),
+    ],
+    rows: cps.map((c) => ({ t: c.t, loss: c.loss, thetaNorm: c.thetaNorm, ...c.monitors })),
+    notes,
+  };
+}
+
+export function trajectoryJson(tr: Trajectory, p: Problem, cps: Checkpoint[]): Record<string, unknown> {
+  const last = tr.states.length - 1;
+  return {
+    model: tr.model,
+    method: tr.method,
+    conventions: tr.conventions,
+    initialLoss: tr.loss[0],
+    final: { t: tr.t[last], loss: tr.loss[last], theta: Array.from(tr.states[last]) },
+    checkpoints: cps,
+    events: tr.events.map((e) => ({ name: e.name, t: e.t })),
+    stats: tr.stats,
+    status: tr.status,
+    dims: p.layout.dims,
+    data: p.data.source,
+  };
+}
+
+/** Loss (log scale) and parameter norm against time, one series per trajectory. */
+export function trajectoryPlots(trs: Trajectory[], p: Problem, caption: string): string {
+  const loss: Series[] = trs.map((tr) => ({ name: tr.method, x: tr.t, y: tr.loss, style: tr.method.startsWith('exact') ? 'dashed' : 'line' }));
+  const norm: Series[] = trs.map((tr) => ({ name: tr.method, x: tr.t, y: tr.states.map(norm2), style: tr.method.startsWith('exact') ? 'dashed' : 'line' }));
+  const panels: PlotSpec[] = [
+    { title: `${p.model.spec.name}: loss`, xLabel: trs[0].conventions.time, yLabel: 'loss (1/2n Σ squares)', series: loss, logY: true, caption },
+    { title: `${p.model.spec.name}: ‖θ‖`, xLabel: trs[0].conventions.time, yLabel: '‖θ‖', series: norm, logY: true, caption },
+  ];
+  return renderPanels(panels, 2);
+}

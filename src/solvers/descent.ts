@@ -1,0 +1,80 @@
+/**
+ * Gradient descent and heavy-ball momentum. Step k maps to flow time t = kη/(1 − m), the time
+ * at which the matching gradient flow is compared. Backends implement one interface so a
+ * TensorFlow.js backend can replace gradflow's Float64Array loop without touching callers.
+ */
+import { DivergenceError, GradflowError } from '../util/errors.ts';
+import type { Problem } from '../problem.ts';
+import { buildTrajectory, type Trajectory } from '../trajectory.ts';
+
+export interface DescentOptions {
+  lr: number;
+  steps: number;
+  momentum?: number;
+  /** Store every this many steps (the last step is always stored). */
+  recordEvery?: number;
+  backend?: DescentBackend;
+  theta0?: Float64Array;
+}
+
+export interface DescentRecord {
+  step: number;
+  theta: Float64Array;
+  loss: number;
+}
+
+export interface DescentBackend {
+  name: string;
+  /** Run the iteration, calling record(k, θ_k, L(θ_k)) at the stored steps. */
+  run(p: Problem, opts: Required<Pick<DescentOptions, 'lr' | 'steps' | 'momentum' | 'recordEvery'>>, theta0: Float64Array, record: (r: DescentRecord) => void): void;
+}
+
+/** gradflow's own double-precision loop over the compiled kernels. */
+export const float64Backend: DescentBackend = {
+  name: 'float64',
+  run(p, { lr, steps, momentum, recordEvery }, theta0, record) {
+    const { X, Y, n } = p.data;
+    const th = Float64Array.from(theta0);
+    const g = new Float64Array(th.length);
+    const v = new Float64Array(th.length);
+    for (let k = 0; k <= steps; k++) {
+      const loss = p.kernels.lossGrad(th, X, Y, n, g);
+      if (!Number.isFinite(loss)) throw new DivergenceError(`descent diverged at step ${k} (loss = ${loss}); lower the learning rate (--lr ${lr})`);
+      if (k % recordEvery === 0 || k === steps) record({ step: k, theta: th.slice(), loss });
+      if (k === steps) break;
+      if (momentum === 0) {
+        for (let q = 0; q < th.length; q++) th[q] -= lr * g[q];
+      } else {
+        for (let q = 0; q < th.length; q++) {
+          v[q] = momentum * v[q] - lr * g[q];
+          th[q] += v[q];
+        }
+      }
+    }
+  },
+};
+
+export function solveDescent(p: Problem, opts: DescentOptions): Trajectory {
+  const { lr, steps } = opts;
+  const momentum = opts.momentum ?? 0;
+  if (!Number.isFinite(lr) || lr <= 0) throw new GradflowError(`descent: the learning rate must be positive (got ${lr})`);
+  if (!Number.isInteger(steps) || steps < 0) throw new GradflowError(`descent: steps must be a non-negative integer (got ${steps})`);
+  if (!(momentum >= 0 && momentum < 1)) throw new GradflowError(`descent: momentum must be in [0, 1) (got ${momentum})`);
+  const recordEvery = Math.max(1, Math.floor(opts.recordEvery ?? Math.max(1, Math.ceil(steps / 2000))));
+  const backend = opts.backend ?? float64Backend;
+  const t: number[] = [], states: Float64Array[] = [], loss: number[] = [], stepIdx: number[] = [];
+  const timePerStep = lr / (1 - momentum);
+  backend.run(p, { lr, steps, momentum, recordEvery }, opts.theta0 ?? p.theta0, (r) => {
+    t.push(r.step * timePerStep);
+    states.push(r.theta);
+    loss.push(r.loss);
+    stepIdx.push(r.step);
+  });
+  const tr = buildTrajectory(p, momentum > 0 ? 'momentum' : 'gd', t, states, {
+    loss,
+    stats: { steps, lr, momentum, backend: backend.name },
+    timeConvention: momentum > 0 ? `flow time t = k·lr/(1 − momentum), lr = ${lr}, momentum = ${momentum}` : `flow time t = k·lr, lr = ${lr}`,
+  });
+  tr.monitors.step = stepIdx;
+  return tr;
+}

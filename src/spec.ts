@@ -1,0 +1,75 @@
+/**
+ * A model is declared once, as data: parameters per neuron with shapes, inputs, the neuron
+ * template f_i(x; θ_i) as an expression string, the number of neurons, the loss and the
+ * initialisation. Built-in models (models/*.ts) and user spec files (JSON) share this type;
+ * built-ins add TypeScript hooks (data generators, closed forms) through ModelDefinition.
+ */
+import type { Dim } from './symbolic/expr.ts';
+import type { Rng } from './util/rng.ts';
+import type { Dataset } from './data.ts';
+import type { Layout } from './compile/layout.ts';
+import type { Monitor, Problem } from './problem.ts';
+
+export type InitDist = 'normal' | 'constant' | 'zero' | 'sphere';
+
+/** Parameter p of every neuron starts at alpha·scale·(draw); 'sphere' draws a unit vector. */
+export interface ParamInit {
+  dist: InitDist;
+  scale?: number;
+}
+
+export interface ModelSpec {
+  name: string;
+  title?: string;
+  description?: string;
+  /** Default sizes of the symbolic dimensions (overridable with --dim d=20 or by the data). */
+  dims: Record<string, number>;
+  /** Per-neuron parameters in layout order: name → shape (dimension names or numbers). */
+  params: Record<string, Dim[]>;
+  /** Input symbols; one sample's row is their concatenation in this order. */
+  inputs: Record<string, Dim[]>;
+  /** Output shape: [] for scalar regression, ['c'] for vector outputs. */
+  output: Dim[];
+  /** Number of neurons H (a number or a dimension name). The model is Σ_i f_i. */
+  neurons: Dim;
+  /** The neuron template f_i(x; θ_i); 'i' is the neuron index. */
+  template: string;
+  loss?: 'mse';
+  /** Initialisation per parameter (used when the model gives no init hook). */
+  init?: Record<string, ParamInit>;
+  /** One line describing the initial-scale convention, printed with every result. */
+  initConvention?: string;
+}
+
+export interface InitOptions {
+  alpha: number;
+  seed: number;
+  /** Model-specific options (e.g. delta for the single neuron). */
+  extra: Record<string, number>;
+}
+
+/** TypeScript hooks a built-in model adds to its spec. */
+export interface ModelDefinition {
+  spec: ModelSpec;
+  /** Default dataset for `gradflow flow <model>` with no --data. */
+  generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>) => Dataset;
+  /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. */
+  init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng) => Float64Array;
+  /** Conserved quantities already known for display by `derive` (laws are derived elsewhere). */
+  knownLaws?: { text: string; latex: string }[];
+  /** Extra option names this model accepts (e.g. 'delta'), with a one-line description. */
+  options?: Record<string, string>;
+  /** Closed-form solutions the `exact` solver can use. */
+  exact?: ExactSolution[];
+  /** Quantities tracked along every trajectory (e.g. δ = a² − ‖w‖²). */
+  monitors?: (layout: Layout) => Monitor[];
+}
+
+export interface ExactSolution {
+  name: string;
+  description: string;
+  /** null when the closed form applies to this problem; otherwise why not (shown to the user). */
+  applies: (p: Problem) => string | null;
+  /** θ(t) in flow time. */
+  solve: (p: Problem) => (t: number) => Float64Array;
+}

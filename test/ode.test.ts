@@ -1,0 +1,211 @@
+import { describe, it, expect } from 'vitest';
+import { integrate, type OdeMethod, type OdeRhs } from '../src/solvers/ode/index.ts';
+import { GradflowError } from '../src/util/errors.ts';
+
+const relErr = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+
+// Riccati/logistic u' = 2u(s − u); closed form by separation of variables
+const S = 1.5;
+const U0 = 1e-6;
+const logistic: OdeRhs = (_t, y, d) => {
+  d[0] = 2 * y[0] * (S - y[0]);
+};
+const logisticExact = (t: number): number => {
+  const e = Math.exp(2 * S * t);
+  return (S * e) / (e - 1 + S / U0);
+};
+
+// rigid rotation y' = ω × y, whose flow is orthogonal: ‖y‖² is a quadratic invariant
+const W = [0.7, -1.3, 0.4];
+const rotation: OdeRhs = (_t, y, d) => {
+  d[0] = W[1] * y[2] - W[2] * y[1];
+  d[1] = W[2] * y[0] - W[0] * y[2];
+  d[2] = W[0] * y[1] - W[1] * y[0];
+};
+const norm2 = (y: Float64Array): number => y[0] * y[0] + y[1] * y[1] + y[2] * y[2];
+const maxDrift = (ys: Float64Array[]): number => {
+  const q0 = norm2(ys[0]);
+  let m = 0;
+  for (const y of ys) m = Math.max(m, Math.abs(norm2(y) - q0) / q0);
+  return m;
+};
+const Y_ROT = new Float64Array([0.3, -0.8, 0.5]);
+
+describe('dopri5 accuracy', () => {
+  it('exponential decay and growth to 1e-10 relative, including dense output', () => {
+    for (const lam of [-1.3, 0.9]) {
+      const sol = integrate('dopri5', (_t, y, d) => { d[0] = lam * y[0]; }, 0, new Float64Array([2]), 10, { rtol: 1e-12 });
+      let worst = 0;
+      sol.t.forEach((t, k) => { worst = Math.max(worst, relErr(sol.y[k][0], 2 * Math.exp(lam * t))); });
+      expect(worst).toBeLessThan(1e-10);
+      let worstDense = 0;
+      for (let t = 0.0137; t < 10; t += 0.3711) worstDense = Math.max(worstDense, relErr(sol.dense(t)[0], 2 * Math.exp(lam * t)));
+      expect(worstDense).toBeLessThan(1e-10);
+      expect(sol.t[sol.t.length - 1]).toBe(10);
+      expect(sol.status).toBe('done');
+    }
+  });
+
+  it('logistic growth from 1e-6 over [0, 30] matches the closed form to 1e-9', () => {
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12 });
+    let worst = 0;
+    sol.t.forEach((t, k) => { worst = Math.max(worst, relErr(sol.y[k][0], logisticExact(t))); });
+    console.log(`logistic dopri5: steps=${sol.stats.steps} rejected=${sol.stats.rejected} fevals=${sol.stats.fevals} maxRelErr=${worst.toExponential(3)}`);
+    expect(worst).toBeLessThan(1e-9);
+  });
+
+  it('tEval returns exactly the requested times', () => {
+    const tEval = [0, 0.25, 1, 2.5, 7.75, 30];
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12, tEval });
+    expect(sol.t).toEqual(tEval);
+    sol.t.forEach((t, k) => expect(relErr(sol.y[k][0], logisticExact(t))).toBeLessThan(1e-9));
+  });
+
+  it('dense output outside [t0, tEnd] throws', () => {
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 2);
+    expect(() => sol.dense(2.5)).toThrow(GradflowError);
+    expect(() => sol.dense(-0.1)).toThrow(GradflowError);
+  });
+});
+
+describe('quadratic invariants', () => {
+  const cases: [OdeMethod, { dt?: number; rtol?: number }][] = [
+    ['gauss4', { dt: 0.01 }],
+    ['gauss4', { rtol: 1e-8 }],
+    ['midpoint', { dt: 0.01 }],
+    ['midpoint', { rtol: 1e-6 }],
+  ];
+  for (const [method, opts] of cases) {
+    it(`${method} ${opts.dt ? 'fixed' : 'adaptive'} conserves ‖y‖² to 1e-13 over [0, 100]`, () => {
+      const sol = integrate(method, rotation, 0, Y_ROT, 100, opts);
+      const drift = maxDrift(sol.y);
+      console.log(`${method} ${JSON.stringify(opts)}: steps=${sol.stats.steps} rejected=${sol.stats.rejected} drift=${drift.toExponential(3)}`);
+      expect(drift).toBeLessThan(1e-13);
+    });
+  }
+
+  it('gauss4 keeps round-off drift small over 1e5 steps (compensated update)', () => {
+    const sol = integrate('gauss4', rotation, 0, Y_ROT, 100, { dt: 1e-3 });
+    expect(sol.stats.steps).toBe(100000);
+    const drift = maxDrift(sol.y);
+    console.log(`gauss4 dt=1e-3 (1e5 steps): drift=${drift.toExponential(3)}`);
+    expect(drift).toBeLessThan(1e-13);
+  });
+
+  it('dopri5 at loose tolerance drifts visibly more than gauss4', () => {
+    const rk = maxDrift(integrate('dopri5', rotation, 0, Y_ROT, 100, { rtol: 1e-4 }).y);
+    const g = maxDrift(integrate('gauss4', rotation, 0, Y_ROT, 100, { dt: 0.01 }).y);
+    console.log(`drift dopri5(rtol 1e-4)=${rk.toExponential(3)} gauss4=${g.toExponential(3)}`);
+    expect(rk).toBeGreaterThan(1e3 * g);
+  });
+});
+
+describe('convergence order', () => {
+  // y' = −y(1+t), y(0) = 1  ⇒  y = exp(−t − t²/2)
+  const rhs: OdeRhs = (t, y, d) => { d[0] = -y[0] * (1 + t); };
+  const errAt = (method: OdeMethod, dt: number): number => {
+    const sol = integrate(method, rhs, 0, new Float64Array([1]), 2, { dt });
+    return Math.abs(sol.y[sol.y.length - 1][0] - Math.exp(-2 - 2));
+  };
+  it('gauss4 is order 4', () => {
+    const ratio = errAt('gauss4', 0.1) / errAt('gauss4', 0.05);
+    console.log(`gauss4 error ratio ${ratio.toFixed(3)}`);
+    expect(ratio).toBeGreaterThan(13);
+    expect(ratio).toBeLessThan(19);
+  });
+  it('midpoint is order 2', () => {
+    const ratio = errAt('midpoint', 0.1) / errAt('midpoint', 0.05);
+    console.log(`midpoint error ratio ${ratio.toFixed(3)}`);
+    expect(ratio).toBeGreaterThan(3.5);
+    expect(ratio).toBeLessThan(4.5);
+  });
+  it('rk4 is order 4', () => {
+    const ratio = errAt('rk4', 0.1) / errAt('rk4', 0.05);
+    expect(ratio).toBeGreaterThan(13);
+    expect(ratio).toBeLessThan(19);
+  });
+});
+
+describe('events', () => {
+  const unit: OdeRhs = (_t, _y, d) => { d[0] = 1; };
+  const methods: OdeMethod[] = ['dopri5', 'gauss4', 'midpoint', 'rk4'];
+
+  for (const method of methods) {
+    it(`${method}: linear crossing located to 1e-12`, () => {
+      const sol = integrate(method, unit, 0, new Float64Array([0]), 1, {
+        dt: method === 'dopri5' ? undefined : 0.07,
+        events: [{ name: 'hit', g: (_t, y) => y[0] - 0.3 }],
+      });
+      expect(sol.events).toHaveLength(1);
+      expect(Math.abs(sol.events[0].t - 0.3)).toBeLessThan(1e-12);
+      expect(sol.status).toBe('done');
+      expect(sol.tEnd).toBe(1);
+    });
+  }
+
+  it('a terminal event truncates the solution at the event', () => {
+    const sol = integrate('dopri5', unit, 0, new Float64Array([0]), 1, {
+      events: [{ name: 'stop', g: (_t, y) => y[0] - 0.3, terminal: true }],
+    });
+    expect(sol.status).toBe('event');
+    expect(Math.abs(sol.tEnd - 0.3)).toBeLessThan(1e-12);
+    expect(sol.t[sol.t.length - 1]).toBe(sol.tEnd);
+    expect(Math.abs(sol.y[sol.y.length - 1][0] - 0.3)).toBeLessThan(1e-12);
+    expect(() => sol.dense(0.5)).toThrow(GradflowError);
+  });
+
+  it('direction filtering keeps only the requested crossings', () => {
+    // sin crosses zero downward at π and upward at 2π on (0, 7)
+    const osc: OdeRhs = (_t, y, d) => { d[0] = y[1]; d[1] = -y[0]; };
+    const g = (_t: number, y: Float64Array): number => y[0];
+    const run = (direction: 1 | -1 | 0) =>
+      integrate('dopri5', osc, 0, new Float64Array([0, 1]), 7, { rtol: 1e-12, events: [{ name: 'z', g, direction }] }).events.map((e) => e.t);
+    const both = run(0);
+    expect(both).toHaveLength(2);
+    expect(Math.abs(both[0] - Math.PI)).toBeLessThan(1e-9);
+    expect(Math.abs(both[1] - 2 * Math.PI)).toBeLessThan(1e-9);
+    expect(run(-1).map((t) => Math.round(t / Math.PI))).toEqual([1]);
+    expect(run(1).map((t) => Math.round(t / Math.PI))).toEqual([2]);
+  });
+
+  it('events on a nonlinear problem are located on the dense output to 1e-9', () => {
+    const tStar = Math.log(S / U0 - 1) / (2 * S);
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, {
+      rtol: 1e-12,
+      events: [{ name: 'half', g: (_t, y) => y[0] - S / 2 }],
+    });
+    expect(sol.events).toHaveLength(1);
+    const e = Math.abs(sol.events[0].t - tStar);
+    console.log(`logistic half-saturation event error ${e.toExponential(3)} (t* = ${tStar})`);
+    expect(e).toBeLessThan(1e-9);
+    expect(sol.t.includes(sol.events[0].t)).toBe(false);
+  });
+});
+
+describe('control and validation', () => {
+  it('stopWhen stops with status stopped', () => {
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { stopWhen: (_t, y) => y[0] > 1 });
+    expect(sol.status).toBe('stopped');
+    expect(sol.y[sol.y.length - 1][0]).toBeGreaterThan(1);
+    expect(sol.y[sol.y.length - 2][0]).toBeLessThanOrEqual(1);
+    expect(sol.tEnd).toBe(sol.t[sol.t.length - 1]);
+    expect(sol.tEnd).toBeLessThan(30);
+  });
+
+  it('bad inputs throw GradflowError', () => {
+    const y = new Float64Array([1]);
+    expect(() => integrate('dopri5', logistic, 1, y, 0)).toThrow(GradflowError);
+    expect(() => integrate('dopri5', logistic, 0, new Float64Array([Number.NaN]), 1)).toThrow(GradflowError);
+    expect(() => integrate('dopri5', logistic, 0, y, 1, { rtol: 0 })).toThrow(GradflowError);
+    expect(() => integrate('dopri5', logistic, 0, y, 1, { rtol: -1e-6 })).toThrow(GradflowError);
+    expect(() => integrate('gauss4', logistic, 0, y, 1, { tEval: [0.5, 2] })).toThrow(GradflowError);
+  });
+
+  it('maxSteps and divergence are reported', () => {
+    expect(() => integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { maxSteps: 5 })).toThrow(/maxSteps/);
+    // y' = y² from 1 blows up at t = 1
+    const blow: OdeRhs = (_t, y, d) => { d[0] = y[0] * y[0]; };
+    expect(() => integrate('rk4', blow, 0, new Float64Array([1]), 2, { dt: 0.25 })).toThrow(GradflowError);
+    expect(() => integrate('dopri5', blow, 0, new Float64Array([1]), 2)).toThrow(GradflowError);
+  });
+});

@@ -1,0 +1,275 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { writeFileAtomic, writeReport } from '../src/report/files.ts';
+import { renderPanels, renderSvg, type PlotSpec } from '../src/report/svg.ts';
+import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../src/report/table.ts';
+
+const table: Table = {
+  title: 'Plateaus of a 2-layer linear net',
+  columns: [
+    { key: 'name', header: 'run_name' },
+    { key: 'alpha', header: 'alpha', latexHeader: '$\\alpha$' },
+    { key: 'loss', header: 'loss % drop' },
+    { key: 'note', header: 'note' },
+  ],
+  rows: [
+    { name: 'a,b', alpha: 1e-6, loss: 0.5, note: 'say "hi"' },
+    { name: 'x_1 & #2', alpha: 42, loss: NaN, note: 'line1\nline2' },
+    { name: 'p|q', alpha: 3.14159265, loss: null, note: '#hash' },
+  ],
+  notes: ['loss: 1/(2n) Σ squares', 'time: flow time, 100% of it'],
+};
+
+/** RFC 4180 reader, independent of the writer: quoted fields, doubled quotes, embedded newlines. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
+    else if (c !== '\r') field += c;
+  }
+  if (field || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+/** Tag balance: every opening tag is closed in order; self-closing tags and prolog are fine. */
+function checkXml(svg: string): void {
+  const stack: string[] = [];
+  const re = /<(\/?)([A-Za-z][\w:.-]*)((?:\s+[\w:.-]+="[^"<]*")*)\s*(\/?)>|<\?[^>]*\?>|(<)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(svg))) {
+    if (m[5]) throw new Error(`stray '<' at ${m.index}: ${svg.slice(m.index, m.index + 40)}`);
+    if (!m[2]) continue;
+    if (m[1]) {
+      const top = stack.pop();
+      if (top !== m[2]) throw new Error(`</${m[2]}> closes <${top}>`);
+    } else if (!m[4]) stack.push(m[2]);
+  }
+  expect(stack).toEqual([]);
+  // text between tags: only escaped ampersands
+  for (const t of svg.replace(/<[^>]*>/g, '').match(/&[^;\s]*;?/g) ?? []) expect(t).toMatch(/^&(amp|lt|gt|quot|apos);$/);
+}
+
+function attr(el: string, name: string): number {
+  const m = new RegExp(`\\s${name}="([^"]*)"`).exec(el);
+  if (!m) throw new Error(`no ${name} in ${el}`);
+  return Number(m[1]);
+}
+
+function plotArea(svg: string): { x0: number; y0: number; x1: number; y1: number } {
+  const el = /<rect class="plot-area"[^>]*>/.exec(svg)?.[0] ?? '';
+  const x0 = attr(el, 'x');
+  const y0 = attr(el, 'y');
+  return { x0, y0, x1: x0 + attr(el, 'width'), y1: y0 + attr(el, 'height') };
+}
+
+function seriesPoints(svg: string, i: number): [number, number][] {
+  const d = new RegExp(`<path class="series series-${i}" d="([^"]*)"`).exec(svg)?.[1] ?? '';
+  const nums = (d.match(/-?[\d.]+(?:e[+-]?\d+)?/g) ?? []).map(Number);
+  const pts: [number, number][] = [];
+  for (let k = 0; k < nums.length; k += 2) pts.push([nums[k], nums[k + 1]]);
+  return pts;
+}
+
+describe('formatNumber', () => {
+  it('uses significant digits, exponent form at the extremes, integers as integers', () => {
+    expect(formatNumber(1234567)).toBe('1.23457e+6');
+    expect(formatNumber(0.000123456789)).toBe('1.23457e-4');
+    expect(formatNumber(42)).toBe('42');
+    expect(formatNumber(3.14159265)).toBe('3.14159');
+    expect(formatNumber(-0.5)).toBe('-0.5');
+    expect(formatNumber(0)).toBe('0');
+    expect(formatNumber(1e6)).toBe('1e+6');
+    expect(formatNumber(999999.7)).toBe('1e+6');
+    expect(formatNumber(0.001)).toBe('0.001');
+    expect(formatNumber(2 / 3, 3)).toBe('0.667');
+    expect(formatNumber(NaN)).toBe('—');
+    expect(formatNumber(null)).toBe('—');
+    expect(formatNumber(undefined)).toBe('—');
+  });
+});
+
+describe('tables', () => {
+  it('CSV parses back to the same cells, notes as leading comments', () => {
+    const lines = renderCsv(table).split('\n');
+    expect(lines[0]).toBe('# Plateaus of a 2-layer linear net');
+    expect(lines[1]).toBe('# loss: 1/(2n) Σ squares');
+    const body = lines.filter((l, i) => !(i < 3 && l.startsWith('# '))).join('\n');
+    const rows = parseCsv(body);
+    expect(rows).toEqual([
+      ['run_name', 'alpha', 'loss % drop', 'note'],
+      ['a,b', '1e-6', '0.5', 'say "hi"'],
+      ['x_1 & #2', '42', '', 'line1\nline2'],
+      ['p|q', '3.14159', '', '#hash'],
+    ]);
+  });
+
+  it('Markdown rows all have columns + 1 unescaped pipes', () => {
+    const md = renderMarkdown(table);
+    const rows = md.split('\n').filter((l) => l.startsWith('|'));
+    expect(rows).toHaveLength(2 + table.rows.length);
+    for (const r of rows) expect(r.replace(/\\\|/g, '').split('|').length - 1).toBe(table.columns.length + 1);
+    expect(md).toContain('| p\\|q |');
+    expect(md).toContain('1/(2n) Σ squares');
+  });
+
+  it('LaTeX escapes specials and keeps a booktabs structure', () => {
+    const tex = renderLatex(table);
+    expect(tex).toContain('x\\_1 \\& \\#2');
+    expect(tex).toContain('loss \\% drop');
+    expect(tex).toContain('run\\_name & $\\alpha$');
+    expect(tex).toContain('100\\% of it');
+    expect(tex).toContain('$10^{-6}$');
+    expect(tex).toMatch(/\\begin\{tabular\}\{lrrl\}\n\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule\n\\end\{tabular\}/);
+    expect(tex).toMatch(/\\footnotesize /);
+    // every unescaped special outside headers given as raw LaTeX is gone from the body rows
+    const body = tex.split('\\midrule')[1].split('\\bottomrule')[0];
+    expect(body.replace(/\\[_%&#]/g, '').replace(/ & /g, ' ')).not.toMatch(/[_%#]|[^ ]&|&[^ ]/);
+  });
+
+  it('text table aligns columns', () => {
+    const lines = renderText({ columns: [{ key: 'k', header: 'k' }, { key: 'v', header: 'value' }], rows: [{ k: 'a', v: 1 }, { k: 'bbb', v: 123.5 }] }).split('\n');
+    expect(lines).toEqual(['k    value', '---  -----', 'a        1', 'bbb  123.5', '']);
+  });
+});
+
+const base = (over: Partial<PlotSpec>): PlotSpec => ({ title: 'Loss & <test>', xLabel: 't', yLabel: 'L', series: [], ...over });
+
+describe('svg', () => {
+  const n = 200;
+  const xs = Array.from({ length: n }, (_, i) => i / 10);
+  const ys = xs.map((t) => Math.exp(-t) + 1e-3);
+  ys[50] = NaN;
+  ys[60] = Infinity;
+  ys[70] = -1;
+  const spec = base({
+    series: [
+      { name: 'simulated', x: xs, y: ys },
+      { name: 'predicted', x: [0, 5, 12], y: [1, 0.1, 0.002], style: 'step' },
+      { name: 'pts', x: [1, 2, NaN], y: [0.5, 0.2, 0.1], style: 'points' },
+    ],
+    vlines: [{ x: 5, label: 't₁ = 5' }],
+    hlines: [{ y: 0.1, label: 'plateau' }],
+    logY: true,
+    caption: 'loss: 1/(2n) Σ squares · time: flow time · α = 1e-6',
+  });
+
+  it('is well-formed, deterministic, and never emits NaN or Infinity', () => {
+    const a = renderSvg(spec);
+    checkXml(a);
+    expect(a).toBe(renderSvg(spec));
+    expect(a).not.toMatch(/NaN|Infinity/);
+    expect(a).toContain('Loss &amp; &lt;test&gt;');
+    const p = renderPanels([spec, base({ series: [{ name: 'lin', x: xs, y: xs }] }), spec], 2);
+    checkXml(p);
+    expect(p).not.toMatch(/NaN|Infinity/);
+    expect(p).toMatch(/^<\?xml[^>]*>\n<svg [^>]*width="1280" height="800"/);
+    // three distinct clip ids
+    expect(new Set(p.match(/clipPath id="[^"]+"/g)).size).toBe(3);
+  });
+
+  it('splits the polyline at non-finite and, on log axes, non-positive values', () => {
+    const d = /<path class="series series-0" d="([^"]*)"/.exec(renderSvg(spec))?.[1] ?? '';
+    expect(d.match(/M/g)).toHaveLength(4);
+  });
+
+  it('maps domain corners to plot-area corners', () => {
+    const svg = renderSvg(base({ series: [{ name: 's', x: [2, 7], y: [-3, 9] }], xDomain: [2, 7], yDomain: [-3, 9] }));
+    const a = plotArea(svg);
+    const [p, q] = seriesPoints(svg, 0);
+    expect(p[0]).toBeCloseTo(a.x0, 1);
+    expect(p[1]).toBeCloseTo(a.y1, 1);
+    expect(q[0]).toBeCloseTo(a.x1, 1);
+    expect(q[1]).toBeCloseTo(a.y0, 1);
+  });
+
+  it('on a log axis the geometric mean of the domain lands at the vertical middle', () => {
+    const svg = renderSvg(base({ series: [{ name: 's', x: [0, 1], y: [1e-2, 1e-2] }], xDomain: [0, 1], yDomain: [1e-4, 1], logY: true }));
+    const a = plotArea(svg);
+    const [p] = seriesPoints(svg, 0);
+    expect(p[1]).toBeCloseTo((a.y0 + a.y1) / 2, 1);
+    expect(p[1]).not.toBeCloseTo(a.y1 - (a.y1 - a.y0) * 1e-2, 0); // not a linear mapping
+    expect(svg).toContain('10<tspan dy="-5" font-size="8">\u22123</tspan>');
+  });
+
+  it('decimates 1e5 points but keeps the extremes', () => {
+    const N = 100_000;
+    const x = Float64Array.from({ length: N }, (_, i) => i);
+    const y = Float64Array.from({ length: N }, (_, i) => Math.sin(i / 500) + 0.3 * Math.sin(i * 1.7));
+    const imax = 31_415;
+    const imin = 77_777;
+    y[imax] = 5;
+    y[imin] = -4;
+    const svg = renderSvg(base({ series: [{ name: 'big', x, y }], xDomain: [0, N], yDomain: [-5, 6] }));
+    const a = plotArea(svg);
+    const pts = seriesPoints(svg, 0);
+    expect(pts.length).toBeLessThan(5 * (a.x1 - a.x0));
+    expect(svg.length).toBeLessThan(100_000);
+    const pyOf = (v: number): number => a.y1 - ((v + 5) / 11) * (a.y1 - a.y0);
+    const pxOf = (i: number): number => a.x0 + (i / N) * (a.x1 - a.x0);
+    expect(pts.some(([px, py]) => Math.abs(py - pyOf(5)) < 0.01 && Math.abs(px - pxOf(imax)) < 0.01)).toBe(true);
+    expect(pts.some(([px, py]) => Math.abs(py - pyOf(-4)) < 0.01 && Math.abs(px - pxOf(imin)) < 0.01)).toBe(true);
+    expect(Math.min(...pts.map((p) => p[1]))).toBeCloseTo(pyOf(5), 1);
+  });
+
+  it('coordinates carry at most 6 significant digits', () => {
+    const svg = renderSvg(spec);
+    for (const m of svg.matchAll(/\s(?:x|y|cx|cy|width|height)="([^"]*)"/g)) {
+      expect(m[1].replace(/^-|\./g, '').replace(/^0+/, '').length).toBeLessThanOrEqual(6);
+    }
+  });
+});
+
+describe('files', () => {
+  const dirs: string[] = [];
+  const tmp = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'gradflow-report-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('writes all files, creating directories, with no temp files left', () => {
+    const d = tmp();
+    const paths = writeReport(d, { 'a.csv': 'x\n', 'fig/b.svg': () => renderSvg(base({})) });
+    expect(paths).toEqual([join(d, 'a.csv'), join(d, 'fig', 'b.svg')]);
+    expect(readFileSync(paths[0], 'utf8')).toBe('x\n');
+    expect(readdirSync(d).sort()).toEqual(['a.csv', 'fig']);
+    expect(readdirSync(join(d, 'fig'))).toEqual(['b.svg']);
+    writeFileAtomic(join(d, 'a.csv'), 'y\n');
+    expect(readFileSync(paths[0], 'utf8')).toBe('y\n');
+    expect(readdirSync(d).sort()).toEqual(['a.csv', 'fig']);
+  });
+
+  it('leaves no partial or changed file when rendering throws', () => {
+    const d = tmp();
+    writeFileSync(join(d, 'a.csv'), 'old\n');
+    expect(() =>
+      writeReport(d, {
+        'a.csv': 'new\n',
+        'b.svg': () => renderSvg(base({ series: [{ name: 'bad', x: [1, 2], y: [1] }] })),
+      }),
+    ).toThrow(/x has 2 points/);
+    expect(readdirSync(d)).toEqual(['a.csv']);
+    expect(readFileSync(join(d, 'a.csv'), 'utf8')).toBe('old\n');
+  });
+
+  it('refuses names that escape the report directory', () => {
+    const d = tmp();
+    expect(() => writeReport(d, { '../x.txt': 'no' })).toThrow(/relative path inside/);
+    expect(readdirSync(d)).toEqual([]);
+  });
+});
