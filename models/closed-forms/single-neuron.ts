@@ -131,10 +131,11 @@ export function whitenedSolution(
     const eK = Math.exp(-K * t);
     const D2 = eK + 2 * (u * u * fP + v * v * fM + 2 * u * v * f0);
     // D² is a positive quantity scaled by e^{−Kt}; once that factor is subnormal
-    // (or the sum is not finite) the ratios below are no longer trustworthy
+    // (or the sum is not finite) the ratios below are no longer trustworthy. For t < 0
+    // D² ≤ 0 means the backward flow blew up before t.
     if (!Number.isFinite(D2) || !(D2 > 1e-290) || !Number.isFinite(eK)) {
       throw new GradflowError(
-        `whitenedSolution: the closed form overflows past t = ${t} (scaled denominator ${D2}); evaluate at an earlier time`,
+        `whitenedSolution: the closed form overflows at t = ${t} (scaled denominator ${D2}); evaluate closer to t = 0`,
       );
     }
     const D = Math.sqrt(D2);
