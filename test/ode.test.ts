@@ -84,6 +84,14 @@ describe('quadratic invariants', () => {
     });
   }
 
+  it('conservation does not depend on the state scale (tiny inits)', () => {
+    const tiny = Y_ROT.map((v) => v * 1e-6);
+    for (const method of ['gauss4', 'midpoint'] as const) {
+      expect(maxDrift(integrate(method, rotation, 0, tiny, 100, { dt: 0.05 }).y)).toBeLessThan(1e-13);
+      expect(maxDrift(integrate(method, rotation, 0, tiny, 100, { rtol: 1e-6 }).y)).toBeLessThan(1e-13);
+    }
+  });
+
   it('gauss4 keeps round-off drift small over 1e5 steps (compensated update)', () => {
     const sol = integrate('gauss4', rotation, 0, Y_ROT, 100, { dt: 1e-3 });
     expect(sol.stats.steps).toBe(100000);
@@ -152,6 +160,17 @@ describe('events', () => {
     expect(sol.t[sol.t.length - 1]).toBe(sol.tEnd);
     expect(Math.abs(sol.y[sol.y.length - 1][0] - 0.3)).toBeLessThan(1e-12);
     expect(() => sol.dense(0.5)).toThrow(GradflowError);
+  });
+
+  it('a terminal event with tEval keeps only the requested times before it', () => {
+    const sol = integrate('gauss4', logistic, 0, new Float64Array([U0]), 30, {
+      rtol: 1e-10,
+      tEval: [0, 1, 2, 10, 20],
+      events: [{ name: 'half', g: (_t, y) => y[0] - S / 2, terminal: true }],
+    });
+    expect(sol.status).toBe('event');
+    expect(sol.t).toEqual([0, 1, 2]);
+    expect(Math.abs(sol.dense(sol.tEnd)[0] - S / 2)).toBeLessThan(1e-12);
   });
 
   it('direction filtering keeps only the requested crossings', () => {

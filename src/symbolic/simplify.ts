@@ -132,7 +132,8 @@ function simplifyAdd(terms: readonly Expr[]): Expr {
   const groups = new Map<string, { coef: number; rest: Expr[] }>();
   for (const t of flat) {
     const { coef, rest } = splitCoef(t);
-    const k = rest.map(keyOf).join('*');
+    // elementwise products commute, so like terms are grouped on the sorted factor keys
+    const k = rest.map(keyOf).sort().join('*');
     const g = groups.get(k);
     if (g) g.coef += coef;
     else {

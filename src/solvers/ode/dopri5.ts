@@ -75,8 +75,8 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const n = y0.length;
   const { rtol, atol, hmax, dt } = cfg;
   let t = t0;
-  let y = y0.slice();
-  let k1 = f0.slice();
+  let y: Float64Array = y0.slice();
+  let k1: Float64Array = f0.slice();
   const k2 = new Float64Array(n), k3 = new Float64Array(n), k4 = new Float64Array(n);
   const k5 = new Float64Array(n), k6 = new Float64Array(n);
   const ys = new Float64Array(n), err = new Float64Array(n);

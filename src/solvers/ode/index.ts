@@ -101,6 +101,7 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
       kEval++;
     }
   };
+  // with tEval the output is exactly those times (up to tEnd); a terminal event's state is in events[]
   if (tEval) storeEvalUpTo(t0);
   else {
     tOut.push(t0);

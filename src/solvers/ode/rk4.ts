@@ -9,8 +9,8 @@ export function rk4Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float64A
   const nSteps = Math.max(1, Math.ceil((t1 - t0) / dt - 1e-9));
   let k = 0;
   let t = t0;
-  let y = y0.slice();
-  let fy = f0.slice();
+  let y: Float64Array = y0.slice();
+  let fy: Float64Array = f0.slice();
   const k2 = new Float64Array(n), k3 = new Float64Array(n), k4 = new Float64Array(n), ys = new Float64Array(n);
   return {
     rejected: 0,
