@@ -7,7 +7,7 @@
  * scratch buffers. Scalars that the forward pass already computed (e.g. wᵀx) are cached per
  * neuron and reused by the gradient pass instead of being recomputed.
  */
-import { type Expr, type Sym, keyOf, shapeOf, bindDims } from '../symbolic/expr.ts';
+import { type Expr, type Sym, children, keyOf, shapeOf, bindDims } from '../symbolic/expr.ts';
 import type { Layout } from './layout.ts';
 
 export interface GenContext {
@@ -74,7 +74,8 @@ export class Emitter {
     const k = keyOf(e);
     const hit = this.cse.get(k);
     if (hit) return hit;
-    const cached = this.fromCache?.(k);
+    // only values that took a loop to compute are worth a cache round-trip; plain loads are cheaper to redo
+    const cached = hasReduction(e) ? this.fromCache?.(k) : undefined;
     if (cached) {
       const t = this.fresh();
       this.emit(`const ${t} = ${cached};`);
@@ -176,6 +177,15 @@ export class Emitter {
     const flat = ks.length === 1 ? ks[0] : `${ks[0]} * ${shape[1]} + ${ks[1]}`;
     this.emit(`${ks.map((kv, r) => `for (let ${kv} = 0; ${kv} < ${shape[r]}; ${kv}++) `).join('')}${target}[${base} + ${flat}] += ${body};`);
   }
+}
+
+const reductionCache = new WeakMap<object, boolean>();
+function hasReduction(e: Expr): boolean {
+  const hit = reductionCache.get(e);
+  if (hit !== undefined) return hit;
+  const r = e.kind === 'dot' || e.kind === 'sum' || e.kind === 'matvec' || children(e).some(hasReduction);
+  reductionCache.set(e, r);
+  return r;
 }
 
 export function bindAll(e: Expr, dims: Record<string, number>): Expr {
