@@ -47,7 +47,7 @@ export const demoCommand: Command = {
         maxErr = Math.max(maxErr, e);
       }
       const drift = lawDrift(flow.monitors.delta, flow.states);
-      for (const t of [tEnd / 6, tEnd / 2, tEnd]) {
+      for (const t of [tEnd / 6, tEnd / 3, tEnd / 2]) {
         const th = flow.dense!(t);
         rows.push({
           delta, t, lossFlow: p.kernels.loss(th, p.data.X, p.data.Y, p.data.n),
