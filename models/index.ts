@@ -2,8 +2,10 @@
 import type { ModelDefinition } from '../src/spec.ts';
 import { singleNeuron } from './single-neuron.ts';
 import { diagonal } from './diagonal.ts';
+import { linear } from './linear.ts';
+import { factorization, factorizationUV } from './factorization.ts';
 
-export const BUILTIN_MODELS: ModelDefinition[] = [singleNeuron, diagonal];
+export const BUILTIN_MODELS: ModelDefinition[] = [singleNeuron, diagonal, linear, factorization, factorizationUV];
 
 export function findModel(name: string): ModelDefinition | undefined {
   return BUILTIN_MODELS.find((m) => m.spec.name === name);

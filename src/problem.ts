@@ -105,6 +105,9 @@ export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): 
   if (opts.data && d.inputs.length === 1 && d.inputs[0].shape.length === 1 && typeof d.inputs[0].shape[0] === 'string') {
     dims[d.inputs[0].shape[0]] = opts.data.dIn;
   }
+  // …and the number of outputs when the output is a single named dimension not given explicitly
+  const outDim = def.spec.output.length === 1 ? def.spec.output[0] : undefined;
+  if (opts.data && typeof outDim === 'string' && !(opts.dims && outDim in opts.dims) && outDim !== d.inputs[0]?.shape[0]) dims[outDim] = opts.data.c;
   const kernels = compileModel(d, dims);
   const layout = kernels.layout;
   const rng = new Rng(seed);
@@ -117,7 +120,7 @@ export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): 
   if (data.dIn !== layout.dIn) throw new GradflowError(`data: X has ${data.dIn} columns but model '${def.spec.name}' expects ${layout.dIn} input values per sample`);
   if (data.c !== layout.c) throw new GradflowError(`data: y has ${data.c} column(s) but model '${def.spec.name}' has ${layout.c} output(s)`);
   const initOpts: InitOptions = { alpha, seed, extra };
-  const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng) : specInit(def, layout, initOpts, rng));
+  const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng, data) : specInit(def, layout, initOpts, rng));
   if (theta0.length !== layout.H * layout.P) throw new GradflowError(`initial state has ${theta0.length} entries, the model has ${layout.H * layout.P} parameters`);
   for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError('initial state is not finite');
   return {

@@ -53,8 +53,8 @@ export interface ModelDefinition {
   spec: ModelSpec;
   /** Default dataset for `gradflow flow <model>` with no --data. */
   generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>) => Dataset;
-  /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. */
-  init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng) => Float64Array;
+  /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. `data` lets a start depend on the data (e.g. aligned with Σ_yx's singular vectors). */
+  init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng, data?: Dataset) => Float64Array;
   /** Conserved quantities already known for display by `derive` (laws are derived elsewhere). */
   knownLaws?: { text: string; latex: string }[];
   /** Extra option names this model accepts (e.g. 'delta'), with a one-line description. */
@@ -63,6 +63,12 @@ export interface ModelDefinition {
   exact?: ExactSolution[];
   /** Quantities tracked along every trajectory (e.g. δ = a² − ‖w‖²). */
   monitors?: (layout: Layout) => Monitor[];
+  /**
+   * AGF cost minimisation in closed form: minimise L over the neurons with mask[i] = 1 starting
+   * from theta (dormant entries are 0) and return the fitted state. A neuron that must collapse
+   * to the origin is returned with zero norm. Without it, src/solvers/agf.ts runs a masked flow.
+   */
+  agfCostMin?: (p: Problem, theta: Float64Array, mask: Uint8Array) => Float64Array;
 }
 
 export interface ExactSolution {

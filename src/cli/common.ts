@@ -5,6 +5,7 @@ import type { ModelDefinition } from '../spec.ts';
 import { BUILTIN_MODELS, findModel } from '../../models/index.ts';
 import { readSpec } from '../specfile.ts';
 import { readDataset } from '../data.ts';
+import { momentsDataset } from '../moments.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { writeReport } from '../report/files.ts';
 
@@ -34,6 +35,7 @@ export const COMMON_OPTIONS: Record<string, OptionDecl> = {
 export const MODEL_OPTIONS: Record<string, OptionDecl> = {
   spec: { kind: 'string', help: 'a model spec file (JSON) instead of a built-in model' },
   data: { kind: 'string', help: 'dataset file: JSON {"X": [[…]], "y": […]} or CSV (last column = y)' },
+  moments: { kind: 'string', help: 'population moments JSON {"Sxx": [[…]], "Syx": [[…]], "Syy": [[…]]} instead of --data (models linear in x)' },
   dim: { kind: 'string', repeat: true, help: 'set a dimension, e.g. --dim d=20 (repeatable)' },
   alpha: { kind: 'number', help: 'initial scale alpha > 0', default: '1e-3' },
   seed: { kind: 'int', help: 'random seed for data and initialisation', default: '0' },
@@ -84,7 +86,9 @@ export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: {
   const options = keyValues(args.values.get('opt'), '--opt');
   for (const k of Object.keys(options)) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
   const dataPath = str(args, 'data');
-  const data = dataPath ? readDataset(dataPath) : undefined;
+  const momentsPath = str(args, 'moments');
+  if (dataPath && momentsPath) throw new GradflowError('give either --data or --moments, not both');
+  const data = dataPath ? readDataset(dataPath) : momentsPath ? momentsDataset(def, momentsPath) : undefined;
   return createProblem(def, { data, dims, alpha: num(args, 'alpha', defaults.alpha ?? 1e-3), seed: num(args, 'seed', 0), options });
 }
 

@@ -4,5 +4,10 @@ import { listCommand } from './commands/list.ts';
 import { deriveCommand } from './commands/derive.ts';
 import { descentCommand, exactCommand, flowCommand } from './commands/trajectory-commands.ts';
 import { demoCommand } from './commands/demo.ts';
+import { agfCommand, pfCommand } from './commands/schedule-commands.ts';
+import { compareCommand, sweepCommand } from './commands/compare-commands.ts';
+import { compareLinearCommand } from './commands/compare-linear.ts';
 
-export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand];
+export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand, compareLinearCommand];
+COMMANDS.push(agfCommand, pfCommand);
+COMMANDS.push(compareCommand, sweepCommand);

@@ -1,0 +1,96 @@
+/**
+ * Quadratic network on modular addition (theory.md §6): f(x_a, x_b) = Σ_i w_i (u_iᵀx_a + v_iᵀx_b)²,
+ * u_i, v_i, w_i ∈ R^p, κ = 3. Data, DFT and roll conventions: models/modular-data.ts; closed
+ * forms (utility maximisers, AGF levels and times): models/modular-theory.ts.
+ *
+ * Initialisation: each neuron θ_i = (u_i, v_i, w_i) is alpha times an independent uniformly
+ * random unit vector of R^{3p}, so ‖θ_i(0)‖ = alpha exactly — the quantity in AGF's κ = 3
+ * threshold (1/‖θ_i(0)‖ − 1).
+ */
+import type { ModelDefinition } from '../src/spec.ts';
+import type { Dataset } from '../src/data.ts';
+import { createProblem, type Problem } from '../src/problem.ts';
+import { GradflowError } from '../src/util/errors.ts';
+import { Rng } from '../src/util/rng.ts';
+import {
+  DEFAULT_SPECTRUM, type PhaseMode, type SpectrumEntry, encodingVector, formatSpectrum, modularDataset, oneHotVector,
+} from './modular-data.ts';
+
+export const MODULAR_INIT = 'θ_i = (u_i, v_i, w_i) = alpha · (uniform unit vector in R^{3p}), so ‖θ_i(0)‖ = alpha';
+
+export interface ModularDataOptions {
+  p: number;
+  spectrum?: SpectrumEntry[];
+  phases?: PhaseMode;
+  oneHot?: boolean;
+  /** Seed of the phase draw (phases = 'random'). */
+  seed?: number;
+}
+
+export function modularData(o: ModularDataOptions): Dataset {
+  const { p } = o;
+  if (!Number.isInteger(p) || p < 3) throw new GradflowError(`modulus p must be an integer ≥ 3 (got ${p}); use --dim p=…`);
+  if (o.oneHot) return modularDataset(oneHotVector(p), `modular addition mod ${p}, one-hot encoding x = e_0 (not centred), all ${p * p} pairs`);
+  const spectrum = o.spectrum ?? DEFAULT_SPECTRUM;
+  const phases = o.phases ?? 'zero';
+  const x = encodingVector(p, spectrum, phases, new Rng(o.seed ?? 0));
+  const ph = phases === 'zero' ? 'phases 0' : `seeded random phases (seed ${o.seed ?? 0})`;
+  return modularDataset(x, `modular addition mod ${p}, x with |X[ξ]| = ${formatSpectrum(spectrum)} (X[ξ] = Σ_k x[k]e^{−2πiξk/p}, mean removed, ${ph}), all ${p * p} pairs`);
+}
+
+export const modular: ModelDefinition = {
+  spec: {
+    name: 'modular',
+    title: 'Quadratic network on modular addition f = Σ_i w_i (u_iᵀx_a + v_iᵀx_b)²',
+    description: 'κ = 3 neurons learn the encoding\'s Fourier frequencies one at a time, in decreasing |X[ξ]| (theory.md §6).',
+    // p = 20, H = 18: the default run of issue 6 (three frequencies, six neurons each)
+    dims: { p: 20, h: 18 },
+    params: { u: ['p'], v: ['p'], w: ['p'] },
+    inputs: { xa: ['p'], xb: ['p'] },
+    output: ['p'],
+    neurons: 'h',
+    template: 'w * (dot(u, xa) + dot(v, xb))^2',
+    initConvention: MODULAR_INIT,
+  },
+  options: {
+    onehot: '1: one-hot encoding x = e_0 (no saddles); 0: the Fourier spectrum (default 1:10,3:5,5:2.5; other spectra with the utility/compare commands\' --spectrum)',
+    phases: '0: zero phases (default); 1: seeded random phases arg X[ξ]',
+  },
+  generateData(dims, rng, opts): Dataset {
+    return modularData({
+      p: dims.p,
+      oneHot: (opts.onehot ?? 0) === 1,
+      phases: (opts.phases ?? 0) === 1 ? 'random' : 'zero',
+      seed: Math.floor(rng.uniform() * 2 ** 31),
+    });
+  },
+  init(dims, H, opts, rng): Float64Array {
+    const P = 3 * dims.p;
+    const th = new Float64Array(H * P);
+    for (let i = 0; i < H; i++) {
+      const d = rng.unitVector(P);
+      for (let q = 0; q < P; q++) th[i * P + q] = opts.alpha * d[q];
+    }
+    return th;
+  },
+  knownLaws: [{ text: '‖u_i‖² + ‖v_i‖² − 2‖w_i‖² for each i (rescaling (u_i, v_i) → s(u_i, v_i), w_i → w_i/s²)', latex: '\\lVert u_i \\rVert^2 + \\lVert v_i \\rVert^2 - 2 \\lVert w_i \\rVert^2' }],
+};
+
+export interface ModularProblemOptions extends ModularDataOptions {
+  H?: number;
+  alpha?: number;
+  /** Seed of the initialisation. */
+  initSeed?: number;
+}
+
+/** A Problem for the modular model with an explicit spectrum (the CLI's --spectrum goes through here). */
+export function modularProblem(o: ModularProblemOptions): Problem {
+  const data = modularData({ ...o, seed: o.seed ?? o.initSeed ?? 0 });
+  return createProblem(modular, {
+    data,
+    dims: { p: o.p, h: o.H ?? modular.spec.dims.h },
+    alpha: o.alpha ?? 1e-2,
+    seed: o.initSeed ?? 0,
+    options: { onehot: o.oneHot ? 1 : 0, phases: o.phases === 'random' ? 1 : 0 },
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * Runs several methods on one Problem and returns their jump schedules side by side: the
+ * predictions (agf, pf) first, then simulations (flow, gd) whose jumps are detected with the
+ * prediction's plateau levels (analysis/jumps.ts). The CLI's compare and sweep are thin
+ * wrappers around this.
+ *
+ * Default gradient-descent step: η = 0.01 / λ̂, λ̂ the largest Hessian eigenvalue of L at the
+ * start and at the predicted final state (power iteration on finite-difference Hessian-vector
+ * products). Backward error analysis: descent follows the flow of L + (η/4)‖∇L‖², whose rates
+ * differ from the flow's by a relative O(ηλ); for a dormant neuron growing like (1 + η|g|)^k
+ * instead of e^{|g|t} the rate is |g|(1 − η|g|/2 + …). So with ηλ̂ = 0.01 every plateau, and
+ * hence every jump time, is within about ηλ̂/2 = 0.5% of the flow's, comfortably below the
+ * O(1/log(1/α)) AGF-vs-flow differences being measured, at a cost of ~100·λ̂·t_end steps.
+ */
+import { GradflowError } from '../util/errors.ts';
+import type { Problem } from '../problem.ts';
+import type { JumpSchedule } from '../schedule.ts';
+import type { Trajectory } from '../trajectory.ts';
+import { solveAgf } from '../solvers/agf.ts';
+import { solveAgfDiagonal } from '../solvers/agf-diagonal.ts';
+import { solvePf } from '../solvers/pf.ts';
+import { solveFlow } from '../solvers/flow.ts';
+import { solveDescent } from '../solvers/descent.ts';
+import { detectJumps } from './jumps.ts';
+
+export const METHODS = ['agf', 'pf', 'flow', 'gd'] as const;
+export type MethodName = (typeof METHODS)[number];
+
+export interface RunOptions {
+  methods: string[];
+  /** Gradient-descent step (default: 0.01/λ̂, see the header). */
+  lr?: number;
+  /** Flow integration tolerance (default 1e-10). */
+  rtol?: number;
+  /** Simulated flow time (default: 1.3 × the last predicted jump + 20/λ̂-independent margin of 20). */
+  horizon?: number;
+  /** AGF solver: 'generic' (solvers/agf.ts), 'closed' (diagonal closed form) or 'auto' (generic, closed form where the generic one is precision-limited). */
+  agf?: 'generic' | 'closed' | 'auto';
+}
+
+export interface MethodRuns {
+  schedules: JumpSchedule[];
+  trajectories: Record<string, Trajectory>;
+  notes: string[];
+  lr?: number;
+  horizon?: number;
+}
+
+/** Largest Hessian eigenvalue of L at theta (power iteration, finite-difference Hessian-vector products). */
+export function hessianNormEstimate(p: Problem, theta: Float64Array, iterations = 30): number {
+  const N = theta.length;
+  const { X, Y, n } = p.data;
+  let v = new Float64Array(N).map((_, q) => 1 + ((q * 7919) % 13) / 13); // fixed, not aligned with any axis
+  const g0 = new Float64Array(N), g1 = new Float64Array(N);
+  p.kernels.lossGrad(theta, X, Y, n, g0);
+  let scale = 0;
+  for (let q = 0; q < N; q++) scale = Math.max(scale, Math.abs(theta[q]));
+  let lambda = 0;
+  for (let it = 0; it < iterations; it++) {
+    let nv = 0;
+    for (let q = 0; q < N; q++) nv += v[q] * v[q];
+    nv = Math.sqrt(nv);
+    const h = 1e-6 * Math.max(scale, 1);
+    const th = theta.map((x, q) => x + (h * v[q]) / nv);
+    p.kernels.lossGrad(th, X, Y, n, g1);
+    const hv = g1.map((x, q) => (x - g0[q]) / h);
+    let nh = 0;
+    for (let q = 0; q < N; q++) nh += hv[q] * hv[q];
+    lambda = Math.sqrt(nh);
+    if (!(lambda > 0)) return 0;
+    v = hv;
+  }
+  return lambda;
+}
+
+export function defaultStep(p: Problem, states: Float64Array[]): number {
+  let lam = 0;
+  for (const s of states) lam = Math.max(lam, hessianNormEstimate(p, s));
+  if (!(lam > 0)) throw new GradflowError('gd: could not estimate the Hessian scale for a default step; give --lr');
+  return 0.01 / lam;
+}
+
+function finalState(p: Problem, agf: JumpSchedule | undefined): Float64Array | null {
+  const th = agf?.extra?.finalTheta;
+  return Array.isArray(th) && th.length === p.theta0.length ? Float64Array.from(th as number[]) : null;
+}
+
+export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
+  for (const m of opts.methods) if (!(METHODS as readonly string[]).includes(m)) throw new GradflowError(`unknown method '${m}' (use ${METHODS.join(', ')})`);
+  if (!(p.alpha > 0 && p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
+  const notes: string[] = [];
+  const schedules: JumpSchedule[] = [];
+  const trajectories: Record<string, Trajectory> = {};
+  const want = new Set(opts.methods);
+  const needPrediction = want.has('flow') || want.has('gd');
+  let agf: JumpSchedule | undefined;
+  if (want.has('agf') || needPrediction) {
+    const mode = opts.agf ?? 'auto';
+    if (mode === 'closed') agf = solveAgfDiagonal(p);
+    else {
+      agf = solveAgf(p);
+      if (agf.extra?.status === 'precision-limited') {
+        if (mode === 'auto' && p.model.spec.name === 'diagonal') {
+          notes.push(`agf: the generic solver is precision-limited at alpha = ${p.alpha} (a neuron returned to the dormant set); the diagonal closed form (agf-diagonal) is used`);
+          const generic = agf;
+          agf = solveAgfDiagonal(p);
+          agf.extra = { ...agf.extra, finalTheta: generic.extra?.finalTheta, solver: 'closed form' };
+        } else notes.push(String(agf.extra?.warning ?? 'agf: precision-limited'));
+      }
+    }
+    if (want.has('agf')) schedules.push(agf);
+  }
+  let pf: JumpSchedule | undefined;
+  if (want.has('pf')) {
+    pf = solvePf(p);
+    schedules.push(pf);
+  }
+  const predicted = agf ?? pf;
+  if (!needPrediction) return { schedules, trajectories, notes };
+  const last = predicted && predicted.jumps.length ? predicted.jumps[predicted.jumps.length - 1].time : 0;
+  const horizon = opts.horizon ?? 1.3 * last + 20;
+  const finalTheta = finalState(p, agf);
+  if (want.has('flow')) {
+    const tr = solveFlow(p, { tEnd: horizon, rtol: opts.rtol ?? 1e-10 });
+    trajectories.flow = tr;
+    schedules.push(detectJumps(p, tr, { predicted, method: 'flow' }));
+  }
+  let lr: number | undefined;
+  if (want.has('gd')) {
+    lr = opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]);
+    const steps = Math.ceil(horizon / lr);
+    if (steps > 5e7) throw new GradflowError(`gd: ${steps} steps needed for flow time ${horizon} at lr = ${lr}; give a larger --lr`);
+    const tr = solveDescent(p, { lr, steps, recordEvery: Math.max(1, Math.floor(steps / 20000)) });
+    trajectories.gd = tr;
+    schedules.push(detectJumps(p, tr, { predicted, method: 'gd' }));
+    notes.push(`gd: lr = ${lr.toPrecision(4)} (${opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end'}), ${steps} steps, time t = k·lr`);
+  }
+  return { schedules, trajectories, notes, lr, horizon };
+}

@@ -1,0 +1,78 @@
+/** agf and pf: a jump schedule alone (table, --json in the DESIGN.md shape, --out files). */
+import type { Command, CommandIO } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, resolveModel } from '../common.ts';
+import type { ParsedArgs } from '../args.ts';
+import { GradflowError } from '../../util/errors.ts';
+import type { Problem } from '../../problem.ts';
+import type { JumpSchedule } from '../../schedule.ts';
+import { solveAgf } from '../../solvers/agf.ts';
+import { solveAgfDiagonal } from '../../solvers/agf-diagonal.ts';
+import { solvePf } from '../../solvers/pf.ts';
+import { scheduleTable } from '../../report/schedule-report.ts';
+import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
+
+export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
+
+/** AGF and PF need 0 < alpha < 1: log(1/alpha) is their time unit. */
+export function checkAlpha(p: Problem): void {
+  if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
+}
+
+/** The schedule as printed and saved; the JSON is the schedule itself, without solver internals too large to read. */
+export function publicSchedule(s: JumpSchedule): JumpSchedule {
+  if (!s.extra) return s;
+  const { finalTheta: _drop, accumulatedUtility: _drop2, ...extra } = s.extra as Record<string, unknown>;
+  return { ...s, extra };
+}
+
+function emitSchedule(args: ParsedArgs, io: CommandIO, s: JumpSchedule, notes: string[]): void {
+  const pub = publicSchedule(s);
+  const table = scheduleTable(pub, notes);
+  if (flag(args, 'json')) io.out(JSON.stringify(pub, null, 2));
+  else io.out(renderText(table));
+  emitFiles(args, io, {
+    [`${s.method}.md`]: () => renderMarkdown(table),
+    [`${s.method}.csv`]: () => renderCsv(table),
+    [`${s.method}.tex`]: () => renderLatex(table),
+    [`${s.method}.json`]: () => JSON.stringify(pub, null, 2) + '\n',
+  });
+}
+
+export const agfCommand: Command = {
+  name: 'agf',
+  summary: 'Alternating Gradient Flows: predicted saddle-to-saddle jump times, neurons and loss levels (any κ-homogeneous model).',
+  usage: 'gradflow agf <model|--spec FILE> [--alpha A] [--data F] [--closed]',
+  options: {
+    ...MODEL_OPTIONS,
+    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
+    closed: { kind: 'flag', help: 'diagonal model: use the closed-form AGF (agf-diagonal) instead of the generic solver' },
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+    checkAlpha(p);
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p);
+    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : 'generic AGF (utility maximisation on the sphere + masked cost minimisation)'}`];
+    if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
+    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}`);
+    emitSchedule(args, io, s, notes);
+    if (s.extra?.warning && !flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
+  },
+};
+
+export const pfCommand: Command = {
+  name: 'pf',
+  summary: 'Pesme–Flammarion schedule (the α → 0 limit of the diagonal network), in rescaled time t/log(1/α).',
+  usage: 'gradflow pf diagonal [--data F] [--alpha A]',
+  options: {
+    ...MODEL_OPTIONS,
+    alpha: { kind: 'number', help: 'alpha in (0, 1), used only to convert rescaled to flow time', default: String(DEFAULT_SCHEDULE_ALPHA) },
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+    checkAlpha(p);
+    const s = solvePf(p);
+    emitSchedule(args, io, s, [`data: ${p.data.source}`, `stopped: ${String(s.extra?.status ?? '')}`]);
+  },
+};
