@@ -110,6 +110,17 @@ describe('good input', () => {
     expect(j.final.loss).toBeLessThan(1e-8); // y = Xβ with β = (1, 2, 3) is realisable
   });
 
+  it('--init sets an explicit start (a0, w0) and bad ones are rejected', async () => {
+    const init = file('init.json', JSON.stringify({ a: [0.5], w: [0.5, 0, 0] }));
+    const csv = file('data3.csv', 'x1,x2,x3,y\n1,0,0,1\n0,1,0,2\n0,0,1,3\n');
+    const r = await run('flow', 'single-neuron', '--data', csv, '--init', init, '--t', '0', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).final.theta).toEqual([0.5, 0.5, 0, 0]);
+    const bad = await run('flow', 'single-neuron', '--data', csv, '--init', file('init-bad.json', JSON.stringify({ a: [0.5], w: [1] })));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/'w' must be an array of 3 finite numbers/);
+  });
+
   it('--help lists the options', async () => {
     const r = await run('flow', '--help');
     expect(r.code).toBe(0);

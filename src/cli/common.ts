@@ -8,6 +8,8 @@ import { readDataset } from '../data.ts';
 import { momentsDataset } from '../moments.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { writeReport } from '../report/files.ts';
+import type { Layout } from '../compile/layout.ts';
+import { readFileSync } from 'node:fs';
 
 export interface CommandIO {
   out: (s: string) => void;
@@ -40,6 +42,7 @@ export const MODEL_OPTIONS: Record<string, OptionDecl> = {
   alpha: { kind: 'number', help: 'initial scale alpha > 0', default: '1e-3' },
   seed: { kind: 'int', help: 'random seed for data and initialisation', default: '0' },
   opt: { kind: 'string', repeat: true, help: 'model option, e.g. --opt delta=-2 (see `gradflow list`)' },
+  init: { kind: 'string', help: 'explicit initial state θ(0): JSON, a flat array or {"param": [values, neuron-major]}, e.g. {"a": [0.1], "w": [0.2, 0, 0]}' },
 };
 
 export function num(args: ParsedArgs, key: string, fallback: number): number {
@@ -89,7 +92,40 @@ export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: {
   const momentsPath = str(args, 'moments');
   if (dataPath && momentsPath) throw new GradflowError('give either --data or --moments, not both');
   const data = dataPath ? readDataset(dataPath) : momentsPath ? momentsDataset(def, momentsPath) : undefined;
-  return createProblem(def, { data, dims, alpha: num(args, 'alpha', defaults.alpha ?? 1e-3), seed: num(args, 'seed', 0), options });
+  const alpha = num(args, 'alpha', defaults.alpha ?? 1e-3);
+  const seed = num(args, 'seed', 0);
+  const initPath = str(args, 'init');
+  if (!initPath) return createProblem(def, { data, dims, alpha, seed, options });
+  // build once for the layout, then again with the explicit start (validation stays in createProblem)
+  const probe = createProblem(def, { data, dims, alpha, seed, options });
+  return createProblem(def, { data: probe.data, dims, alpha, seed, options, theta0: readInitialState(initPath, probe.layout) });
+}
+
+export function readInitialState(path: string, layout: Layout): Float64Array {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new GradflowError(`--init: cannot read ${path} as JSON (${(err as Error).message})`);
+  }
+  const total = layout.H * layout.P;
+  const check = (v: unknown, what: string, len: number): number[] => {
+    if (!Array.isArray(v) || v.length !== len || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new GradflowError(`--init: ${what} must be an array of ${len} finite numbers`);
+    }
+    return v as number[];
+  };
+  if (Array.isArray(raw)) return Float64Array.from(check(raw, 'the state', total));
+  if (typeof raw !== 'object' || raw === null) throw new GradflowError('--init: expected a JSON array or an object of parameter arrays');
+  const th = new Float64Array(total);
+  const obj = raw as Record<string, unknown>;
+  for (const k of Object.keys(obj)) if (!layout.params.some((s) => s.name === k)) throw new GradflowError(`--init: '${k}' is not a parameter (parameters: ${layout.params.map((s) => s.name).join(', ')})`);
+  for (const slot of layout.params) {
+    if (!(slot.name in obj)) throw new GradflowError(`--init: missing parameter '${slot.name}'`);
+    const vals = check(obj[slot.name], `'${slot.name}'`, layout.H * slot.size);
+    for (let i = 0; i < layout.H; i++) for (let k = 0; k < slot.size; k++) th[i * layout.P + slot.offset + k] = vals[i * slot.size + k];
+  }
+  return th;
 }
 
 /** Write report files atomically when --out is given; tell the user where they went. */
