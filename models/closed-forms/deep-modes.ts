@@ -31,9 +31,31 @@ function logit(u: number, s: number): number {
   return Math.log(u) - Math.log(s - u);
 }
 
-// 10-point Gauss–Legendre nodes and weights on [−1, 1]
-const GL_X = [0.1488743389816312, 0.4333953941292472, 0.6794095682990244, 0.8650633666889845, 0.9739065285171717];
-const GL_W = [0.2955242247147529, 0.2692667143208956, 0.2190863625159820, 0.1494513491505806, 0.0666713443086881];
+/** Gauss–Legendre nodes and weights on [−1, 1] (positive half), by Newton on P_m: exact to rounding. */
+function gaussLegendre(m: number): { x: number[]; w: number[] } {
+  const x: number[] = [], w: number[] = [];
+  for (let i = 1; i <= Math.floor(m / 2); i++) {
+    let z = Math.cos((Math.PI * (i - 0.25)) / (m + 0.5));
+    let dp = 0;
+    for (let it = 0; it < 100; it++) {
+      let p0 = 1, p1 = z;
+      for (let k = 2; k <= m; k++) {
+        const p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      dp = (m * (z * p1 - p0)) / (z * z - 1);
+      const dz = p1 / dp;
+      z -= dz;
+      if (Math.abs(dz) < 1e-16) break;
+    }
+    x.push(z);
+    w.push(2 / ((1 - z * z) * dp * dp));
+  }
+  return { x, w };
+}
+
+const { x: GL_X, w: GL_W } = gaussLegendre(10);
 
 function gauss(f: (z: number) => number, a: number, b: number): number {
   const m = 0.5 * (a + b), h = 0.5 * (b - a);
@@ -49,21 +71,17 @@ function adaptive(f: (z: number) => number, a: number, b: number, whole: number,
   return adaptive(f, a, m, left, tol / 2, depth - 1) + adaptive(f, m, b, right, tol / 2, depth - 1);
 }
 
-/** Flow time for the N-layer mode to go from u0 to uf (0 < u0, uf < s). */
-export function deepModeTime(s: number, u0: number, uf: number, N: number): number {
-  checkMode(s, u0, N, 'deepModeTime');
-  if (!(uf > 0) || !(uf < s)) throw new GradflowError(`deepModeTime: uf must lie in (0, s) (got ${uf})`);
-  const z0 = logit(u0, s), zf = logit(uf, s);
+/** Flow time between logits z0 = ln(u0/(s − u0)) and zf (the quadrature of the file comment). */
+function zTime(s: number, N: number, z0: number, zf: number): number {
   if (N === 2) return (zf - z0) / (2 * s);
   const p = 2 / N - 1;
-  // (sσ(z))^p = s^p (1 + e^{−z})^{−p}; for z ≪ 0 write it as e^{−pz}(1 + e^{z})^{−p} to avoid overflow
   const f = (z: number): number => {
     const lg = z < 0 ? -z + Math.log1p(Math.exp(z)) : Math.log1p(Math.exp(-z)); // ln(1 + e^{−z}) = −ln σ(z)
     return Math.exp(-p * lg + p * Math.log(s)) / (N * s);
   };
   const sign = zf >= z0 ? 1 : -1;
   const a = Math.min(z0, zf), b = Math.max(z0, zf);
-  // panels of unit length in z keep the exponential growth per panel bounded (factor e^{|p|})
+  // panels of unit length in z bound the integrand's growth per panel (a factor e^{|p|})
   let total = 0;
   const panels = Math.max(1, Math.ceil(b - a));
   const h = (b - a) / panels;
@@ -75,6 +93,13 @@ export function deepModeTime(s: number, u0: number, uf: number, N: number): numb
   return sign * total;
 }
 
+/** Flow time for the N-layer mode to go from u0 to uf (0 < u0, uf < s). */
+export function deepModeTime(s: number, u0: number, uf: number, N: number): number {
+  checkMode(s, u0, N, 'deepModeTime');
+  if (!(uf > 0) || !(uf < s)) throw new GradflowError(`deepModeTime: uf must lie in (0, s) (got ${uf})`);
+  return zTime(s, N, logit(u0, s), logit(uf, s));
+}
+
 /** u(t) for the N-layer mode from u0 (inverse of deepModeTime; closed form for N = 2). */
 export function deepMode(s: number, u0: number, N: number): (t: number) => number {
   checkMode(s, u0, N, 'deepMode');
@@ -82,18 +107,17 @@ export function deepMode(s: number, u0: number, N: number): (t: number) => numbe
     const r = (s - u0) / u0;
     return (t) => s / (1 + r * Math.exp(-2 * s * t));
   }
+  const z0 = logit(u0, s);
   return (t: number) => {
     if (!Number.isFinite(t) || t < 0) throw new GradflowError(`deepMode: time must be finite and ≥ 0 (got ${t})`);
     if (t === 0) return u0;
-    // bisection in z = logit(u): t(z) is increasing; bracket by doubling
-    const z0 = logit(u0, s);
-    const tz = (z: number): number => deepModeTime(s, u0, s / (1 + Math.exp(-z)), N);
+    // t(z) is increasing: bracket by doubling, then bisect in z
     let lo = z0, hi = z0 + 1;
-    while (hi < 700 && tz(hi) < t) { lo = hi; hi = z0 + 2 * (hi - z0); }
-    if (hi >= 700) return s;
-    for (let it = 0; it < 200 && hi - lo > 1e-14 * Math.max(1, Math.abs(hi)); it++) {
+    while (hi < 745 && zTime(s, N, z0, hi) < t) { lo = hi; hi = z0 + 2 * (hi - z0); }
+    if (hi >= 745) return s;
+    for (let it = 0; it < 200 && hi - lo > 1e-15 * Math.max(1, Math.abs(hi)); it++) {
       const mid = 0.5 * (lo + hi);
-      if (tz(mid) < t) lo = mid;
+      if (zTime(s, N, z0, mid) < t) lo = mid;
       else hi = mid;
     }
     return s / (1 + Math.exp(-0.5 * (lo + hi)));

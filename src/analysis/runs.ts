@@ -99,9 +99,9 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     if (mode === 'closed') agf = solveAgfDiagonal(p);
     else {
       agf = solveAgf(p);
-      if (agf.extra?.status === 'precision-limited') {
+      if (agf.extra?.precisionLimited === true) {
         if (mode === 'auto' && p.model.spec.name === 'diagonal') {
-          notes.push(`agf: the generic solver is precision-limited at alpha = ${p.alpha} (a neuron returned to the dormant set); the diagonal closed form (agf-diagonal) is used`);
+          notes.push(`agf: the generic solver is precision-limited at alpha = ${p.alpha} (a neuron turned against its utility far from the origin); the diagonal closed form (agf-diagonal) is used`);
           const generic = agf;
           agf = solveAgfDiagonal(p);
           agf.extra = { ...agf.extra, finalTheta: generic.extra?.finalTheta, solver: 'closed form' };

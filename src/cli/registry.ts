@@ -7,7 +7,9 @@ import { demoCommand } from './commands/demo.ts';
 import { agfCommand, pfCommand } from './commands/schedule-commands.ts';
 import { compareCommand, sweepCommand } from './commands/compare-commands.ts';
 import { compareLinearCommand } from './commands/compare-linear.ts';
+import { lawsCommand } from './commands/laws.ts';
 
 export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand, compareLinearCommand];
 COMMANDS.push(agfCommand, pfCommand);
 COMMANDS.push(compareCommand, sweepCommand);
+COMMANDS.push(lawsCommand);

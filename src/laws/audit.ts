@@ -119,7 +119,7 @@ export function auditDescent(p: Problem, laws: LawInstance[], opts: DescentAudit
 
 export interface OneStepAudit {
   h: number;
-  /** max over laws of |ΔQ − h²Q(∇L)| / |h²Q(∇L)| (laws with Q(∇L) = 0 are measured against scale(θ)). */
+  /** max over laws of |ΔQ − h²Q(∇L)| / (h²·Σ|terms of Q at ∇L|), the drift convention applied to the predicted change. */
   maxRelError: number;
   rows: { law: string; deltaQ: number; predicted: number; relError: number }[];
 }
@@ -131,8 +131,8 @@ export function auditOneStep(p: Problem, laws: LawInstance[], h = 0.05, steps = 
     for (const q of laws) {
       const deltaQ = q.poly.evaluate(b) - q.poly.evaluate(a);
       const predicted = h * h * q.poly.evaluate(g);
-      const ref = Math.abs(predicted) > 0 ? Math.abs(predicted) : q.poly.evaluateAbs(a);
-      rows.push({ law: q.label, deltaQ, predicted, relError: Math.abs(deltaQ - predicted) / ref });
+      const ref = h * h * q.poly.evaluateAbs(g);
+      rows.push({ law: q.label, deltaQ, predicted, relError: ref > 0 ? Math.abs(deltaQ - predicted) / ref : Math.abs(deltaQ) });
     }
   });
   return { h, maxRelError: Math.max(0, ...rows.map((r) => r.relError)), rows };

@@ -24,6 +24,7 @@ import { compileModel } from '../compile/kernels.ts';
 import { familyFormula, instantiate, type LawFamily, type LawInstance } from './family.ts';
 import { asDerived, probeDims } from './discover.ts';
 import { Rng } from '../util/rng.ts';
+import { tensorLevelProof, type TensorProof } from './tensor-proof.ts';
 
 export const ENGINE = 'gradflow sparse-polynomial engine (src/symbolic/poly.ts), exact rational coefficients';
 
@@ -76,6 +77,8 @@ export interface ProofResult {
   /** The first non-zero residual (a failed proof shows it). */
   residual: { dims: Record<string, number>; instance: string; text: string; latex: string } | null;
   numeric: NumericCheck;
+  /** The same residual formed with symbolic dimensions and expanded in scalar atoms (tensor-proof.ts). */
+  tensor: TensorProof;
   engine: string;
   seconds: number;
 }
@@ -243,15 +246,17 @@ export function proveLaw(model: ModelDefinition | DerivedModel, fam: LawFamily, 
   }
   const display = displayFor(m, fam, bounds);
   const numeric = numericCheck(m, fam, opts.seed ?? 11);
+  const tensor = tensorLevelProof(m, fam);
   const f = familyFormula(fam, m);
-  const status = residual ? 'failed' : 'proved';
+  // two derivations of one identity: either finding a non-zero residual refutes the law
+  const status = residual || tensor.status === 'nonzero' ? 'failed' : 'proved';
   const scope = status === 'failed' ? 'fails'
     : capped ? `checked for every dimension up to ${JSON.stringify(bounds)} (the degree bound exceeded the cap ${maxDim})`
       : hazards.length ? `checked for every dimension up to ${JSON.stringify(bounds)}; not extended to all dimensions (${[...new Set(hazards)].join('; ')})`
         : 'all dimensions';
   return {
     model: m.spec.name, law: fam.id, text: f.text, latex: f.latex, status, scope, bounds, hazards: [...new Set(hazards)], checks,
-    display, residual, numeric, engine: ENGINE, seconds: (performance.now() - t0) / 1000,
+    display, residual, numeric, tensor, engine: ENGINE, seconds: (performance.now() - t0) / 1000,
   };
 }
 
@@ -316,6 +321,14 @@ export function renderCertificate(r: ProofResult, title?: string, extra = ''): s
   for (const c of r.checks.slice(0, 24)) lines.push(`| ${fmtDims(c.dims)} | ${c.instances} | ${c.monomials} | ${c.zero ? 'yes' : '**no**'} |`);
   if (r.checks.length > 24) lines.push(`| … ${r.checks.length - 24} more | | | |`);
   lines.push('');
+  lines.push('## Tensor level (every dimension at once)', '');
+  if (r.tensor.status === 'unsupported') {
+    lines.push(`Not available for this law (${r.tensor.reason}); the dimension scan above carries the proof.`, '');
+  } else {
+    lines.push('The residual formed with symbolic dimensions (reverse-mode derivatives of the template, src/symbolic/diff.ts):', '');
+    lines.push(`$$R = ${r.tensor.residualLatex}$$`, '');
+    lines.push(`expanded as a polynomial in the scalar atoms (contractions such as $w^\\top x$, entries $x_i$, scalar parameters, gates $\\mathrm{step}(z)$ with $\\mathrm{relu}(z) = \\mathrm{step}(z)\\,z$): $$R = ${r.tensor.expandedLatex}$$ ${r.tensor.status === 'zero' ? '— zero for every dimension.' : '— **non-zero**.'}`, '');
+  }
   lines.push('## Independent numerical check', '');
   lines.push(`Central differences (step ${r.numeric.fdStep}) of the compiled forward kernel at ${r.numeric.points} random points (${fmtDims(r.numeric.dims)}, 4 random inputs each): $\\max |D_{\\nabla Q} f| / (\\lVert \\nabla Q \\rVert\\,\\lVert \\nabla_\\theta f \\rVert) = ${r.numeric.maxRel.toExponential(2)}$ (${r.numeric.maxRel < 1e-6 ? 'consistent with 0' : 'clearly non-zero'}).`, '');
   if (extra) lines.push(extra, '');

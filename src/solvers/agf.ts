@@ -32,12 +32,15 @@
  *   (to utilTol relative to the initial utility-gradient scale), when the loss is below
  *   lossTol·L(0), or after maxJumps jumps.
  *
- * Limitation (floating point, not the method): a neuron that returns to the dormant set sits
- * O(α²/‖θ‖²) away from the minimiser of its utility on the sphere (for the diagonal model
- * cos 2φ = 2α²/‖θ‖², fixed by the conserved u² − v²); its escape time depends on that deviation,
- * which double precision resolves only while α² ≫ 1e-16. Re-activation times after a
- * deactivation are therefore reliable for α ≳ 1e-5; activations from the start are exact for
- * any α.
+ * Limitation (floating point, not the method): a neuron whose utility turns negative after it
+ * has grown to norm ρ — one returned to the dormant set, or a dormant one whose residual
+ * correlation changed sign — sits O((ρ0/ρ)²) away from the minimiser of its new utility on the
+ * sphere (diagonal model: cos 2φ = 2α²/ρ², fixed by the conserved u² − v²). Its escape time
+ * depends on that offset, which double precision (and the ODE's absolute tolerance) resolves to
+ * 1e-6 of a plateau only while ρ/ρ0 ≲ 3e3. So re-activation after a deactivation is reliable
+ * for α ≳ 1e-5, and a sign change of a dormant neuron's utility for modest growth; activations of neurons whose utility never changes sign are exact
+ * for any α (tested to α = 1e-100). Both cases are detected and flagged
+ * (extra.precisionLimited, extra.warning; status 'precision-limited' when a neuron stalls).
  *
  * Times: flow time (unit learning rate, loss (1/2n)Σ‖r‖²). rescaledTime = time / T_κ(α) with
  * T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2 and (α^{2−κ} − 1)/(κ − 2) for κ > 2, the time a
@@ -54,6 +57,8 @@ import type { OdeEvent } from './ode/types.ts';
  * which round-off puts at ~1e-8 whatever α is; 1e-6 still separates it from any fitted neuron.
  */
 const COLLAPSE_FLOOR = 1e-6;
+/** Offsets from a utility minimiser below this are resolved too coarsely for 1e-6 jump times. */
+const SUSPECT_OFFSET = 1e-7;
 
 export interface AgfOptions {
   /** Stop after this many jumps (default 4·H + 10). */
@@ -205,6 +210,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   let status: 'zero-loss' | 'no-positive-utility' | 'precision-limited' | 'max-jumps' = 'max-jumps';
   /** Returned neurons that stalled at a non-maximum of their utility (see notAMaximum). */
   const unresolved: number[] = [];
+  /** Dormant neurons whose utility turned negative far above their start (their re-growth time is round-off limited). */
+  const suspect: number[] = [];
   let odeSteps = 0;
   let costSteps = 0;
 
@@ -258,6 +265,21 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     // A neuron already past threshold with positive utility (possible only for one restored above norm 1) jumps at once.
     const dy0 = new Float64Array(y0.length);
     rhs(0, y0, dy0);
+    // A dormant neuron whose utility turned negative after it grew by R = ‖θ‖/‖θ(0)‖ sits
+    // ~1/R² from the minimiser of its utility on the sphere; once that offset nears round-off
+    // its later re-growth time is unreliable (see the header).
+    dormant.forEach((i, k) => {
+      if (!(uNow[k] < -utilTol) || suspect.includes(i)) return;
+      let gn = 0, tn = 0;
+      for (let a = 0; a < P; a++) {
+        gn += ws.grad[i * P + a] ** 2;
+        tn += dy0[k * P + a] ** 2;
+      }
+      const fac = kappa === 2 ? 1 : 1 / y0[m * P + k];
+      // offset from the minimiser ε ≈ ‖P⊥∇Û‖/‖∇Û‖; ODE (atol 1e-2·rtol) and round-off errors of
+      // ~1e-14 in it shift the escape by ~1e-14/ε of a plateau: flag where that exceeds ~1e-6
+      if (Math.sqrt(tn) / fac < SUSPECT_OFFSET * Math.sqrt(gn)) suspect.push(i);
+    });
     let immediate = -1;
     for (let k = 0; k < m; k++) {
       const past = kappa === 2 ? y0[m * P + k] >= qStar : y0[m * P + k] <= qStar;
@@ -484,6 +506,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     extra: {
       kappa,
       status,
+      precisionLimited: unresolved.length > 0 || suspect.length > 0,
+      ...(suspect.length && !unresolved.length ? { warning: `neuron(s) ${suspect.join(', ')} turned against their utility far from their start (alpha = ${p.alpha}): their distance from the utility minimiser on the sphere is too close to round-off, so their later jump times are unreliable (use a larger alpha, or the model's closed-form AGF)` } : {}),
       ...(unresolved.length ? { warning: `neuron(s) ${unresolved.join(', ')} returned to the dormant set and stalled at a non-maximum of their utility: their escape depends on an O(alpha²) deviation below double precision at alpha = ${p.alpha}; the schedule stops early (use alpha ≳ 1e-5, or the model's closed-form AGF)` } : {}),
       activeSets,
       accumulatedUtility: utilitySnapshots,

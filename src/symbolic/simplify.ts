@@ -82,7 +82,7 @@ function rewrite(e: Expr): Expr {
       if (a.kind === 'add') return simplify(add(...a.terms.map((t) => sum(t))));
       const { scalars, tensor } = splitScalars(a);
       if (scalars.length) return simplify(mul(...scalars, sum(tensor)));
-      if (tensor.kind === 'mul' && tensor.factors.length === 2) return simplify(dot(tensor.factors[0], tensor.factors[1]));
+      if (tensor.kind === 'mul' && tensor.factors.length === 2 && shapeOf(tensor).length === 1) return simplify(dot(tensor.factors[0], tensor.factors[1])); // dot is for vectors only: Σ A⊙B of matrices stays a sum
       if (tensor.kind === 'fill' && typeof tensor.shape[0] === 'number' && tensor.shape.length === 1) return simplify(mul(num(tensor.shape[0]), tensor.value));
       return e;
     }

@@ -9,6 +9,7 @@ import { comparisonPlot, sweepPlot, type SweepPoint } from '../../report/schedul
 import { renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { DEFAULT_SCHEDULE_ALPHA, checkAlpha, publicSchedule } from './schedule-commands.ts';
 import { solvePf } from '../../solvers/pf.ts';
+import { isLinearModel, runCompareLinear } from './compare-linear.ts';
 
 const RUN_OPTIONS = {
   lr: { kind: 'number' as const, help: 'gradient-descent step (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue; see src/analysis/runs.ts)' },
@@ -32,17 +33,21 @@ function parseMethods(v: unknown): string[] {
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Jump schedules from AGF, Pesme–Flammarion, gradient flow and gradient descent in one table (diagonal model).',
-  usage: 'gradflow compare diagonal [--data F] [--alpha A] [--methods agf,pf,flow,gd] [--lr η] [--out DIR] [--json]',
+  usage: 'gradflow compare diagonal [--data F] [--alpha A] [--methods agf,pf,flow,gd] [--lr η] [--out DIR] [--json]   |   gradflow compare linear|factorization|factorization-uv [--moments F] [--variant auto|commuting|conjecture] [--agf generic]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')})`, default: 'agf,pf,flow,gd' },
+    variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
     ...RUN_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    // two-layer linear networks and factorisations: closed-form greedy low-rank AGF vs flow (issue 5)
+    const def = resolveModel(args);
+    if (isLinearModel(def)) return runCompareLinear(args, io, def);
     const methods = parseMethods(args.values.get('methods'));
-    const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+    const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
     const runs = runMethods(p, runOptions(args, methods));
     const cmp = compareSchedules(runs.schedules);

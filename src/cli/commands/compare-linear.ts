@@ -2,12 +2,13 @@
  * `gradflow compare-linear <linear|factorization|factorization-uv>`: the closed-form AGF schedule
  * of greedy low-rank learning (commuting case, the published conjecture, or the symmetric form)
  * against the integrated gradient flow, with the generic AGF solver as an optional third column.
- * Registered as its own command because the generic `compare` command did not exist when this
- * was written; `compareLinear` is the library call behind it.
+ * Registered as its own command (written before the generic `compare` existed); `compare` now
+ * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
 import type { ParsedArgs } from '../args.ts';
+import type { ModelDefinition } from '../../spec.ts';
 import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
@@ -122,28 +123,43 @@ export const compareLinearCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args: ParsedArgs, io: CommandIO) {
-    const def = resolveModel(args);
-    const p = buildProblem(args, def, { alpha: 1e-8 });
-    if (!linearForm(p)) throw new GradflowError(`compare-linear: model '${def.spec.name}' is not a linear network or factorisation (use linear, factorization or factorization-uv)`);
-    const variant = str(args, 'variant') ?? 'auto';
-    if (variant !== 'auto' && variant !== 'commuting' && variant !== 'conjecture') throw new GradflowError(`--variant must be auto, commuting or conjecture (got '${variant}')`);
-    const cmp = compareLinear(p, {
-      variant,
-      tEnd: args.values.has('t') ? num(args, 't', 0) : undefined,
-      method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
-      rtol: num(args, 'rtol', 1e-10),
-      agf: flag(args, 'agf'),
-    });
-    const json = { schedules: cmp.schedules, rows: cmp.table.rows, notes: cmp.table.notes };
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else io.out(renderText(cmp.table));
-    const base = `compare-${def.spec.name}`;
-    emitFiles(args, io, {
-      [`${base}.md`]: () => renderMarkdown(cmp.table),
-      [`${base}.csv`]: () => renderCsv(cmp.table),
-      [`${base}.tex`]: () => renderLatex(cmp.table),
-      [`${base}.json`]: () => JSON.stringify(json, null, 2) + '\n',
-      [`${base}.svg`]: () => plots(p, cmp),
-    });
+    runCompareLinear(args, io, resolveModel(args));
   },
 };
+
+/** Models `compare` hands to this module (by their template, so a user's spec file qualifies too). */
+export function isLinearModel(def: ModelDefinition): boolean {
+  const t = def.spec.template.replace(/\s+/g, '');
+  return t === 'a*dot(w,x)' || t === 'u*dot(u,x)';
+}
+
+/**
+ * The body of `compare-linear`, also used by `compare` for linear models. Reads only options
+ * both commands declare or that are optional here: variant, method, rtol (compare-linear) and
+ * --agf as a flag (compare-linear) or auto|generic|closed (compare: generic adds the generic solver).
+ */
+export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
+  const p = buildProblem(args, def, { alpha: 1e-8 });
+  if (!linearForm(p)) throw new GradflowError(`compare-linear: model '${def.spec.name}' is not a linear network or factorisation (use linear, factorization or factorization-uv)`);
+  const variant = str(args, 'variant') ?? 'auto';
+  if (variant !== 'auto' && variant !== 'commuting' && variant !== 'conjecture') throw new GradflowError(`--variant must be auto, commuting or conjecture (got '${variant}')`);
+  const agfArg = args.values.get('agf');
+  const cmp = compareLinear(p, {
+    variant,
+    tEnd: args.values.has('t') ? num(args, 't', 0) : undefined,
+    method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
+    rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
+    agf: agfArg === true || agfArg === 'generic',
+  });
+  const json = { schedules: cmp.schedules, rows: cmp.table.rows, notes: cmp.table.notes };
+  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
+  else io.out(renderText(cmp.table));
+  const base = `compare-${def.spec.name}`;
+  emitFiles(args, io, {
+    [`${base}.md`]: () => renderMarkdown(cmp.table),
+    [`${base}.csv`]: () => renderCsv(cmp.table),
+    [`${base}.tex`]: () => renderLatex(cmp.table),
+    [`${base}.json`]: () => JSON.stringify(json, null, 2) + '\n',
+    [`${base}.svg`]: () => plots(p, cmp),
+  });
+}

@@ -6,6 +6,7 @@ import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
 import { solveFlow } from '../../solvers/flow.ts';
 import { solveDescent } from '../../solvers/descent.ts';
+import { DESCENT_BACKEND_NAMES, descentBackend } from '../../backends/select.ts';
 import { solveExact } from '../../solvers/exact.ts';
 import type { OdeMethod } from '../../solvers/ode/types.ts';
 import { checkpointTable, checkpoints, trajectoryJson, trajectoryPlots } from '../../report/trajectory-report.ts';
@@ -62,18 +63,20 @@ export const flowCommand: Command = {
 export const descentCommand: Command = {
   name: 'descent',
   summary: 'Run gradient descent (or heavy-ball momentum); step k is reported at flow time t = k·lr/(1 − momentum).',
-  usage: 'gradflow descent <model|--spec FILE> [--lr η] [--steps K] [--momentum m] [--alpha A]',
+  usage: 'gradflow descent <model|--spec FILE> [--lr η] [--steps K] [--momentum m] [--alpha A] [--backend float64|tfjs-cpu|…]',
   options: {
     ...MODEL_OPTIONS,
     lr: { kind: 'number', help: 'learning rate η', default: '0.01' },
     steps: { kind: 'int', help: 'number of steps', default: '3000' },
     momentum: { kind: 'number', help: 'heavy-ball momentum in [0, 1)', default: '0' },
+    backend: { kind: 'string', help: `${DESCENT_BACKEND_NAMES.join(', ')}: tfjs-* run TensorFlow.js in float32 (optional packages); auto = the first of node-gpu, node, wasm, cpu installed`, default: 'float64' },
     ...REPORT_OPTIONS,
     ...COMMON_OPTIONS,
   },
-  run(args, io) {
+  async run(args, io) {
     const p = buildProblem(args, resolveModel(args));
-    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0) });
+    const backend = await descentBackend(str(args, 'backend') ?? 'float64');
+    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend });
     report(args, io, p, tr);
   },
 };

@@ -1,0 +1,250 @@
+/**
+ * A bound neuron template f_i(x; θ_i) as batched TensorFlow.js ops: every node evaluates for all
+ * neurons i and all samples j at once. A node's tensor has shape [h, m, ...shape] with h ∈ {1, H}
+ * and m ∈ {1, n}: parameters are [H, 1, …], inputs [1, n, …], so broadcasting does the pairing
+ * and nothing is materialised over an axis the node does not depend on.
+ *
+ * Sub-trees that do not depend on θ (inputs, the neuron index, x[i], constants) are evaluated
+ * once and kept; only θ-dependent nodes are re-run each step.
+ */
+import type * as tfc from '@tensorflow/tfjs-core';
+import { type Expr, keyOf, shapeOf } from '../symbolic/expr.ts';
+import type { Layout } from '../compile/layout.ts';
+import { GradflowError } from '../util/errors.ts';
+import type { Tf } from './tfjs.ts';
+
+type Tensor = tfc.Tensor;
+
+/** Static description of a node: its leading [h, m] and its tensor shape (bound). */
+interface NodeBase {
+  lead: [number, number];
+  shape: number[];
+}
+type Node = NodeBase & ({ kind: 'const'; t: Tensor } | { kind: 'var'; f: (s: StepState) => Tensor });
+
+interface StepState {
+  theta: Tensor; // [H, P]
+  memo: Map<Node, Tensor>;
+}
+
+export interface TfjsModel {
+  /** Σ_i f_i(x_j) as [n, c] for a θ tensor [H, P]; call inside tf.tidy / a gradient. */
+  predict(theta: Tensor): Tensor;
+  /** L = (1/2n) Σ_j ‖f(x_j) − y_j‖², a scalar tensor. */
+  loss(theta: Tensor): Tensor;
+  /** Release the kept constant tensors (inputs, targets, precomputed θ-free sub-trees). */
+  dispose(): void;
+}
+
+function dimsOf(e: Expr): number[] {
+  return shapeOf(e).map((d) => {
+    if (typeof d !== 'number') throw new GradflowError(`tfjs backend: dimension '${d}' is unbound`);
+    return d;
+  });
+}
+
+/**
+ * Build the batched model. `template` must have its dimensions bound (bindDims); X is [n, dIn]
+ * and Y [n, c] row-major as in a Dataset.
+ */
+export function buildTfjsModel(tf: Tf, template: Expr, layout: Layout, X: Float64Array, Y: Float64Array, n: number): TfjsModel {
+  const { H, P } = layout;
+  const kept: Tensor[] = [];
+  const keep = <T extends Tensor>(t: T): T => {
+    kept.push(tf.keep(t));
+    return t;
+  };
+  const paramSlot = new Map(layout.params.map((s) => [s.name, s]));
+  const inputSlot = new Map(layout.inputs.map((s) => [s.name, s]));
+  const Xt = keep(tf.tensor2d(Float32Array.from(X), [n, layout.dIn]));
+  const Yt = keep(tf.tensor2d(Float32Array.from(Y), [n, layout.c]));
+  const nodes = new Map<string, Node>();
+
+  const run = (node: Node, s: StepState): Tensor => {
+    if (node.kind === 'const') return node.t;
+    let t = s.memo.get(node);
+    if (!t) {
+      t = node.f(s);
+      s.memo.set(node, t);
+    }
+    return t;
+  };
+
+  /** A node from children: constant children fold now (kept), otherwise a closure for each step. */
+  const make = (lead: [number, number], shape: number[], kids: Node[], op: (ts: Tensor[]) => Tensor): Node => {
+    if (kids.every((k) => k.kind === 'const')) {
+      const t = keep(tf.tidy(() => op(kids.map((k) => (k as Extract<Node, { kind: 'const' }>).t))));
+      return { kind: 'const', lead, shape, t };
+    }
+    return { kind: 'var', lead, shape, f: (s) => op(kids.map((k) => run(k, s))) };
+  };
+
+  const constant = (compute: () => Tensor, lead: [number, number], shape: number[]): Node => ({ kind: 'const', lead, shape, t: keep(tf.tidy(compute)) });
+
+  const leadOf = (kids: Node[]): [number, number] => [Math.max(...kids.map((k) => k.lead[0])), Math.max(...kids.map((k) => k.lead[1]))];
+
+  /** Append unit axes so a scalar node broadcasts against a tensor node (numpy aligns from the right). */
+  const padTo = (t: Tensor, rank: number): Tensor => (t.rank >= rank ? t : tf.reshape(t, [...t.shape, ...new Array<number>(rank - t.rank).fill(1)]));
+
+  const elementwise = (kids: Node[], shape: number[], combine: (a: Tensor, b: Tensor) => Tensor): Node =>
+    make(leadOf(kids), shape, kids, (ts) => ts.map((t) => padTo(t, 2 + shape.length)).reduce(combine));
+
+  /** One-hot rows e_{idx} of length `size`, for an index node that must not depend on θ. */
+  const oneHot = (idx: Node, size: number): Node => {
+    if (idx.kind !== 'const') throw new GradflowError('tfjs backend: an index that depends on the parameters is not supported');
+    return constant(() => tf.cast(tf.equal(tf.expandDims(idx.t, -1), tf.reshape(tf.range(0, size), [1, 1, size])), 'float32'), idx.lead, [size]);
+  };
+
+  /** x[idx] with a θ-free index that is per-neuron only: a gather, never an [H, n, d] mask. */
+  const gatherIndex = (arg: Node, idx: Extract<Node, { kind: 'const' }>, d: number): Node => {
+    const h = idx.lead[0];
+    const cols = tf.tidy(() => tf.cast(tf.round(tf.reshape(idx.t, [h])), 'int32'));
+    const at = cols.dataSync();
+    for (const q of at) {
+      if (q < 0 || q >= d) {
+        cols.dispose();
+        throw new GradflowError(`tfjs backend: index ${q} is out of range for a vector of length ${d}`);
+      }
+    }
+    keep(cols);
+    const m = arg.lead[1];
+    // arg [1, m, d] → [m, d] → columns idx → [m, h] → [h, m]
+    return make([h, m], [], [arg], ([a]) => tf.transpose(tf.gather(tf.reshape(a, [m, d]), cols, 1)));
+  };
+
+  /** Batched dot products: θ-side [H,1,d] against data-side [1,n,d] is one matMul. */
+  const dotNode = (a: Node, b: Node): Node => {
+    const d = a.shape[0];
+    const lead = leadOf([a, b]);
+    const crossed = (u: Node, v: Node) => u.lead[1] === 1 && v.lead[0] === 1;
+    if (crossed(a, b) || crossed(b, a)) {
+      const [u, v] = crossed(a, b) ? [a, b] : [b, a];
+      const hu = u.lead[0], mv = v.lead[1];
+      return make(lead, [], [u, v], ([tu, tv]) => tf.reshape(tf.matMul(tf.reshape(tu, [hu, d]), tf.reshape(tv, [mv, d]), false, true), [hu, mv]));
+    }
+    return make(lead, [], [a, b], ([ta, tb]) => tf.sum(tf.mul(ta, tb), -1));
+  };
+
+  const matvecNode = (A: Node, x: Node, shape: number[]): Node => {
+    const [r, k] = A.shape;
+    const lead = leadOf([A, x]);
+    if (A.lead[1] === 1 && x.lead[0] === 1) {
+      const h = A.lead[0], m = x.lead[1];
+      // [h·r, k] · [m, k]ᵀ = [h·r, m] → [h, r, m] → [h, m, r]
+      return make(lead, shape, [A, x], ([tA, tx]) => tf.transpose(tf.reshape(tf.matMul(tf.reshape(tA, [h * r, k]), tf.reshape(tx, [m, k]), false, true), [h, r, m]), [0, 2, 1]));
+    }
+    return make(lead, shape, [A, x], ([tA, tx]) => tf.sum(tf.mul(tA, tf.expandDims(tx, -2)), -1));
+  };
+
+  const build = (e: Expr): Node => {
+    const key = keyOf(e);
+    const hit = nodes.get(key);
+    if (hit) return hit;
+    const node = buildNode(e);
+    nodes.set(key, node);
+    return node;
+  };
+
+  const buildNode = (e: Expr): Node => {
+    const shape = dimsOf(e);
+    switch (e.kind) {
+      case 'num':
+        return constant(() => tf.fill([1, 1], e.value), [1, 1], []);
+      case 'sym': {
+        if (e.role === 'index') return constant(() => tf.reshape(tf.range(0, H), [H, 1]), [H, 1], []);
+        const ps = paramSlot.get(e.name);
+        if (ps && e.role === 'param') {
+          return { kind: 'var', lead: [H, 1], shape, f: (s) => tf.reshape(tf.slice(s.theta, [0, ps.offset], [H, ps.size]), [H, 1, ...ps.shape]) };
+        }
+        const is = inputSlot.get(e.name);
+        if (is && e.role === 'input') return constant(() => tf.reshape(tf.slice(Xt, [0, is.offset], [n, is.size]), [1, n, ...is.shape]), [1, n], shape);
+        throw new GradflowError(`tfjs backend: the template uses '${e.name}' (${e.role}), which is neither a parameter, an input nor the neuron index`);
+      }
+      case 'add': return elementwise(e.terms.map(build), shape, (a, b) => tf.add(a, b));
+      case 'mul': return elementwise(e.factors.map(build), shape, (a, b) => tf.mul(a, b));
+      case 'pow': {
+        if (!Number.isInteger(e.exp) || e.exp < 1) throw new GradflowError(`tfjs backend: exponent ${e.exp} is not supported`);
+        const b = build(e.base);
+        // repeated squaring: exact for negative bases, unlike pow's log-based gradient
+        return make(b.lead, shape, [b], ([t]) => {
+          let acc: Tensor | null = null;
+          let sq = t;
+          for (let k = e.exp; ; k >>= 1) {
+            if (k & 1) acc = acc ? tf.mul(acc, sq) : sq;
+            if (k <= 1) break;
+            sq = tf.square(sq);
+          }
+          return acc as Tensor;
+        });
+      }
+      case 'fn': {
+        const a = build(e.arg);
+        // relu'(0) = step(0) = 0 in tfjs and in gradflow's symbolic derivative alike
+        return make(a.lead, shape, [a], ([t]) => (e.name === 'relu' ? tf.relu(t) : tf.step(t)));
+      }
+      case 'dot': return dotNode(build(e.a), build(e.b));
+      case 'sum': {
+        const a = build(e.arg);
+        if (a.shape.length === 0) return a;
+        const axes = a.shape.map((_, k) => 2 + k);
+        return make(a.lead, [], [a], ([t]) => tf.sum(t, axes));
+      }
+      case 'matvec': return matvecNode(build(e.A), build(e.x), shape);
+      case 'transpose': {
+        const a = build(e.A);
+        return make(a.lead, shape, [a], ([t]) => tf.transpose(t, [0, 1, 3, 2]));
+      }
+      case 'outer': {
+        const a = build(e.a), b = build(e.b);
+        return make(leadOf([a, b]), shape, [a, b], ([ta, tb]) => tf.mul(tf.expandDims(ta, -1), tf.expandDims(tb, -2)));
+      }
+      case 'index': {
+        const arg = build(e.arg), idx = build(e.idx);
+        const d = arg.shape[0];
+        if (idx.kind === 'const' && idx.lead[1] === 1 && arg.lead[0] === 1) return gatherIndex(arg, idx, d);
+        const mask = oneHot(idx, d);
+        return make(leadOf([arg, mask]), [], [arg, mask], ([ta, tm]) => tf.sum(tf.mul(ta, tm), -1));
+      }
+      case 'unit': {
+        if (typeof e.size !== 'number') throw new GradflowError(`tfjs backend: dimension '${e.size}' is unbound`);
+        return oneHot(build(e.idx), e.size);
+      }
+      case 'fill': {
+        const v = build(e.value);
+        return make(v.lead, shape, [v], ([t]) => tf.broadcastTo(padTo(t, 2 + shape.length), [...v.lead, ...shape]));
+      }
+    }
+  };
+
+  let root: Node;
+  try {
+    root = build(template);
+  } catch (err) {
+    for (const t of kept) t.dispose();
+    throw err;
+  }
+  const outShape = root.shape;
+  const c = layout.c;
+
+  const predict = (theta: Tensor): Tensor => {
+    const f = run(root, { theta, memo: new Map() });
+    const full = padTo(f, 2 + outShape.length);
+    // Σ_i f_i: a neuron-independent template counts H times
+    const summed = root.lead[0] === H ? tf.sum(full, 0) : tf.mul(tf.squeeze(full, [0]), H);
+    const perSample = root.lead[1] === n ? summed : tf.broadcastTo(summed, [n, ...outShape]);
+    return tf.reshape(perSample, [n, c]);
+  };
+
+  return {
+    predict,
+    loss(theta) {
+      if (theta.shape[0] !== H || theta.shape[1] !== P) throw new Error(`tfjs backend: θ has shape [${theta.shape}], expected [${H}, ${P}]`);
+      const r = tf.sub(predict(theta), Yt);
+      return tf.div(tf.sum(tf.square(r)), 2 * n);
+    },
+    dispose() {
+      for (const t of kept) t.dispose();
+      kept.length = 0;
+    },
+  };
+}
