@@ -4,7 +4,6 @@
  * The update matches float64Backend: v ← m·v − η∇L, θ ← θ + v (m = 0: θ ← θ − η∇L).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { bindDims } from '../symbolic/expr.ts';
 import { DivergenceError } from '../util/errors.ts';
 import type { DescentBackend } from '../solvers/descent.ts';
 import type { LoadedTfjs } from './tfjs.ts';
@@ -30,20 +29,19 @@ export function tfjsDescentBackend(lib: LoadedTfjs, dtype: 'float32'): DescentBa
       }
       const { H, P } = p.layout;
       const { X, Y, n } = p.data;
-      const model = buildTfjsModel(tf, bindDims(p.derived.template, p.layout.dims), p.layout, X, Y, n);
+      const model = buildTfjsModel(tf, p.derived, p.layout, X, Y, n);
       const divergence = (k: number, loss: number) => new DivergenceError(`descent diverged at step ${k} (loss = ${loss}, float32 on tfjs-${lib.kind}); lower the learning rate (--lr ${lr})`);
       try {
         // the outer tidy is a safety net: whatever the loop does not dispose goes when the run ends
         tf.tidy(() => {
           const lrT = tf.scalar(lr, dtype);
           const mT = tf.scalar(momentum, dtype);
-          const valueAndGrad = tf.valueAndGrad((th: Tensor) => model.loss(th));
           const advance = (s: State): { loss: Tensor; th: Tensor; v: Tensor } =>
             tf.tidy(() => {
-              const { value, grad } = valueAndGrad(s.th);
-              if (momentum === 0) return { loss: value, th: tf.sub(s.th, tf.mul(lrT, grad)), v: s.v };
+              const { loss, grad } = model.lossAndGrad(s.th);
+              if (momentum === 0) return { loss, th: tf.sub(s.th, tf.mul(lrT, grad)), v: s.v };
               const v = tf.sub(tf.mul(mT, s.v), tf.mul(lrT, grad));
-              return { loss: value, th: tf.add(s.th, v), v };
+              return { loss, th: tf.add(s.th, v), v };
             });
 
           const th0 = tf.tensor2d(Float32Array.from(theta0), [H, P], dtype);

@@ -1,14 +1,23 @@
 /**
- * A bound neuron template f_i(x; θ_i) as batched TensorFlow.js ops: every node evaluates for all
- * neurons i and all samples j at once. A node's tensor has shape [h, m, ...shape] with h ∈ {1, H}
- * and m ∈ {1, n}: parameters are [H, 1, …], inputs [1, n, …], so broadcasting does the pairing
- * and nothing is materialised over an axis the node does not depend on.
+ * A bound neuron template f_i(x; θ_i) and its symbolic VJPs ∇_θ⟨e, f_i⟩ as batched TensorFlow.js
+ * ops: every node evaluates for all neurons i and all samples j at once. A node's tensor has shape
+ * [h, m, ...shape] with h ∈ {1, H} and m ∈ {1, n}: parameters are [H, 1, …], inputs [1, n, …],
+ * the residual e is [1, n, …], so broadcasting does the pairing and nothing is materialised over
+ * an axis the node does not depend on.
  *
- * Sub-trees that do not depend on θ (inputs, the neuron index, x[i], constants) are evaluated
- * once and kept; only θ-dependent nodes are re-run each step.
+ * The gradient comes from the DerivedModel's VJPs (the same derivative the float64 kernels
+ * compile), not tf.grad: @tensorflow/tfjs-core registers no gradient functions by itself (they
+ * ship only as extensionless ESM files that the @tensorflow/tfjs bundle registers), so autodiff
+ * is unavailable with tfjs-core + a backend package alone.
+ *
+ * Sub-trees that do not depend on θ or e (inputs, the neuron index, x[i], constants) are
+ * evaluated once and kept; the rest is re-run each step, with sub-trees shared between the
+ * forward pass and the VJPs evaluated once per step.
  */
 import type * as tfc from '@tensorflow/tfjs-core';
-import { type Expr, keyOf, shapeOf } from '../symbolic/expr.ts';
+import { type Expr, bindDims, keyOf, shapeOf } from '../symbolic/expr.ts';
+import { simplify } from '../symbolic/simplify.ts';
+import type { DerivedModel } from '../symbolic/derive.ts';
 import type { Layout } from '../compile/layout.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { Tf } from './tfjs.ts';
@@ -24,14 +33,19 @@ type Node = NodeBase & ({ kind: 'const'; t: Tensor } | { kind: 'var'; f: (s: Ste
 
 interface StepState {
   theta: Tensor; // [H, P]
+  /** e = f(x_j) − y_j as [1, n, ...outShape], once the forward pass has run. */
+  residual: Tensor | null;
   memo: Map<Node, Tensor>;
 }
 
+/** All tensors are created in the caller's scope: call inside tf.tidy. */
 export interface TfjsModel {
-  /** Σ_i f_i(x_j) as [n, c] for a θ tensor [H, P]; call inside tf.tidy / a gradient. */
+  /** Σ_i f_i(x_j) as [n, c] for a θ tensor [H, P]. */
   predict(theta: Tensor): Tensor;
   /** L = (1/2n) Σ_j ‖f(x_j) − y_j‖², a scalar tensor. */
   loss(theta: Tensor): Tensor;
+  /** L and ∇_θ L = (1/n) Σ_j ∇_θ⟨e_j, f(x_j)⟩ as an [H, P] tensor in gradflow's layout. */
+  lossAndGrad(theta: Tensor): { loss: Tensor; grad: Tensor };
   /** Release the kept constant tensors (inputs, targets, precomputed θ-free sub-trees). */
   dispose(): void;
 }
@@ -43,12 +57,10 @@ function dimsOf(e: Expr): number[] {
   });
 }
 
-/**
- * Build the batched model. `template` must have its dimensions bound (bindDims); X is [n, dIn]
- * and Y [n, c] row-major as in a Dataset.
- */
-export function buildTfjsModel(tf: Tf, template: Expr, layout: Layout, X: Float64Array, Y: Float64Array, n: number): TfjsModel {
+/** Build the batched model of `m` bound to `layout`; X is [n, dIn] and Y [n, c] row-major as in a Dataset. */
+export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float64Array, Y: Float64Array, n: number): TfjsModel {
   const { H, P } = layout;
+  const bind = (e: Expr): Expr => simplify(bindDims(e, layout.dims));
   const kept: Tensor[] = [];
   const keep = <T extends Tensor>(t: T): T => {
     kept.push(tf.keep(t));
@@ -156,6 +168,12 @@ export function buildTfjsModel(tf: Tf, template: Expr, layout: Layout, X: Float6
         if (ps && e.role === 'param') {
           return { kind: 'var', lead: [H, 1], shape, f: (s) => tf.reshape(tf.slice(s.theta, [0, ps.offset], [H, ps.size]), [H, 1, ...ps.shape]) };
         }
+        if (e.role === 'residual' && e.name === m.residual.name) {
+          return { kind: 'var', lead: [1, n], shape, f: (s) => {
+            if (!s.residual) throw new Error('tfjs backend: the residual is needed before the forward pass ran');
+            return s.residual;
+          } };
+        }
         const is = inputSlot.get(e.name);
         if (is && e.role === 'input') return constant(() => tf.reshape(tf.slice(Xt, [0, is.offset], [n, is.size]), [1, n, ...is.shape]), [1, n], shape);
         throw new GradflowError(`tfjs backend: the template uses '${e.name}' (${e.role}), which is neither a parameter, an input nor the neuron index`);
@@ -217,8 +235,14 @@ export function buildTfjsModel(tf: Tf, template: Expr, layout: Layout, X: Float6
   };
 
   let root: Node;
+  let vjps: { size: number; node: Node }[];
   try {
-    root = build(template);
+    root = build(bind(m.template));
+    vjps = layout.params.map((slot) => {
+      const e = m.vjps.get(slot.name);
+      if (!e) throw new Error(`tfjs backend: no VJP for parameter '${slot.name}'`);
+      return { size: slot.size, node: build(bind(e)) };
+    });
   } catch (err) {
     for (const t of kept) t.dispose();
     throw err;
@@ -226,21 +250,40 @@ export function buildTfjsModel(tf: Tf, template: Expr, layout: Layout, X: Float6
   const outShape = root.shape;
   const c = layout.c;
 
-  const predict = (theta: Tensor): Tensor => {
-    const f = run(root, { theta, memo: new Map() });
-    const full = padTo(f, 2 + outShape.length);
+  const forward = (s: StepState): Tensor => {
+    const full = padTo(run(root, s), 2 + outShape.length);
     // Σ_i f_i: a neuron-independent template counts H times
     const summed = root.lead[0] === H ? tf.sum(full, 0) : tf.mul(tf.squeeze(full, [0]), H);
     const perSample = root.lead[1] === n ? summed : tf.broadcastTo(summed, [n, ...outShape]);
     return tf.reshape(perSample, [n, c]);
   };
 
+  const checkTheta = (theta: Tensor): void => {
+    if (theta.shape[0] !== H || theta.shape[1] !== P) throw new Error(`tfjs backend: θ has shape [${theta.shape}], expected [${H}, ${P}]`);
+  };
+
+  const half = 1 / (2 * n);
   return {
-    predict,
+    predict: (theta) => forward({ theta, residual: null, memo: new Map() }),
     loss(theta) {
-      if (theta.shape[0] !== H || theta.shape[1] !== P) throw new Error(`tfjs backend: θ has shape [${theta.shape}], expected [${H}, ${P}]`);
-      const r = tf.sub(predict(theta), Yt);
-      return tf.div(tf.sum(tf.square(r)), 2 * n);
+      checkTheta(theta);
+      const r = tf.sub(forward({ theta, residual: null, memo: new Map() }), Yt);
+      return tf.mul(tf.sum(tf.square(r)), half);
+    },
+    lossAndGrad(theta) {
+      checkTheta(theta);
+      const s: StepState = { theta, residual: null, memo: new Map() };
+      const r = tf.sub(forward(s), Yt);
+      const loss = tf.mul(tf.sum(tf.square(r)), half);
+      s.residual = tf.reshape(r, [1, n, ...outShape]);
+      const parts = vjps.map(({ size, node }) => {
+        const g = padTo(run(node, s), 2 + node.shape.length);
+        // mean over samples; a sample-independent VJP (no e in it) cannot occur, but would count n times
+        const mean = node.lead[1] === n ? tf.mul(tf.sum(g, 1), 1 / n) : tf.squeeze(g, [1]);
+        const perNeuron = node.lead[0] === H ? mean : tf.broadcastTo(mean, [H, ...node.shape]);
+        return tf.reshape(perNeuron, [H, size]);
+      });
+      return { loss, grad: parts.length === 1 ? parts[0] : tf.concat(parts, 1) };
     },
     dispose() {
       for (const t of kept) t.dispose();

@@ -14,7 +14,8 @@
  * Rules this solver fixes (theory.md leaves them open):
  * - An activating neuron enters cost minimisation at ‖θ‖ = 1 along its direction.
  * - Cost minimisation is the masked gradient flow over the active set (or the model's
- *   agfCostMin hook). Its duration is not counted: it is instantaneous on the slow time scale.
+ *   agfCostMin hook), polished by Newton steps once the flow is in the basin. Its duration is
+ *   not counted: it is instantaneous on the slow time scale.
  * - Collapse: an active neuron whose norm falls below ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-6) (the
  *   geometric mean of its initial α-scale and the activation scale 1, floored above round-off)
  *   during cost minimisation returns to
@@ -49,6 +50,7 @@
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import type { Jump, JumpSchedule } from '../schedule.ts';
+import { Matrix, pseudoInverse } from 'ml-matrix';
 import { integrate } from './ode/index.ts';
 import type { OdeEvent } from './ode/types.ts';
 
@@ -57,6 +59,8 @@ import type { OdeEvent } from './ode/types.ts';
  * which round-off puts at ~1e-8 whatever α is; 1e-6 still separates it from any fitted neuron.
  */
 const COLLAPSE_FLOOR = 1e-6;
+/** The masked flow stops this factor above the final gradient tolerance; Newton polishes the rest. */
+const POLISH_FROM = 1e7;
 /** Offsets from a utility minimiser below this are resolved too coarsely for 1e-6 jump times. */
 const SUSPECT_OFFSET = 1e-7;
 
@@ -394,7 +398,10 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
         theta.set(fitted);
         for (let i = 0; i < H; i++) if (activeMask[i] && normOf(theta, i) < rhoCollapse[i]) { collapsed = i; break; }
       } else {
-        collapsed = maskedFlow();
+        // the flow finds the basin (and any collapse); Newton then converges quadratically
+        // where the flow would crawl along the masked loss's small Hessian eigenvalues
+        collapsed = maskedFlow(POLISH_FROM);
+        if (collapsed < 0 && !newtonPolish()) collapsed = maskedFlow(1);
       }
       if (collapsed < 0) break;
       deactivated.push(collapsed);
@@ -454,8 +461,71 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     return Math.sqrt(s);
   }
 
-  /** Runs the masked flow until convergence (−1) or until an active neuron collapses (its index). */
-  function maskedFlow(): number {
+  function activeConverged(y: Float64Array, g: Float64Array, gradTol: number): boolean {
+    for (let i = 0; i < H; i++) {
+      if (!activeMask[i]) continue;
+      let gs = 0;
+      for (let a = 0; a < P; a++) gs += g[i * P + a] ** 2;
+      if (Math.sqrt(gs) > gradTol * Math.max(normOf(y, i), 1e-300)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Newton iterations on the active parameters, Hessian by central differences of ∇L and a
+   * pseudo-inverse (rescaling symmetries make it singular at the minimum). True when the
+   * tight gradient tolerance is reached without any active neuron falling below its collapse level.
+   */
+  function newtonPolish(): boolean {
+    const idx: number[] = [];
+    for (let i = 0; i < H; i++) if (activeMask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
+    const N = idx.length;
+    const g = new Float64Array(H * P), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
+    const gradTol = gradTolRel * uScale;
+    const trial = theta.slice();
+    for (let it = 0; it < 30; it++) {
+      const L = p.kernels.lossGrad(theta, X, Y, n, g, activeMask);
+      if (activeConverged(theta, g, gradTol)) return true;
+      const Hm = new Matrix(N, N);
+      for (let c2 = 0; c2 < N; c2++) {
+        const q = idx[c2];
+        const h = 1e-5 * Math.max(1, Math.abs(theta[q]));
+        const keep = theta[q];
+        theta[q] = keep + h;
+        p.kernels.lossGrad(theta, X, Y, n, gp, activeMask);
+        theta[q] = keep - h;
+        p.kernels.lossGrad(theta, X, Y, n, gm, activeMask);
+        theta[q] = keep;
+        for (let r2 = 0; r2 < N; r2++) Hm.set(r2, c2, (gp[idx[r2]] - gm[idx[r2]]) / (2 * h));
+      }
+      const Hs = Hm.add(Hm.transpose()).mul(0.5);
+      const rhs = Matrix.columnVector(idx.map((q) => -g[q]));
+      const step = pseudoInverse(Hs, 1e-10).mmul(rhs);
+      let t = 1;
+      let accepted = false;
+      for (let ls = 0; ls < 20; ls++) {
+        trial.set(theta);
+        idx.forEach((q, r2) => { trial[q] += t * step.get(r2, 0); });
+        const Lt = p.kernels.loss(trial, X, Y, n, activeMask);
+        if (Lt <= L + 1e-14 * Math.max(L, 1e-300)) {
+          accepted = true;
+          break;
+        }
+        t *= 0.5;
+      }
+      if (!accepted) return false;
+      theta.set(trial);
+      for (let i = 0; i < H; i++) if (activeMask[i] && normOf(theta, i) < rhoCollapse[i]) return false;
+    }
+    p.kernels.lossGrad(theta, X, Y, n, g, activeMask);
+    return activeConverged(theta, g, gradTol);
+  }
+
+  /**
+   * Runs the masked flow until every active neuron's relative gradient is below
+   * looseness·gradTol (−1) or until an active neuron collapses (its index).
+   */
+  function maskedFlow(looseness: number): number {
     const g = new Float64Array(H * P);
     const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
       p.kernels.lossGrad(y, X, Y, n, g, activeMask);
@@ -471,20 +541,13 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
       direction: -1 as const,
       terminal: true,
     }));
-    const gradTol = gradTolRel * uScale;
+    const gradTol = looseness * gradTolRel * uScale;
     const sol = integrate('dopri5', rhs, 0, theta.slice(), 1e12, {
       rtol: Math.max(rtol, 1e-13),
       atol: rtol * 1e-3 * minRc,
       events,
       maxSteps: 500_000,
-      stopWhen: (_t, y, dy) => {
-        for (const i of act) {
-          let gs = 0;
-          for (let a = 0; a < P; a++) gs += dy[i * P + a] ** 2;
-          if (Math.sqrt(gs) > gradTol * Math.max(normOf(y, i), 1e-300)) return false;
-        }
-        return true;
-      },
+      stopWhen: (_t, y, dy) => activeConverged(y, dy, gradTol),
     });
     costSteps += sol.stats.steps;
     const yEnd = sol.y[sol.y.length - 1];
