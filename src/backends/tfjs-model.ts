@@ -28,6 +28,8 @@ type Tensor = tfc.Tensor;
 interface NodeBase {
   lead: [number, number];
   shape: number[];
+  /** For products: the non-numeric factors and the numeric coefficient, so a sum over neurons or samples can contract them with a matMul. */
+  product?: { factors: Node[]; coef: number };
 }
 type Node = NodeBase & ({ kind: 'const'; t: Tensor } | { kind: 'var'; f: (s: StepState) => Tensor });
 
@@ -98,8 +100,45 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
   /** Append unit axes so a scalar node broadcasts against a tensor node (numpy aligns from the right). */
   const padTo = (t: Tensor, rank: number): Tensor => (t.rank >= rank ? t : tf.reshape(t, [...t.shape, ...new Array<number>(rank - t.rank).fill(1)]));
 
-  const elementwise = (kids: Node[], shape: number[], combine: (a: Tensor, b: Tensor) => Tensor): Node =>
-    make(leadOf(kids), shape, kids, (ts) => ts.map((t) => padTo(t, 2 + shape.length)).reduce(combine));
+  const size = (node: Node): number => node.lead[0] * node.lead[1] * node.shape.reduce((a, b) => a * b, 1);
+
+  /**
+   * Elementwise product of factor tensors, smallest first so a broadcast to the full [H, n, …]
+   * happens once; numbers multiply as rank-0 scalars, which engines handle without a broadcast.
+   */
+  const productOf = (nodes: Node[], ts: Tensor[], coef: number): Tensor => {
+    const rank = 2 + Math.max(...nodes.map((f) => f.shape.length));
+    const order = nodes.map((f, k) => k).sort((a, b) => size(nodes[a]) - size(nodes[b]));
+    let acc = padTo(ts[order[0]], rank);
+    for (const k of order.slice(1)) acc = tf.mul(acc, padTo(ts[k], rank));
+    return coef === 1 ? acc : tf.mul(acc, coef);
+  };
+
+  const mulNode = (e: Extract<Expr, { kind: 'mul' }>, shape: number[]): Node => {
+    let coef = 1;
+    const factors: Node[] = [];
+    for (const f of e.factors) {
+      if (f.kind === 'num') coef *= f.value;
+      else factors.push(build(f));
+    }
+    if (factors.length === 0) return constant(() => tf.fill([1, 1], coef), [1, 1], []);
+    const node = make(leadOf(factors), shape, factors, (ts) => padTo(productOf(factors, ts, coef), 2 + shape.length));
+    return { ...node, product: { factors, coef } };
+  };
+
+  const addNode = (e: Extract<Expr, { kind: 'add' }>, shape: number[]): Node => {
+    let offset = 0;
+    const terms: Node[] = [];
+    for (const t of e.terms) {
+      if (t.kind === 'num') offset += t.value;
+      else terms.push(build(t));
+    }
+    if (terms.length === 0) return constant(() => tf.fill([1, 1], offset), [1, 1], []);
+    return make(leadOf(terms), shape, terms, (ts) => {
+      const acc = ts.map((t) => padTo(t, 2 + shape.length)).reduce((a, b) => tf.add(a, b));
+      return offset === 0 ? acc : tf.add(acc, offset);
+    });
+  };
 
   /** One-hot rows e_{idx} of length `size`, for an index node that must not depend on θ. */
   const oneHot = (idx: Node, size: number): Node => {
@@ -178,8 +217,8 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
         if (is && e.role === 'input') return constant(() => tf.reshape(tf.slice(Xt, [0, is.offset], [n, is.size]), [1, n, ...is.shape]), [1, n], shape);
         throw new GradflowError(`tfjs backend: the template uses '${e.name}' (${e.role}), which is neither a parameter, an input nor the neuron index`);
       }
-      case 'add': return elementwise(e.terms.map(build), shape, (a, b) => tf.add(a, b));
-      case 'mul': return elementwise(e.factors.map(build), shape, (a, b) => tf.mul(a, b));
+      case 'add': return addNode(e, shape);
+      case 'mul': return mulNode(e, shape);
       case 'pow': {
         if (!Number.isInteger(e.exp) || e.exp < 1) throw new GradflowError(`tfjs backend: exponent ${e.exp} is not supported`);
         const b = build(e.base);
@@ -234,6 +273,35 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
     }
   };
 
+  /**
+   * Σ over neurons (axis 0) or samples (axis 1) of a node, the axis kept with size 1. For a
+   * product, factors are split into those constant along the axis (applied after the sum), those
+   * varying along the axis only (P) and those varying along both (M); Σ P·M is then one matMul
+   * instead of an elementwise product over the full [H, n, …] grid and a reduction.
+   */
+  const sumOver = (node: Node, s: StepState, axis: 0 | 1): Tensor => {
+    const rank = 2 + node.shape.length;
+    const generic = () => tf.sum(padTo(run(node, s), rank), axis, true);
+    const prod = node.product;
+    if (!prod || node.kind === 'const') return generic();
+    const other = axis === 0 ? 1 : 0;
+    const outside = prod.factors.filter((f) => f.lead[axis] === 1);
+    const pure = prod.factors.filter((f) => f.lead[axis] > 1 && f.lead[other] === 1);
+    const mixed = prod.factors.filter((f) => f.lead[axis] > 1 && f.lead[other] > 1);
+    if (pure.length === 0 || mixed.length === 0 || mixed.some((f) => f.shape.length > 0)) return generic();
+    const pShape = pure.reduce<number[]>((sh, f) => (f.shape.length > sh.length ? f.shape : sh), []);
+    const pSize = pShape.reduce((a, b) => a * b, 1);
+    const K = node.lead[axis], Q = Math.max(...mixed.map((f) => f.lead[other]));
+    const P = tf.reshape(padTo(productOf(pure, pure.map((f) => run(f, s)), 1), 2 + pShape.length), [K, pSize]);
+    const M = productOf(mixed, mixed.map((f) => run(f, s)), 1); // [H, n]
+    let out: Tensor;
+    if (axis === 1) out = tf.reshape(tf.matMul(M, P), [Q, 1, ...pShape]); // Σ_j M_ij P_j → [H, 1, …]
+    else out = tf.reshape(tf.matMul(M, P, true, false), [1, Q, ...pShape]); // Σ_i M_ij P_i → [1, n, …]
+    out = padTo(out, rank);
+    if (outside.length > 0) out = tf.mul(out, padTo(productOf(outside, outside.map((f) => run(f, s)), 1), rank));
+    return prod.coef === 1 ? out : tf.mul(out, prod.coef);
+  };
+
   let root: Node;
   let vjps: { size: number; node: Node }[];
   try {
@@ -251,10 +319,9 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
   const c = layout.c;
 
   const forward = (s: StepState): Tensor => {
-    const full = padTo(run(root, s), 2 + outShape.length);
     // Σ_i f_i: a neuron-independent template counts H times
-    const summed = root.lead[0] === H ? tf.sum(full, 0) : tf.mul(tf.squeeze(full, [0]), H);
-    const perSample = root.lead[1] === n ? summed : tf.broadcastTo(summed, [n, ...outShape]);
+    const summed = root.lead[0] === H ? sumOver(root, s, 0) : tf.mul(padTo(run(root, s), 2 + outShape.length), H);
+    const perSample = root.lead[1] === n ? summed : tf.broadcastTo(summed, [1, n, ...outShape]);
     return tf.reshape(perSample, [n, c]);
   };
 
@@ -277,10 +344,9 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
       const loss = tf.mul(tf.sum(tf.square(r)), half);
       s.residual = tf.reshape(r, [1, n, ...outShape]);
       const parts = vjps.map(({ size, node }) => {
-        const g = padTo(run(node, s), 2 + node.shape.length);
         // mean over samples; a sample-independent VJP (no e in it) cannot occur, but would count n times
-        const mean = node.lead[1] === n ? tf.mul(tf.sum(g, 1), 1 / n) : tf.squeeze(g, [1]);
-        const perNeuron = node.lead[0] === H ? mean : tf.broadcastTo(mean, [H, ...node.shape]);
+        const mean = node.lead[1] === n ? tf.mul(sumOver(node, s, 1), 1 / n) : padTo(run(node, s), 2 + node.shape.length);
+        const perNeuron = node.lead[0] === H ? mean : tf.broadcastTo(mean, [H, 1, ...node.shape]);
         return tf.reshape(perNeuron, [H, size]);
       });
       return { loss, grad: parts.length === 1 ? parts[0] : tf.concat(parts, 1) };

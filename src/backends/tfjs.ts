@@ -1,7 +1,10 @@
 /**
  * TensorFlow.js as an optional engine for gradient descent on large models. Every tfjs package
  * is loaded by dynamic import so gradflow installs, type-checks and runs without any of them;
- * a missing one is a one-line GradflowError that says how to install it.
+ * a missing one is a one-line GradflowError that says how to install it. The specifier is a
+ * variable, so tsc needs no declarations for packages absent at type-check time (tfjs-node,
+ * tfjs-node-gpu): the module comes back as `unknown` and is narrowed to tfjs-core's API, whose
+ * types are only imported as types (erased at run time).
  */
 import type * as tfc from '@tensorflow/tfjs-core';
 import { GradflowError } from '../util/errors.ts';
@@ -62,10 +65,16 @@ async function importOptional(pkg: string, kind: TfjsKind): Promise<unknown> {
   }
 }
 
-/** The tf namespace of a CommonJS tfjs package seen through import(): module.exports is `default`. */
-function namespaceOf(mod: unknown): Tf {
-  const m = mod as Tf & { default?: Tf };
-  return m.default && typeof m.default.tensor === 'function' ? m.default : m;
+/**
+ * The tf namespace of a tfjs package seen through import() (CommonJS: module.exports is
+ * `default`). Every tfjs entry point (core, tfjs-node, tfjs-node-gpu) exports the core API,
+ * so tfjs-core's types describe it; the check guards against an unrelated module.
+ */
+function namespaceOf(mod: unknown, pkg: string): Tf {
+  const m = mod as Partial<Tf> & { default?: Partial<Tf> };
+  const ns = m.default && typeof m.default.tensor === 'function' ? m.default : m;
+  if (typeof ns.tensor !== 'function' || typeof ns.setBackend !== 'function') throw new GradflowError(`${pkg} does not export the TensorFlow.js API — or use --backend float64`);
+  return ns as Tf;
 }
 
 async function select(tf: Tf, backend: string, pkg: string): Promise<void> {
@@ -83,12 +92,12 @@ async function loadKind(kind: TfjsKind): Promise<LoadedTfjs> {
     const pkg = INSTALL[kind].pkgs[0];
     // tfjs-node brings its own tfjs-core; use the namespace it exports so the native backend
     // it registered and the ops we call live in the same engine.
-    const tf = namespaceOf(await importOptional(pkg, kind));
+    const tf = namespaceOf(await importOptional(pkg, kind), pkg);
     tf.enableProdMode();
     await select(tf, 'tensorflow', pkg);
     return { tf, kind, backend: 'tensorflow' };
   }
-  const tf = namespaceOf(await importOptional('@tensorflow/tfjs-core', kind));
+  const tf = namespaceOf(await importOptional('@tensorflow/tfjs-core', kind), '@tensorflow/tfjs-core');
   const pkg = INSTALL[kind].pkgs[1];
   await importOptional(pkg, kind);
   // Production mode skips per-op debug checks and silences the "install tfjs-node" banner.
