@@ -178,6 +178,7 @@ describe('κ = 3: cubic diagonal neurons u·v·w·x_i', () => {
     expect(Math.abs(s.jumps[1].time - tau(2 / 3)) / tau(2 / 3)).toBeLessThan(1e-8);
     expect(s.jumps[1].lossAfter).toBeCloseTo(1 / 6, 9); // only y_2 = −1 is left: (1/2n)·1
     expect(s.extra?.status).toBe('no-positive-utility');
+    expect(s.extra?.precisionLimited).toBe(false); // neuron 2 sits exactly on its utility minimiser from the start
     expect(s.jumps[0].rescaledTime).toBeCloseTo(s.jumps[0].time / agfTimeScale(3, alpha), 12);
     expect(agfTimeScale(3, alpha)).toBeCloseTo(1 / alpha - 1, 9);
   });

@@ -22,8 +22,8 @@
  *    mid-way from α-scale to its O(1) plateau size, while dormant neurons are still tiny and
  *    active ones only refit.
  * 3. Deactivation. Neuron i is active from its jump until ‖θ_i‖ falls below
- *    ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-6), the geometric mean of its α-scale start and the O(1)
- *    scale (the AGF solver's collapse level); that downward crossing is attached to the last jump
+ *    ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-3), the geometric mean of its α-scale start and the O(1)
+ *    scale floored above integrator drift (the AGF solver's collapse level); that downward crossing is attached to the last jump
  *    before it (AGF attributes it to the jump that caused it).
  *    sign: the sign of the product of a scalar-parameter neuron's parameters (the diagonal
  *    model's sign β_i) at the jump; lossAfter: the simulated loss half-way (in time) to the next
@@ -32,7 +32,7 @@
 import type { Problem } from '../problem.ts';
 import type { Jump, JumpSchedule } from '../schedule.ts';
 import type { Trajectory } from '../trajectory.ts';
-import { agfTimeScale } from '../solvers/agf.ts';
+import { AGF_COLLAPSE_FLOOR, agfTimeScale } from '../solvers/agf.ts';
 
 export interface DetectOptions {
   /** Predicted schedule whose plateau levels time the jumps (rule 2). */
@@ -96,7 +96,7 @@ export function detectJumps(p: Problem, tr: Trajectory, opts: DetectOptions = {}
   const { H, P } = p.layout;
   const nT = tr.t.length;
   const theta0 = tr.states[0];
-  const level = opts.levels ?? Float64Array.from({ length: H }, (_, i) => Math.max(Math.sqrt(neuronNorm(theta0, i, P)), 1e-6));
+  const level = opts.levels ?? Float64Array.from({ length: H }, (_, i) => Math.max(Math.sqrt(neuronNorm(theta0, i, P)), AGF_COLLAPSE_FLOOR));
   const lossAt = (s: Float64Array): number => p.kernels.loss(s, p.data.X, p.data.Y, p.data.n);
   const stateAt = (time: number): Float64Array => {
     if (tr.dense) return tr.dense(Math.min(Math.max(time, tr.t[0]), tr.t[nT - 1]));
@@ -204,7 +204,7 @@ export function detectJumps(p: Problem, tr: Trajectory, opts: DetectOptions = {}
     initialLoss: tr.loss[0],
     jumps,
     extra: {
-      rule: 'time: loss crosses the geometric midpoint of consecutive plateau levels; neuron: fastest-growing ‖θ_i‖² among inactive neurons; deactivation: ‖θ_i‖ falls below max(sqrt(‖θ_i(0)‖), 1e-6)',
+      rule: 'time: loss crosses the geometric midpoint of consecutive plateau levels; neuron: fastest-growing ‖θ_i‖² among inactive neurons; deactivation: ‖θ_i‖ falls below max(sqrt(‖θ_i(0)‖), 1e-3)',
       levelsFrom: opts.predicted ? `predicted (${opts.predicted.method})` : 'simulated (drop stretches of log-loss)',
       deactivations: downs,
       finalLoss: tr.loss[nT - 1],

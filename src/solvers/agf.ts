@@ -16,10 +16,11 @@
  * - Cost minimisation is the masked gradient flow over the active set (or the model's
  *   agfCostMin hook), polished by Newton steps once the flow is in the basin. Its duration is
  *   not counted: it is instantaneous on the slow time scale.
- * - Collapse: an active neuron whose norm falls below ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-6) (the
- *   geometric mean of its initial α-scale and the activation scale 1, floored above round-off)
- *   during cost minimisation returns to
- *   the dormant set keeping its accumulated state. The shrinking itself takes O(log 1/α) flow
+ * - Collapse: an active neuron whose norm falls below ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-3) (the
+ *   geometric mean of its initial α-scale and the activation scale 1, floored above the level
+ *   integrator drift lets a collapsing neuron reach; see AGF_COLLAPSE_FLOOR) during cost
+ *   minimisation — or is seen heading there (collapsingNeuron) — returns to the dormant set
+ *   keeping its accumulated state. The shrinking itself takes O(log 1/α) flow
  *   time, so it belongs to the slow time scale: it is replayed by the dormant dynamics (its
  *   utility is now negative, so it shrinks, turns and regrows) rather than skipped. Which state
  *   it resumes from is `returnState`:
@@ -30,7 +31,8 @@
  *       real flow does (for the diagonal model ‖θ_i‖² = 2|β_i| there), an O(1) flow-time shift.
  *   The fit then continues without it; repeated until no active neuron collapses.
  * - Stop when no dormant neuron has positive utility and every dormant direction is stationary
- *   (to utilTol relative to the initial utility-gradient scale), when the loss is below
+ *   (to utilTol relative to the larger of the initial utility gradients and rms(y)·rms(x)),
+ *   when the loss is below
  *   lossTol·L(0), or after maxJumps jumps.
  *
  * Limitation (floating point, not the method): a neuron whose utility turns negative after it
@@ -39,8 +41,8 @@
  * sphere (diagonal model: cos 2φ = 2α²/ρ², fixed by the conserved u² − v²). Its escape time
  * depends on that offset, which double precision (and the ODE's absolute tolerance) resolves to
  * 1e-6 of a plateau only while ρ/ρ0 ≲ 3e3. So re-activation after a deactivation is reliable
- * for α ≳ 1e-5, and a sign change of a dormant neuron's utility for modest growth; activations of neurons whose utility never changes sign are exact
- * for any α (tested to α = 1e-100). Both cases are detected and flagged
+ * for α ≳ 1e-5, and a sign change of a dormant neuron's utility for modest growth; activations
+ * of neurons whose utility never changes sign are exact for any α (tested to α = 1e-100). Both cases are detected and flagged
  * (extra.precisionLimited, extra.warning; status 'precision-limited' when a neuron stalls).
  *
  * Times: flow time (unit learning rate, loss (1/2n)Σ‖r‖²). rescaledTime = time / T_κ(α) with
@@ -55,12 +57,18 @@ import { integrate } from './ode/index.ts';
 import type { OdeEvent } from './ode/types.ts';
 
 /**
- * Collapse level floor: a collapsing neuron bottoms out near sqrt(|u² − v²|)-type invariants,
- * which round-off puts at ~1e-8 whatever α is; 1e-6 still separates it from any fitted neuron.
+ * Collapse level floor: a collapsing neuron bottoms out at the square root of its conserved
+ * quantity (u² − v² for the diagonal model), and an explicit integrator's drift of that
+ * quantity (~1e-8 over a cost minimisation at rtol 1e-12) puts the bottom near 1e-4 whatever
+ * α is. 1e-3 stays above it and far below any fitted neuron that matters (‖θ‖² = 2|β| ≥ 2e-6).
  */
-const COLLAPSE_FLOOR = 1e-6;
-/** The masked flow stops this factor above the final gradient tolerance; Newton polishes the rest. */
-const POLISH_FROM = 1e7;
+export const AGF_COLLAPSE_FLOOR = 1e-3;
+/** The masked flow stops once relative gradients fall this far below their value at the start; Newton polishes the rest. */
+const POLISH_FROM = 1e-2;
+/** Steps between checks that the masked loss is still decreasing. */
+const STALL_WINDOW = 2000;
+/** Newton steps longer than this fraction of a neuron's norm are refused (basin safeguard). */
+const NEWTON_MAX_STEP = 0.25;
 /** Offsets from a utility minimiser below this are resolved too coarsely for 1e-6 jump times. */
 const SUSPECT_OFFSET = 1e-7;
 
@@ -169,7 +177,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     // a neuron at exactly 0 stays there under the flow (∇_θ f_i = 0 at the origin for κ ≥ 2)
     if (rho > 0) for (let k = 0; k < P; k++) dir[k] = theta0[i * P + k] / rho;
     usable[i] = rho > 0 ? 1 : 0;
-    rhoCollapse[i] = Math.max(Math.sqrt(rho), COLLAPSE_FLOOR);
+    rhoCollapse[i] = Math.max(Math.sqrt(rho), AGF_COLLAPSE_FLOOR);
     neurons.push({ active: false, direction: dir, q: rho > 0 ? qOfRho(rho) : -Infinity, S: 0 });
   }
   function qOfRho(rho: number): number {
@@ -201,9 +209,14 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   const allDormant = Uint8Array.from(usable);
   for (let i = 0; i < H; i++) ws.packed.set(neurons[i].direction, i * P);
   utilities(p, ws.packed, residual, allDormant, ws, Ubuf);
+  // the initial directions may be nearly orthogonal to every useful one (tiny gradients), so
+  // the data scale rms(y)·rms(x) — the size of ∇U for a unit linear neuron — is a floor
   let uScale = 0;
   for (let q = 0; q < H * P; q++) uScale = Math.max(uScale, Math.abs(ws.grad[q]));
-  if (!(uScale > 0)) uScale = Math.sqrt(2 * initialLoss) || 1;
+  let xx = 0;
+  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
+  uScale = Math.max(uScale, Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n));
+  if (!(uScale > 0)) uScale = 1;
   const utilTol = utilTolRel * uScale;
 
   const atActivation: (Float64Array | undefined)[] = new Array(H).fill(undefined);
@@ -273,7 +286,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     // ~1/R² from the minimiser of its utility on the sphere; once that offset nears round-off
     // its later re-growth time is unreliable (see the header).
     dormant.forEach((i, k) => {
-      if (!(uNow[k] < -utilTol) || suspect.includes(i)) return;
+      // a neuron still at its start keeps its given direction exactly: nothing was lost
+      if (!(uNow[k] < -utilTol) || suspect.includes(i) || rhoOfQ(y0[m * P + k]) < 10 * rho0[i]) return;
       let gn = 0, tn = 0;
       for (let a = 0; a < P; a++) {
         gn += ws.grad[i * P + a] ** 2;
@@ -400,8 +414,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
       } else {
         // the flow finds the basin (and any collapse); Newton then converges quadratically
         // where the flow would crawl along the masked loss's small Hessian eigenvalues
-        collapsed = maskedFlow(POLISH_FROM);
-        if (collapsed < 0 && !newtonPolish()) collapsed = maskedFlow(1);
+        collapsed = maskedFlow(Math.max(POLISH_FROM * movement(), gradTolRel * uScale));
+        if (collapsed < 0 && !newtonPolish()) collapsed = maskedFlow(gradTolRel * uScale);
       }
       if (collapsed < 0) break;
       deactivated.push(collapsed);
@@ -461,6 +475,32 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     return Math.sqrt(s);
   }
 
+  /** Largest relative gradient ‖∇_i L‖/‖θ_i‖ over the active neurons: the pace of this cost minimisation. */
+  function movement(): number {
+    const g = new Float64Array(H * P);
+    p.kernels.lossGrad(theta, X, Y, n, g, activeMask);
+    let m = 0;
+    for (let i = 0; i < H; i++) {
+      if (!activeMask[i]) continue;
+      let gs = 0;
+      for (let a = 0; a < P; a++) gs += g[i * P + a] ** 2;
+      m = Math.max(m, Math.sqrt(gs) / Math.max(normOf(theta, i), 1e-300));
+    }
+    return m;
+  }
+
+  /** Whether some active neuron is still shrinking (a slow collapse must not pass for a stall). */
+  function hasShrinking(y: Float64Array, dy: Float64Array): boolean {
+    for (let i = 0; i < H; i++) {
+      if (!activeMask[i]) continue;
+      let radial = 0;
+      for (let a = 0; a < P; a++) radial += dy[i * P + a] * y[i * P + a];
+      const rho = normOf(y, i);
+      if (radial / (rho * rho) < -1e-6 * uScale) return true;
+    }
+    return false;
+  }
+
   function activeConverged(y: Float64Array, g: Float64Array, gradTol: number): boolean {
     for (let i = 0; i < H; i++) {
       if (!activeMask[i]) continue;
@@ -483,6 +523,20 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     const g = new Float64Array(H * P), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
     const gradTol = gradTolRel * uScale;
     const trial = theta.slice();
+    const start = theta.slice();
+    // Newton may only refine the flow's fit: a neuron that shrinks or turns a lot is on its way
+    // to collapse (or to another basin), which only the flow may decide
+    const stillRefining = (): boolean => {
+      for (let i = 0; i < H; i++) {
+        if (!activeMask[i]) continue;
+        const r0 = normOf(start, i), r1 = normOf(theta, i);
+        if (r1 < 0.5 * r0) return false;
+        let dot = 0;
+        for (let a = 0; a < P; a++) dot += start[i * P + a] * theta[i * P + a];
+        if (dot < 0.9 * r0 * r1) return false;
+      }
+      return true;
+    };
     for (let it = 0; it < 30; it++) {
       const L = p.kernels.lossGrad(theta, X, Y, n, g, activeMask);
       if (activeConverged(theta, g, gradTol)) return true;
@@ -501,6 +555,16 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
       const Hs = Hm.add(Hm.transpose()).mul(0.5);
       const rhs = Matrix.columnVector(idx.map((q) => -g[q]));
       const step = pseudoInverse(Hs, 1e-10).mmul(rhs);
+      // a long step may leap into another basin (e.g. flip a neuron's sign through the origin,
+      // which the flow can only do slowly, i.e. by collapsing): leave those cases to the flow
+      const stepNorm = new Float64Array(H);
+      idx.forEach((q, r2) => { stepNorm[Math.floor(q / P)] += step.get(r2, 0) ** 2; });
+      for (let i = 0; i < H; i++) {
+        if (activeMask[i] && Math.sqrt(stepNorm[i]) > NEWTON_MAX_STEP * normOf(theta, i)) {
+          theta.set(start);
+          return false;
+        }
+      }
       let t = 1;
       let accepted = false;
       for (let ls = 0; ls < 20; ls++) {
@@ -513,19 +577,64 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
         }
         t *= 0.5;
       }
-      if (!accepted) return false;
+      if (!accepted) {
+        theta.set(start);
+        return false;
+      }
       theta.set(trial);
-      for (let i = 0; i < H; i++) if (activeMask[i] && normOf(theta, i) < rhoCollapse[i]) return false;
+      if (!stillRefining()) {
+        theta.set(start);
+        return false;
+      }
     }
     p.kernels.lossGrad(theta, X, Y, n, g, activeMask);
     return activeConverged(theta, g, gradTol);
   }
 
   /**
-   * Runs the masked flow until every active neuron's relative gradient is below
-   * looseness·gradTol (−1) or until an active neuron collapses (its index).
+   * A collapse seen before it completes (it takes O(log 1/ρ_c) flow time, thousands of stiff
+   * steps): every other active neuron has settled, this one's direction has settled but it
+   * shrinks, and its utility against the residual of the others, U_i(θ̄_i; y − Σ_{j≠i} f_j), is
+   * negative — so its best size along that direction is 0 and the flow will take it there.
+   * (A neuron settling onto a non-zero size has positive utility against the others' residual.)
    */
-  function maskedFlow(looseness: number): number {
+  function collapsingNeuron(y: Float64Array, dy: Float64Array, gradTol: number): number {
+    let candidate = -1;
+    let worstRate = 0;
+    for (let i = 0; i < H; i++) {
+      if (!activeMask[i]) continue;
+      const rho = normOf(y, i);
+      let gs = 0, radial = 0;
+      for (let a = 0; a < P; a++) {
+        gs += dy[i * P + a] ** 2;
+        radial += dy[i * P + a] * y[i * P + a];
+      }
+      if (Math.sqrt(gs) <= gradTol * rho) continue; // settled
+      const rate = radial / (rho * rho); // d log ρ / dt
+      const tang = Math.sqrt(Math.max(0, gs - (radial * radial) / (rho * rho))) / rho;
+      if (candidate >= 0 || !(rate < 0) || tang > gradTol) return -1; // more than one mover, or not a pure shrink
+      candidate = i;
+      worstRate = rate;
+    }
+    if (candidate < 0 || !(worstRate < 0)) return -1;
+    const others = activeMask.slice();
+    others[candidate] = 0;
+    const f = new Float64Array(n * c);
+    p.kernels.forward(y, X, n, f, others);
+    const r = new Float64Array(n * c);
+    for (let q = 0; q < n * c; q++) r[q] = Y[q] - f[q];
+    const outs = new Float64Array(H * n * c);
+    p.kernels.neuronOutputs(y, X, n, outs);
+    let U = 0;
+    for (let q = 0; q < n * c; q++) U += outs[candidate * n * c + q] * r[q];
+    return U < 0 ? candidate : -1;
+  }
+
+  /**
+   * Runs the masked flow until every active neuron's relative gradient ‖∇_i L‖/‖θ_i‖ is below
+   * gradTol (−1) or until an active neuron collapses (its index).
+   */
+  function maskedFlow(gradTol: number): number {
     const g = new Float64Array(H * P);
     const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
       p.kernels.lossGrad(y, X, Y, n, g, activeMask);
@@ -535,24 +644,41 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     for (let i = 0; i < H; i++) if (activeMask[i]) act.push(i);
     let minRc = Infinity;
     for (const i of act) minRc = Math.min(minRc, rhoCollapse[i]);
-    const events: OdeEvent[] = act.map((i) => ({
-      name: String(i),
-      g: (_t: number, y: Float64Array) => normOf(y, i) - rhoCollapse[i],
-      direction: -1 as const,
-      terminal: true,
-    }));
-    const gradTol = looseness * gradTolRel * uScale;
+    // one event for all neurons (per-step cost): the smallest norm relative to its collapse level
+    const lowest = (y: Float64Array): { i: number; v: number } => {
+      let best = { i: -1, v: Infinity };
+      for (const i of act) {
+        const v = Math.log(normOf(y, i) / rhoCollapse[i]);
+        if (v < best.v) best = { i, v };
+      }
+      return best;
+    };
+    const events: OdeEvent[] = [{ name: 'collapse', g: (_t: number, y: Float64Array) => lowest(y).v, direction: -1, terminal: true }];
+    let early = -1;
+    let calls = 0, stalls = 0, lastL = Infinity;
     const sol = integrate('dopri5', rhs, 0, theta.slice(), 1e12, {
       rtol: Math.max(rtol, 1e-13),
       atol: rtol * 1e-3 * minRc,
       events,
       maxSteps: 500_000,
-      stopWhen: (_t, y, dy) => activeConverged(y, dy, gradTol),
+      stopWhen: (_t, y, dy) => {
+        if (activeConverged(y, dy, gradTol)) return true;
+        // a round-off floor above gradTol: the loss has stopped moving over two windows
+        if (++calls % STALL_WINDOW === 0) {
+          const L = p.kernels.loss(y, X, Y, n, activeMask);
+          stalls = lastL - L <= 1e-15 * Math.abs(lastL) ? stalls + 1 : 0;
+          lastL = L;
+          if (stalls >= 2 && !hasShrinking(y, dy)) return true;
+        }
+        early = collapsingNeuron(y, dy, gradTol);
+        return early >= 0;
+      },
     });
     costSteps += sol.stats.steps;
     const yEnd = sol.y[sol.y.length - 1];
     theta.set(yEnd);
-    if (sol.status === 'event') return Number(sol.events[sol.events.length - 1].name);
+    if (early >= 0) return early;
+    if (sol.status === 'event') return lowest(yEnd).i;
     if (sol.status !== 'stopped') throw new GradflowError(`agf: cost minimisation did not converge (the masked loss may have no minimiser); last loss ${p.kernels.loss(yEnd, X, Y, n, activeMask)}`);
     return -1;
   }
@@ -570,7 +696,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
       kappa,
       status,
       precisionLimited: unresolved.length > 0 || suspect.length > 0,
-      ...(suspect.length && !unresolved.length ? { warning: `neuron(s) ${suspect.join(', ')} turned against their utility far from their start (alpha = ${p.alpha}): their distance from the utility minimiser on the sphere is too close to round-off, so their later jump times are unreliable (use a larger alpha, or the model's closed-form AGF)` } : {}),
+      ...(suspect.length && !unresolved.length ? { warning: `neuron(s) ${suspect.join(', ')} turned against their utility far from their start (alpha = ${p.alpha}): their distance from the utility minimiser on the sphere nears round-off, so their later jump times may be off by more than 1e-6 relative (use a larger alpha, or the model's closed-form AGF)` } : {}),
       ...(unresolved.length ? { warning: `neuron(s) ${unresolved.join(', ')} returned to the dormant set and stalled at a non-maximum of their utility: their escape depends on an O(alpha²) deviation below double precision at alpha = ${p.alpha}; the schedule stops early (use alpha ≳ 1e-5, or the model's closed-form AGF)` } : {}),
       activeSets,
       accumulatedUtility: utilitySnapshots,

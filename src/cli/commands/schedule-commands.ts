@@ -56,7 +56,8 @@ export const agfCommand: Command = {
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}`);
     emitSchedule(args, io, s, notes);
-    if (s.extra?.warning && !flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
+    // with --json the notes are not printed; scripts still see the warning on stderr
+    if (s.extra?.warning && flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
   },
 };
 

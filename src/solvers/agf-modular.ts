@@ -1,0 +1,144 @@
+/**
+ * AGF for the quadratic modular-addition network (κ = 3, theory.md §3 and §6), model-specific
+ * in its cost-minimisation step only; everything else goes through the compiled kernels.
+ *
+ * Why not solvers/agf.ts: its cost minimisation is the masked flow run to ‖∇L‖ ≈ 0, which for
+ * this model creeps for thousands of time units along near-flat directions (a frequency with
+ * too few neurons to be removed), and with a faster minimiser its collapse rule re-activated a
+ * collapsed neuron at once, looping. Here:
+ * - Dormant phase: θ̇_i = ∇_θ U_i(θ_i; r) for every dormant neuron (the exact dormant dynamics
+ *   of §3, in unnormalised coordinates: norm and direction together), integrated with dopri5
+ *   until the first ‖θ_i‖ reaches 1 (κ = 3: accumulated utility 1/‖θ_i(0)‖ − 1).
+ * - Cost minimisation: L-BFGS on the masked loss (capped), then each active neuron is moved along
+ *   its rescaling orbit (su, sv, w/s²) back to the value of Q_i = ‖u_i‖² + ‖v_i‖² − 2‖w_i‖² it had
+ *   when cost minimisation started (the flow conserves Q_i; the function is unchanged).
+ * - Collapse: an active neuron left with norm < sqrt(‖θ_i(0)‖) returns to the dormant set with
+ *   that state (it keeps growing or shrinking under its own utility from there).
+ * - Stop when the loss is below lossTol·L(0), when no dormant neuron reaches norm 1 before
+ *   tMax, or after maxJumps.
+ * Times are flow time under gradflow's loss (1/2n)Σ‖r‖²; rescaledTime = t/(1/alpha − 1)
+ * (the κ = 3 time scale of solvers/agf.ts).
+ */
+import type { Problem } from '../problem.ts';
+import type { Jump, JumpSchedule } from '../schedule.ts';
+import { integrate } from './ode/index.ts';
+import type { OdeEvent } from './ode/types.ts';
+import { lbfgs } from './lbfgs.ts';
+import { balanceOf, rebalance } from '../../models/modular.ts';
+
+export interface AgfModularOptions {
+  maxJumps?: number;
+  lossTol?: number;
+  /** Give up on the dormant phase after this much flow time (default 1e4/alpha). */
+  tMax?: number;
+  /** L-BFGS iteration cap per cost minimisation (default 600). */
+  costIter?: number;
+  rtol?: number;
+  theta0?: Float64Array;
+}
+
+export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): JumpSchedule {
+  const { H, P } = pr.layout;
+  const p = pr.layout.dims.p;
+  const { X, Y, n } = pr.data;
+  const c = pr.layout.c;
+  const theta = Float64Array.from(opts.theta0 ?? pr.theta0);
+  const norm = (v: Float64Array, i: number): number => {
+    let s = 0;
+    for (let a = 0; a < P; a++) s += v[i * P + a] ** 2;
+    return Math.sqrt(s);
+  };
+  const rho0 = Float64Array.from({ length: H }, (_, i) => norm(theta, i));
+  const collapse = Float64Array.from(rho0, (r) => Math.sqrt(r));
+  const active = new Uint8Array(H);
+  const resid = new Float64Array(n * c);
+  const fwd = new Float64Array(n * c);
+  const updateResidual = (): void => {
+    pr.kernels.forward(theta, X, n, fwd, active);
+    for (let q = 0; q < n * c; q++) resid[q] = Y[q] - fwd[q];
+  };
+  const initialLoss = pr.kernels.loss(theta, X, Y, n, new Uint8Array(H));
+  const lossTol = (opts.lossTol ?? 1e-4) * initialLoss;
+  const maxJumps = opts.maxJumps ?? 3 * H;
+  const tMax = opts.tMax ?? 1e4 / pr.alpha;
+  const rtol = opts.rtol ?? 1e-8;
+  const jumps: Jump[] = [];
+  const activeSets: number[][] = [];
+  let time = 0;
+  let status = 'max-jumps';
+  let costIters = 0, odeSteps = 0;
+  updateResidual();
+  const grad = new Float64Array(H * P);
+  while (jumps.length < maxJumps) {
+    const dormant: number[] = [];
+    for (let i = 0; i < H; i++) if (!active[i] && rho0[i] > 0) dormant.push(i);
+    if (dormant.length === 0) { status = 'no-dormant-neuron'; break; }
+    const dmask = new Uint8Array(H);
+    for (const i of dormant) dmask[i] = 1;
+    const m = dormant.length;
+    const y0 = new Float64Array(m * P);
+    dormant.forEach((i, k) => y0.set(theta.subarray(i * P, (i + 1) * P), k * P));
+    const full = new Float64Array(H * P);
+    const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
+      dormant.forEach((i, k) => full.set(y.subarray(k * P, (k + 1) * P), i * P));
+      pr.kernels.vjpMean(full, X, resid, n, grad, dmask);
+      dormant.forEach((i, k) => dy.set(grad.subarray(i * P, (i + 1) * P), k * P));
+    };
+    const events: OdeEvent[] = dormant.map((i, k) => ({
+      name: String(i),
+      g: (_t: number, y: Float64Array) => {
+        let s = 0;
+        for (let a = 0; a < P; a++) s += y[k * P + a] ** 2;
+        return s - 1;
+      },
+      direction: 1 as const,
+      terminal: true,
+    }));
+    let minRho = Infinity;
+    for (const i of dormant) minRho = Math.min(minRho, norm(theta, i));
+    const sol = integrate('dopri5', rhs, 0, y0, tMax, { rtol, atol: rtol * 1e-2 * minRho, events, maxSteps: 200_000 });
+    odeSteps += sol.stats.steps;
+    if (sol.status !== 'event') { status = 'no-activation-before-tMax'; break; }
+    const hit = sol.events[sol.events.length - 1];
+    time += hit.t;
+    dormant.forEach((i, k) => theta.set(hit.y.subarray(k * P, (k + 1) * P), i * P));
+    const iNew = Number(hit.name);
+    active[iNew] = 1;
+    // cost minimisation over the active set
+    const q0 = Array.from({ length: H }, (_, i) => balanceOf(theta, p, i).Q);
+    const dThetaDormant = new Float64Array(H * P);
+    for (const i of dormant) if (i !== iNew) dThetaDormant.set(theta.subarray(i * P, (i + 1) * P), i * P);
+    const start = theta.slice();
+    for (const i of dormant) if (i !== iNew) start.fill(0, i * P, (i + 1) * P);
+    const res = lbfgs((x, g) => pr.kernels.lossGrad(x, X, Y, n, g, active), start, { gtol: 1e-8, ftol: 1e-12, maxIter: opts.costIter ?? 600 });
+    costIters += res.iterations;
+    const deactivated: number[] = [];
+    for (let i = 0; i < H; i++) {
+      if (!active[i]) continue;
+      theta.set(res.x.subarray(i * P, (i + 1) * P), i * P);
+      rebalance(theta, p, i, q0[i]);
+      if (norm(theta, i) < collapse[i]) {
+        active[i] = 0;
+        deactivated.push(i);
+      }
+    }
+    for (const i of dormant) if (i !== iNew) theta.set(dThetaDormant.subarray(i * P, (i + 1) * P), i * P);
+    updateResidual();
+    const lossAfter = pr.kernels.loss(theta, X, Y, n, active);
+    jumps.push({ time, rescaledTime: time / (1 / pr.alpha - 1), neuron: iNew, lossAfter, deactivated });
+    const act: number[] = [];
+    for (let i = 0; i < H; i++) if (active[i]) act.push(i);
+    activeSets.push(act);
+    if (lossAfter <= lossTol) { status = 'zero-loss'; break; }
+  }
+  const finalTheta = theta.slice();
+  for (let i = 0; i < H; i++) if (!active[i]) finalTheta.fill(0, i * P, (i + 1) * P);
+  return {
+    model: pr.model.spec.name,
+    method: 'agf',
+    conventions: { ...pr.conventions, time: 'flow time; rescaledTime = time / (1/alpha − 1) (κ = 3)' },
+    initialLoss,
+    jumps,
+    extra: { kappa: 3, solver: 'agf-modular (dormant flow θ̇ = ∇U + L-BFGS cost minimisation)', status, activeSets, odeSteps, costIterations: costIters, finalTheta: Array.from(finalTheta), finalDormant: Array.from(theta) },
+  };
+}
