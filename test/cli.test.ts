@@ -121,6 +121,18 @@ describe('good input', () => {
     expect(bad.err).toMatch(/'w' must be an array of 3 finite numbers/);
   });
 
+  it('the main job (npm start) runs end to end: proof, closed form, and AGF = PF in rescaled time', async () => {
+    const r = await run('demo', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.singleNeuron.proofs[0].status).toBe('proved');
+    expect(j.singleNeuron.completeness.found).toBe(j.singleNeuron.completeness.expected);
+    for (const row of j.singleNeuron.exactVsFlow) expect(row.maxErr).toBeLessThan(1e-8);
+    const { agf, pf } = j.diagonal.schedules;
+    expect(agf.jumps.length).toBe(pf.jumps.length);
+    agf.jumps.forEach((jump: { rescaledTime: number }, k: number) => expect(Math.abs(jump.rescaledTime - pf.jumps[k].rescaledTime)).toBeLessThan(1e-9 * jump.rescaledTime));
+  });
+
   it('--help lists the options', async () => {
     const r = await run('flow', '--help');
     expect(r.code).toBe(0);
