@@ -26,23 +26,7 @@ import { detectJumps } from '../src/analysis/jumps.ts';
 import { compareSchedules } from '../src/analysis/compare.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
-
-/** Equicorrelated inputs make fitted signs flip, exercising the active → dormant rule. */
-function correlatedData(seed: number, n: number, d: number, rho = 0.8): Dataset {
-  const rng = new Rng(seed);
-  const X = new Float64Array(n * d), Y = new Float64Array(n);
-  const b = Float64Array.from({ length: d }, () => rng.normal());
-  for (let j = 0; j < n; j++) {
-    const common = rng.normal();
-    let s = 0;
-    for (let i = 0; i < d; i++) {
-      X[j * d + i] = Math.sqrt(1 - rho) * rng.normal() + Math.sqrt(rho) * common;
-      s += X[j * d + i] * b[i];
-    }
-    Y[j] = s + 0.1 * rng.normal();
-  }
-  return makeDataset(X, Y, n, d, 1, `test: equicorrelated, seed ${seed}`);
-}
+import { correlatedData } from './helpers/data.ts';
 
 /** A 3-coordinate problem with well separated jumps and no sign flips (used for the α → 0 check). */
 function separatedData(): Dataset {

@@ -3,25 +3,12 @@
  * trace, no half-written files); good input prints results with their conventions.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, readdirSync, existsSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.ts';
-import type { CommandIO } from '../src/cli/common.ts';
+import { run, scratch } from './helpers/cli.ts';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const io: CommandIO = { out: (s) => out.push(s), err: (s) => err.push(s), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
-const dir = mkdtempSync(join(tmpdir(), 'gradflow-cli-'));
-const file = (name: string, text: string): string => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, file } = scratch('gradflow-cli-');
 
 describe('bad input: one line on stderr, exit code 2', () => {
   const cases: [string, string[], RegExp][] = [

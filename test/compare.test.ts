@@ -6,8 +6,7 @@
  * diagonal init u = √2·α, v = 0.
  */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { diagonal, example2d } from '../models/diagonal.ts';
 import { createProblem } from '../src/problem.ts';
@@ -19,8 +18,7 @@ import { solveDescent } from '../src/solvers/descent.ts';
 import { detectJumps, dropIntervals } from '../src/analysis/jumps.ts';
 import { compareSchedules, comparisonTable, worstRelError } from '../src/analysis/compare.ts';
 import { defaultStep, hessianNormEstimate } from '../src/analysis/runs.ts';
-import { main } from '../src/cli/main.ts';
-import type { CommandIO } from '../src/cli/common.ts';
+import { run, scratch } from './helpers/cli.ts';
 
 function separatedData() {
   const X = Float64Array.from([1, 0.2, 0, 0, 1, 0.3, 0.1, 0, 1, 0.5, 0.5, 0.5]);
@@ -119,19 +117,8 @@ describe('gradient descent with a small step matches the flow', () => {
   });
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const io: CommandIO = { out: (s) => out.push(s), err: (s) => err.push(s), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
-const dir = mkdtempSync(join(tmpdir(), 'gradflow-compare-'));
-const file = (name: string, text: string): string => {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-};
+const { dir, file } = scratch('gradflow-compare-');
 
 function expectScheduleShape(s: Record<string, unknown>, method: string): void {
   expect(s.model).toBe('diagonal');

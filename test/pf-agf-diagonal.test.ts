@@ -25,25 +25,9 @@ import { GradflowError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { relDiff } from '../src/util/linalg.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
+import { correlatedData } from './helpers/data.ts';
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────
-
-/** Equicorrelated Gaussian inputs (correlation rho) and a dense teacher with label noise: correlation makes fitted signs flip, so the active → dormant rule is exercised. */
-function correlatedData(seed: number, n: number, d: number, rho = 0.8, noise = 0.1): Dataset {
-  const rng = new Rng(seed);
-  const X = new Float64Array(n * d), Y = new Float64Array(n);
-  const b = Float64Array.from({ length: d }, () => rng.normal());
-  for (let j = 0; j < n; j++) {
-    const common = rng.normal();
-    let s = 0;
-    for (let i = 0; i < d; i++) {
-      X[j * d + i] = Math.sqrt(1 - rho) * rng.normal() + Math.sqrt(rho) * common;
-      s += X[j * d + i] * b[i];
-    }
-    Y[j] = s + noise * rng.normal();
-  }
-  return { X, Y, n, dIn: d, c: 1, source: `test: equicorrelated (rho ${rho}), seed ${seed}` };
-}
 
 /** Brute force: every support S ⊆ P ∪ N (F always in), unconstrained min-norm LSQ by pseudo-inverse, keep sign-feasible ones, best loss. */
 function bruteForce(X: Float64Array, y: Float64Array, n: number, d: number, cons: SignConstraint[]): { beta: Float64Array; loss: number } {
