@@ -4,8 +4,10 @@ import { singleNeuron } from './single-neuron.ts';
 import { diagonal } from './diagonal.ts';
 import { linear } from './linear.ts';
 import { factorization, factorizationUV } from './factorization.ts';
+import { modular } from './modular.ts';
 
 export const BUILTIN_MODELS: ModelDefinition[] = [singleNeuron, diagonal, linear, factorization, factorizationUV];
+BUILTIN_MODELS.push(modular);
 
 export function findModel(name: string): ModelDefinition | undefined {
   return BUILTIN_MODELS.find((m) => m.spec.name === name);

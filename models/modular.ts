@@ -12,7 +12,6 @@ import type { Dataset } from '../src/data.ts';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
-import { lbfgs } from '../src/solvers/lbfgs.ts';
 import {
   DEFAULT_SPECTRUM, type PhaseMode, type SpectrumEntry, encodingVector, formatSpectrum, modularDataset, oneHotVector,
 } from './modular-data.ts';
@@ -23,7 +22,8 @@ export interface ModularDataOptions {
   p: number;
   spectrum?: SpectrumEntry[];
   phases?: PhaseMode;
-  oneHot?: boolean;
+  /** true: x = e_0; 'centred': x = e_0 − 1/p (flat |X[ξ]| = 1 for ξ ≠ 0, X[0] = 0). */
+  oneHot?: boolean | 'centred';
   /** Seed of the phase draw (phases = 'random'). */
   seed?: number;
 }
@@ -31,7 +31,11 @@ export interface ModularDataOptions {
 export function modularData(o: ModularDataOptions): Dataset {
   const { p } = o;
   if (!Number.isInteger(p) || p < 3) throw new GradflowError(`modulus p must be an integer ≥ 3 (got ${p}); use --dim p=…`);
-  if (o.oneHot) return modularDataset(oneHotVector(p), `modular addition mod ${p}, one-hot encoding x = e_0 (not centred), all ${p * p} pairs`);
+  if (o.oneHot === 'centred') {
+    const x = oneHotVector(p).map((v) => v - 1 / p);
+    return modularDataset(x, `modular addition mod ${p}, centred one-hot encoding x = e_0 − 1/p (|X[ξ]| = 1 for ξ ≠ 0), all ${p * p} pairs`);
+  }
+  if (o.oneHot) return modularDataset(oneHotVector(p), `modular addition mod ${p}, one-hot encoding x = e_0 (not centred: X[0] = 1), all ${p * p} pairs`);
   const spectrum = o.spectrum ?? DEFAULT_SPECTRUM;
   const phases = o.phases ?? 'zero';
   const x = encodingVector(p, spectrum, phases, new Rng(o.seed ?? 0));
@@ -54,13 +58,15 @@ export const modular: ModelDefinition = {
     initConvention: MODULAR_INIT,
   },
   options: {
-    onehot: '1: one-hot encoding x = e_0 (no saddles); 0: the Fourier spectrum (default 1:10,3:5,5:2.5; other spectra with the utility/compare commands\' --spectrum)',
+    onehot: '1: one-hot encoding x = e_0 (its constant mode ξ = 0 is learned first); 2: centred one-hot e_0 − 1/p (flat spectrum); 0: the Fourier spectrum (default 1:10,3:5,5:2.5; other spectra with the utility/compare commands\' --spectrum)',
     phases: '0: zero phases (default); 1: seeded random phases arg X[ξ]',
   },
   generateData(dims, rng, opts): Dataset {
     return modularData({
       p: dims.p,
-      oneHot: (opts.onehot ?? 0) === 1,
+      oneHot: opts.onehot === 2 ? 'centred' : (opts.onehot ?? 0) === 1,
+      // small moduli (e.g. for law discovery at p = 3) keep the default frequencies that fit
+      spectrum: DEFAULT_SPECTRUM.filter((e) => e.freq <= dims.p / 2).length ? DEFAULT_SPECTRUM.filter((e) => e.freq <= dims.p / 2) : [{ freq: 1, amp: 10 }],
       phases: (opts.phases ?? 0) === 1 ? 'random' : 'zero',
       seed: Math.floor(rng.uniform() * 2 ** 31),
     });
@@ -74,25 +80,8 @@ export const modular: ModelDefinition = {
     }
     return th;
   },
-  // AGF cost minimisation: the masked flow creeps along near-flat directions when a frequency has
-  // too few neurons to be removed; L-BFGS reaches the same loss level in a few hundred gradients.
-  // L-BFGS also drifts along each neuron's rescaling orbit (su, sv, w/s²), where the loss is flat
-  // and the flow conserves Q_i = ‖u_i‖² + ‖v_i‖² − 2‖w_i‖²; moving back along the orbit to the
-  // entry value of Q_i gives the same function on the flow's level set.
-  agfCostMin(p, theta, mask): Float64Array {
-    const { X, Y, n } = p.data;
-    const pp = p.layout.dims.p;
-    const q0 = Array.from({ length: p.layout.H }, (_, i) => balanceOf(theta, pp, i));
-    const r = lbfgs((x, g) => p.kernels.lossGrad(x, X, Y, n, g, mask), theta, { gtol: 1e-8, ftol: 1e-13, maxIter: 3000 });
-    lastCostMin = { iterations: r.iterations, evaluations: r.evaluations, gradNorm: r.gradNorm };
-    for (let i = 0; i < p.layout.H; i++) if (mask[i]) rebalance(r.x, pp, i, q0[i].Q);
-    return r.x;
-  },
   knownLaws: [{ text: '‖u_i‖² + ‖v_i‖² − 2‖w_i‖² for each i (rescaling (u_i, v_i) → s(u_i, v_i), w_i → w_i/s²)', latex: '\\lVert u_i \\rVert^2 + \\lVert v_i \\rVert^2 - 2 \\lVert w_i \\rVert^2' }],
 };
-
-/** Diagnostics of the last AGF cost minimisation (iterations of L-BFGS), for benches. */
-export let lastCostMin = { iterations: 0, evaluations: 0, gradNorm: 0 };
 
 /** A = ‖u_i‖² + ‖v_i‖², B = ‖w_i‖², Q = A − 2B (conserved by the flow). */
 export function balanceOf(theta: Float64Array, p: number, i: number): { A: number; B: number; Q: number } {
@@ -137,6 +126,6 @@ export function modularProblem(o: ModularProblemOptions): Problem {
     dims: { p: o.p, h: o.H ?? modular.spec.dims.h },
     alpha: o.alpha ?? 1e-2,
     seed: o.initSeed ?? 0,
-    options: { onehot: o.oneHot ? 1 : 0, phases: o.phases === 'random' ? 1 : 0 },
+    options: { onehot: o.oneHot === 'centred' ? 2 : o.oneHot ? 1 : 0, phases: o.phases === 'random' ? 1 : 0 },
   });
 }

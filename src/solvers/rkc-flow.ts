@@ -22,6 +22,10 @@ export interface RkcFlowOptions {
   recordEvery?: number;
   recheck?: number;
   theta0?: Float64Array;
+  /** Only these neurons move (AGF cost minimisation over the active set); others stay fixed and are left out of f. */
+  mask?: Uint8Array;
+  /** Skip building a Trajectory: return only the final state (in states[0]). */
+  finalOnly?: boolean;
 }
 
 const EPS = 2 / 13;
@@ -70,7 +74,7 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
   const N = p.theta0.length;
   const y = Float64Array.from(opts.theta0 ?? p.theta0);
   const F = (th: Float64Array, out: Float64Array): number => {
-    const L = p.kernels.lossGrad(th, X, Y, n, out);
+    const L = p.kernels.lossGrad(th, X, Y, n, out, opts.mask ?? null);
     for (let q = 0; q < N; q++) out[q] = -out[q];
     return L;
   };
@@ -104,7 +108,8 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
   };
   const t: number[] = [0], states: Float64Array[] = [y.slice()], loss: number[] = [];
   let gradEvals = 0, s = 2, maxStages = 2;
-  loss.push(p.kernels.loss(y, X, Y, n));
+  if (opts.finalOnly) loss.length = 0;
+  else loss.push(p.kernels.loss(y, X, Y, n));
   for (let k = 0; k < steps; k++) {
     F(y, F0);
     if (k % recheck === 0) {
@@ -126,6 +131,10 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
     }
     gradEvals += s;
     y.set(Ym1);
+    if (opts.finalOnly) {
+      if (!Number.isFinite(y[0])) throw new DivergenceError(`flow (rkc) diverged at t = ${((k + 1) * h).toPrecision(4)}; use a smaller step`);
+      continue;
+    }
     if ((k + 1) % recordEvery === 0 || k + 1 === steps) {
       const L = p.kernels.loss(y, X, Y, n);
       if (!Number.isFinite(L)) throw new DivergenceError(`flow (rkc) diverged at t = ${((k + 1) * h).toPrecision(4)}; use a smaller --dt`);
@@ -134,6 +143,7 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
       loss.push(L);
     }
   }
+  if (opts.finalOnly) return buildTrajectory(p, 'flow:rkc2', [tEnd], [y.slice()], { loss: [p.kernels.loss(y, X, Y, n, opts.mask ?? null)], stats: { steps, dt: h, gradEvals, maxStages } });
   return buildTrajectory(p, 'flow:rkc2', t, states, {
     loss,
     stats: { steps, dt: h, gradEvals, maxStages, lambdaLast: lambda },

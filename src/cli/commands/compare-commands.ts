@@ -10,6 +10,7 @@ import { renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '
 import { DEFAULT_SCHEDULE_ALPHA, checkAlpha, publicSchedule } from './schedule-commands.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { isLinearModel, runCompareLinear } from './compare-linear.ts';
+import { SPECTRUM_OPTION, runCompareModular } from './modular.ts';
 
 const RUN_OPTIONS = {
   lr: { kind: 'number' as const, help: 'gradient-descent step (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue; see src/analysis/runs.ts)' },
@@ -40,12 +41,14 @@ export const compareCommand: Command = {
     methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')})`, default: 'agf,pf,flow,gd' },
     variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
     ...RUN_OPTIONS,
+    ...SPECTRUM_OPTION,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
     // two-layer linear networks and factorisations: closed-form greedy low-rank AGF vs flow (issue 5)
     const def = resolveModel(args);
     if (isLinearModel(def)) return runCompareLinear(args, io, def);
+    if (def.spec.name === 'modular') return runCompareModular(args, io, def);
     const methods = parseMethods(args.values.get('methods'));
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);

@@ -1,0 +1,193 @@
+/**
+ * Modular addition: AGF vs simulated training, frequency by frequency (issue 6). A library call;
+ * `gradflow compare modular` is a thin wrapper.
+ *
+ * Per frequency ξ (in AGF's order) it reports: |X[ξ]|, U*_ξ (closed form), the aligned κ = 3 time
+ * τ_ξ = (1/alpha − 1)/(3U*_ξ), the first activation of a neuron carrying ξ in AGF and in each
+ * simulation (simulated activation: ‖θ_i‖ crosses sqrt(‖θ_i(0)‖) upwards; the neuron's frequency
+ * is its dominant class at the end), the number of such neurons, the closed-form plateau after
+ * ξ in gradflow's and torch-MSELoss units, and the AGF / simulated loss just before the next
+ * frequency's first activation (or at the end).
+ */
+import type { Problem } from '../src/problem.ts';
+import type { JumpSchedule } from '../src/schedule.ts';
+import type { Trajectory } from '../src/trajectory.ts';
+import type { Table } from '../src/report/table.ts';
+import { formatNumber } from '../src/report/table.ts';
+import { solveAgfModular } from '../src/solvers/agf-modular.ts';
+import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
+import { nearestIndex } from '../src/trajectory.ts';
+import { type SpectrumEntry, spectrumOf } from './modular-data.ts';
+import { predictModular, toTorchLoss, type ModularPrediction } from './modular-theory.ts';
+import { groupByFrequency, residualClassLoss, scheduleActivations, trajectoryActivations, type FrequencyActivation } from './modular-analysis.ts';
+
+/** Residual loss per output frequency class at ≤ 200 of the given states (subsampled evenly). */
+export function classLossSeries(pr: Problem, times: number[], states: Float64Array[]): { t: number[]; cl: Float64Array[]; init: Float64Array } {
+  const stride = Math.max(1, Math.ceil(states.length / 200));
+  const idx: number[] = [];
+  for (let k = 0; k < states.length; k += stride) idx.push(k);
+  if (idx[idx.length - 1] !== states.length - 1) idx.push(states.length - 1);
+  return { t: idx.map((k) => times[k]), cl: idx.map((k) => residualClassLoss(pr, states[k])), init: residualClassLoss(pr, new Float64Array(pr.theta0.length)) };
+}
+
+/**
+ * First time the residual loss at output frequency f falls to `fraction` of its initial value
+ * (linear interpolation between samples). fraction = 1/2 times the jump of ξ in function space,
+ * whichever neurons make it; fraction = 0.95 marks when ξ starts to be learned.
+ */
+export function classCrossing(s: { t: number[]; cl: Float64Array[]; init: Float64Array }, f: number, fraction: number): number | null {
+  const lv = fraction * s.init[f];
+  for (let k = 0; k < s.t.length; k++) {
+    if (s.cl[k][f] > lv) continue;
+    if (k > 0 && s.cl[k - 1][f] > lv) return s.t[k - 1] + ((s.cl[k - 1][f] - lv) / (s.cl[k - 1][f] - s.cl[k][f])) * (s.t[k] - s.t[k - 1]);
+    return s.t[k];
+  }
+  return null;
+}
+
+export interface ModularRunOptions {
+  /** Simulated flow time (default 1.4 × the latest AGF t½ over the frequencies, + 10). */
+  horizon?: number;
+  /** RKC step for the flow (default 0.1). */
+  dt?: number;
+  /** Momentum run: lr and m (default 0.003, 0.9: flow time 0.03 a step; heavy-ball stable for λ < 2(1 + m)/lr ≈ 1270). */
+  lr?: number;
+  momentum?: number;
+  methods?: ('flow' | 'momentum')[];
+}
+
+export interface FrequencyRow {
+  freq: number;
+  amp: number;
+  uStar: number;
+  tau: number;
+  level: number;
+  levelTorch: number;
+  first: Record<string, number | null>;
+  /** Residual at output frequency ξ down to half its initial value. */
+  half: Record<string, number | null>;
+  neurons: Record<string, number>;
+  plateau: Record<string, number | null>;
+}
+
+export interface ModularRun {
+  prediction: ModularPrediction;
+  agf: JumpSchedule;
+  trajectories: Record<string, Trajectory>;
+  groups: Record<string, FrequencyActivation[]>;
+  rows: FrequencyRow[];
+  timings: Record<string, number>;
+  notes: string[];
+}
+
+function lossAt(tr: Trajectory, t: number): number {
+  return tr.loss[nearestIndex(tr, t)];
+}
+
+export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRun {
+  const p = pr.layout.dims.p, H = pr.layout.H, P = pr.layout.P;
+  const x = pr.data.Y.subarray(0, p); // pair (0, 0): target roll(x, 0) = x
+  const spectrum: SpectrumEntry[] = spectrumOf(x);
+  const prediction = predictModular(p, spectrum, pr.alpha);
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const agf = solveAgfModular(pr);
+  timings.agf = (performance.now() - t0) / 1000;
+  const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
+  const groups: Record<string, FrequencyActivation[]> = { agf: groupByFrequency(p, agfFinal, scheduleActivations(agf)) };
+  const firstOf = (g: FrequencyActivation[], f: number): number | null => g.find((e) => e.freq === f)?.times[0] ?? null;
+  const freqs = prediction.order.map((o) => o.freq);
+  const agfStates = agf.extra!.states as Float64Array[];
+  const agfTimes = agf.jumps.map((j) => j.time);
+  const agfSeries = classLossSeries(pr, agfTimes, agfStates);
+  // long enough for the flow to halve the last frequency's residual well after AGF does
+  const lastHalf = Math.max(...freqs.map((f) => classCrossing(agfSeries, f, 0.5) ?? agfTimes[agfTimes.length - 1] ?? 0));
+  const horizon = opts.horizon ?? 1.4 * lastHalf + 10;
+  const trajectories: Record<string, Trajectory> = {};
+  const methods = opts.methods ?? ['flow', 'momentum'];
+  const notes: string[] = [];
+  if (methods.includes('flow')) {
+    t0 = performance.now();
+    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: opts.dt ?? 0.1 });
+    timings.flow = (performance.now() - t0) / 1000;
+    notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
+  }
+  if (methods.includes('momentum')) {
+    const lr = opts.lr ?? 0.003, m = opts.momentum ?? 0.9;
+    const steps = Math.ceil(horizon * (1 - m) / lr);
+    t0 = performance.now();
+    trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)) });
+    timings.momentum = (performance.now() - t0) / 1000;
+    notes.push(`momentum: heavy ball lr = ${lr}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
+  }
+  for (const [name, tr] of Object.entries(trajectories)) {
+    const fin = tr.states[tr.states.length - 1];
+    groups[name] = groupByFrequency(p, fin, trajectoryActivations(tr, P, H));
+  }
+  const series = { agf: agfSeries, ...Object.fromEntries(Object.entries(trajectories).map(([name, tr]) => [name, classLossSeries(pr, tr.t, tr.states)])) };
+  const half: Record<string, Record<number, number | null>> = {}, start: Record<string, Record<number, number | null>> = {};
+  for (const [name, s] of Object.entries(series)) {
+    half[name] = Object.fromEntries(freqs.map((f) => [f, classCrossing(s, f, 0.5)]));
+    start[name] = Object.fromEntries(freqs.map((f) => [f, classCrossing(s, f, 0.95)]));
+  }
+  const rows: FrequencyRow[] = prediction.order.map((o, k) => {
+    const next = prediction.order[k + 1];
+    const first: Record<string, number | null> = {}, neurons: Record<string, number> = {}, plateau: Record<string, number | null> = {}, halfT: Record<string, number | null> = {};
+    for (const [name, g] of Object.entries(groups)) {
+      first[name] = firstOf(g, o.freq);
+      neurons[name] = g.find((e) => e.freq === o.freq)?.neurons.length ?? 0;
+      halfT[name] = half[name][o.freq];
+      const tNext = next ? start[name][next.freq] : null;
+      if (name === 'agf') {
+        // the AGF loss after the last jump before the next frequency's first activation
+        const before = agf.jumps.filter((j) => tNext === null || j.time < tNext - 1e-12);
+        plateau[name] = before.length ? before[before.length - 1].lossAfter : null;
+      } else {
+        const tr = trajectories[name];
+        plateau[name] = tNext === null ? tr.loss[tr.loss.length - 1] : lossAt(tr, tNext);
+      }
+    }
+    return { freq: o.freq, amp: o.amp, uStar: o.uStar, tau: o.tau, level: o.levelAfter, levelTorch: o.levelAfterTorch, first, half: halfT, neurons, plateau };
+  });
+  return { prediction, agf, trajectories, groups, rows, timings, notes };
+}
+
+export function modularTable(run: ModularRun, pr: Problem, notes: string[]): Table {
+  const methods = Object.keys(run.groups);
+  const f = (v: unknown): string => formatNumber(v as number | null, 5);
+  const columns = [
+    { key: 'freq', header: 'ξ', align: 'right' as const },
+    { key: 'amp', header: '|X[ξ]|', format: f },
+    { key: 'uStar', header: 'U*', format: f },
+    { key: 'tau', header: 'τ aligned', format: f },
+    ...methods.map((m) => ({ key: `first_${m}`, header: `t1 ${m}`, format: f })),
+    ...methods.map((m) => ({ key: `half_${m}`, header: `t½ ${m}`, format: f })),
+    ...methods.map((m) => ({ key: `n_${m}`, header: `#n ${m}` })),
+    { key: 'level', header: 'level', format: f },
+    { key: 'levelTorch', header: 'level torch', format: f },
+    ...methods.map((m) => ({ key: `pl_${m}`, header: `plateau ${m}`, format: f })),
+  ];
+  const rows = run.rows.map((r) => {
+    const o: Record<string, unknown> = { freq: r.freq, amp: r.amp, uStar: r.uStar, tau: r.tau, level: r.level, levelTorch: r.levelTorch };
+    for (const m of methods) {
+      o[`first_${m}`] = r.first[m];
+      o[`half_${m}`] = r.half[m];
+      o[`n_${m}`] = r.neurons[m];
+      o[`pl_${m}`] = r.plateau[m];
+    }
+    return o;
+  });
+  return {
+    title: `modular addition mod ${pr.layout.dims.p}, H = ${pr.layout.H}: frequencies in AGF order (initial loss ${formatNumber(run.prediction.initialLoss, 6)}, torch ${formatNumber(run.prediction.initialLossTorch, 6)})`,
+    columns,
+    rows,
+    notes: [
+      'U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (closed form; Nyquist ξ = p/2: 2/sqrt(27)); τ aligned = (1/alpha − 1)/(3U*) (a neuron starting on the maximiser)',
+      't1: first activation of a neuron carrying ξ (AGF: jump; simulations: ‖θ_i‖ crosses sqrt(‖θ_i(0)‖)); #n: neurons carrying ξ at the end',
+      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it)',
+      'level: closed-form plateau after ξ is removed (gradflow 1/(2n)Σ‖·‖²; torch MSELoss = (2/p)·level); plateau: loss when the next frequency\'s residual has fallen 5% (or at the end)',
+      ...notes,
+    ],
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * `gradflow utility <model>`: numerical maximisation of the normalised utility on the sphere
+ * (with the modular model's frequency read-out and closed form), and the body of
+ * `gradflow compare modular` (AGF vs flow vs momentum, frequency by frequency).
+ */
+import type { Command, CommandIO } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import type { ParsedArgs } from '../args.ts';
+import { GradflowError } from '../../util/errors.ts';
+import { createProblem, type Problem } from '../../problem.ts';
+import { maximiseUtility } from '../../analysis/utility.ts';
+import { renderCsv, renderLatex, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
+import { renderPanels, type PlotSpec, type Series } from '../../report/svg.ts';
+import type { ModelDefinition } from '../../spec.ts';
+import { modular, modularData } from '../../../models/modular.ts';
+import { parseSpectrum, spectrumOf } from '../../../models/modular-data.ts';
+import { utilityStar } from '../../../models/modular-theory.ts';
+import { neuronFrequency, neuronPower, phaseLockDefect } from '../../../models/modular-analysis.ts';
+import { modularTable, runModular } from '../../../models/modular-compare.ts';
+
+/** Default initial scale of `compare modular` / `utility`: small enough for clean plateaus, large enough for the default run (p = 20, H = 18) to take under a minute. */
+export const DEFAULT_MODULAR_ALPHA = 0.3;
+
+export const SPECTRUM_OPTION = {
+  spectrum: { kind: 'string' as const, help: 'modular model: |X[ξ]| per frequency, e.g. 1:10,3:5,5:2.5 (conjugates get the same; mean removed)', default: '1:10,3:5,5:2.5' },
+};
+
+/** The modular Problem from CLI options: --dim p=…, --dim h=…, --alpha, --seed, --opt onehot=1|phases=1, --spectrum. */
+export function modularFromArgs(args: ParsedArgs, def: ModelDefinition, defaultAlpha: number): Problem {
+  const base = buildProblem(args, def, { alpha: defaultAlpha });
+  const spec = str(args, 'spectrum');
+  if (!spec) return base;
+  if (def !== modular) throw new GradflowError(`--spectrum applies to the modular model only (got '${def.spec.name}')`);
+  if (base.options.onehot === 1) throw new GradflowError('--spectrum and --opt onehot=1 exclude each other (one-hot has a flat spectrum)');
+  const data = modularData({ p: base.layout.dims.p, spectrum: parseSpectrum(spec), phases: base.options.phases === 1 ? 'random' : 'zero', seed: base.seed });
+  return createProblem(def, { data, dims: base.layout.dims, alpha: base.alpha, seed: base.seed, options: base.options });
+}
+
+export const utilityCommand: Command = {
+  name: 'utility',
+  summary: 'Maximise the normalised utility Û(θ) = E⟨f_θ, r⟩ on the unit sphere from random starts (modular: frequency content and closed form U*).',
+  usage: 'gradflow utility <model> [--starts K] [--spectrum 1:10,3:5,5:2.5] [--dim p=20] [--seed S] [--json]',
+  options: {
+    ...MODEL_OPTIONS,
+    ...SPECTRUM_OPTION,
+    starts: { kind: 'int', help: 'number of random starts', default: 'H (the model width)' },
+    ...COMMON_OPTIONS,
+  },
+  run(args, io) {
+    const def = resolveModel(args);
+    const pr = modularFromArgs(args, def, DEFAULT_MODULAR_ALPHA);
+    const starts = args.values.has('starts') ? num(args, 'starts', 0) : pr.layout.H;
+    if (!(starts >= 1)) throw new GradflowError(`--starts must be a positive integer (got ${starts})`);
+    const res = maximiseUtility(pr, { starts, seed: pr.seed });
+    const isModular = def === modular;
+    const p = pr.layout.dims.p;
+    const x = isModular ? pr.data.Y.subarray(0, p) : null;
+    const spectrum = x ? spectrumOf(x) : [];
+    const rows = res.directions.map((d, k) => {
+      const row: Record<string, unknown> = { start: k, value: res.values[k], iterations: res.iterations[k], converged: res.converged[k] ? 'yes' : 'no' };
+      if (isModular && x) {
+        const nf = neuronFrequency(d, p, 0);
+        const amp = spectrum.find((e) => e.freq === nf.freq)?.amp ?? 0;
+        const closed = utilityStar(p, nf.freq, amp);
+        const norms = [0, 1, 2].map((part) => Math.hypot(...d.subarray(part * p, (part + 1) * p)));
+        Object.assign(row, { freq: nf.freq, fraction: nf.fraction, closed, rel: closed > 0 ? (res.values[k] - closed) / closed : null, norms: norms.map((v) => v.toFixed(4)).join('/'), phase: phaseLockDefect(d, p, 0, nf.freq, x) });
+      }
+      return row;
+    });
+    const f = (v: unknown): string => (typeof v === 'number' ? formatNumber(v, 10) : String(v ?? '—'));
+    const table: Table = {
+      title: `utility maximisation on the unit sphere, ${starts} random starts (best: start ${res.best}, Û = ${formatNumber(res.values[res.best], 12)})`,
+      columns: [
+        { key: 'start', header: 'start' }, { key: 'value', header: 'Û', format: f },
+        ...(isModular ? [
+          { key: 'freq', header: 'ξ' }, { key: 'fraction', header: 'power in ξ', format: f }, { key: 'closed', header: 'U* closed form', format: f },
+          { key: 'rel', header: 'rel. diff', format: (v: unknown) => (typeof v === 'number' ? v.toExponential(2) : '—') },
+          { key: 'norms', header: '‖u‖/‖v‖/‖w‖' }, { key: 'phase', header: 'phase defect', format: (v: unknown) => (typeof v === 'number' ? v.toExponential(1) : '—') },
+        ] : []),
+        { key: 'iterations', header: 'iter' }, { key: 'converged', header: 'converged' },
+      ],
+      rows,
+      notes: [
+        'Û(θ) = (1/n) Σ_j ⟨f_θ(x_j), r_j⟩ at ‖θ‖ = 1 with r = y (the start of training); gradient flow on L = (1/2n)Σ‖y − f‖² moves a dormant neuron by θ̇ = ∇U',
+        ...(isModular ? ['DFT X[ξ] = Σ_k x[k] e^{−2πiξk/p}; U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (Nyquist ξ = p/2: 2/sqrt(27)); phase defect = arg U[ξ] + arg V[ξ] − arg W[ξ] − arg X[ξ]'] : []),
+        ...conventionLines(pr),
+      ],
+    };
+    const json = { model: def.spec.name, conventions: pr.conventions, best: res.best, starts: rows, maximiser: Array.from(res.directions[res.best]) };
+    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
+    else io.out(renderText(table));
+    emitFiles(args, io, {
+      'utility.md': () => renderMarkdown(table),
+      'utility.csv': () => renderCsv(table),
+      'utility.json': () => JSON.stringify(json, null, 2) + '\n',
+    });
+  },
+};
+
+/** The body of `gradflow compare modular`. */
+export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
+  const pr = modularFromArgs(args, def, DEFAULT_MODULAR_ALPHA);
+  if (!(pr.alpha > 0 && pr.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${pr.alpha})`);
+  const run = runModular(pr, {
+    horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
+    lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
+  });
+  const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))'), `timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`];
+  const table = modularTable(run, pr, notes);
+  const json = {
+    model: 'modular', conventions: pr.conventions, prediction: run.prediction, rows: run.rows,
+    agf: { ...run.agf, extra: { ...run.agf.extra, finalTheta: undefined, finalDormant: undefined, states: undefined } },
+    groups: run.groups, timings: run.timings, notes,
+  };
+  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
+  else io.out(renderText(table));
+  emitFiles(args, io, {
+    'compare.md': () => renderMarkdown(table),
+    'compare.csv': () => renderCsv(table),
+    'compare.tex': () => renderLatex(table),
+    'compare.json': () => JSON.stringify(json, null, 2) + '\n',
+    'compare.svg': () => modularPlots(run, pr),
+  });
+}
+
+function modularPlots(run: ReturnType<typeof runModular>, pr: Problem): string {
+  const floor = 1e-6 * run.prediction.initialLoss;
+  const series: Series[] = Object.entries(run.trajectories).map(([name, tr]) => ({ name, x: tr.t, y: tr.loss.map((l) => Math.max(l, floor)) }));
+  const sx: number[] = [0], sy: number[] = [run.agf.initialLoss];
+  for (const j of run.agf.jumps) {
+    sx.push(j.time);
+    sy.push(Math.max(j.lossAfter, floor));
+  }
+  const tEnd = Math.max(...Object.values(run.trajectories).map((tr) => tr.t[tr.t.length - 1]), sx[sx.length - 1]);
+  sx.push(tEnd);
+  sy.push(sy[sy.length - 1]);
+  series.push({ name: 'AGF', x: sx, y: sy, style: 'step' });
+  const loss: PlotSpec = {
+    title: 'loss with predicted plateau levels and jump times',
+    xLabel: 'flow time', yLabel: 'loss (1/2n)Σ‖·‖²', logY: true, series,
+    hlines: run.prediction.order.filter((o) => o.levelAfter > floor).map((o) => ({ y: o.levelAfter, label: `after ξ=${o.freq}`, dashed: true })),
+    vlines: run.prediction.order.map((o) => ({ x: o.tau, label: `τ ξ=${o.freq}`, dashed: true })).filter((v) => v.x <= tEnd),
+    caption: `alpha = ${pr.alpha}; dashed verticals: aligned τ_ξ = (1/alpha − 1)/(3U*); step: AGF`,
+  };
+  const tr = run.trajectories.flow ?? Object.values(run.trajectories)[0];
+  const panels: PlotSpec[] = [loss];
+  if (tr) {
+    const fin = tr.states[tr.states.length - 1];
+    const p = pr.layout.dims.p;
+    const classes = Array.from({ length: Math.floor(p / 2) + 1 }, (_, c) => c);
+    const spec: Series[] = [];
+    for (let i = 0; i < pr.layout.H; i++) {
+      const pw = neuronPower(fin, p, i);
+      spec.push({ name: `n${i}`, x: classes, y: Array.from(pw, (v) => Math.max(v, 1e-12)), style: 'line' });
+    }
+    panels.push({ title: `per-neuron power spectra at t = ${tr.t[tr.t.length - 1].toPrecision(4)} (${tr.method})`, xLabel: 'frequency class ξ', yLabel: 'power of (u_i, v_i, w_i)', logY: true, series: spec });
+  }
+  return renderPanels(panels, 2);
+}

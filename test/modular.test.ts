@@ -1,0 +1,267 @@
+/**
+ * Quadratic network on modular addition (issue 6, theory.md §6). Independent references: the
+ * closed-form utility maximiser and its value (derived in models/modular-theory.ts), Parseval,
+ * finite differences and a hand-written gradient, the exact κ = 3 dormant solution from an
+ * aligned start, and gradient flow (RKC2) against AGF.
+ */
+import { describe, expect, it } from 'vitest';
+import { modular, modularProblem } from '../models/modular.ts';
+import { dft, encodingVector, parseSpectrum, powerSpectrum, roll, type SpectrumEntry } from '../models/modular-data.ts';
+import { classLoss, maximiser, predictModular, utilityStar } from '../models/modular-theory.ts';
+import { groupByFrequency, neuronFrequency, phaseLockDefect, residualClassLoss, scheduleActivations, trajectoryActivations } from '../models/modular-analysis.ts';
+import { maximiseUtility } from '../src/analysis/utility.ts';
+import { solveAgfModular } from '../src/solvers/agf-modular.ts';
+import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import { Rng } from '../src/util/rng.ts';
+import { main } from '../src/cli/main.ts';
+import { derived } from '../src/problem.ts';
+
+function utilityOf(pr: ReturnType<typeof modularProblem>, dir: Float64Array): number {
+  const { X, Y, n } = pr.data;
+  const th = new Float64Array(pr.theta0.length);
+  th.set(dir, 0);
+  const out = new Float64Array(pr.layout.H * n * pr.layout.c);
+  pr.kernels.neuronOutputs(th, X, n, out);
+  let s = 0;
+  for (let q = 0; q < n * pr.layout.c; q++) s += out[q] * Y[q];
+  return s / n;
+}
+
+describe('modular data conventions', () => {
+  it('the encoding vector has the requested |X[ξ]|, zero mean, and roll shifts phases as e^{−2πiξa/p}', () => {
+    const p = 13;
+    const spec = parseSpectrum('1:10,4:3,6:0.5');
+    const x = encodingVector(p, spec, 'random', new Rng(5));
+    const X = dft(x);
+    expect(Math.abs(X.re[0]) + Math.abs(X.im[0])).toBeLessThan(1e-12);
+    for (let xi = 1; xi < p; xi++) {
+      const c = Math.min(xi, p - xi);
+      const want = spec.find((e) => e.freq === c)?.amp ?? 0;
+      expect(Math.hypot(X.re[xi], X.im[xi])).toBeCloseTo(want, 10);
+    }
+    const a = 4, R = dft(roll(x, a));
+    for (let xi = 0; xi < p; xi++) {
+      const ang = (-2 * Math.PI * xi * a) / p;
+      expect(R.re[xi]).toBeCloseTo(Math.cos(ang) * X.re[xi] - Math.sin(ang) * X.im[xi], 10);
+      expect(R.im[xi]).toBeCloseTo(Math.sin(ang) * X.re[xi] + Math.cos(ang) * X.im[xi], 10);
+    }
+    // Parseval: the class powers sum to ‖x‖²
+    const P = powerSpectrum(x);
+    expect(P.reduce((s, v) => s + v, 0)).toBeCloseTo(x.reduce((s, v) => s + v * v, 0), 10);
+  });
+
+  it('initial loss and per-class residual loss equal the closed form Σ_ξ (|X[ξ]|² + |X[−ξ]|²)/(2p)', () => {
+    const pr = modularProblem({ p: 20, H: 3, alpha: 0.1 });
+    const zero = new Float64Array(pr.theta0.length);
+    const L = pr.kernels.loss(zero, pr.data.X, pr.data.Y, pr.data.n);
+    expect(L).toBeCloseTo(6.5625, 12); // 262.5/(2·20); torch MSELoss: 0.65625 (theory.md)
+    const cls = residualClassLoss(pr, zero);
+    expect(cls[1]).toBeCloseTo(classLoss(20, 1, 10), 12);
+    expect(cls[3]).toBeCloseTo(classLoss(20, 3, 5), 12);
+    expect(cls[5]).toBeCloseTo(classLoss(20, 5, 2.5), 12);
+    const pred = predictModular(20, parseSpectrum('1:10,3:5,5:2.5'), 0.1);
+    expect(pred.order.map((o) => o.freq)).toEqual([1, 3, 5]);
+    expect(pred.order.map((o) => o.levelAfterTorch)).toEqual([0.15625, 0.03125, 0]);
+    expect(pred.initialLossTorch).toBeCloseTo(0.65625, 14);
+    expect(pred.order.map((o) => o.levelAfter)).toEqual([1.5625, 0.3125, 0]);
+  });
+
+  it('rejects bad spectra with one-line errors (exit 2)', async () => {
+    const err: string[] = [];
+    const io = { out: () => {}, err: (s: string) => err.push(s), progress: false };
+    expect(await main(['utility', 'modular', '--spectrum', '1:10,x'], io)).toBe(2);
+    expect(await main(['utility', 'modular', '--spectrum', '11:1', '--dim', 'p=20'], io)).toBe(2);
+    expect(await main(['utility', 'modular', '--spectrum', '1:1,1:2'], io)).toBe(2);
+    expect(err.every((l) => !l.includes('\n') && l.startsWith('gradflow: '))).toBe(true);
+  });
+});
+
+describe('compiled model', () => {
+  it('κ = 3 and the compiled gradient equals finite differences and a hand-written gradient', () => {
+    expect(derived(modular).kappa).toBe(3);
+    const p = 7, H = 3;
+    const pr = modularProblem({ p, H, alpha: 0.5, initSeed: 3, spectrum: parseSpectrum('1:4,2:2,3:1'), phases: 'random', seed: 2 });
+    const { X, Y, n } = pr.data;
+    const th = new Rng(9).normalArray(H * 3 * p, 0.4);
+    const g = new Float64Array(th.length);
+    pr.kernels.lossGrad(th, X, Y, n, g);
+    // hand-written: f = Σ_i w_i z_i², z_i = u_i·xa + v_i·xb
+    const gh = new Float64Array(th.length);
+    const P = 3 * p;
+    for (let j = 0; j < n; j++) {
+      const z = new Float64Array(H), f = new Float64Array(p);
+      for (let i = 0; i < H; i++) {
+        for (let k = 0; k < p; k++) z[i] += th[i * P + k] * X[j * 2 * p + k] + th[i * P + p + k] * X[j * 2 * p + p + k];
+        for (let k = 0; k < p; k++) f[k] += th[i * P + 2 * p + k] * z[i] * z[i];
+      }
+      for (let i = 0; i < H; i++) {
+        let wr = 0;
+        for (let k = 0; k < p; k++) wr += th[i * P + 2 * p + k] * (f[k] - Y[j * p + k]);
+        for (let k = 0; k < p; k++) {
+          gh[i * P + k] += (2 * wr * z[i] * X[j * 2 * p + k]) / n;
+          gh[i * P + p + k] += (2 * wr * z[i] * X[j * 2 * p + p + k]) / n;
+          gh[i * P + 2 * p + k] += (z[i] * z[i] * (f[k] - Y[j * p + k])) / n;
+        }
+      }
+    }
+    let maxG = 0;
+    for (let q = 0; q < th.length; q++) maxG = Math.max(maxG, Math.abs(g[q]));
+    for (let q = 0; q < th.length; q++) {
+      expect(Math.abs(g[q] - gh[q])).toBeLessThan(1e-12 * maxG);
+      const h = 1e-5;
+      const a = th.slice(), b = th.slice();
+      a[q] += h;
+      b[q] -= h;
+      const fd = (pr.kernels.loss(a, X, Y, n) - pr.kernels.loss(b, X, Y, n)) / (2 * h);
+      expect(Math.abs(g[q] - fd)).toBeLessThan(1e-7 * maxG);
+    }
+  });
+});
+
+describe('utility maximisation on the sphere', () => {
+  const cases: [number, string, boolean][] = [
+    [11, '1:10,3:5,5:2.5', false],
+    [11, '2:1,4:3', true],
+    [20, '1:10,3:5,5:2.5', false],
+    [20, '3:4,7:6,9:1', true],
+    [20, '3:5,10:4.5', false], // Nyquist: |X[10]| < |X[3]| yet U*_10 > U*_3 (constant 2/√27 vs √(2/27))
+    [31, '1:10,3:5,5:2.5', true],
+    [31, '2:3,7:4,11:1', false],
+  ];
+  for (const [p, sp, random] of cases) {
+    it(`p = ${p}, spectrum ${sp}${random ? ' (random phases)' : ''}: single-frequency cosines at the closed-form value`, () => {
+      const spectrum: SpectrumEntry[] = parseSpectrum(sp);
+      const pr = modularProblem({ p, H: 4, alpha: 0.1, spectrum, phases: random ? 'random' : 'zero', seed: p });
+      const x = pr.data.Y.subarray(0, p);
+      const res = maximiseUtility(pr, { seed: 7 });
+      const best = [...spectrum].sort((a, b) => utilityStar(p, b.freq, b.amp) - utilityStar(p, a.freq, a.amp))[0];
+      const uStar = utilityStar(p, best.freq, best.amp);
+      // the closed-form maximiser itself, evaluated through the compiled kernels
+      const X = dft(x);
+      const argX = Math.atan2(X.im[best.freq], X.re[best.freq]);
+      expect(Math.abs(utilityOf(pr, maximiser(p, best.freq, argX)) - uStar)).toBeLessThan(1e-12 * uStar);
+      res.directions.forEach((d, k) => {
+        expect(res.converged[k]).toBe(true);
+        const nf = neuronFrequency(d, p, 0);
+        expect(nf.fraction).toBeGreaterThanOrEqual(0.99);
+        // every start ends at a single-frequency critical point with that frequency's closed-form value
+        const amp = spectrum.find((e) => e.freq === nf.freq)!.amp;
+        const closed = utilityStar(p, nf.freq, amp);
+        expect(Math.abs(res.values[k] - closed) / closed).toBeLessThanOrEqual(1e-6);
+        for (let part = 0; part < 3; part++) expect(Math.hypot(...d.subarray(part * p, (part + 1) * p))).toBeCloseTo(1 / Math.sqrt(3), 5);
+        if (2 * nf.freq !== p) expect(Math.abs(phaseLockDefect(d, p, 0, nf.freq, x))).toBeLessThan(1e-4);
+      });
+      expect(Math.abs(res.values[res.best] - uStar) / uStar).toBeLessThanOrEqual(1e-6);
+      expect(neuronFrequency(res.directions[res.best], p, 0).freq).toBe(best.freq);
+    });
+  }
+});
+
+describe('AGF (κ = 3)', () => {
+  it('from aligned starts each frequency jumps exactly at τ_ξ = (1/‖θ(0)‖ − 1)/(3U*_ξ)', () => {
+    const p = 11, alpha = 0.05;
+    const spectrum = parseSpectrum('1:10,3:5');
+    // one neuron on the maximiser stays on it while dormant: 1/‖θ‖ falls at rate 3U*_ξ
+    const base = modularProblem({ p, H: 1, alpha, spectrum });
+    const pred = predictModular(p, spectrum, alpha);
+    const got = pred.order.map((o) => {
+      const s = solveAgfModular(base, { theta0: maximiser(p, o.freq, 0).map((v) => alpha * v), rtol: 1e-11, maxJumps: 1 });
+      expect(Math.abs(s.jumps[0].time - o.tau) / o.tau).toBeLessThan(1e-7);
+      return s.jumps[0].time;
+    });
+    console.log(`aligned start (p = ${p}, alpha = ${alpha}): AGF jumps ${got.map((t) => t.toFixed(8)).join(', ')}; closed form τ = ${pred.order.map((o) => o.tau.toFixed(8)).join(', ')} (flow time)`);
+  });
+
+  it('frequency order and plateau levels: AGF vs gradient flow (p = 11, H = 12, spectrum 1:10,3:5)', () => {
+    const p = 11, H = 12, alpha = 0.1;
+    const spectrum = parseSpectrum('1:10,3:5');
+    const pr = modularProblem({ p, H, alpha, spectrum, initSeed: 1 });
+    const pred = predictModular(p, spectrum, alpha);
+    const agf = solveAgfModular(pr);
+    const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
+    const gA = groupByFrequency(p, agfFinal, scheduleActivations(agf));
+    const horizon = 1.3 * Math.max(...gA.map((g) => g.times[0])) + 10;
+    const tr = solveFlowRkc(pr, { tEnd: horizon, dt: 0.02 });
+    const gF = groupByFrequency(p, tr.states[tr.states.length - 1], trajectoryActivations(tr, 3 * p, H));
+    // order: decreasing |X[ξ]| in both
+    expect(gA.map((g) => g.freq).slice(0, 2)).toEqual([1, 3]);
+    expect(gF.map((g) => g.freq).slice(0, 2)).toEqual([1, 3]);
+    // plateau after ξ = 1: the loss just before the first ξ = 3 activation
+    const t3A = gA[1].times[0], t3F = gF[1].times[0];
+    const plA = agf.jumps.filter((j) => j.time < t3A).at(-1)!.lossAfter;
+    let k = 0;
+    while (tr.t[k + 1] < 0.95 * t3F) k++;
+    const plF = tr.loss[k];
+    const level1 = pred.order[0].levelAfter;
+    const final = tr.loss[tr.loss.length - 1];
+    console.log([
+      `p = ${p}, H = ${H}, alpha = ${alpha}; loss 1/(2n)Σ‖·‖², flow time`,
+      `  plateau after ξ = 1: closed form ${level1.toFixed(5)} (torch ${pred.order[0].levelAfterTorch.toFixed(5)}), AGF ${plA.toFixed(5)}, flow ${plF.toFixed(5)}; final: AGF ${agf.jumps.at(-1)!.lossAfter.toExponential(2)}, flow ${final.toExponential(2)}`,
+      ...pred.order.map((o) => {
+        const a = gA.find((g) => g.freq === o.freq), f = gF.find((g) => g.freq === o.freq);
+        return `  ξ = ${o.freq}: τ aligned ${o.tau.toFixed(3)}, first activation AGF ${a?.times[0].toFixed(3)} / flow ${f?.times[0].toFixed(3)}; neurons AGF ${a?.neurons.length} / flow ${f?.neurons.length}`;
+      }),
+    ].join('\n'));
+    expect(Math.abs(plA - level1) / level1).toBeLessThan(0.05);
+    expect(Math.abs(plF - level1) / level1).toBeLessThan(0.05);
+    expect(final).toBeLessThan(0.02 * pred.initialLoss);
+    // first activations: AGF's prediction within 25% of the flow at alpha = 0.1; the aligned τ is a lower bound
+    for (let q = 0; q < 2; q++) {
+      expect(Math.abs(gA[q].times[0] - gF[q].times[0]) / gF[q].times[0]).toBeLessThan(0.25);
+      expect(pred.order[q].tau).toBeLessThan(gF[q].times[0]);
+    }
+  });
+});
+
+describe('one-hot encoding', () => {
+  it('flat spectrum: every frequency has the same U*, so no frequency is learned first — no ordered plateaus', () => {
+    const p = 7, H = 10;
+    // plain one-hot e_0 has X[0] = 1: its utility maximiser is the constant mode (value below), learned
+    // first; the centred one-hot e_0 − 1/p has the flat spectrum the 'no saddles' statement is about
+    const plain = modularProblem({ p, H: 4, alpha: 0.1, oneHot: true });
+    const rPlain = maximiseUtility(plain, { seed: 3 });
+    const fPlain = neuronFrequency(rPlain.directions[rPlain.best], p, 0);
+    const pr = modularProblem({ p, H, alpha: 0.1, oneHot: 'centred', initSeed: 2 });
+    const x = pr.data.Y.subarray(0, p);
+    const X = dft(x);
+    for (let xi = 1; xi < p; xi++) expect(Math.hypot(X.re[xi], X.im[xi])).toBeCloseTo(1, 12);
+    expect(Math.abs(X.re[0])).toBeLessThan(1e-12);
+    // utility maximisation: starts land on different frequencies, all at the same value √(2/27)·p^{−3/2}
+    const res = maximiseUtility(pr, { seed: 3 });
+    const uStar = utilityStar(p, 1, 1);
+    const landed = new Set<number>();
+    res.directions.forEach((d, k) => {
+      const nf = neuronFrequency(d, p, 0);
+      if (nf.freq > 0 && nf.fraction > 0.99) {
+        landed.add(nf.freq);
+        expect(Math.abs(res.values[k] - uStar) / uStar).toBeLessThan(1e-6);
+      }
+    });
+    expect(landed.size).toBeGreaterThanOrEqual(2);
+    // gradient flow: first activations of the different frequencies come in one window
+    const tr = solveFlowRkc(pr, { tEnd: 1000, dt: 0.5 });
+    const groups = groupByFrequency(p, tr.states[tr.states.length - 1], trajectoryActivations(tr, 3 * p, H));
+    const firsts = groups.filter((g) => g.freq > 0).map((g) => g.times[0]);
+    const L = tr.loss;
+    console.log(`plain one-hot e_0: utility maximiser at ξ = ${fPlain.freq} (power ${fPlain.fraction.toFixed(4)}), Û = ${rPlain.values[rPlain.best].toPrecision(6)} vs U*_{ξ≠0} = ${utilityStar(p, 1, 1).toPrecision(6)}`);
+    console.log(`centred one-hot p = ${p}, H = ${H}, alpha = 0.1 (flow, RKC2 step 0.5): L0 = ${L[0].toFixed(5)}, L(250) = ${L[Math.round(L.length / 4)].toFixed(4)}, L(500) = ${L[Math.round(L.length / 2)].toFixed(4)}, L(1000) = ${L.at(-1)!.toExponential(2)}; first activation per frequency ${groups.map((g) => `ξ=${g.freq}: ${g.times[0].toFixed(1)} (${g.neurons.length} neurons)`).join(', ')}; utility maximisers landed on ξ ∈ {${[...landed].join(', ')}}`);
+    expect(firsts.length).toBeGreaterThanOrEqual(2);
+    // with the spectrum 1:10,3:5 the ratio is 8 (U*_1/U*_3); here the spread comes from the random starts only
+    expect(Math.max(...firsts) / Math.min(...firsts)).toBeLessThan(3);
+  });
+});
+
+describe('CLI', () => {
+  it('utility and compare modular run end to end on a small case (--json)', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s), progress: false };
+    expect(await main(['utility', 'modular', '--dim', 'p=11', '--dim', 'h=3', '--spectrum', '1:10,3:5', '--json'], io)).toBe(0);
+    const u = JSON.parse(out.pop()!);
+    expect(u.starts[u.best].freq).toBe(1);
+    expect(Math.abs(u.starts[u.best].value - utilityStar(11, 1, 10)) / utilityStar(11, 1, 10)).toBeLessThan(1e-6);
+    expect(await main(['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3', '--json'], io)).toBe(0);
+    const c = JSON.parse(out.pop()!);
+    expect(c.rows.map((r: { freq: number }) => r.freq)).toEqual([1, 2]);
+    expect(c.rows[0].level).toBeCloseTo(classLoss(7, 2, 1), 12);
+  });
+});
