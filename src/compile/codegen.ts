@@ -51,11 +51,11 @@ export class Emitter {
     switch (s.role) {
       case 'param': {
         const p = this.ctx.paramOffset.get(s.name)!;
-        return `th[ob + ${p.offset}${flat(p.shape)}]`;
+        return `th[ob${p.offset ? ` + ${p.offset}` : ''}${flat(p.shape)}]`;
       }
       case 'input': {
         const p = this.ctx.inputOffset.get(s.name)!;
-        return `X[xo + ${p.offset}${flat(p.shape)}]`;
+        return `X[xo${p.offset ? ` + ${p.offset}` : ''}${flat(p.shape)}]`;
       }
       case 'residual':
         return idx.length === 0 ? 'e' : `ev[${idx.length === 1 ? idx[0] : `${idx[0]} * ${this.ctx.layout.outShape[1]} + ${idx[1]}`}]`;
@@ -86,7 +86,17 @@ export class Emitter {
     switch (e.kind) {
       case 'sym': code = this.access(e, []); break;
       case 'add': code = e.terms.map((t) => this.scalar(t)).join(' + '); break;
-      case 'mul': code = e.factors.map((t) => this.scalar(t)).join(' * '); break;
+      case 'mul': {
+        if (e.factors.length <= 2) {
+          code = e.factors.map((t) => this.scalar(t)).join(' * ');
+          break;
+        }
+        // residual- and input-side factors first, as a left-nested chain of temporaries, so that
+        // gradients of different parameters share their common prefix (e.g. e·x_i in u·v·x_i)
+        const ordered = [...e.factors].sort((a, b) => factorRank(a) - factorRank(b));
+        code = `${this.scalar({ kind: 'mul', factors: ordered.slice(0, -1) })} * ${this.scalar(ordered[ordered.length - 1])}`;
+        break;
+      }
       case 'pow': {
         const b = this.scalar(e.base);
         code = Array.from({ length: e.exp }, () => b).join(' * ');
@@ -136,7 +146,13 @@ export class Emitter {
     switch (e.kind) {
       case 'sym': return this.access(e, idx);
       case 'add': return `(${e.terms.map((t) => this.elem(t, idx)).join(' + ')})`;
-      case 'mul': return e.factors.map((t) => this.elem(t, idx)).join(' * ');
+      case 'mul': {
+        // the scalar factors are loop-invariant: hoist their product out of the element loop
+        const scalars = e.factors.filter((f) => shapeOf(f).length === 0);
+        const tensors = e.factors.filter((f) => shapeOf(f).length > 0);
+        const head = scalars.length === 0 ? [] : [this.scalar(scalars.length === 1 ? scalars[0] : { kind: 'mul', factors: scalars })];
+        return [...head, ...tensors.map((t) => this.elem(t, idx))].join(' * ');
+      }
       case 'pow': return `(${this.elem(e.base, idx)}) ** ${e.exp}`;
       case 'fn': {
         const a = this.elem(e.arg, idx);
@@ -177,6 +193,17 @@ export class Emitter {
     const flat = ks.length === 1 ? ks[0] : `${ks[0]} * ${shape[1]} + ${ks[1]}`;
     this.emit(`${ks.map((kv, r) => `for (let ${kv} = 0; ${kv} < ${shape[r]}; ${kv}++) `).join('')}${target}[${base} + ${flat}] += ${body};`);
   }
+}
+
+/** Sort key for product chains: cotangent and data first, parameters last. */
+function factorRank(e: Expr): number {
+  if (e.kind === 'num') return 0;
+  if (e.kind === 'sym') return e.role === 'residual' ? 1 : e.role === 'input' ? 2 : 4;
+  return hasInput(e) ? 3 : 4;
+}
+
+function hasInput(e: Expr): boolean {
+  return (e.kind === 'sym' && (e.role === 'input' || e.role === 'residual')) || children(e).some(hasInput);
 }
 
 const reductionCache = new WeakMap<object, boolean>();

@@ -166,6 +166,8 @@ ${vb.lines.join('\n')}
 
   const make = <T>(src: string): T => new Function(src)() as T;
   const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
+  // the unmasked variant is the hot path of every flow and descent run: no per-neuron mask test
+  const lossGradAll = make<Kernels['lossGrad']>(lossGradSrc.replaceAll('      if (mask && mask[i] === 0) continue;\n', ''));
   const forward = make<Kernels['forward']>(forwardSrc);
   const neuronOutputs = make<Kernels['neuronOutputs']>(neuronSrc);
   const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
@@ -182,7 +184,7 @@ ${vb.lines.join('\n')}
   };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, mask = null) => lossGrad(th, X, Y, n, grad, mask),
+    lossGrad: (th, X, Y, n, grad, mask = null) => (mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null)),
     loss,
     forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
     neuronOutputs,
