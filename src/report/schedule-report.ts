@@ -12,12 +12,16 @@ const fmtSign = (v: unknown): string => (v === 1 ? '+' : v === -1 ? '−' : v ==
 const fmtList = (v: unknown): string => (Array.isArray(v) && v.length ? v.join(' ') : '—');
 
 export function scheduleTable(s: JumpSchedule, notes: string[] = []): Table {
+  // κ ≠ 2 schedules are rescaled by (α^{2−κ} − 1)/(κ − 2), not log(1/α); their conventions say which
+  const logUnit = !/κ\s*=\s*[013-9]/.test(s.conventions.time);
   return {
     title: `${s.method} jump schedule — ${s.model} (initial loss ${formatNumber(s.initialLoss)})`,
     columns: [
       { key: 'k', header: 'k' },
       { key: 'time', header: 'time' },
-      { key: 'rescaledTime', header: 't/log(1/α)', latexHeader: '$t/\\log(1/\\alpha)$' },
+      logUnit
+        ? { key: 'rescaledTime', header: 't/log(1/α)', latexHeader: '$t/\\log(1/\\alpha)$' }
+        : { key: 'rescaledTime', header: 'rescaled t', latexHeader: '$\\tilde t$' },
       { key: 'neuron', header: 'neuron' },
       { key: 'sign', header: 'sign', format: fmtSign },
       { key: 'lossAfter', header: 'loss after' },
