@@ -17,7 +17,7 @@ import { relDiff } from '../../util/linalg.ts';
 import { analyseLaws } from '../../laws/analyse.ts';
 import { runMethods } from '../../analysis/runs.ts';
 import { compareSchedules, comparisonJson, comparisonTable } from '../../analysis/compare.ts';
-import { renderCsv, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
+import { renderCsv, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { renderPanels, type PlotSpec } from '../../report/svg.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
 
@@ -39,7 +39,7 @@ export const demoCommand: Command = {
     say('1. Single linear neuron f(x) = a wᵀx — derived gradient flow (theory.md §1)');
     for (const e of equations(d).filter((q) => q.label.startsWith('moment') || q.label === 'homogeneity')) say(`     ${e.text}`);
     const laws = analyseLaws(createProblem(singleNeuron, { alpha: 0.1 }), { audit: false });
-    for (const pr of laws.proofs) say(`     conserved: ${pr.text}  —  ${pr.status} symbolically (${pr.scope}), ${formatNumber(laws.timing.proofs * 1000, 3)} ms`);
+    for (const pr of laws.proofs) say(`     conserved: ${pr.text}  —  ${pr.status} symbolically (${pr.scope})`);
     const c = laws.completeness;
     say(`     completeness: ${c.found} law, Lie rank gives D − rank = ${c.expected}: ${c.found === c.expected ? 'complete' : 'incomplete'}\n`);
 

@@ -6,7 +6,6 @@ import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type 
 import type { Problem } from '../../problem.ts';
 
 const dimsText = (d: Record<string, number>): string => Object.entries(d).map(([k, v]) => `${k} = ${v}`).join(', ');
-const ms = (s: number): string => `${(s * 1000).toFixed(1)} ms`;
 
 function auditTable(a: LawsAnalysis, p: Problem): Table | null {
   if (!a.audit) return null;
@@ -33,12 +32,14 @@ function auditTable(a: LawsAnalysis, p: Problem): Table | null {
   };
 }
 
-function textReport(a: LawsAnalysis, p: Problem): string[] {
+function textReport(a: LawsAnalysis, p: Problem, timings: boolean): string[] {
+  // wall-clock times only on request: without them the same inputs print the same bytes
+  const ms = (sec: number): string => (timings ? `; ${(sec * 1000).toFixed(1)} ms` : '');
   const out: string[] = [];
   const d = a.discovery;
   out.push(`${p.model.spec.name}${p.model.spec.title ? ` — ${p.model.spec.title}` : ''}`);
   out.push(`  f_i = ${p.model.spec.template}`, '');
-  out.push(`symmetries (⟨∇_θ f(x; θ), ξ(θ)⟩ expanded to 0 for symbolic x at ${dimsText(d.dims)}; ${d.checks} checks, ${ms(d.seconds)}):`);
+  out.push(`symmetries (⟨∇_θ f(x; θ), ξ(θ)⟩ expanded to 0 for symbolic x at ${dimsText(d.dims)}; ${d.checks} checks${ms(d.seconds)}):`);
   if (d.symmetries.length === 0) out.push('  none found');
   for (const s of d.symmetries) out.push(`  ${s.kind.padEnd(11)} ${s.action}  [${s.generatorsVerified} generator(s)]`);
   for (const n of d.notApplicable) out.push(`  ${n.kind.padEnd(11)} not applicable: ${n.reason}`);
@@ -50,14 +51,14 @@ function textReport(a: LawsAnalysis, p: Problem): string[] {
   }
   out.push('', 'proofs (model level: Σ_v ∂Q/∂θ_v · ∂⟨e, f(x; θ)⟩/∂θ_v ≡ 0 for symbolic x, e):');
   for (const r of [...a.proofs, ...a.candidates]) {
-    out.push(`  ${r.status === 'proved' ? 'PROVED' : 'NOT CONSERVED'}  ${r.text.split('  (')[0]}  — ${r.scope}; ${r.checks.length} scalarisation(s); FD check ${r.numeric.maxRel.toExponential(1)}; ${ms(r.seconds)}`);
+    out.push(`  ${r.status === 'proved' ? 'PROVED' : 'NOT CONSERVED'}  ${r.text.split('  (')[0]}  — ${r.scope}; ${r.checks.length} scalarisation(s); FD check ${r.numeric.maxRel.toExponential(1)}${ms(r.seconds)}`);
     if (r.residual) out.push(`      residual at ${dimsText(r.residual.dims)}: R = ${r.residual.text}`);
   }
-  out.push(`  total proof time ${ms(a.timing.proofs)}`);
+  if (timings) out.push(`  total proof time${ms(a.timing.proofs).slice(1)}`);
   const c = a.completeness;
   out.push('', `completeness (Marcotte–Gribonval–Peyré, at ${dimsText(c.dims)}, D = ${c.D}, ${c.phiCount} components of φ):`);
   out.push(`  ${c.message}`);
-  out.push(`  Lie rank by bracket depth: ${c.ranks.join(' → ')}${c.closed ? ' (algebra closed)' : ''}; ${ms(c.seconds)}`);
+  out.push(`  Lie rank by bracket depth: ${c.ranks.join(' → ')}${c.closed ? ' (algebra closed)' : ''}${ms(c.seconds)}`);
   return out;
 }
 
@@ -71,6 +72,7 @@ export const lawsCommand: Command = {
     check: { kind: 'string', repeat: true, help: 'a candidate per-neuron quantity to prove or refute, e.g. "a^2 + dot(w, w)" (repeatable)' },
     t: { kind: 'number', help: 'flow time of the audit', default: '10' },
     'no-audit': { kind: 'flag', help: 'skip the numerical audits' },
+    timings: { kind: 'flag', help: 'show wall-clock times of discovery, proofs and completeness (off: output is byte-for-byte reproducible)' },
     ...COMMON_OPTIONS,
   },
   run(args, io) {
@@ -82,6 +84,7 @@ export const lawsCommand: Command = {
       tEnd: num(args, 't', 10),
     });
     const table = auditTable(a, p);
+    const timed = flag(args, 'timings');
     const json = {
       model: a.model,
       conventions: { ...p.conventions, time: 'flow time (GD: steps of size η)' },
@@ -89,15 +92,15 @@ export const lawsCommand: Command = {
       symmetries: a.discovery.symmetries.map((s) => ({ id: s.id, kind: s.kind, action: s.action, latex: s.actionLatex, generatorsVerified: s.generatorsVerified, law: s.law?.id ?? null })),
       notApplicable: a.discovery.notApplicable,
       laws: a.discovery.laws.map((l) => ({ id: l.family.id, text: l.text, latex: l.latex, symmetry: l.symmetry, independent: l.independent, instances: l.instances, subsumedBy: l.subsumedBy ?? null })),
-      proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel, seconds: r.seconds })),
-      completeness: a.completeness,
+      proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel, ...(timed ? { seconds: r.seconds } : {}) })),
+      completeness: timed ? a.completeness : { ...a.completeness, seconds: undefined },
       audit: a.audit,
       knownLaws: def.knownLaws ?? [],
-      timing: a.timing,
+      ...(timed ? { timing: a.timing } : {}),
     };
     if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
     else {
-      io.out(textReport(a, p).join('\n'));
+      io.out(textReport(a, p, timed).join('\n'));
       if (table) io.out('\n' + renderText(table));
       if (def.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${def.knownLaws.map((l) => l.text).join('; ')}`);
     }

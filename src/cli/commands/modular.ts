@@ -105,12 +105,14 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
   });
-  const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))'), `timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`];
+  const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))')];
+  // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible
+  if (io.progress) io.err(`timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   const table = modularTable(run, pr, notes);
   const json = {
     model: 'modular', conventions: pr.conventions, prediction: run.prediction, rows: run.rows,
     agf: { ...run.agf, extra: { ...run.agf.extra, finalTheta: undefined, finalDormant: undefined, states: undefined } },
-    groups: run.groups, timings: run.timings, notes,
+    groups: run.groups, notes,
   };
   if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
   else io.out(renderText(table));
