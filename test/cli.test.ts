@@ -35,6 +35,8 @@ describe('bad input: one line on stderr, exit code 2', () => {
     ['missing data file', ['flow', 'single-neuron', '--data', join(dir, 'nope.json')], /cannot read/],
     ['no closed form applies', ['exact', 'single-neuron', '--opt', 'whitened=0'], /no closed form applies.*not whitened/],
     ['unknown model option', ['flow', 'single-neuron', '--opt', 'gamma=1'], /has no option 'gamma'/],
+    ['degenerate X (all-zero column) for AGF', ['agf', 'diagonal', '--data', file('zerocol.json', JSON.stringify({ X: [[1, 0], [2, 0], [3, 0]], y: [1, 2, 3] }))], /column 1 of X is all zero/],
+    ['alpha ≥ 1 for a jump schedule', ['agf', 'diagonal', '--alpha', '1'], /alpha must lie in \(0, 1\)/],
   ];
   for (const [name, argv, re] of cases) {
     it(name, async () => {

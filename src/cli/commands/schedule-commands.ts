@@ -7,6 +7,7 @@ import type { Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
 import { solveAgf } from '../../solvers/agf.ts';
 import { solveAgfDiagonal } from '../../solvers/agf-diagonal.ts';
+import { diagonalData } from '../../solvers/diagonal-data.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { scheduleTable } from '../../report/schedule-report.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
@@ -51,6 +52,8 @@ export const agfCommand: Command = {
   run(args, io) {
     const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
+    // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
+    if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : 'generic AGF (utility maximisation on the sphere + masked cost minimisation)'}`];
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
