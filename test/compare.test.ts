@@ -18,7 +18,7 @@ import { solveDescent } from '../src/solvers/descent.ts';
 import { detectJumps, dropIntervals } from '../src/analysis/jumps.ts';
 import { compareSchedules, comparisonTable, worstRelError } from '../src/analysis/compare.ts';
 import { defaultStep, hessianNormEstimate } from '../src/analysis/runs.ts';
-import { run, scratch } from './helpers/cli.ts';
+import { expectBadInput, run, scratch } from './helpers/cli.ts';
 
 function separatedData() {
   const X = Float64Array.from([1, 0.2, 0, 0, 1, 0.3, 0.1, 0, 1, 0.5, 0.5, 0.5]);
@@ -195,12 +195,7 @@ describe('CLI', () => {
       ['pf on a non-diagonal model', ['pf', 'single-neuron'], /diagonal model only/],
     ];
     for (const [name, argv, re] of cases) {
-      it(name, async () => {
-        const r = await run(...argv);
-        expect(r.code).toBe(2);
-        expect(r.err).toMatch(re);
-        expect(r.err.split('\n').filter((l) => l !== '')).toHaveLength(1);
-      });
+      it(name, () => expectBadInput(argv, re));
     }
   });
 });

@@ -1,4 +1,5 @@
 /** Running the CLI in-process for tests: captured stdout/stderr lines and the exit code. */
+import { expect } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,4 +24,13 @@ export function scratch(prefix: string): { dir: string; file: (name: string, tex
       return p;
     },
   };
+}
+
+/** The bad-input contract: exit code 2, exactly one line on stderr matching `re`, no stack trace. */
+export async function expectBadInput(argv: string[], re: RegExp): Promise<void> {
+  const r = await run(...argv);
+  expect(r.code).toBe(2);
+  expect(r.err).toMatch(re);
+  expect(r.err.split('\n').filter((l) => l !== '')).toHaveLength(1);
+  expect(r.err).not.toMatch(/at .*\.ts:\d+/);
 }
