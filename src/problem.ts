@@ -160,12 +160,3 @@ export function gradientOf(p: Problem, theta: Float64Array, out: Float64Array): 
   return p.kernels.lossGrad(theta, p.data.X, p.data.Y, p.data.n, out);
 }
 
-/** Per-parameter view of a flat state, for reports: name → values (neuron-major). */
-export function unpack(p: Problem, theta: Float64Array): Record<string, Float64Array[]> {
-  const out: Record<string, Float64Array[]> = {};
-  for (const s of p.layout.params) {
-    out[s.name] = [];
-    for (let i = 0; i < p.layout.H; i++) out[s.name].push(theta.slice(i * p.layout.P + s.offset, i * p.layout.P + s.offset + s.size));
-  }
-  return out;
-}

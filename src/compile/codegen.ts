@@ -7,7 +7,7 @@
  * scratch buffers. Scalars that the forward pass already computed (e.g. wᵀx) are cached per
  * neuron and reused by the gradient pass instead of being recomputed.
  */
-import { type Expr, type Sym, children, keyOf, shapeOf, bindDims } from '../symbolic/expr.ts';
+import { type Expr, type Sym, children, keyOf, shapeOf } from '../symbolic/expr.ts';
 import type { Layout } from './layout.ts';
 
 export interface GenContext {
@@ -215,6 +215,3 @@ function hasReduction(e: Expr): boolean {
   return r;
 }
 
-export function bindAll(e: Expr, dims: Record<string, number>): Expr {
-  return bindDims(e, dims);
-}

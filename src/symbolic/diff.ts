@@ -112,10 +112,3 @@ export function contract(a: Expr, b: Expr): Expr {
   return sum(mul(a, b));
 }
 
-/** Jacobian-free directional derivative d/ds f(θ + s v) at s = 0, i.e. ⟨∇_θ f, v⟩ summed over params. */
-export function directional(f: Expr, dirs: ReadonlyMap<Sym, Expr>): Expr {
-  const terms: Expr[] = [];
-  for (const [p, v] of dirs) terms.push(contract(grad(f, p), v));
-  return simplify(add(...terms));
-}
-

@@ -191,17 +191,6 @@ export function mapExpr(e: Expr, f: (node: Expr) => Expr | undefined): Expr {
   return mapped.every((m, k) => m === cs[k]) ? e : withChildren(e, mapped);
 }
 
-export function symbolsOf(e: Expr, out = new Map<string, Sym>()): Map<string, Sym> {
-  if (e.kind === 'sym') out.set(e.name, e);
-  for (const c of children(e)) symbolsOf(c, out);
-  return out;
-}
-
-export function dependsOn(e: Expr, names: ReadonlySet<string>): boolean {
-  if (e.kind === 'sym') return names.has(e.name);
-  return children(e).some((c) => dependsOn(c, names));
-}
-
 export function substitute(e: Expr, repl: ReadonlyMap<string, Expr>): Expr {
   return mapExpr(e, (n) => (n.kind === 'sym' && repl.has(n.name) ? repl.get(n.name) : undefined));
 }

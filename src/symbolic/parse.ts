@@ -27,8 +27,6 @@ const FUNCTIONS: Record<string, { arity: number; build: (a: Expr[]) => Expr; doc
   norm2: { arity: 1, build: ([a]) => dot(a, a), doc: 'norm2(v) = ‖v‖²' },
 };
 
-export const TEMPLATE_FUNCTIONS = Object.fromEntries(Object.entries(FUNCTIONS).map(([k, v]) => [k, v.doc]));
-
 export class TemplateSyntaxError extends GradflowError {}
 
 export function parseTemplate(src: string, scope: ReadonlyMap<string, Sym>, where = 'template'): Expr {

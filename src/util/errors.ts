@@ -20,10 +20,6 @@ export class DivergenceError extends GradflowError {
   }
 }
 
-export function assertInput(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new GradflowError(message);
-}
-
 export function assertFiniteArray(a: ArrayLike<number>, what: string): void {
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) throw new GradflowError(`${what} contains a non-finite value (${a[i]}) at index ${i}`);
