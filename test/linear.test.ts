@@ -474,8 +474,9 @@ describe('compare-linear CLI', () => {
     expect(r.out).toMatch(/compare-factorization\.svg/);
     const viaCompare = await cli(['compare', 'linear', '--dim', 'c=3', '--dim', 'd=3', '--dim', 'h=3', '--alpha', '1e-6', '--agf', 'generic', '--json']);
     expect(viaCompare.code, viaCompare.err).toBe(0);
-    const js = JSON.parse(viaCompare.out) as { schedules: { method: string }[] };
-    expect(js.schedules.map((x) => x.method)).toEqual(['agf-linear:commuting', 'flow', 'agf']);
+    const js = JSON.parse(viaCompare.out) as { methods: string[]; schedules: Record<string, { method: string }> };
+    expect(js.methods).toEqual(['agf-linear:commuting', 'flow', 'agf']);
+    expect(Object.values(js.schedules).map((x) => x.method)).toEqual(js.methods);
     const bad = await cli(['compare-linear', 'linear', '--variant', 'nope']);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--variant must be/);

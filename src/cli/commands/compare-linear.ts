@@ -21,6 +21,7 @@ import { endToEnd } from '../../../models/linear.ts';
 import { singularValues } from '../../util/dense.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
+import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
 
 export interface LinearComparison {
   prediction: LinearPrediction;
@@ -151,7 +152,8 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
     agf: agfArg === true || agfArg === 'generic',
   });
-  const json = { schedules: cmp.schedules, rows: cmp.table.rows, notes: cmp.table.notes };
+  // the DESIGN.md comparison contract (one schedule per method + the matched jumps), plus this table's rows
+  const json = comparisonJson(compareSchedules(cmp.schedules, cmp.schedules[0]?.method), { conventions: p.conventions, rows: cmp.table.rows, notes: cmp.table.notes });
   if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
   else io.out(renderText(cmp.table));
   const base = `compare-${def.spec.name}`;
