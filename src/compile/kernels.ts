@@ -113,6 +113,32 @@ ${bwd.lines.join('\n').replaceAll('CACHE', String(C))}
   return 0.5 * loss * inv;
 };`;
 
+  // ---- one neuron: forward, residual and gradient in one pass, reusing the forward temporaries
+  // directly (no per-neuron cache), which is the loop one would write by hand
+  let singleSrc: string | null = null;
+  if (H === 1) {
+    const sCtx = context(layout);
+    const sf = forwardBlock(sCtx, 'f');
+    const sb = new Emitter(sCtx, I, (key) => sf.forward.computed.get(key));
+    for (const { slot, e } of vjps) sb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
+    singleSrc = `${buffersDecl(sCtx)}
+return function lossGradSingle(th, X, Y, n, grad) {
+  grad.fill(0);
+  let loss = 0;
+  const i = 0, ob = 0;
+  for (let j = 0; j < n; j++) {
+    const xo = j * ${dIn};
+    ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
+${sf.forward.lines.join('\n')}
+${residualCode}
+${sb.lines.join('\n')}
+  }
+  const inv = 1 / n;
+  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  return 0.5 * loss * inv;
+};`;
+  }
+
   // ---- forward / loss only
   const fCtx = context(layout);
   const f2 = forwardBlock(fCtx, 'f');
@@ -167,7 +193,7 @@ ${vb.lines.join('\n')}
   const make = <T>(src: string): T => new Function(src)() as T;
   const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
   // the unmasked variant is the hot path of every flow and descent run: no per-neuron mask test
-  const lossGradAll = make<Kernels['lossGrad']>(lossGradSrc.replaceAll('      if (mask && mask[i] === 0) continue;\n', ''));
+  const lossGradAll = make<Kernels['lossGrad']>(singleSrc ?? lossGradSrc.replaceAll('      if (mask && mask[i] === 0) continue;\n', ''));
   const forward = make<Kernels['forward']>(forwardSrc);
   const neuronOutputs = make<Kernels['neuronOutputs']>(neuronSrc);
   const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
@@ -189,6 +215,6 @@ ${vb.lines.join('\n')}
     forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
     neuronOutputs,
     vjpMean: (th, X, E, n, grad, mask = null) => vjpMean(th, X, E, n, grad, mask),
-    source: { lossGrad: lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc },
+    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc },
   };
 }
