@@ -12,6 +12,7 @@ import type { ModelSpec } from '../src/spec.ts';
 
 const SPECS: ModelSpec[] = [
   { name: 'single', dims: { d: 6 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 1, template: 'a * dot(w, x)' },
+  { name: 'single unit, vector output (one-pass kernel)', dims: { d: 3, c: 2 }, params: { a: ['c'], w: ['d'] }, inputs: { x: ['d'] }, output: ['c'], neurons: 1, template: 'a * dot(w, x)' },
   { name: 'diagonal', dims: { d: 5 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' },
   { name: 'linear', dims: { d: 4, c: 3, h: 3 }, params: { a: ['c'], w: ['d'] }, inputs: { x: ['d'] }, output: ['c'], neurons: 'h', template: 'a * dot(w, x)' },
   { name: 'modular', dims: { p: 5, h: 4 }, params: { u: ['p'], v: ['p'], w: ['p'] }, inputs: { xa: ['p'], xb: ['p'] }, output: ['p'], neurons: 'h', template: 'w * (dot(u, xa) + dot(v, xb))^2' },
