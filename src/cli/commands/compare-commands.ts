@@ -146,7 +146,7 @@ export const sweepCommand: Command = {
       'sweep.csv': () => renderCsv(table),
       'sweep.tex': () => renderLatex(table),
       'sweep.json': () => JSON.stringify(json, null, 2) + '\n',
-      'sweep.svg': () => sweepPlot(points, limit, `loss: ${base.conventions.loss} · time: t/log(1/alpha) · points: simulated flow, lines: AGF at each alpha, dashed: PF (alpha → 0)`),
+      'sweep.svg': () => sweepPlot(points, limit, `loss: ${base.conventions.loss} · points: flow · lines: AGF · dashed: PF (alpha → 0)`),
     });
   },
 };
