@@ -16,7 +16,7 @@ import { singleNeuron } from '../models/single-neuron.ts';
 import { createProblem, lossOf, type Problem } from '../src/problem.ts';
 import type { Dataset } from '../src/data.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
-import { integrate } from '../src/solvers/ode/index.ts';
+import { solveFlowPsi } from '../src/solvers/flow-psi.ts';
 import { signLsq, signLsqKkt, residualLossGrad, type SignConstraint } from '../src/solvers/sign-lsq.ts';
 import { pfRun, solvePf } from '../src/solvers/pf.ts';
 import { activationThreshold, agfDiagonalRun, solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
@@ -349,39 +349,31 @@ describe('closed-form AGF vs integrated gradient flow of (u, v) (dopri5, rtol 1e
 });
 
 /**
- * The same flow in the exact coordinates ψ_i (u + v = √2α e^{ψ/2}, u − v = √2α e^{−ψ/2}, so
- * β_i = α² sinh ψ_i and ψ̇ = −2∇_βL): nothing is lost to round-off at any α, so the α-sweep the
- * (u, v) integration cannot do (see above) can be run; jump times by the same midpoint rule.
+ * The same flow in the exact coordinates ψ_i (src/solvers/flow-psi.ts: u = √c cosh(ψ/2),
+ * v = √c sinh(ψ/2), c = 2α², so β_i = α² sinh ψ_i and ψ̇ = −2∇_βL): nothing is lost to
+ * round-off at any α, so the α-sweep the (u, v) integration cannot do (see above) can be run;
+ * jump times by the same midpoint rule.
  */
-function psiFlowJumpTimes(X: Float64Array, y: Float64Array, n: number, d: number, alpha: number, agf: JumpSchedule): number[] {
+function psiFlowJumpTimes(p: Problem, agf: JumpSchedule): number[] {
   const levels = [agf.initialLoss, ...agf.jumps.map((j) => j.lossAfter)];
   const mids = agf.jumps.map((_, k) => (levels[k + 1] > 1e-12 * levels[0] ? Math.sqrt(levels[k] * levels[k + 1]) : levels[k] / 2));
-  const a2 = alpha * alpha;
-  const beta = new Float64Array(d), g = new Float64Array(d);
-  const loss = (psi: Float64Array): number => {
-    for (let i = 0; i < d; i++) beta[i] = a2 * Math.sinh(psi[i]);
-    return residualLossGrad(X, y, n, d, beta, g);
-  };
-  const sol = integrate('dopri5', (_t, psi, dpsi) => {
-    loss(psi);
-    for (let i = 0; i < d; i++) dpsi[i] = -2 * g[i];
-  }, 0, new Float64Array(d), agf.jumps.at(-1)!.time * 1.3 + 10, {
+  const tr = solveFlowPsi(p, {
+    tEnd: agf.jumps.at(-1)!.time * 1.3 + 10,
     rtol: 1e-10,
     atol: 1e-12,
-    events: mids.map((m, k) => ({ name: `jump${k}`, g: (_t: number, psi: Float64Array) => loss(psi) - m, direction: -1 as const })),
+    events: mids.map((m, k) => ({ name: `jump${k}`, g: (_t: number, th: Float64Array) => lossOf(p, th) - m, direction: -1 as const })),
   });
-  return mids.map((_, k) => sol.events.find((e) => e.name === `jump${k}`)?.t ?? NaN);
+  return mids.map((_, k) => tr.events.find((e) => e.name === `jump${k}`)?.t ?? NaN);
 }
 
 describe('closed-form AGF vs the exact flow in ψ coordinates: α-sweep 1e-4, 1e-8, 1e-16', () => {
   it('2-D example: ψ-flow matches the (u, v) flow at α = 1e-4; the flow-time gap stays constant as α → 0, the rescaled gap shrinks like 1/log(1/α)', () => {
-    const { X, Y } = example2d();
     const rows: string[] = [];
     const gaps: number[][] = [];
     for (const alpha of [1e-4, 1e-8, 1e-16]) {
       const p = createProblem(diagonal, { data: example2d(), alpha });
       const agf = solveAgfDiagonal(p);
-      const tf = psiFlowJumpTimes(X, Y, 2, 2, alpha, agf);
+      const tf = psiFlowJumpTimes(p, agf);
       if (alpha === 1e-4) {
         const uv = flowJumpTimes(p, agf);
         for (let k = 0; k < 3; k++) expect(Math.abs(tf[k] - uv[k]) / uv[k]).toBeLessThan(1e-6);

@@ -20,6 +20,7 @@ import { solveAgf } from '../solvers/agf.ts';
 import { solveAgfDiagonal } from '../solvers/agf-diagonal.ts';
 import { solvePf } from '../solvers/pf.ts';
 import { solveFlow } from '../solvers/flow.ts';
+import { solveFlowPsi } from '../solvers/flow-psi.ts';
 import { solveDescent } from '../solvers/descent.ts';
 import { detectJumps } from './jumps.ts';
 
@@ -85,6 +86,20 @@ function finalState(p: Problem, agf: JumpSchedule | undefined): Float64Array | n
   return Array.isArray(th) && th.length === p.theta0.length ? Float64Array.from(th as number[]) : null;
 }
 
+/** Below this α the diagonal flow is integrated in ψ coordinates (solvers/flow-psi.ts); above it the (u, v) flow is accurate and kept. */
+export const PSI_FLOW_BELOW_ALPHA = 1e-6;
+
+/** The diagonal model from its standard start u = √2α, v = 0, at an α where (u, v) loses the shrinking neurons. */
+function usePsiFlow(p: Problem): boolean {
+  if (p.model.spec.name !== 'diagonal' || !(p.alpha < PSI_FLOW_BELOW_ALPHA) || p.layout.P !== 2) return false;
+  const u0 = Math.SQRT2 * p.alpha;
+  for (let i = 0; i < p.layout.H; i++) {
+    const u = p.theta0[2 * i], v = p.theta0[2 * i + 1];
+    if (v !== 0 || !(Math.abs(u - u0) <= 1e-12 * u0)) return false;
+  }
+  return true;
+}
+
 export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   for (const m of opts.methods) if (!(METHODS as readonly string[]).includes(m)) throw new GradflowError(`unknown method '${m}' (use ${METHODS.join(', ')})`);
   if (!(p.alpha > 0 && p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
@@ -121,7 +136,10 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   const horizon = opts.horizon ?? 1.3 * last + 20;
   const finalTheta = finalState(p, agf);
   if (want.has('flow')) {
-    const tr = solveFlow(p, { tEnd: horizon, rtol: opts.rtol ?? 1e-10 });
+    const psi = usePsiFlow(p);
+    const flowOpts = { tEnd: horizon, rtol: opts.rtol ?? 1e-10 };
+    const tr = psi ? solveFlowPsi(p, flowOpts) : solveFlow(p, flowOpts);
+    if (psi) notes.push(`flow: integrated in exact ψ coordinates (u = √c·cosh(ψ/2), v = √c·sinh(ψ/2), c = u² − v² = 2α² conserved; solvers/flow-psi.ts) because at alpha = ${p.alpha} < ${PSI_FLOW_BELOW_ALPHA.toExponential(0)} the (u, v) coordinates cannot resolve a neuron shrinking through 0 (u − v ~ α² below one ulp of u)`);
     trajectories.flow = tr;
     schedules.push(detectJumps(p, tr, { predicted, method: 'flow' }));
   }
