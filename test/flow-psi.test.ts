@@ -14,17 +14,9 @@ import { solveFlowPsi } from '../src/solvers/flow-psi.ts';
 import { solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
 import { detectJumps } from '../src/analysis/jumps.ts';
 import { runMethods } from '../src/analysis/runs.ts';
-import { GradflowError } from '../src/util/errors.ts';
 import { correlatedData } from './helpers/data.ts';
+import { expectGradflowError } from './helpers/errors.ts';
 
-function expectGradflowError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try { fn(); } catch (err) { caught = err; }
-  expect(caught).toBeInstanceOf(GradflowError);
-  expect((caught as GradflowError).exitCode).toBe(2);
-  expect((caught as Error).message).toMatch(pattern);
-  expect((caught as Error).message).not.toContain('\n');
-}
 
 const betaOf = (th: Float64Array): Float64Array => Float64Array.from({ length: th.length / 2 }, (_, i) => th[2 * i] * th[2 * i + 1]);
 

@@ -26,6 +26,7 @@ import { Rng } from '../src/util/rng.ts';
 import { relDiff } from '../src/util/linalg.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
 import { correlatedData } from './helpers/data.ts';
+import { expectGradflowError } from './helpers/errors.ts';
 
 // ── helpers ────────────────────────────────────────────────────────────────────────────────
 
@@ -56,14 +57,6 @@ function randomConstraints(rng: Rng, d: number, withFree: boolean): SignConstrai
   return Array.from({ length: d }, () => pool[Math.floor(rng.uniform() * pool.length)]);
 }
 
-function expectGradflowError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try { fn(); } catch (err) { caught = err; }
-  expect(caught).toBeInstanceOf(GradflowError);
-  expect((caught as GradflowError).exitCode).toBe(2);
-  expect((caught as Error).message).toMatch(pattern);
-  expect((caught as Error).message).not.toContain('\n');
-}
 
 function scheduleLine(s: JumpSchedule): string {
   return s.jumps.map((j, k) => `  jump ${k + 1}: neuron ${j.neuron} sign ${j.sign} t = ${j.time.toPrecision(10)} t̃ = ${j.rescaledTime.toPrecision(10)} lossAfter = ${j.lossAfter.toPrecision(10)} deactivated [${j.deactivated}]`).join('\n');
