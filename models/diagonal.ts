@@ -4,7 +4,7 @@
  * and β(0) = 0.
  */
 import type { ModelDefinition } from '../src/spec.ts';
-import type { Dataset } from '../src/data.ts';
+import { gaussianTeacherData, type Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
 
 /** The worked 2-D example of theory.md §4: Σ = R·diag(1, 25)·Rᵀ (R: rotation by 150°), X = chol(Σ), β* = (−0.2, 2). */
@@ -56,16 +56,7 @@ export const diagonal: ModelDefinition = {
     const k = opts.sparsity ?? d;
     const betaStar = new Float64Array(d);
     for (let q = 0; q < Math.min(k, d); q++) betaStar[q] = rng.normal() * 2;
-    const X = new Float64Array(n * d);
-    const Y = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let q = 0; q < d; q++) {
-        X[j * d + q] = rng.normal() / Math.sqrt(q + 1);
-        s += X[j * d + q] * betaStar[q];
-      }
-      Y[j] = s + (opts.noise ?? 0) * rng.normal();
-    }
+    const { X, Y } = gaussianTeacherData(n, d, betaStar, rng, opts.noise ?? 0);
     return { X, Y, n, dIn: d, c: 1, source: `Gaussian inputs, covariance diag(1, 1/2, …, 1/d), y = Xβ* with ${Math.min(k, d)} non-zero entries ~ N(0, 4), n = ${n}` };
   },
   monitors: (layout) => [

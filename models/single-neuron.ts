@@ -4,7 +4,7 @@
  */
 import type { ModelDefinition } from '../src/spec.ts';
 import type { Problem } from '../src/problem.ts';
-import { moments, type Dataset } from '../src/data.ts';
+import { gaussianTeacherData, moments, type Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { dotv, maxAbsDiffFromIdentity, norm2 } from '../src/util/linalg.ts';
 import { initFromAlphaDelta, saxeMode, whitenedData, whitenedSolution } from './closed-forms/single-neuron.ts';
@@ -64,16 +64,7 @@ export const singleNeuron: ModelDefinition = {
       const w = whitenedData(n, d, betaStar, rng as never, opts.noise ?? 0);
       return { X: w.X, Y: w.y, n, dIn: d, c: 1, source: `whitened Gaussian inputs (Σ_xx = I), y = Xβ*, ‖β*‖ = ${norm2(betaStar).toPrecision(4)}, n = ${n}` };
     }
-    const X = new Float64Array(n * d);
-    const Y = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = 0; k < d; k++) {
-        X[j * d + k] = rng.normal() / Math.sqrt(k + 1);
-        s += X[j * d + k] * betaStar[k];
-      }
-      Y[j] = s + (opts.noise ?? 0) * rng.normal();
-    }
+    const { X, Y } = gaussianTeacherData(n, d, betaStar, rng, opts.noise ?? 0);
     return { X, Y, n, dIn: d, c: 1, source: `Gaussian inputs, covariance diag(1, 1/2, …, 1/d), y = Xβ*, n = ${n}` };
   },
   init(dims, _H, opts, rng) {

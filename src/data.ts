@@ -115,3 +115,21 @@ export function moments(ds: Dataset): { Sxx: Float64Array; Syx: Float64Array; Sy
   for (let k = 0; k < Syy.length; k++) Syy[k] /= n;
   return { Sxx, Syx, Syy };
 }
+
+/**
+ * Gaussian inputs with covariance diag(1, 1/2, …, 1/d) and targets y = Xβ* + noise·N(0, 1):
+ * the default anisotropic regression problem of the built-in linear-in-x models.
+ */
+export function gaussianTeacherData(n: number, d: number, betaStar: Float64Array, rng: { normal(): number }, noise = 0): { X: Float64Array; Y: Float64Array } {
+  const X = new Float64Array(n * d);
+  const Y = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let q = 0; q < d; q++) {
+      X[j * d + q] = rng.normal() / Math.sqrt(q + 1);
+      s += X[j * d + q] * betaStar[q];
+    }
+    Y[j] = s + noise * rng.normal();
+  }
+  return { X, Y };
+}

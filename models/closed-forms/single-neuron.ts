@@ -7,15 +7,10 @@
 import { Matrix, SingularValueDecomposition, LuDecomposition } from 'ml-matrix';
 import { GradflowError } from '../../src/util/errors.ts';
 import type { Rng } from '../../src/util/rng.ts';
+import { dotv } from '../../src/util/linalg.ts';
 
 // ---------------------------------------------------------------------------
-// small vector helpers (kept local so this file stands alone as a reference)
-
-function dot(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += x[i] * y[i];
-  return s;
-}
+// a scaled norm: tiny initial states (‖w0‖ ~ 1e-12 and below) must not underflow
 
 /** Euclidean norm, scaled so that vectors of 1e-200 or 1e200 do not under/overflow. */
 function norm(x: ArrayLike<number>): number {
@@ -78,13 +73,13 @@ export function whitenedSolution(
   const s2 = s * s;
   const bHat = new Float64Array(d);
   for (let i = 0; i < d; i++) bHat[i] = betaStar[i] / s;
-  const p0 = dot(w0, betaStar);
-  const wPar = dot(w0, bHat);
+  const p0 = dotv(w0, betaStar);
+  const wPar = dotv(w0, bHat);
   const perp = new Float64Array(d);
   for (let i = 0; i < d; i++) perp[i] = w0[i] - wPar * bHat[i];
   // a second projection pass: the first leaves O(eps‖w0‖) of β̂* in perp, which
   // would dominate when w0 is almost parallel to β*
-  const corr = dot(perp, bHat);
+  const corr = dotv(perp, bHat);
   for (let i = 0; i < d; i++) perp[i] -= corr * bHat[i];
   const gamma0 = norm(perp);
   const ePerp = new Float64Array(d);
@@ -232,7 +227,7 @@ export function whitenedData(
     // orthogonality, the second brings it to O(eps)
     for (let pass = 0; pass < 2; pass++) {
       for (let k = 0; k < j; k++) {
-        const c = dot(Q[k], v);
+        const c = dotv(Q[k], v);
         const q = Q[k];
         for (let i = 0; i < n; i++) v[i] -= c * q[i];
       }
@@ -256,7 +251,7 @@ export function whitenedData(
     const e = rng.normalArray(n, noise);
     for (let pass = 0; pass < 2; pass++) {
       for (let k = 0; k < d; k++) {
-        const c = dot(Q[k], e);
+        const c = dotv(Q[k], e);
         const q = Q[k];
         for (let i = 0; i < n; i++) e[i] -= c * q[i];
       }
