@@ -30,8 +30,7 @@ import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { integrate } from './ode/index.ts';
-import type { OdeEvent, OdeOptions } from './ode/types.ts';
-import { FLOW_METHODS, type FlowOptions } from './flow.ts';
+import { flowMethod, flowOdeOptions, type FlowOptions } from './flow.ts';
 import { residualLossGrad } from './sign-lsq.ts';
 
 /** The ψ-coordinate map of one start: c_i = u_i² − v_i² and ψ_i(0). */
@@ -62,9 +61,7 @@ export function psiCoordinates(p: Problem, theta0: Float64Array): PsiCoordinates
 
 export function solveFlowPsi(p: Problem, opts: FlowOptions): Trajectory {
   const { tEnd } = opts;
-  if (!Number.isFinite(tEnd) || tEnd < 0) throw new GradflowError(`flow: the end time must be a non-negative number (got ${tEnd})`);
-  const method = opts.method ?? 'dopri5';
-  if (!FLOW_METHODS.includes(method)) throw new GradflowError(`flow: unknown method '${method}' (use ${FLOW_METHODS.join(', ')})`);
+  const method = flowMethod(opts);
   const { c, psi0 } = psiCoordinates(p, Float64Array.from(opts.theta0 ?? p.theta0));
   const { H, P, params } = p.layout;
   const ou = params.find((s) => s.name === 'u')!.offset, ov = params.find((s) => s.name === 'v')!.offset;
@@ -90,8 +87,7 @@ export function solveFlowPsi(p: Problem, opts: FlowOptions): Trajectory {
     lossAndGrad(psi);
     for (let i = 0; i < H; i++) dpsi[i] = -2 * g[i];
   };
-  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps };
-  if (opts.events) ode.events = opts.events.map((e): OdeEvent => ({ name: e.name, g: (t, psi) => e.g(t, thetaOf(psi)), direction: e.direction, terminal: e.terminal }));
+  const ode = flowOdeOptions(opts, rtol, atol, thetaOf);
   if (opts.untilGradNorm !== undefined) {
     const tol = opts.untilGradNorm;
     // ‖∇_θL‖∞ as solveFlow measures it: ∂L/∂u_i = v_i g_i, ∂L/∂v_i = u_i g_i, g_i = −ψ̇_i/2

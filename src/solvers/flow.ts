@@ -44,11 +44,26 @@ export function stateScale(y: Float64Array): number {
   return Number.isFinite(m) ? m : 1;
 }
 
-export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
-  const { tEnd } = opts;
-  if (!Number.isFinite(tEnd) || tEnd < 0) throw new GradflowError(`flow: the end time must be a non-negative number (got ${tEnd})`);
+/** The checked end time and integrator of a flow request (shared by every coordinate system). */
+export function flowMethod(opts: FlowOptions): OdeMethod {
+  if (!Number.isFinite(opts.tEnd) || opts.tEnd < 0) throw new GradflowError(`flow: the end time must be a non-negative number (got ${opts.tEnd})`);
   const method = opts.method ?? 'dopri5';
   if (!FLOW_METHODS.includes(method)) throw new GradflowError(`flow: unknown method '${method}' (use ${FLOW_METHODS.join(', ')})`);
+  return method;
+}
+
+/** ODE options of a flow request; events always see θ, so integrators in other coordinates pass thetaOf. */
+export function flowOdeOptions(opts: FlowOptions, rtol: number, atol: number, thetaOf?: (y: Float64Array) => Float64Array): OdeOptions {
+  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps };
+  if (opts.events) {
+    ode.events = opts.events.map((e): OdeEvent => ({ name: e.name, g: thetaOf ? (t, y) => e.g(t, thetaOf(y)) : e.g, direction: e.direction, terminal: e.terminal }));
+  }
+  return ode;
+}
+
+export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
+  const { tEnd } = opts;
+  const method = flowMethod(opts);
   const y0 = Float64Array.from(opts.theta0 ?? p.theta0);
   const rtol = opts.rtol ?? 1e-10;
   const atol = opts.atol ?? rtol * 1e-3 * stateScale(y0);
@@ -58,8 +73,7 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
     p.kernels.lossGrad(y, X, Y, n, grad);
     for (let q = 0; q < dy.length; q++) dy[q] = -grad[q];
   };
-  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps };
-  if (opts.events) ode.events = opts.events.map((e): OdeEvent => ({ name: e.name, g: e.g, direction: e.direction, terminal: e.terminal }));
+  const ode = flowOdeOptions(opts, rtol, atol);
   if (opts.untilGradNorm !== undefined) {
     const tol = opts.untilGradNorm;
     ode.stopWhen = (_t, _y, dy) => {
