@@ -10,6 +10,7 @@ import type { Dataset } from './data.ts';
 import { deriveModel, type DerivedModel } from './symbolic/derive.ts';
 import { compileModel, type Kernels } from './compile/kernels.ts';
 import type { Layout } from './compile/layout.ts';
+import { MSE_CONVENTION, targetMultiple, type LossChoice } from './symbolic/losses.ts';
 
 export interface Conventions {
   loss: string;
@@ -45,9 +46,11 @@ export interface ProblemOptions {
   theta0?: Float64Array;
   options?: Record<string, number>;
   monitors?: Monitor[];
+  /** Train under this loss instead of the spec's (e.g. DPO on a softmax model). */
+  loss?: LossChoice;
 }
 
-export const LOSS_CONVENTION = '1/(2n) sum of squares';
+export const LOSS_CONVENTION = MSE_CONVENTION;
 
 const derivedCache = new WeakMap<ModelDefinition, DerivedModel>();
 export function derived(def: ModelDefinition): DerivedModel {
@@ -106,19 +109,28 @@ export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): 
     dims[d.inputs[0].shape[0]] = opts.data.dIn;
   }
   // …and the number of outputs when the output is a single named dimension not given explicitly
+  const lossChoice = opts.loss ?? d.loss;
+  const mult = targetMultiple(lossChoice.name);
   const outDim = def.spec.output.length === 1 ? def.spec.output[0] : undefined;
-  if (opts.data && typeof outDim === 'string' && !(opts.dims && outDim in opts.dims) && outDim !== d.inputs[0]?.shape[0]) dims[outDim] = opts.data.c;
-  const kernels = compileModel(d, dims);
+  if (opts.data && typeof outDim === 'string' && !(opts.dims && outDim in opts.dims) && outDim !== d.inputs[0]?.shape[0]) {
+    if (opts.data.c % mult !== 0) throw new GradflowError(`data: loss '${lossChoice.name}' needs ${mult} target vectors per sample (chosen, rejected, reference logits), y has ${opts.data.c} columns`);
+    dims[outDim] = opts.data.c / mult;
+  }
+  const kernels = compileModel(d, dims, lossChoice);
   const layout = kernels.layout;
   const rng = new Rng(seed);
   const extra = opts.options ?? {};
   let data = opts.data;
   if (!data) {
     const dataRng = new Rng(seed + 1_000_003);
-    data = def.generateData ? def.generateData(layout.dims, dataRng, extra) : defaultData(layout, dataRng, 4 * layout.dIn + 16);
+    data = def.generateData ? def.generateData(layout.dims, dataRng, extra, lossChoice) : defaultData(layout, dataRng, 4 * layout.dIn + 16);
   }
   if (data.dIn !== layout.dIn) throw new GradflowError(`data: X has ${data.dIn} columns but model '${def.spec.name}' expects ${layout.dIn} input values per sample`);
-  if (data.c !== layout.c) throw new GradflowError(`data: y has ${data.c} column(s) but model '${def.spec.name}' has ${layout.c} output(s)`);
+  if (data.c !== kernels.targetWidth) {
+    throw new GradflowError(mult === 1
+      ? `data: y has ${data.c} column(s) but model '${def.spec.name}' has ${layout.c} output(s)`
+      : `data: loss '${lossChoice.name}' needs ${kernels.targetWidth} target columns per sample (chosen one-hot, rejected one-hot, reference logits: 3 × ${layout.c}), y has ${data.c}`);
+  }
   const initOpts: InitOptions = { alpha, seed, extra };
   const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng, data) : specInit(def, layout, initOpts, rng));
   if (theta0.length !== layout.H * layout.P) throw new GradflowError(`initial state has ${theta0.length} entries, the model has ${layout.H * layout.P} parameters`);
@@ -133,7 +145,7 @@ export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): 
     alpha,
     seed,
     options: extra,
-    conventions: { loss: LOSS_CONVENTION, time: 'flow time', init: def.spec.initConvention ?? describeInit(def), alpha },
+    conventions: { loss: kernels.lossForm.convention, time: 'flow time', init: def.spec.initConvention ?? describeInit(def), alpha },
     monitors: opts.monitors ?? def.monitors?.(layout) ?? [],
   };
 }

@@ -5,6 +5,7 @@
  * built-ins add TypeScript hooks (data generators, closed forms) through ModelDefinition.
  */
 import type { Dim } from './symbolic/expr.ts';
+import type { LossChoice, LossName } from './symbolic/losses.ts';
 import type { Rng } from './util/rng.ts';
 import type { Dataset } from './data.ts';
 import type { Layout } from './compile/layout.ts';
@@ -34,7 +35,8 @@ export interface ModelSpec {
   neurons: Dim;
   /** The neuron template f_i(x; θ_i); 'i' is the neuron index. */
   template: string;
-  loss?: 'mse';
+  /** The per-sample loss (src/symbolic/losses.ts): 'mse' (default), a softmax loss, or {name, epsilon, beta}. */
+  loss?: LossName | LossChoice;
   /** Initialisation per parameter (used when the model gives no init hook). */
   init?: Record<string, ParamInit>;
   /** One line describing the initial-scale convention, printed with every result. */
@@ -52,7 +54,7 @@ export interface InitOptions {
 export interface ModelDefinition {
   spec: ModelSpec;
   /** Default dataset for `gradflow flow <model>` with no --data. */
-  generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>) => Dataset;
+  generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>, loss?: LossChoice) => Dataset;
   /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. `data` lets a start depend on the data (e.g. aligned with Σ_yx's singular vectors). */
   init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng, data?: Dataset) => Float64Array;
   /** Conserved quantities already known for display by `derive` (laws are derived elsewhere). */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { GradflowError } from './util/errors.ts';
 import type { ModelDefinition, ModelSpec, ParamInit } from './spec.ts';
 import { deriveModel } from './symbolic/derive.ts';
+import { parseLossChoice } from './symbolic/losses.ts';
 
 const KNOWN = new Set(['name', 'title', 'description', 'dims', 'params', 'inputs', 'output', 'neurons', 'template', 'loss', 'init', 'initConvention', '$schema']);
 
@@ -47,7 +48,7 @@ export function parseSpec(text: string, source: string): ModelDefinition {
   if (typeof neurons === 'string' && !(neurons in dims)) throw new GradflowError(`spec ${source}: "neurons" names the dimension '${neurons}', which is not in "dims"`);
   const template = need('template');
   if (typeof template !== 'string') throw new GradflowError(`spec ${source}: "template" must be an expression string such as "a * dot(w, x)"`);
-  if (o.loss !== undefined && o.loss !== 'mse') throw new GradflowError(`spec ${source}: "loss" must be "mse" (the only loss so far)`);
+  const loss = o.loss === undefined ? undefined : parseLossChoice(o.loss, `spec ${source}`);
   const init = o.init as Record<string, ParamInit> | undefined;
   if (init !== undefined) {
     if (typeof init !== 'object' || init === null) throw new GradflowError(`spec ${source}: "init" must map parameter names to {"dist": …, "scale": …}`);
@@ -69,6 +70,7 @@ export function parseSpec(text: string, source: string): ModelDefinition {
     output,
     neurons: neurons as string | number,
     template,
+    ...(loss ? { loss } : {}),
     init,
     initConvention: typeof o.initConvention === 'string' ? o.initConvention : undefined,
   };

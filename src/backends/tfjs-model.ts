@@ -21,6 +21,12 @@ import type { DerivedModel } from '../symbolic/derive.ts';
 import type { Layout } from '../compile/layout.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { Tf } from './tfjs.ts';
+import type { ElementwiseFn } from '../symbolic/expr.ts';
+
+const TFJS_FN: Record<ElementwiseFn, (tf: Tf, t: tfc.Tensor) => tfc.Tensor> = {
+  relu: (tf, t) => tf.relu(t), step: (tf, t) => tf.step(t), exp: (tf, t) => tf.exp(t), log: (tf, t) => tf.log(t),
+  sigmoid: (tf, t) => tf.sigmoid(t), softplus: (tf, t) => tf.softplus(t),
+};
 
 type Tensor = tfc.Tensor;
 
@@ -237,8 +243,10 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
       case 'fn': {
         const a = build(e.arg);
         // relu'(0) = step(0) = 0 in tfjs and in gradflow's symbolic derivative alike
-        return make(a.lead, shape, [a], ([t]) => (e.name === 'relu' ? tf.relu(t) : tf.step(t)));
+        const op = TFJS_FN[e.name];
+        return make(a.lead, shape, [a], ([t]) => op(tf, t));
       }
+      case 'vfn': throw new GradflowError(`tfjs backend: ${e.name}(…) inside a template is not supported (use the reference backend)`);
       case 'dot': return dotNode(build(e.a), build(e.b));
       case 'sum': {
         const a = build(e.arg);

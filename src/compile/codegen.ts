@@ -17,6 +17,21 @@ export interface GenContext {
   /** Offsets of symbols by name. */
   paramOffset: Map<string, { offset: number; shape: number[] }>;
   inputOffset: Map<string, { offset: number; shape: number[] }>;
+  /** Offsets of loss targets within a sample's target row Y[yo …] (losses other than MSE). */
+  targetOffset?: Map<string, number>;
+}
+
+/** Stable JavaScript for the elementwise functions (a is the argument's code; it may be repeated). */
+function fnCode(name: string, a: string): string {
+  switch (name) {
+    case 'relu': return `Math.max(0, ${a})`;
+    case 'step': return `(${a} > 0 ? 1 : 0)`;
+    case 'exp': return `Math.exp(${a})`;
+    case 'log': return `Math.log(${a})`;
+    case 'sigmoid': return `(${a} >= 0 ? 1 / (1 + Math.exp(-(${a}))) : Math.exp(${a}) / (1 + Math.exp(${a})))`;
+    case 'softplus': return `(Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a}))))`;
+    default: throw new Error(`cannot compile the function ${name}`);
+  }
 }
 
 const lit = (v: number): string => (Object.is(v, -0) ? '0' : Number.isInteger(v) ? `${v}` : `${v}`.includes('e') ? `(${v})` : `${v}`);
@@ -61,6 +76,13 @@ export class Emitter {
         return idx.length === 0 ? 'e' : `ev[${idx.length === 1 ? idx[0] : `${idx[0]} * ${this.ctx.layout.outShape[1]} + ${idx[1]}`}]`;
       case 'index':
         return 'i';
+      case 'output':
+        return idx.length === 0 ? 'f' : `fv[${idx[0]}]`;
+      case 'target': {
+        const off = this.ctx.targetOffset?.get(s.name);
+        if (off === undefined) throw new Error(`target '${s.name}' has no place in the target row`);
+        return `Y[yo${off ? ` + ${off}` : ''}${idx.length ? ` + ${idx[0]}` : ''}]`;
+      }
       default:
         throw new Error(`symbol '${s.name}' (${s.role}) cannot appear in a compiled kernel`);
     }
@@ -99,12 +121,25 @@ export class Emitter {
       }
       case 'pow': {
         const b = this.scalar(e.base);
-        code = Array.from({ length: e.exp }, () => b).join(' * ');
+        const prod = Array.from({ length: Math.abs(e.exp) }, () => b).join(' * ');
+        code = e.exp < 0 ? `1 / (${prod})` : prod;
         break;
       }
       case 'fn': {
         const a = this.scalar(e.arg);
-        code = e.name === 'relu' ? `(${a} > 0 ? ${a} : 0)` : `(${a} > 0 ? 1 : 0)`;
+        code = e.name === 'relu' ? `(${a} > 0 ? ${a} : 0)` : e.name === 'step' ? `(${a} > 0 ? 1 : 0)` : fnCode(e.name, a);
+        break;
+      }
+      case 'vfn': {
+        // logsumexp shifted by the maximum: no exponential overflows, whatever the logits' size
+        const n = shapeOf(e.arg)[0] as number;
+        const kv = this.fresh('k'), m = this.fresh('m'), s = this.fresh('s');
+        const body = this.elem(e.arg, [kv]);
+        this.emit(`let ${m} = -Infinity;`);
+        this.emit(`for (let ${kv} = 0; ${kv} < ${n}; ${kv}++) { const v = ${body}; if (v > ${m}) ${m} = v; }`);
+        this.emit(`let ${s} = 0;`);
+        this.emit(`for (let ${kv} = 0; ${kv} < ${n}; ${kv}++) ${s} += Math.exp(${body} - ${m});`);
+        code = `${m} + Math.log(${s})`;
         break;
       }
       case 'dot': {
@@ -154,10 +189,8 @@ export class Emitter {
         return [...head, ...tensors.map((t) => this.elem(t, idx))].join(' * ');
       }
       case 'pow': return `(${this.elem(e.base, idx)}) ** ${e.exp}`;
-      case 'fn': {
-        const a = this.elem(e.arg, idx);
-        return e.name === 'relu' ? `Math.max(0, ${a})` : `(${a} > 0 ? 1 : 0)`;
-      }
+      case 'fn': return fnCode(e.name, this.elem(e.arg, idx));
+      case 'vfn': return `${this.softmaxBuffer(e)}[${idx[0]}]`;
       case 'fill': return this.scalar(e.value);
       case 'unit': return `(${idx[0]} === ${this.scalar(e.idx)} ? 1 : 0)`;
       case 'transpose': return this.elem(e.A, [idx[1], idx[0]]);
@@ -178,6 +211,21 @@ export class Emitter {
     const r = this.fresh('k'), c = this.fresh('k'), s = this.fresh('s');
     const body = `${this.elem(e.A, [r, c])} * ${this.elem(e.x, [c])}`;
     this.emit(`for (let ${r} = 0; ${r} < ${m}; ${r}++) { let ${s} = 0; for (let ${c} = 0; ${c} < ${n}; ${c}++) ${s} += ${body}; ${buf}[${r}] = ${s}; }`);
+    this.tensors.set(k, buf);
+    return buf;
+  }
+
+  /** softmax(a) = exp(a − logsumexp(a)) into a scratch buffer: every entry ≤ 1, no overflow. */
+  private softmaxBuffer(e: Extract<Expr, { kind: 'vfn' }>): string {
+    const k = keyOf(e);
+    const hit = this.tensors.get(k);
+    if (hit) return hit;
+    const n = shapeOf(e.arg)[0] as number;
+    const lse = this.scalar({ kind: 'vfn', name: 'logsumexp', arg: e.arg });
+    const buf = this.fresh('buf');
+    this.ctx.buffers.push({ name: buf, size: n });
+    const kv = this.fresh('k');
+    this.emit(`for (let ${kv} = 0; ${kv} < ${n}; ${kv}++) ${buf}[${kv}] = Math.exp(${this.elem(e.arg, [kv])} - ${lse});`);
     this.tensors.set(k, buf);
     return buf;
   }
@@ -210,7 +258,7 @@ const reductionCache = new WeakMap<object, boolean>();
 function hasReduction(e: Expr): boolean {
   const hit = reductionCache.get(e);
   if (hit !== undefined) return hit;
-  const r = e.kind === 'dot' || e.kind === 'sum' || e.kind === 'matvec' || children(e).some(hasReduction);
+  const r = e.kind === 'dot' || e.kind === 'sum' || e.kind === 'matvec' || e.kind === 'vfn' || children(e).some(hasReduction);
   reductionCache.set(e, r);
   return r;
 }

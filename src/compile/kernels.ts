@@ -11,6 +11,8 @@ import { type DerivedModel } from '../symbolic/derive.ts';
 import { bindDims } from '../symbolic/expr.ts';
 import { simplify } from '../symbolic/simplify.ts';
 import { Emitter, type GenContext } from './codegen.ts';
+import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
+import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
 
 export type Mask = Uint8Array | null;
@@ -22,6 +24,15 @@ export interface Kernels {
   forward(th: Float64Array, X: Float64Array, n: number, out: Float64Array, mask?: Mask): void;
   neuronOutputs(th: Float64Array, X: Float64Array, n: number, out: Float64Array): void;
   vjpMean(th: Float64Array, X: Float64Array, E: Float64Array, n: number, grad: Float64Array, mask?: Mask): void;
+  /**
+   * Σ_j ℓ(z_j, t_j) over n rows of outputs Z (n×c) and targets T (n×targetWidth); with G given,
+   * G_j = ∇_z ℓ(z_j, t_j) is written into its rows. The loss of the gradient flow is this sum / n.
+   */
+  outputLoss(Z: Float64Array, T: Float64Array, n: number, G: Float64Array | null): number;
+  /** The per-sample loss (MSE unless the spec or the Problem names another). */
+  lossForm: LossForm;
+  /** Length of one sample's target row: c, or 3c for the preference losses (chosen, rejected, reference logits). */
+  targetWidth: number;
   /** Generated source of each kernel, for inspection (`gradflow derive --code`). */
   source: Record<string, string>;
 }
@@ -41,8 +52,13 @@ function context(layout: Layout): GenContext {
   };
 }
 
-export function compileModel(m: DerivedModel, dims: Record<string, number> = {}): Kernels {
+export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice): Kernels {
   const layout = makeLayout(m, dims);
+  const choice = lossChoice ?? m.loss;
+  const mse = choice.name === 'mse';
+  if (!mse && layout.outShape.length !== 1) throw new GradflowError(`loss '${choice.name}': softmax losses need a vector output (logits z ∈ R^V); model '${m.spec.name}' has ${layout.outShape.length === 0 ? 'a scalar' : 'a matrix'} output`);
+  const lossForm = buildLoss(choice, mse ? m.residual.shape : layout.outShape, layout.dims);
+  const TW = layout.c * targetMultiple(choice.name);
   const bind = (e: Parameters<typeof bindDims>[0]) => simplify(bindDims(e, layout.dims));
   const template = bind(m.template);
   const vjps = m.params.map((p) => ({ slot: layout.params.find((s) => s.name === p.name)!, e: bind(m.vjps.get(p.name)!) }));
@@ -84,9 +100,23 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {})
   for (const { slot, e } of vjps) bwd.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
   const C = Math.max(1, cacheSlots.size);
   const stores = [...cacheSlots].map(([key, s]) => `${I}cache[i * ${C} + ${s}] = ${fwd.forward.computed.get(key)};`);
-  const residualCode = vectorOut
+  const mseResidual = vectorOut
     ? `    let s2 = 0;\n    for (let k = 0; k < ${c}; k++) { const r = fv[k] - Y[j * ${c} + k]; ev[k] = r; s2 += r * r; }\n    loss += s2;`
     : `    const e = f - Y[j];\n    loss += e * e;`;
+  // any other loss: ℓ and G = ∇_z ℓ generated from their expressions, G in ev (the cotangent the gradient pass reads)
+  const lossExpr = simplify(bindDims(lossForm.expr, layout.dims)), lossGradExpr = simplify(bindDims(lossForm.grad, layout.dims));
+  const generatedResidual = (ctx: GenContext): string => {
+    ctx.targetOffset = new Map(lossForm.targets.map((t, k) => [t.name, k * c]));
+    const em = new Emitter(ctx, '    ');
+    em.emit(`const yo = j * ${TW};`);
+    const l = em.scalar(lossExpr);
+    em.accumulate('ev', '0', lossGradExpr, layout.outShape);
+    em.emit(`loss += ${l};`);
+    return [`    ev.fill(0);`, ...em.lines].join('\n');
+  };
+  const residual = (ctx: GenContext): string => (mse ? mseResidual : generatedResidual(ctx));
+  const lossScale = mse ? '0.5 * loss * inv' : 'loss * inv';
+  const lgRes = residual(lgCtx); // before buffersDecl: the loss may add scratch buffers (softmax)
   const lossGradSrc = `${buffersDecl(lgCtx)}
 const cache = new Float64Array(${H * C});
 return function lossGrad(th, X, Y, n, grad, mask) {
@@ -101,7 +131,7 @@ return function lossGrad(th, X, Y, n, grad, mask) {
 ${fwd.forward.lines.join('\n')}
 ${stores.join('\n')}
     }
-${residualCode}
+${lgRes}
     for (let i = 0; i < ${H}; i++) {
       if (mask && mask[i] === 0) continue;
       const ob = i * ${P};
@@ -110,7 +140,7 @@ ${bwd.lines.join('\n').replaceAll('CACHE', String(C))}
   }
   const inv = 1 / n;
   for (let q = 0; q < grad.length; q++) grad[q] *= inv;
-  return 0.5 * loss * inv;
+  return ${lossScale};
 };`;
 
   // ---- one neuron: forward, residual and gradient in one pass, reusing the forward temporaries
@@ -121,6 +151,7 @@ ${bwd.lines.join('\n').replaceAll('CACHE', String(C))}
     const sf = forwardBlock(sCtx, 'f');
     const sb = new Emitter(sCtx, I, (key) => sf.forward.computed.get(key));
     for (const { slot, e } of vjps) sb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
+    const sRes = residual(sCtx);
     singleSrc = `${buffersDecl(sCtx)}
 return function lossGradSingle(th, X, Y, n, grad) {
   grad.fill(0);
@@ -130,12 +161,12 @@ return function lossGradSingle(th, X, Y, n, grad) {
     const xo = j * ${dIn};
     ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
 ${sf.forward.lines.join('\n')}
-${residualCode}
+${sRes}
 ${sb.lines.join('\n')}
   }
   const inv = 1 / n;
   for (let q = 0; q < grad.length; q++) grad[q] *= inv;
-  return 0.5 * loss * inv;
+  return ${lossScale};
 };`;
   }
 
@@ -190,6 +221,20 @@ ${vb.lines.join('\n')}
   for (let q = 0; q < grad.length; q++) grad[q] *= inv;
 };`;
 
+  // ---- ℓ and G from given outputs (the loss alone, and the forces analysis's G)
+  const oCtx = context(layout);
+  const oRes = residual(oCtx);
+  const outputSrc = `${buffersDecl(oCtx)}
+return function outputLoss(Y0, Y, n, G) {
+  let loss = 0;
+  for (let j = 0; j < n; j++) {
+    ${vectorOut ? `for (let k = 0; k < ${c}; k++) fv[k] = Y0[j * ${c} + k];` : 'const f = Y0[j];'}
+${oRes}
+    if (G) ${vectorOut ? `for (let k = 0; k < ${c}; k++) G[j * ${c} + k] = ev[k];` : 'G[j] = e;'}
+  }
+  return ${mse ? '0.5 * loss' : 'loss'};
+};`;
+
   const make = <T>(src: string): T => new Function(src)() as T;
   const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
   // the unmasked variant is the hot path of every flow and descent run: no per-neuron mask test
@@ -197,10 +242,12 @@ ${vb.lines.join('\n')}
   const forward = make<Kernels['forward']>(forwardSrc);
   const neuronOutputs = make<Kernels['neuronOutputs']>(neuronSrc);
   const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
+  const outputLoss = make<Kernels['outputLoss']>(outputSrc);
   let predBuf = new Float64Array(0);
   const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
+    if (!mse) return outputLoss(predBuf, Y, n, null) / n;
     let s = 0;
     for (let q = 0; q < n * c; q++) {
       const r = predBuf[q] - Y[q];
@@ -215,6 +262,9 @@ ${vb.lines.join('\n')}
     forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
     neuronOutputs,
     vjpMean: (th, X, E, n, grad, mask = null) => vjpMean(th, X, E, n, grad, mask),
-    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc },
+    outputLoss,
+    lossForm,
+    targetWidth: TW,
+    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc },
   };
 }

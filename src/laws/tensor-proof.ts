@@ -134,6 +134,7 @@ function expand(e: Expr, atoms: Atoms): Lin {
       return S(s);
     }
     case 'fn': {
+      if (e.name !== 'relu' && e.name !== 'step') throw new Unsupported(`${e.name}(…) is not polynomial`);
       if (rank !== 0) throw new Unsupported('elementwise relu of a vector');
       const z = scalarOf(expand(e.arg, atoms));
       // the gate is a function of the pre-activation's value: key it by the expanded polynomial

@@ -35,7 +35,13 @@ export function homogeneityDegree(e: Expr, names: ReadonlySet<string>): number |
     case 'fn': {
       const k = homogeneityDegree(e.arg, names);
       if (k === null) return null;
-      return e.name === 'relu' ? k : 0;
+      if (e.name === 'relu') return k;
+      // step is 0-homogeneous; exp, log, σ, softplus only of an argument free of the symbols
+      return e.name === 'step' || k === 0 ? 0 : null;
+    }
+    case 'vfn': {
+      const k = homogeneityDegree(e.arg, names);
+      return k === 0 ? 0 : null;
     }
   }
 }
@@ -52,12 +58,12 @@ function sumDegrees(es: readonly Expr[], names: ReadonlySet<string>): number | n
 
 /** True when the expression is a polynomial (no relu/step). */
 export function isPolynomial(e: Expr): boolean {
-  if (e.kind === 'fn') return false;
+  if (e.kind === 'fn' || e.kind === 'vfn') return false;
   switch (e.kind) {
     case 'num': case 'sym': case 'unit': return true;
     case 'add': return e.terms.every(isPolynomial);
     case 'mul': return e.factors.every(isPolynomial);
-    case 'pow': return isPolynomial(e.base);
+    case 'pow': return e.exp >= 0 && isPolynomial(e.base);
     case 'dot': case 'outer': return isPolynomial(e.a) && isPolynomial(e.b);
     case 'matvec': return isPolynomial(e.A) && isPolynomial(e.x);
     case 'sum': return isPolynomial(e.arg);

@@ -12,6 +12,7 @@ import { grad, vjp } from './diff.ts';
 import { simplify } from './simplify.ts';
 import { homogeneityDegree, isPolynomial } from './degree.ts';
 import { toLatex, toText, symLatex, symText } from './print.ts';
+import { buildLoss, lossEquations, parseLossChoice, type LossChoice } from './losses.ts';
 
 export interface Equation {
   label: string;
@@ -45,6 +46,8 @@ export interface DerivedModel {
   /** Degree in the inputs (1 for linear models), null if not homogeneous in x. */
   inputDegree: number | null;
   moment: MomentForm | null;
+  /** The spec's loss (MSE when it names none); a Problem may train the same model under another. */
+  loss: LossChoice;
 }
 
 const RESERVED = new Set(['i', 'e', 'g', 'Sxx', 'Syx', 'n', 'j']);
@@ -100,8 +103,10 @@ export function deriveModel(spec: ModelSpec): DerivedModel {
   const kappa = homogeneityDegree(template, paramNames);
   const inputDegree = homogeneityDegree(template, new Set(inputs.map((s) => s.name)));
 
+  const loss = parseLossChoice(spec.loss ?? 'mse', `spec '${spec.name}'`);
+  if (loss.name !== 'mse' && declared.length !== 1) throw new GradflowError(`spec '${spec.name}': loss '${loss.name}' needs a vector output (logits), "output" declares ${fmtShape(declared)}`);
   let moment: MomentForm | null = null;
-  if (declared.length === 0 && inputs.length === 1 && inputs[0].shape.length === 1 && inputDegree === 1 && isPolynomial(template)) {
+  if (loss.name === 'mse' && declared.length === 0 && inputs.length === 1 && inputs[0].shape.length === 1 && inputDegree === 1 && isPolynomial(template)) {
     // f is linear in x, so E_x[(f − y) ∇_θ f] = ∇_θ f(x := g) with g = Σ_xx β − Σ_yx.
     const x = inputs[0];
     const g = sym('g', x.shape, 'moment');
@@ -112,7 +117,7 @@ export function deriveModel(spec: ModelSpec): DerivedModel {
   }
   return {
     spec, params, inputs, residual, neuronIndex, template, vjps, partials, kappa,
-    polynomial: isPolynomial(template), inputDegree, moment,
+    polynomial: isPolynomial(template), inputDegree, moment, loss,
   };
 }
 
@@ -121,8 +126,9 @@ function neuronCount(spec: ModelSpec): string {
 }
 
 /** The derived equations, in reading order, as text and LaTeX. */
-export function equations(m: DerivedModel): Equation[] {
+export function equations(m: DerivedModel, lossChoice: LossChoice = m.loss): Equation[] {
   const out: Equation[] = [];
+  const mse = lossChoice.name === 'mse';
   const H = neuronCount(m.spec);
   const single = H === '1';
   const inArgs = m.inputs.map((s) => symText(s.name)).join(', ');
@@ -133,11 +139,24 @@ export function equations(m: DerivedModel): Equation[] {
     latex: single ? `f(${inArgsL}; \\theta) = ${toLatex(m.template)}` : `f(${inArgsL}; \\Theta) = \\sum_{i=1}^{${H}} f_i, \\quad f_i = ${toLatex(m.template)}`,
   });
   const vec = m.residual.shape.length > 0;
-  out.push({
-    label: 'loss',
-    text: `L(Θ) = (1/2n) Σ_j ${vec ? '‖y_j − f(x_j)‖²' : '(y_j − f(x_j))²'}   (mean over samples)`,
-    latex: `L(\\Theta) = \\frac{1}{2n} \\sum_{j=1}^{n} ${vec ? '\\lVert y_j - f(x_j) \\rVert^2' : '\\left(y_j - f(x_j)\\right)^2'}`,
-  });
+  if (mse) {
+    out.push({
+      label: 'loss',
+      text: `L(Θ) = (1/2n) Σ_j ${vec ? '‖y_j − f(x_j)‖²' : '(y_j − f(x_j))²'}   (mean over samples)`,
+      latex: `L(\\Theta) = \\frac{1}{2n} \\sum_{j=1}^{n} ${vec ? '\\lVert y_j - f(x_j) \\rVert^2' : '\\left(y_j - f(x_j)\\right)^2'}`,
+    });
+  } else {
+    const lf = buildLoss(lossChoice, m.residual.shape, m.spec.dims);
+    const le = lossEquations(lf);
+    const t = lf.targets.map((s) => s.name).join(', ');
+    out.push({
+      label: 'loss',
+      text: `L(Θ) = (1/n) Σ_j ℓ(z_j; ${t}),  ℓ = ${le.text},  z = f(x; Θ)   (${lf.convention})`,
+      latex: `L(\\Theta) = \\frac{1}{n} \\sum_{j=1}^{n} \\ell(z_j), \\quad \\ell = ${le.latex}, \\quad z = f(x; \\Theta)`,
+    });
+    if (le.where) out.push({ label: 'margin', text: le.where.text, latex: le.where.latex });
+    out.push({ label: 'G', text: `G = ∇_z ℓ = ${le.gradText}${lf.translationInvariant ? '   (1ᵀG = 0)' : ''}`, latex: `G = \\nabla_z \\ell = ${le.gradLatex}` });
+  }
   const sub = single ? '' : '_i';
   const subL = single ? '' : '_i';
   if (m.partials) {
@@ -160,8 +179,8 @@ export function equations(m: DerivedModel): Equation[] {
   for (const p of m.params) {
     out.push({
       label: `flow ${p.name}`,
-      text: `d${symText(p.name)}${sub}/dt = −(1/n) Σ_j [${toText(m.vjps.get(p.name)!)}]_{x = x_j, e = e_j},  e_j = f(x_j) − y_j`,
-      latex: `\\dot{${symLatex(p.name)}}${subL} = -\\frac{1}{n}\\sum_{j=1}^{n} \\Big[${toLatex(m.vjps.get(p.name)!)}\\Big]_{x = x_j,\\, e = e_j}, \\quad e_j = f(x_j) - y_j`,
+      text: `d${symText(p.name)}${sub}/dt = −(1/n) Σ_j [${toText(m.vjps.get(p.name)!)}]_{x = x_j, e = e_j},  ${mse ? 'e_j = f(x_j) − y_j' : 'e_j = G(z_j)'}`,
+      latex: `\\dot{${symLatex(p.name)}}${subL} = -\\frac{1}{n}\\sum_{j=1}^{n} \\Big[${toLatex(m.vjps.get(p.name)!)}\\Big]_{x = x_j,\\, e = e_j}, \\quad ${mse ? 'e_j = f(x_j) - y_j' : 'e_j = G(z_j)'}`,
     });
   }
   if (m.moment) {

@@ -7,7 +7,7 @@
  * gradient is the same contraction with the residual r in place of the error.
  */
 import {
-  type Expr, type Shape, type Sym, add, dot, fill, fn, matvec, mul, num, outer, pow, shapeOf, sum, transpose, unit, ONE,
+  type Expr, type Shape, type Sym, add, dot, fill, fn, matvec, mul, neg, num, outer, pow, shapeOf, softmax, sum, transpose, unit, ONE,
 } from './expr.ts';
 import { simplify } from './simplify.ts';
 
@@ -68,7 +68,18 @@ function backprop(e: Expr, c: Expr, wrt: string): Expr | null {
     case 'fn':
       // relu'(z) = step(z); step is flat almost everywhere (its derivative is taken as 0)
       if (e.name === 'relu') push(backprop(e.arg, mul(c, fn('step', e.arg)), wrt));
+      else if (e.name === 'exp') push(backprop(e.arg, mul(c, e), wrt));
+      else if (e.name === 'log') push(backprop(e.arg, mul(c, pow(e.arg, -1)), wrt));
+      else if (e.name === 'softplus') push(backprop(e.arg, mul(c, fn('sigmoid', e.arg)), wrt));
+      else if (e.name === 'sigmoid') push(backprop(e.arg, mul(c, e, add(ONE, neg(e))), wrt));
       break;
+    case 'vfn': {
+      const p = softmax(e.arg);
+      // ∇ logsumexp = softmax; the softmax Jacobian diag(π) − ππᵀ applied to c is π ⊙ (c − (cᵀπ) 1)
+      if (e.name === 'logsumexp') push(backprop(e.arg, mul(c, p), wrt));
+      else push(backprop(e.arg, mul(p, add(c, neg(fill(dot(c, p), shapeOf(e.arg))))), wrt));
+      break;
+    }
   }
   if (parts.length === 0) return null;
   return parts.length === 1 ? parts[0] : add(...parts);
@@ -82,7 +93,7 @@ function mentions(e: Expr, name: string): boolean {
     case 'mul': return e.factors.some((t) => mentions(t, name));
     case 'pow': return mentions(e.base, name);
     case 'dot': case 'outer': return mentions(e.a, name) || mentions(e.b, name);
-    case 'sum': case 'fn': return mentions(e.arg, name);
+    case 'sum': case 'fn': case 'vfn': return mentions(e.arg, name);
     case 'matvec': return mentions(e.A, name) || mentions(e.x, name);
     case 'transpose': return mentions(e.A, name);
     case 'index': return mentions(e.arg, name) || mentions(e.idx, name);

@@ -3,7 +3,7 @@
  * Slow, but independent of the compiler: tests use it to check the generated kernels, and
  * the laws layer uses it to evaluate identities at random points.
  */
-import { type Expr, shapeOf } from './expr.ts';
+import { type ElementwiseFn, type Expr, shapeOf } from './expr.ts';
 
 /** A tensor value: a number, or a flat row-major Float64Array with its shape. */
 export type Value = number | { data: Float64Array; shape: number[] };
@@ -34,7 +34,13 @@ export function evaluate(e: Expr, env: ReadonlyMap<string, Value>): Value {
     case 'add': return elementwise(e.terms.map(ev), (xs) => xs.reduce((a, b) => a + b, 0));
     case 'mul': return elementwise(e.factors.map(ev), (xs) => xs.reduce((a, b) => a * b, 1));
     case 'pow': return elementwise([ev(e.base)], ([x]) => x ** e.exp);
-    case 'fn': return elementwise([ev(e.arg)], ([x]) => (e.name === 'relu' ? Math.max(0, x) : x > 0 ? 1 : 0));
+    case 'fn': return elementwise([ev(e.arg)], ([x]) => scalarFn(e.name, x));
+    case 'vfn': {
+      const a = ev(e.arg) as { data: Float64Array; shape: number[] };
+      const l = logSumExp(a.data);
+      if (e.name === 'logsumexp') return l;
+      return { data: a.data.map((v) => Math.exp(v - l)), shape: a.shape };
+    }
     case 'dot': {
       const a = ev(e.a) as { data: Float64Array }, b = ev(e.b) as { data: Float64Array };
       let s = 0;
@@ -84,4 +90,26 @@ export function evaluate(e: Expr, env: ReadonlyMap<string, Value>): Value {
       return { data: new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(v), shape };
     }
   }
+}
+
+/** The elementwise functions, in their numerically stable forms (no overflow at |x| = 1000). */
+export function scalarFn(name: ElementwiseFn, x: number): number {
+  switch (name) {
+    case 'relu': return Math.max(0, x);
+    case 'step': return x > 0 ? 1 : 0;
+    case 'exp': return Math.exp(x);
+    case 'log': return Math.log(x);
+    case 'sigmoid': return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+    case 'softplus': return Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+  }
+}
+
+/** log Σ e^{v_k}, shifted by the maximum so that no exponential overflows. */
+export function logSumExp(v: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let k = 0; k < v.length; k++) if (v[k] > m) m = v[k];
+  if (m === -Infinity) return -Infinity;
+  let s = 0;
+  for (let k = 0; k < v.length; k++) s += Math.exp(v[k] - m);
+  return m + Math.log(s);
 }

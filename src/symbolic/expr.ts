@@ -6,14 +6,15 @@
 export type Dim = string | number;
 export type Shape = readonly Dim[]; // [] scalar, [n] vector, [m, n] matrix
 
-export type SymRole = 'param' | 'input' | 'residual' | 'moment' | 'index' | 'aux';
+/** 'output' is the model's value z inside a loss ℓ(z, t); 'target' a per-sample target t (labels, reference logits). */
+export type SymRole = 'param' | 'input' | 'residual' | 'moment' | 'index' | 'aux' | 'output' | 'target';
 
 export type Expr =
   | { readonly kind: 'num'; readonly value: number }
   | { readonly kind: 'sym'; readonly name: string; readonly role: SymRole; readonly shape: Shape }
   | { readonly kind: 'add'; readonly terms: readonly Expr[] }
   | { readonly kind: 'mul'; readonly factors: readonly Expr[] } // elementwise, scalars broadcast
-  | { readonly kind: 'pow'; readonly base: Expr; readonly exp: number } // integer exponent ≥ 2
+  | { readonly kind: 'pow'; readonly base: Expr; readonly exp: number } // integer exponent ≥ 2, or negative (x⁻¹ from d log x)
   | { readonly kind: 'dot'; readonly a: Expr; readonly b: Expr } // vector · vector
   | { readonly kind: 'sum'; readonly arg: Expr } // sum of all entries
   | { readonly kind: 'matvec'; readonly A: Expr; readonly x: Expr }
@@ -22,9 +23,13 @@ export type Expr =
   | { readonly kind: 'index'; readonly arg: Expr; readonly idx: Expr } // v[i] → scalar
   | { readonly kind: 'unit'; readonly idx: Expr; readonly size: Dim } // basis vector e_i
   | { readonly kind: 'fill'; readonly value: Expr; readonly shape: Shape } // scalar broadcast to a tensor
-  | { readonly kind: 'fn'; readonly name: ElementwiseFn; readonly arg: Expr };
+  | { readonly kind: 'fn'; readonly name: ElementwiseFn; readonly arg: Expr }
+  | { readonly kind: 'vfn'; readonly name: VectorFn; readonly arg: Expr }; // functions of a whole vector
 
-export type ElementwiseFn = 'relu' | 'step';
+/** sigmoid(z) = 1/(1 + e^−z); softplus(z) = log(1 + e^z) = −log σ(−z). */
+export type ElementwiseFn = 'relu' | 'step' | 'exp' | 'log' | 'sigmoid' | 'softplus';
+/** logsumexp(z) = log Σ_k e^{z_k} (a scalar); softmax(z) = e^z / Σ_k e^{z_k} (a vector). */
+export type VectorFn = 'logsumexp' | 'softmax';
 
 export type Sym = Extract<Expr, { kind: 'sym' }>;
 
@@ -46,6 +51,9 @@ export const index = (arg: Expr, idx: Expr): Expr => ({ kind: 'index', arg, idx 
 export const unit = (idx: Expr, size: Dim): Expr => ({ kind: 'unit', idx, size });
 export const fill = (value: Expr, shape: Shape): Expr => (shape.length === 0 ? value : { kind: 'fill', value, shape });
 export const fn = (name: ElementwiseFn, arg: Expr): Expr => ({ kind: 'fn', name, arg });
+export const vfn = (name: VectorFn, arg: Expr): Expr => ({ kind: 'vfn', name, arg });
+export const logsumexp = (z: Expr): Expr => vfn('logsumexp', z);
+export const softmax = (z: Expr): Expr => vfn('softmax', z);
 
 export class ShapeError extends Error {}
 
@@ -86,6 +94,11 @@ function computeShape(e: Expr): Shape {
     case 'mul': return broadcast(e.factors.map(shapeOf), 'elementwise product');
     case 'pow': return shapeOf(e.base);
     case 'fn': return shapeOf(e.arg);
+    case 'vfn': {
+      const a = shapeOf(e.arg);
+      if (a.length !== 1) throw new ShapeError(`${e.name}(…) needs a vector, got ${fmtShape(a)}`);
+      return e.name === 'logsumexp' ? [] : a;
+    }
     case 'dot': {
       const a = shapeOf(e.a), b = shapeOf(e.b);
       if (a.length !== 1 || b.length !== 1) throw new ShapeError(`dot(…) needs two vectors, got ${fmtShape(a)} and ${fmtShape(b)}`);
@@ -141,7 +154,7 @@ export function keyOf(e: Expr): string {
     case 'index': k = `(idx ${keyOf(e.arg)} ${keyOf(e.idx)})`; break;
     case 'unit': k = `(unit ${keyOf(e.idx)} ${e.size})`; break;
     case 'fill': k = `(fill ${keyOf(e.value)} ${e.shape.join('x')})`; break;
-    case 'fn': k = `(${e.name} ${keyOf(e.arg)})`; break;
+    case 'fn': case 'vfn': k = `(${e.name} ${keyOf(e.arg)})`; break;
   }
   keyCache.set(e, k);
   return k;
@@ -154,7 +167,7 @@ export function children(e: Expr): Expr[] {
     case 'mul': return [...e.factors];
     case 'pow': return [e.base];
     case 'dot': case 'outer': return [e.a, e.b];
-    case 'sum': case 'fn': return [e.arg];
+    case 'sum': case 'fn': case 'vfn': return [e.arg];
     case 'matvec': return [e.A, e.x];
     case 'transpose': return [e.A];
     case 'index': return [e.arg, e.idx];
@@ -174,6 +187,7 @@ export function withChildren(e: Expr, c: Expr[]): Expr {
     case 'outer': return outer(c[0], c[1]);
     case 'sum': return sum(c[0]);
     case 'fn': return fn(e.name, c[0]);
+    case 'vfn': return vfn(e.name, c[0]);
     case 'matvec': return matvec(c[0], c[1]);
     case 'transpose': return transpose(c[0]);
     case 'index': return index(c[0], c[1]);

@@ -10,7 +10,7 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import {
-  type Expr, type Sym, ShapeError, add, dot, fn, index, matvec, mul, neg, num, outer, pow, shapeOf, sum, transpose,
+  type Expr, type Sym, ShapeError, add, dot, fn, vfn, index, matvec, mul, neg, num, outer, pow, shapeOf, sum, transpose,
 } from './expr.ts';
 
 type Tok = { t: 'num'; v: number; at: number } | { t: 'id'; v: string; at: number } | { t: 'op'; v: string; at: number } | { t: 'end'; at: number };
@@ -25,6 +25,12 @@ const FUNCTIONS: Record<string, { arity: number; build: (a: Expr[]) => Expr; doc
   matvec: { arity: 2, build: ([A, x]) => matvec(A, x), doc: 'matvec(A, x) = A x' },
   sq: { arity: 1, build: ([a]) => pow(a, 2), doc: 'sq(z) = z²' },
   norm2: { arity: 1, build: ([a]) => dot(a, a), doc: 'norm2(v) = ‖v‖²' },
+  exp: { arity: 1, build: ([a]) => fn('exp', a), doc: 'exp(z), elementwise' },
+  log: { arity: 1, build: ([a]) => fn('log', a), doc: 'log(z), elementwise (natural logarithm)' },
+  sigmoid: { arity: 1, build: ([a]) => fn('sigmoid', a), doc: 'sigmoid(z) = 1/(1 + e^−z), elementwise' },
+  softplus: { arity: 1, build: ([a]) => fn('softplus', a), doc: 'softplus(z) = log(1 + e^z), elementwise' },
+  logsumexp: { arity: 1, build: ([a]) => vfn('logsumexp', a), doc: 'logsumexp(v) = log Σ_k e^{v_k}' },
+  softmax: { arity: 1, build: ([a]) => vfn('softmax', a), doc: 'softmax(v) = e^v / Σ_k e^{v_k}' },
 };
 
 export class TemplateSyntaxError extends GradflowError {}

@@ -38,13 +38,13 @@ const TEXT: Style = {
   minus: '−',
   times: (a, b, h) => (h ? `${a} ⊙ ${b}` : `${a} ${b}`),
   contract: (aT, b) => `${aT}${b}`,
-  pow: (b, e) => (e < 10 ? `${b}${SUPERSCRIPT[e]}` : `${b}^${e}`),
+  pow: (b, e) => (e === -1 ? `${b}⁻¹` : e >= 0 && e < 10 ? `${b}${SUPERSCRIPT[e]}` : `${b}^${e}`),
   transposeOf: (s) => `${s}ᵀ`,
   index: (b, i) => `${b}[${i}]`,
   ones: '𝟏',
   unit: (i) => `e_${i}`,
   paren: (s) => `(${s})`,
-  fn: (n, a) => `${n}(${a})`,
+  fn: (n, a) => `${n === 'sigmoid' ? 'σ' : n}(${a})`,
 };
 
 const LATEX: Style = {
@@ -65,8 +65,10 @@ const LATEX: Style = {
   ones: '\\mathbf{1}',
   unit: (i) => `e_{${i}}`,
   paren: (s) => `\\left(${s}\\right)`,
-  fn: (n, a) => (n === 'step' ? `\\mathbb{1}\\left[${a} > 0\\right]` : `\\operatorname{${n}}\\left(${a}\\right)`),
+  fn: (n, a) => (n === 'step' ? `\\mathbb{1}\\left[${a} > 0\\right]` : `${LATEX_FN[n] ?? `\\operatorname{${n}}`}\\left(${a}\\right)`),
 };
+
+const LATEX_FN: Record<string, string> = { exp: '\\exp', log: '\\log', sigmoid: '\\sigma' };
 
 // precedence: 1 sum, 2 product, 3 power/postfix, 4 atom
 function prec(e: Expr): number {
@@ -106,13 +108,14 @@ function render(e: Expr, st: Style): string {
     case 'index': return st.index(wrap(e.arg, 4), render(e.idx, st));
     case 'unit': return st.unit(render(e.idx, st));
     case 'fill': return st.times(wrap(e.value, 3), st.ones, false);
-    case 'fn': return st.fn(e.name, render(e.arg, st));
+    case 'fn': case 'vfn': return st.fn(e.name, render(e.arg, st));
   }
 }
 
 /** A term's sign pulled out front so sums read "a − b" rather than "a + −1 b". */
 function signed(t: Expr, st: Style): { negative: boolean; body: string } {
   if (t.kind === 'num') return { negative: t.value < 0, body: st.num(Math.abs(t.value)) };
+  if (t.kind === 'fill' && t.value.kind === 'num' && t.value.value < 0) return { negative: true, body: st.times(st.num(-t.value.value), st.ones, false) };
   if (t.kind !== 'mul') return { negative: false, body: prec(t) < 2 ? st.paren(render(t, st)) : render(t, st) };
   let coef = 1;
   const rest: Expr[] = [];

@@ -101,6 +101,7 @@ export function scalariseExpr<C>(e: Expr, env: ScalarEnv<C>): PolyTensor<C> {
     case 'add': return e.terms.map(rec).reduce((a, b) => broadcastPair(a, b, (x, y) => x.add(y)));
     case 'mul': return e.factors.map(rec).reduce((a, b) => broadcastPair(a, b, (x, y) => x.mul(y)));
     case 'pow': {
+      if (e.exp < 0) throw new GradflowError('scalarise: a negative power is not a polynomial');
       const b = rec(e.base);
       return { shape: b.shape, data: b.data.map((p) => p.pow(e.exp)) };
     }
@@ -151,7 +152,9 @@ export function scalariseExpr<C>(e: Expr, env: ScalarEnv<C>): PolyTensor<C> {
       const shape = e.shape.map((d) => resolveDim(d, env.dims));
       return { shape, data: Array.from({ length: size(shape) }, () => v) };
     }
+    case 'vfn': throw new GradflowError(`scalarise: ${e.name}(…) is not polynomial; laws are proved on polynomial (or relu) templates`);
     case 'fn': {
+      if (e.name !== 'relu' && e.name !== 'step') throw new GradflowError(`scalarise: ${e.name}(…) is not polynomial; laws are proved on polynomial (or relu) templates`);
       const z = rec(e.arg);
       const key = keyOf(e.arg);
       const argShape = (e.arg.kind === 'sym' ? e.arg.shape : null);
@@ -330,7 +333,7 @@ export function paddingHazards(e: Expr, dim: string, neuronDim: string | null): 
       default: break;
     }
     const kids: Expr[] = x.kind === 'add' ? [...x.terms] : x.kind === 'mul' ? [...x.factors] : x.kind === 'pow' ? [x.base]
-      : x.kind === 'dot' || x.kind === 'outer' ? [x.a, x.b] : x.kind === 'sum' || x.kind === 'fn' ? [x.arg]
+      : x.kind === 'dot' || x.kind === 'outer' ? [x.a, x.b] : x.kind === 'sum' || x.kind === 'fn' || x.kind === 'vfn' ? [x.arg]
         : x.kind === 'matvec' ? [x.A, x.x] : x.kind === 'transpose' ? [x.A] : x.kind === 'index' ? [x.arg, x.idx]
           : x.kind === 'unit' ? [x.idx] : x.kind === 'fill' ? [x.value] : [];
     for (const k of kids) walk(k);

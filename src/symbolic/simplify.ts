@@ -3,6 +3,7 @@
  * collection and pulling scalars out of contractions. It never changes the value of an
  * expression; it only makes derived equations short enough to read and cheap to compile.
  */
+import { scalarFn } from './evaluate.ts';
 import {
   type Expr, add, children, dot, index, keyOf, matvec, mul, num, outer, pow, shapeOf, sum, withChildren, ZERO,
 } from './expr.ts';
@@ -79,6 +80,7 @@ function rewrite(e: Expr): Expr {
       if (isScalar(a)) return a;
       if (isZero(a)) return ZERO;
       if (a.kind === 'unit') return num(1);
+      if (a.kind === 'vfn' && a.name === 'softmax') return num(1); // probabilities sum to one: 1ᵀπ = 1
       if (a.kind === 'add') return simplify(add(...a.terms.map((t) => sum(t))));
       const { scalars, tensor } = splitScalars(a);
       if (scalars.length) return simplify(mul(...scalars, sum(tensor)));
@@ -109,7 +111,12 @@ function rewrite(e: Expr): Expr {
       return e;
     }
     case 'fill': return isZero(e.value) ? ZERO : e;
-    case 'fn': return isZero(e.arg) ? ZERO : e;
+    case 'fn': {
+      if (e.name === 'relu' || e.name === 'step') return isZero(e.arg) ? ZERO : e;
+      if (e.arg.kind === 'num') return num(scalarFn(e.name, e.arg.value));
+      if (e.name === 'log' && e.arg.kind === 'fn' && e.arg.name === 'exp') return e.arg.arg;
+      return e;
+    }
     default: return e;
   }
 }
@@ -182,6 +189,7 @@ function simplifyMul(factors: readonly Expr[]): Expr {
   const rest: Expr[] = [];
   for (const k of scalarOrder) {
     const { base, exp } = scalarPows.get(k)!;
+    if (exp === 0) continue; // x·x⁻¹
     rest.push(exp === 1 ? base : pow(base, exp));
   }
   for (const t of tensors) {
