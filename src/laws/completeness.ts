@@ -132,7 +132,8 @@ export function completeness(model: ModelDefinition | DerivedModel, opts: Comple
   // independent discovered laws at the same dimensions: rank of their gradients at θ0
   const disc = opts.discovery ?? discoverLaws(m, { dims });
   const span = new GradientSpan(theta0);
-  for (const l of disc.laws) for (const q of instantiate(l.family, m, sm.layout)) span.add(q.poly);
+  // translation laws hold for softmax losses only; the Lie-rank count is of laws conserved for every loss
+  for (const l of disc.laws) if (l.family.kind !== 'translation') for (const q of instantiate(l.family, m, sm.layout)) span.add(q.poly);
   const found = span.rank;
   const complete = found === expected;
   const message = complete

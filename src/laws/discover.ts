@@ -25,6 +25,7 @@ import { gradTheta, scalariseModel, type ScalarModel } from '../symbolic/scalari
 import { familyFormula, instantiate, type LawFamily, type LawInstance } from './family.ts';
 import { Rng } from '../util/rng.ts';
 import { Matrix, SVD } from 'ml-matrix';
+import { buildLoss } from '../symbolic/losses.ts';
 
 export type SymmetryKind = 'rescaling' | 'gl-neurons' | 'gl-matrix' | 'translation' | 'scale';
 
@@ -88,6 +89,20 @@ class InvarianceChecker {
   checks = 0;
   constructor(readonly sm: ScalarModel) {
     this.grads = sm.f.map((fk) => gradTheta(fk, sm.D));
+  }
+  /** ⟨∇_θ f_k, ξ⟩ is one non-zero polynomial s for every output k: ξ shifts all logits together. */
+  shiftsTogether(xi: Map<number, Poly<Rational>>): boolean {
+    this.checks++;
+    let first: Poly<Rational> | null = null;
+    for (const g of this.grads) {
+      let s = Poly.zero(QQ);
+      for (const [v, p] of xi) s = s.add(g[v].mul(p));
+      if (first === null) {
+        if (s.isZero()) return false;
+        first = s;
+      } else if (!s.sub(first).isZero()) return false;
+    }
+    return first !== null;
   }
   invariant(xi: Map<number, Poly<Rational>>): boolean {
     this.checks++;
@@ -344,10 +359,12 @@ export function discoverLaws(model: ModelDefinition | DerivedModel, opts: Discov
     }
   }
 
-  const notApplicable: { kind: SymmetryKind; reason: string }[] = [
-    { kind: 'translation', reason: 'no softmax output: logits shifted together is a symmetry only of softmax models (hook kept for when they exist)' },
-    { kind: 'scale', reason: 'no normalisation layer: parameters feeding a normalisation would give ‖θ_A‖² (hook)' },
-  ];
+  // 4. translation of the logits: a symmetry of ℓ∘f (not of f) when the loss has 1ᵀG = 0
+  const notApplicable: { kind: SymmetryKind; reason: string }[] = [];
+  const translation = translationLaws(m, sm, chk);
+  if (typeof translation === 'string') notApplicable.push({ kind: 'translation', reason: translation });
+  else for (const t of translation) { symmetries.push(t.symmetry); families.push({ fam: t.law, symmetry: t.symmetry.id }); }
+  notApplicable.push({ kind: 'scale', reason: 'no normalisation layer: parameters feeding a normalisation would give ‖θ_A‖² (hook)' });
 
   // independence: matrix laws first (they contain the rescaling laws as their diagonal)
   const ordered = [...glFamilies, ...families];
@@ -364,6 +381,55 @@ export function discoverLaws(model: ModelDefinition | DerivedModel, opts: Discov
     laws.push(law);
   }
   return { model: m.spec.name, dims: sm.layout.dims, symmetries, laws, notApplicable, checks: chk.checks, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Candidates: every parameter axis along the output dimension, one constant generator per neuron
+ * and per index of the parameter's other axis (ξ = 1 on that slice). Verified when it moves every
+ * output by the same polynomial. Returns why not applicable when there is nothing to try.
+ */
+function translationLaws(m: DerivedModel, sm: ScalarModel, chk: InvarianceChecker): { symmetry: Symmetry; law: LawFamily }[] | string {
+  const out = m.residual.shape;
+  if (out.length !== 1 || sm.layout.c < 2) return 'no softmax output: logits shifted together is a symmetry only of models with vector logits and a softmax loss';
+  if (!buildLoss(m.loss, m.residual.shape, sm.layout.dims).translationInvariant) return `the loss is ${m.loss.name}: shifting every output together changes it (translation needs a softmax loss, where 1ᵀG = 0)`;
+  const V = out[0];
+  const found: { symmetry: Symmetry; law: LawFamily }[] = [];
+  const { H, P } = sm.layout;
+  for (const p of m.params) {
+    p.shape.forEach((dim, axis) => {
+      if (dim !== V) return;
+      const sl = sm.layout.params.find((s) => s.name === p.name)!;
+      const other = sl.shape.length === 2 ? 1 - axis : -1;
+      const cols = other < 0 ? 1 : sl.shape[other];
+      const strides = sl.shape.map((_, a) => sl.shape.slice(a + 1).reduce((x, y) => x * y, 1));
+      let ok = true, n = 0;
+      for (let i = 0; i < H && ok; i++) {
+        for (let c = 0; c < cols && ok; c++) {
+          const xi = new Map<number, Poly<Rational>>();
+          for (let f = 0; f < sl.size; f++) {
+            if (other >= 0 && Math.floor(f / strides[other]) % sl.shape[other] !== c) continue;
+            xi.set(i * P + sl.offset + f, Poly.constant(QQ, 1));
+          }
+          ok = chk.shiftsTogether(xi);
+          n++;
+        }
+      }
+      if (!ok) return;
+      const id = `translation(${p.name}${p.shape.length === 2 ? `:${axis}` : ''})`;
+      const shift = p.shape.length === 2 ? (axis === 0 ? `${p.name} → ${p.name} + 𝟏uᵀ` : `${p.name} → ${p.name} + u𝟏ᵀ`) : `${p.name}${H > 1 ? '_i' : ''} → ${p.name}${H > 1 ? '_i' : ''} + s𝟏`;
+      found.push({
+        law: { kind: 'translation', id: `Q-${id}`, param: p.name, axis },
+        symmetry: {
+          id, kind: 'translation',
+          action: `${shift} moves every logit by the same amount; the ${m.loss.name} loss is unchanged (1ᵀG = 0)`,
+          actionLatex: `${p.name} \\mapsto ${p.name} + ${p.shape.length === 2 ? (axis === 0 ? '\\mathbf{1} u^\\top' : 'u \\mathbf{1}^\\top') : 's \\mathbf{1}'}`,
+          generatorsVerified: n, law: null,
+        },
+      });
+      found[found.length - 1].symmetry.law = found[found.length - 1].law;
+    });
+  }
+  return found.length ? found : 'no parameter carries the output dimension, so no generator shifts the logits together';
 }
 
 /** Instances of every independent law family at a layout (the quantities audits track). */

@@ -54,7 +54,19 @@ export interface ExprFamily {
   expr: Expr;
 }
 
-export type LawFamily = RescalingFamily | NeuronGLFamily | MatrixGLFamily | ExprFamily;
+/**
+ * Translation of the logits (softmax losses, 1ᵀG = 0): ξ adds the same amount to every output, so
+ * Q = ⟨ξ, θ⟩ is linear — the sums of `param` along its output axis `axis` (column sums of W for
+ * z = Wx + b, 1ᵀb, 1ᵀa_i per neuron). Conserved because dQ/dt = −E[(1ᵀG)·s(x)] with s the shift.
+ */
+export interface TranslationFamily {
+  kind: 'translation';
+  id: string;
+  param: string;
+  axis: number;
+}
+
+export type LawFamily = RescalingFamily | NeuronGLFamily | MatrixGLFamily | ExprFamily | TranslationFamily;
 
 export interface LawInstance {
   family: string;
@@ -141,6 +153,20 @@ export function instantiate(fam: LawFamily, m: DerivedModel, layout: Layout): La
       }
       break;
     }
+    case 'translation': {
+      const sl = slot(layout, fam.param);
+      const other = sl.shape.length === 2 ? 1 - fam.axis : -1;
+      const cols = other < 0 ? 1 : sl.shape[other];
+      for (let i = 0; i < H; i++) {
+        for (let c = 0; c < cols; c++) {
+          const ids = other < 0 ? slotIds(layout, fam.param, i) : sliceIds(layout, fam.param, i, other, c);
+          let q = Poly.zero(QQ);
+          for (const id of ids) q = q.add(v(id));
+          out.push({ family: fam.id, label: `${fam.id}${sub(i)}${other < 0 ? '' : `[${c}]`}`, latex: `Q${subL(i)}${other < 0 ? '' : `_{${c}}`}`, poly: q, indices: [i] });
+        }
+      }
+      break;
+    }
     case 'expr':
       for (let i = 0; i < H; i++) {
         const env: ScalarEnv<Rational> = {
@@ -220,6 +246,14 @@ export function familyFormula(fam: LawFamily, m: DerivedModel): { text: string; 
       const ll = fam.leftAxis === 1 ? `${L}^\\top ${L}` : `${L} ${L}^\\top`;
       const rl = fam.rightAxis === 0 ? `${R} ${R}^\\top` : `${R}^\\top ${R}`;
       return { text: `${lt} − ${rt}${multi ? '  (for each neuron i)' : ''}`, latex: `${ll} - ${rl}` };
+    }
+    case 'translation': {
+      const P = fam.param, rank = pname(m, P).shape;
+      const sub = multi ? '_i' : '', each = multi ? '  (for each neuron i)' : '';
+      if (rank === 1) return { text: `𝟏ᵀ${P}${sub}${each}`, latex: `\\mathbf{1}^\\top ${P}${multi ? '_i' : ''}` };
+      return fam.axis === 0
+        ? { text: `𝟏ᵀ${P}${sub} (the column sums of ${P})${each}`, latex: `\\mathbf{1}^\\top ${P}` }
+        : { text: `${P}${sub}𝟏 (the row sums of ${P})${each}`, latex: `${P} \\mathbf{1}` };
     }
     case 'expr':
       return { text: fam.source, latex: `\\texttt{${fam.source.replace(/[_^{}#%&$]/g, (c) => `\\${c}`)}}` };

@@ -25,6 +25,7 @@ import { familyFormula, instantiate, type LawFamily, type LawInstance } from './
 import { asDerived, probeDims } from './discover.ts';
 import { Rng } from '../util/rng.ts';
 import { tensorLevelProof, type TensorProof } from './tensor-proof.ts';
+import { buildLoss } from '../symbolic/losses.ts';
 
 export const ENGINE = 'gradflow sparse-polynomial engine (src/symbolic/poly.ts), exact rational coefficients';
 
@@ -81,6 +82,8 @@ export interface ProofResult {
   tensor: TensorProof;
   engine: string;
   seconds: number;
+  /** A restriction on the residual the proof relies on (translation laws: 1ᵀe = 0). */
+  constraint?: string;
 }
 
 export interface ProofOptions {
@@ -109,17 +112,28 @@ function residualOf(sm: ScalarModel, q: Poly<Rational>, efGrad: Map<number, Poly
   return { parts, R, monomials };
 }
 
-function innerWithResidual(sm: ScalarModel): Poly<Rational> {
+/**
+ * ⟨e, f⟩ with a symbolic residual. A translation law holds only for losses with 1ᵀG = 0, so there
+ * e is restricted to that hyperplane: e_last = −Σ_{k<last} e_k, ⟨e, f⟩ = Σ_{k<last} e_k (f_k − f_last).
+ */
+function innerWithResidual(sm: ScalarModel, fam?: LawFamily): Poly<Rational> {
   let ef = Poly.zero(QQ);
+  if (fam?.kind === 'translation') {
+    const last = sm.f.length - 1;
+    for (let k = 0; k < last; k++) ef = ef.add(sm.f[k].sub(sm.f[last]).mul(Poly.variable(QQ, sm.residualIds[k])));
+    return ef;
+  }
   sm.f.forEach((fk, k) => { ef = ef.add(fk.mul(Poly.variable(QQ, sm.residualIds[k]))); });
   return ef;
 }
+
+export const TRANSLATION_CONSTRAINT = 'residual restricted to 1ᵀe = 0 (the loss’s G satisfies 1ᵀG ≡ 0, proved on its expression)';
 
 /** Max number of distinct index values along each dimension in one monomial of R's summands. */
 function dimensionBounds(m: DerivedModel, fam: LawFamily, probe: number): { distinct: Record<string, number>; degree: Record<string, number> } {
   const dims = probeDims(m, probe);
   const sm = scalariseModel(m, dims);
-  const ef = innerWithResidual(sm);
+  const ef = innerWithResidual(sm, fam);
   const distinct: Record<string, number> = {}, degree: Record<string, number> = {};
   for (const d of Object.keys(dims)) { distinct[d] = 0; degree[d] = 0; }
   const neuronDim = typeof m.spec.neurons === 'string' ? m.spec.neurons : null;
@@ -199,7 +213,12 @@ export function numericCheck(m: DerivedModel, fam: LawFamily, seed = 11, dims?: 
         for (let q2 = 0; q2 < n * c; q2++) jn[q2] += ((fa[q2] - fb[q2]) / (2 * h)) ** 2;
       }
       for (let q2 = 0; q2 < n * c; q2++) {
-        const dir = (fp[q2] - fm[q2]) / (2 * step); // ⟨∇_θ f(x_j), ∇Q⟩
+        let dir = (fp[q2] - fm[q2]) / (2 * step); // ⟨∇_θ f(x_j), ∇Q⟩
+        // a translation moves every output of a sample by the same amount: test the spread
+        if (fam.kind === 'translation') {
+          const j0 = q2 - (q2 % c);
+          dir -= (fp[j0] - fm[j0]) / (2 * step);
+        }
         const denom = Math.sqrt(jn[q2]);
         if (denom > 0) maxRel = Math.max(maxRel, Math.abs(dir) / (gn * denom));
       }
@@ -229,7 +248,7 @@ export function proveLaw(model: ModelDefinition | DerivedModel, fam: LawFamily, 
   let residual: ProofResult['residual'] = null;
   for (const dims of cartesian(named.map((d) => [d, bounds[d]]))) {
     const sm = scalariseModel(m, dims);
-    const ef = innerWithResidual(sm);
+    const ef = innerWithResidual(sm, fam);
     const cache = new Map<number, Poly<Rational>>();
     const inst = instantiate(fam, m, sm.layout);
     let monomials = 0;
@@ -247,9 +266,10 @@ export function proveLaw(model: ModelDefinition | DerivedModel, fam: LawFamily, 
   const display = displayFor(m, fam, bounds);
   const numeric = numericCheck(m, fam, opts.seed ?? 11);
   const tensor = tensorLevelProof(m, fam);
+  const lossOk = fam.kind !== 'translation' || buildLoss(m.loss, m.residual.shape, probeDims(m, 3)).translationInvariant;
   const f = familyFormula(fam, m);
   // two derivations of one identity: either finding a non-zero residual refutes the law
-  const status = residual || tensor.status === 'nonzero' ? 'failed' : 'proved';
+  const status = residual || tensor.status === 'nonzero' || !lossOk ? 'failed' : 'proved';
   const scope = status === 'failed' ? 'fails'
     : capped ? `checked for every dimension up to ${JSON.stringify(bounds)} (the degree bound exceeded the cap ${maxDim})`
       : hazards.length ? `checked for every dimension up to ${JSON.stringify(bounds)}; not extended to all dimensions (${[...new Set(hazards)].join('; ')})`
@@ -257,6 +277,7 @@ export function proveLaw(model: ModelDefinition | DerivedModel, fam: LawFamily, 
   return {
     model: m.spec.name, law: fam.id, text: f.text, latex: f.latex, status, scope, bounds, hazards: [...new Set(hazards)], checks,
     display, residual, numeric, tensor, engine: ENGINE, seconds: (performance.now() - t0) / 1000,
+    ...(fam.kind === 'translation' ? { constraint: TRANSLATION_CONSTRAINT } : {}),
   };
 }
 
@@ -265,7 +286,7 @@ function displayFor(m: DerivedModel, fam: LawFamily, bounds: Record<string, numb
   // two index values per dimension: small enough to read, large enough to show a sum cancelling
   const dims = Object.fromEntries(Object.keys(bounds).map((d) => [d, 2]));
   const sm = scalariseModel(m, dims);
-  const ef = innerWithResidual(sm);
+  const ef = innerWithResidual(sm, fam);
   const inst: LawInstance[] = instantiate(fam, m, sm.layout);
   // show an off-diagonal entry of a matrix law when there is one: it is the less obvious case
   const q = inst.find((x) => x.indices.length === 2 && x.indices[0] !== x.indices[1]) ?? inst.find((x) => /\[0,1\]/.test(x.label)) ?? inst[0];
@@ -293,13 +314,16 @@ export function renderCertificate(r: ProofResult, title?: string, extra = ''): s
   lines.push(`# ${title ?? `${r.model}: ${r.text}`}`, '');
   lines.push(`**Status:** ${ok ? 'PROVED' : 'NOT CONSERVED (proof fails)'} — scope: ${r.scope}`, '');
   lines.push('## Statement', '');
-  lines.push(`Under gradient flow $\\dot\\theta = -\\nabla L(\\theta)$ of model \`${r.model}\`, for every dataset and every differentiable per-sample loss,`, '');
+  lines.push(r.constraint
+    ? `Under gradient flow $\\dot\\theta = -\\nabla L(\\theta)$ of model \`${r.model}\`, for every dataset and every per-sample loss invariant under shifting all logits together (softmax losses: $\\mathbf{1}^\\top G = 0$),`
+    : `Under gradient flow $\\dot\\theta = -\\nabla L(\\theta)$ of model \`${r.model}\`, for every dataset and every differentiable per-sample loss,`, '');
   lines.push(`$$Q = ${r.latex}$$`, '');
   lines.push(ok ? 'is constant in time.' : 'is **not** constant in time.', '');
   lines.push('## Derivation', '');
   lines.push('$$\\frac{dQ}{dt} = \\langle \\nabla Q, -\\nabla L \\rangle = -\\frac{1}{n}\\sum_{j=1}^{n} \\Big\\langle \\ell\'(f(x_j;\\theta), y_j),\\ \\nabla_\\theta f(x_j;\\theta)\\,\\nabla Q \\Big\\rangle,$$', '');
   lines.push('so it suffices that, for a symbolic input $x$ and a symbolic residual $e$ (the model level; the size of the dataset never enters),', '');
   lines.push('$$R(\\theta, x, e) = \\sum_{v} \\frac{\\partial Q}{\\partial \\theta_v}\\,\\frac{\\partial \\langle e, f(x;\\theta)\\rangle}{\\partial \\theta_v} \\equiv 0.$$', '');
+  if (r.constraint) lines.push(`Here the ${r.constraint}: $e_V = -\\sum_{k<V} e_k$.`, '');
   lines.push(`Written out at ${fmtDims(r.display.dims)} for the instance \`${r.display.instance}\`:`, '');
   lines.push(`$$Q = ${r.display.qLatex}$$`, '');
   for (const c of r.display.contributions) lines.push(`$$\\sum_{v \\in ${c.param}} \\frac{\\partial Q}{\\partial \\theta_v} \\frac{\\partial \\langle e, f\\rangle}{\\partial \\theta_v} = ${c.latex}$$`, '');

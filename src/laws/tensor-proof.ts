@@ -184,7 +184,7 @@ function lawSetting(m: DerivedModel, fam: LawFamily): { Q: Expr; f: Expr; params
 export function tensorLevelProof(m: DerivedModel, fam: LawFamily): TensorProof {
   const empty = { residualText: '', residualLatex: '', expandedText: '', expandedLatex: '' };
   const setting = lawSetting(m, fam);
-  if (!setting) return { status: 'unsupported', ...empty, reason: `${fam.kind} laws act on matrices` };
+  if (!setting) return { status: 'unsupported', ...empty, reason: fam.kind === 'translation' ? 'a translation law needs the residual restricted to 1ᵀe = 0, which the tensor fragment does not express' : `${fam.kind} laws act on matrices` };
   const { Q, f, params } = setting;
   let terms: Expr[], R: Expr;
   try {

@@ -107,23 +107,23 @@ export function buildLoss(choice: LossChoice, outShape: Shape, dims: Readonly<Re
   if (name === 'cross-entropy' || name === 'label-smoothing') {
     const y = sym('y', outShape, 'target');
     const ce = sub(mul(sum(y), lse), dot(y, z));
-    if (name === 'cross-entropy') return finish({ name }, z, [y], simplify(ce), 'cross-entropy −yᵀ log softmax(z), mean over samples (nats)', preference);
+    if (name === 'cross-entropy') return finish({ name }, z, [y], simplify(ce), 'cross-entropy −yᵀ log softmax(z), in nats', preference);
     const eps = choice.epsilon ?? DEFAULT_EPSILON;
     const V = resolve(outShape[0], dims);
     // ε-weight on the uniform target 1/V: (1 − ε) CE(y) + ε (logsumexp(z) − 1ᵀz / V)
     const expr = add(mul(num(1 - eps), ce), mul(num(eps), sub(lse, mul(num(1 / V), sum(z)))));
-    return finish({ name, epsilon: eps }, z, [y], simplify(expr), `cross-entropy with label smoothing ε = ${eps} (targets (1 − ε) y + ε/V), mean over samples (nats)`, preference);
+    return finish({ name, epsilon: eps }, z, [y], simplify(expr), `cross-entropy with label smoothing ε = ${eps} (targets (1 − ε) y + ε/V), in nats`, preference);
   }
   const p = sym('p', outShape, 'target'), q = sym('q', outShape, 'target'), r = sym('r', outShape, 'target');
   const targets = [p, q, r];
-  if (name === 'sft') return finish({ name }, z, targets, simplify(neg(logProb(p))), 'SFT −log π(y⁺|x) on the chosen response, mean over pairs (nats)', preference);
-  if (name === 'neg-grad') return finish({ name }, z, targets, simplify(logProb(q)), 'negative gradient alone: +log π(y⁻|x) minimised, mean over pairs (nats)', preference);
+  if (name === 'sft') return finish({ name }, z, targets, simplify(neg(logProb(p))), 'SFT −log π(y⁺|x) on the chosen response, in nats', preference);
+  if (name === 'neg-grad') return finish({ name }, z, targets, simplify(logProb(q)), 'negative gradient alone: +log π(y⁻|x) minimised, in nats', preference);
   const beta = choice.beta ?? DEFAULT_BETA;
   const lseR = logsumexp(r);
   const logRef = (y: Expr): Expr => sub(dot(y, r), mul(sum(y), lseR));
   const margin = mul(num(beta), add(logProb(p), neg(logRef(p)), neg(logProb(q)), logRef(q)));
   const expr = fn('softplus', neg(margin)); // −log σ(u) = softplus(−u), stable for any margin
-  return finish({ name, beta }, z, targets, simplify(expr), `DPO −log σ(β[log π(y⁺)/π_ref(y⁺) − log π(y⁻)/π_ref(y⁻)]), β = ${beta}, frozen reference, mean over pairs (nats)`, preference);
+  return finish({ name, beta }, z, targets, simplify(expr), `DPO −log σ(β[log π(y⁺)/π_ref(y⁺) − log π(y⁻)/π_ref(y⁻)]), β = ${beta}, frozen reference, in nats`, preference);
 }
 
 function resolve(d: Dim, dims: Readonly<Record<string, number>>): number {
