@@ -87,8 +87,8 @@ export function jsonText(v: unknown): string {
   return JSON.stringify(v, null, 2) + '\n';
 }
 
-/** Solver internals too large to read in a result file (states, final θ are in --export trajectories instead). */
-const INTERNAL_EXTRAS = new Set(['finalTheta', 'accumulatedUtility', 'states', 'finalDormant']);
+/** Solver internals too large to read in a result file (states, final θ: --export has trajectories), and wall-clock seconds, which would make the bytes differ run to run. */
+const INTERNAL_EXTRAS = new Set(['finalTheta', 'accumulatedUtility', 'states', 'finalDormant', 'seconds', 'timings']);
 
 /** JSON-safe copy: typed arrays become arrays, non-finite numbers null (JSON.stringify would write NaN as null anyway, Infinity too). */
 export function plain(v: unknown): unknown {

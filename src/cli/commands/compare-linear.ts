@@ -7,7 +7,7 @@
  */
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
-import { jsonText, machineConventions } from '../../report/json.ts';
+import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { GradflowError } from '../../util/errors.ts';
@@ -159,7 +159,7 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
   const named = cmp.schedules.map((s, q) => (q === 0 ? { ...s, method: 'agf', extra: { ...s.extra, solver: s.method } } : q === 2 ? { ...s, method: 'agf-generic' } : s));
   const kappa = p.derived.kappa;
   const conventions = machineConventions(p.conventions, kappa, { time: 'flow time; rescaledTime = time / log(1/alpha), alpha the per-factor init scale' });
-  const json = resultJson(args, 'comparison', p.seed, comparisonJson(compareSchedules(named, 'agf'), kappa, conventions, { notes: cmp.table.notes }));
+  const json = resultJson(args, 'comparison', p.seed, comparisonJson(compareSchedules(named, 'agf'), kappa, conventions, { rows: plain(cmp.table.rows), notes: cmp.table.notes }));
   if (!printJson(args, io, json)) io.out(renderText(cmp.table));
   const base = `compare-${def.spec.name}`;
   emitFiles(args, io, {
