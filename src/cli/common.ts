@@ -1,4 +1,5 @@
 /** What the commands share: resolving a model, building a Problem from options, emitting results. */
+import type { LossChoice } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { OptionDecl, ParsedArgs, ParsedValue } from './args.ts';
 import type { ModelDefinition } from '../spec.ts';
@@ -85,7 +86,8 @@ function keyValues(list: ParsedValue | undefined, what: string): Record<string, 
   return out;
 }
 
-export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: { alpha?: number } = {}): Problem {
+export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: { alpha?: number; loss?: LossChoice } = {}): Problem {
+  const loss = defaults.loss;
   const dims = keyValues(args.values.get('dim'), '--dim');
   for (const k of Object.keys(dims)) if (!(k in def.spec.dims)) throw new GradflowError(`--dim ${k}: model '${def.spec.name}' has no dimension '${k}' (it has ${Object.keys(def.spec.dims).join(', ') || 'none'})`);
   const options = keyValues(args.values.get('opt'), '--opt');
@@ -97,10 +99,10 @@ export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: {
   const alpha = num(args, 'alpha', defaults.alpha ?? 1e-3);
   const seed = num(args, 'seed', 0);
   const initPath = str(args, 'init');
-  if (!initPath) return createProblem(def, { data, dims, alpha, seed, options });
+  if (!initPath) return createProblem(def, { data, dims, alpha, seed, options, loss });
   // build once for the layout, then again with the explicit start (validation stays in createProblem)
-  const probe = createProblem(def, { data, dims, alpha, seed, options });
-  return createProblem(def, { data: probe.data, dims, alpha, seed, options, theta0: readInitialState(initPath, probe.layout) });
+  const probe = createProblem(def, { data, dims, alpha, seed, options, loss });
+  return createProblem(def, { data: probe.data, dims, alpha, seed, options, loss, theta0: readInitialState(initPath, probe.layout) });
 }
 
 export function readInitialState(path: string, layout: Layout): Float64Array {
