@@ -48,8 +48,10 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
   });
 
   it('deep net (L = 3): per hidden unit ‖row_k W_l‖² + b_lk² − ‖column_k W_{l+1}‖² stays conserved through the kinks', () => {
-    const p = createProblem(reluDeep, { alpha: 0.05, seed: 2, options: { depth: 3 } });
-    const tr = solveFlow(p, { tEnd: 40 });
+    const p = createProblem(reluDeep, { alpha: 0.3, seed: 0, options: { depth: 3, overlap: 0.5, spread: 0.2 } });
+    const tr = solveReluFlow(p, { tEnd: 40 });
+    expect(tr.kinkEvents.length).toBeGreaterThan(3);
+    expect(tr.kinkEvents.some((k) => k.kind === 'slide')).toBe(true);
     const Q = p.layout.dims.Q;
     const laws = (th: Float64Array): number[] => {
       const out: number[] = [];
