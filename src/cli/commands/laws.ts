@@ -95,14 +95,14 @@ export const lawsCommand: Command = {
       proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel, ...(timed ? { seconds: r.seconds } : {}) })),
       completeness: timed ? a.completeness : { ...a.completeness, seconds: undefined },
       audit: a.audit,
-      knownLaws: def.knownLaws ?? [],
+      knownLaws: p.model.knownLaws ?? [],
       ...(timed ? { timing: a.timing } : {}),
     };
     if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
     else {
       io.out(textReport(a, p, timed).join('\n'));
       if (table) io.out('\n' + renderText(table));
-      if (def.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${def.knownLaws.map((l) => l.text).join('; ')}`);
+      if (p.model.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${p.model.knownLaws.map((l) => l.text).join('; ')}`);
     }
     emitFiles(args, io, {
       ...certificateFiles(a),
