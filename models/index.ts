@@ -5,10 +5,13 @@ import { diagonal } from './diagonal.ts';
 import { linear } from './linear.ts';
 import { factorization, factorizationUV } from './factorization.ts';
 import { modular } from './modular.ts';
+import { relu } from './relu.ts';
+import { reluDeep } from './relu-deep.ts';
 import { softmax, softmaxMlp } from './softmax.ts';
 
 export const BUILTIN_MODELS: ModelDefinition[] = [singleNeuron, diagonal, linear, factorization, factorizationUV];
 BUILTIN_MODELS.push(modular);
+BUILTIN_MODELS.push(relu, reluDeep);
 BUILTIN_MODELS.push(softmax, softmaxMlp);
 
 export function findModel(name: string): ModelDefinition | undefined {

@@ -73,17 +73,21 @@ export function gaussianMixture(n: number, d: number, V: number, flip: number, s
 }
 
 /** One-hot labels (n×V), or preference rows [chosen one-hot | rejected one-hot | reference logits 0] (n×3V). */
-export function mixtureTargets(mx: Mixture, rng: Rng, preference: boolean): Float64Array {
+export function mixtureTargets(mx: Mixture, rng: Rng, preference: boolean, offPolicy = false): Float64Array {
   const { n, V } = mx;
   if (!preference) {
     const Y = new Float64Array(n * V);
     for (let j = 0; j < n; j++) Y[j * V + mx.label[j]] = 1;
     return Y;
   }
+  if (offPolicy && V < 3) throw new GradflowError('off-policy pairs need V ≥ 3 (chosen and rejected both differ from the label)');
   const Y = new Float64Array(n * 3 * V);
   for (let j = 0; j < n; j++) {
-    const rej = (mx.label[j] + 1 + Math.floor(rng.uniform() * (V - 1))) % V;
-    Y[j * 3 * V + mx.label[j]] = 1;
+    // on-policy-like: chosen = the label; off-policy: chosen and rejected are two other classes
+    const cho = offPolicy ? (mx.label[j] + 1 + Math.floor(rng.uniform() * (V - 1))) % V : mx.label[j];
+    let rej = cho;
+    while (rej === cho || (offPolicy && rej === mx.label[j])) rej = Math.floor(rng.uniform() * V);
+    Y[j * 3 * V + cho] = 1;
     Y[j * 3 * V + V + rej] = 1;
   }
   return Y;
@@ -93,6 +97,7 @@ const OPTIONS: Record<string, string> = {
   n: 'number of samples (default 60)',
   flip: 'fraction of labels flipped to another class, the mislabelled examples (default 0.2)',
   sep: 'radius of the circle the class means sit on (default 2.5; noise has unit variance)',
+  offpolicy: 'preference losses: 1 = chosen and rejected both drawn from the classes other than the label (default 0: chosen = the label)',
 };
 
 function generate(dims: Record<string, number>, rng: Rng, opts: Record<string, number>, loss?: LossChoice): Dataset {
@@ -100,12 +105,13 @@ function generate(dims: Record<string, number>, rng: Rng, opts: Record<string, n
   const V = dims.V, d = dims.d;
   const mx = gaussianMixture(n, d, V, opts.flip ?? 0.2, opts.sep ?? 2.5, rng);
   const preference = loss !== undefined && targetMultiple(loss.name) === 3;
-  const Y = mixtureTargets(mx, rng, preference);
+  const off = (opts.offpolicy ?? 0) === 1;
+  const Y = mixtureTargets(mx, rng, preference, off);
   const flips = mx.flipped.reduce((a, b) => a + b, 0);
   return {
     X: mx.X, Y, n, dIn: d, c: preference ? 3 * V : V,
     source: preference
-      ? `${V}-class Gaussian mixture prompts in d = ${d} (n = ${n}): chosen = the label, rejected = another class drawn uniformly, reference logits 0`
+      ? `${V}-class Gaussian mixture prompts in d = ${d} (n = ${n}): ${off ? 'chosen and rejected two distinct classes other than the label (off-policy)' : 'chosen = the label, rejected = another class'} drawn uniformly, reference logits 0`
       : `${V}-class Gaussian mixture in d = ${d}, means on a circle of radius ${opts.sep ?? 2.5}, n = ${n}, ${flips} labels flipped (${opts.flip ?? 0.2})`,
   };
 }

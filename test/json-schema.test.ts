@@ -44,6 +44,8 @@ const COMMANDS: [string, string[]][] = [
   ['compare modular', ['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3', '--json']],
   ['sweep', ['sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3', '--json']],
   ['utility', ['utility', 'modular', '--dim', 'p=7', '--dim', 'h=2', '--spectrum', '1:4', '--json']],
+  ['forces', ['forces', 'softmax', '--opt', 'n=8', '--json']],
+  ['forces --squeeze', ['forces', 'softmax', '--opt', 'n=8', '--squeeze', '1', '--json']],
 ];
 
 describe('--json against schema/gradflow.schema.json', () => {

@@ -207,6 +207,7 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
   for (const name of ['sft', 'dpo'] as const) perLoss[name] = { chosen: [], rejected: [], argmax: [] };
   const forceSplit = { chosenPos: [] as number[], chosenNeg: [] as number[], rejPos: [] as number[], rejNeg: [] as number[], maxPos: [] as number[], maxNeg: [] as number[] };
   let shown: Problem | null = null;
+  const lossNames: string[] = [];
   for (let s = 0; s < seeds; s++) {
     // the policy starts from a cross-entropy fit (the reference model, frozen), then trains on pairs
     const ce = buildProblem({ ...args, values: new Map([...args.values].filter(([k]) => k !== 'loss' && k !== 'beta').concat([['seed', seed0 + s]])) }, def, { alpha: 0.1, loss: { name: 'cross-entropy' } });
@@ -215,6 +216,7 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
       const base = buildProblem({ ...args, values: new Map([...args.values].concat([['seed', seed0 + s]])) }, def, { alpha: 0.1, loss: name === 'dpo' ? { name, beta } : { name } });
       const p = withReference(base, ref);
       shown ??= p;
+      if (s === 0) lossNames.push(`${name}: ${p.conventions.loss}`);
       const run = preferenceRun(p, ref, lr, steps, steps);
       const [a, b] = [run.points[0], run.points[run.points.length - 1]];
       perLoss[name].chosen.push(b.chosen - a.chosen);
@@ -241,8 +243,9 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
     rows,
     notes: [
       `DPO force split at the start (first-order Δlog π per step of size ${lr}, mean over pairs and seeds): y⁺ ${pm(forceSplit.chosenPos)} from G's y⁺ half, ${pm(forceSplit.chosenNeg)} from its y⁻ half; y⁻ ${pm(forceSplit.rejPos)} / ${pm(forceSplit.rejNeg)}; argmax ${pm(forceSplit.maxPos)} / ${pm(forceSplit.maxNeg)}`,
-      'pairs: chosen and rejected drawn off-policy (chosen = the label, rejected = another class, both independent of the model); argmax: the reference model’s most likely class per prompt',
-      ...(shown ? conventionLines(shown, `GD steps of size ${lr}`) : []),
+      'pairs are drawn independently of the model (off-policy data); argmax: the reference model’s most likely class per prompt',
+      `losses: ${lossNames.join('; ')}`,
+      ...(shown ? conventionLines(shown, `GD steps of size ${lr}`).slice(1) : []),
     ],
   };
   const json = resultJson(args, 'forces', seed0, {

@@ -1,0 +1,58 @@
+/**
+ * `gradflow forces` and `gradflow laws softmax` end to end: the printed numbers against library
+ * calls that are tested elsewhere, the laws output naming the translation law, and the bad-input
+ * contract (exit 2, one line).
+ */
+import { describe, expect, it } from 'vitest';
+import { expectBadInput, run, scratch } from './helpers/cli.ts';
+
+describe('gradflow forces', () => {
+  it('prints the decomposition with the η² slope and the influence table; --json carries the terms', async () => {
+    const r = await run('forces', 'softmax', '--opt', 'n=12', '--observe', '0,3');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('A·K·G decomposition of one GD step of size η = 0.01');
+    expect(r.out).toContain('loss: cross-entropy');
+    const j = JSON.parse((await run('forces', 'softmax', '--opt', 'n=12', '--observe', '0,3', '--json')).out) as { kind: string; terms: { etaSweep: { slope: number }; predicted: number[]; actual: number[] }[]; influence: { matrix: number[][] } };
+    expect(j.kind).toBe('forces');
+    expect(j.terms).toHaveLength(2);
+    for (const t of j.terms) expect(Math.abs(t.etaSweep.slope - 2)).toBeLessThan(0.1);
+    expect(j.influence.matrix[0]).toHaveLength(12);
+  });
+
+  it('--squeeze: the negative gradient on the least likely of 50 classes lowers most of them', async () => {
+    const r = await run('forces', 'softmax', '--dim', 'V=50', '--dim', 'd=4', '--alpha', '1.2', '--opt', 'n=5', '--squeeze', '0', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { squeezing: { sign: string; rank: string; fallFraction: number; argmaxGain: number; relError: number }[] };
+    const low = j.squeezing.find((c) => c.sign === 'negative' && c.rank === 'low')!;
+    expect(low.fallFraction).toBeGreaterThan(0.5);
+    expect(low.argmaxGain).toBeGreaterThan(0);
+    for (const c of j.squeezing) expect(c.relError).toBeLessThan(1e-6);
+  });
+
+  it('writes report files with --out', async () => {
+    const { dir } = scratch('gradflow-forces-');
+    const r = await run('forces', 'softmax', '--opt', 'n=8', '--out', dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/wrote .*forces\.md/);
+  });
+
+  it('rejects bad input with one line and exit code 2', async () => {
+    await expectBadInput(['forces', 'softmax', '--opt', 'n=8', '--observe', '9'], /observed example 9 is out of range: the data have 8 examples/);
+    await expectBadInput(['forces', 'softmax', '--loss', 'hinge'], /"loss" must be one of mse, cross-entropy/);
+    await expectBadInput(['forces', 'softmax', '--loss', 'dpo', '--beta', '-1'], /beta must be a positive number/);
+    await expectBadInput(['forces', 'single-neuron'], /force analysis needs softmax logits/);
+    await expectBadInput(['forces', 'softmax', '--eta', '0'], /eta must be a positive number/);
+    await expectBadInput(['forces', 'softmax', '--paths', '--squeeze', '0'], /give one of --squeeze, --paths, --preference/);
+  });
+});
+
+describe('gradflow laws softmax', () => {
+  it('finds and proves the translation law (column sums of W, 1ᵀb) and audits it along the flow', async () => {
+    const r = await run('laws', 'softmax', '--t', '3', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { laws: { text: string }[]; proofs: { status: string; scope: string }[]; audit: { flow: { maxRelDrift: number }[] } };
+    expect(j.laws.map((l) => l.text)).toEqual(['𝟏ᵀW (the column sums of W)', '𝟏ᵀb']);
+    for (const p of j.proofs) expect(p.status).toBe('proved');
+    for (const f of j.audit.flow) expect(f.maxRelDrift).toBeLessThan(1e-12);
+  });
+});
