@@ -22,10 +22,12 @@ import { compareSchedules, comparisonJson, comparisonTable } from '../../analysi
 import { renderCsv, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { renderPanels, type PlotSpec } from '../../report/svg.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
+import { softmax } from '../../../models/softmax.ts';
+import { etaSweep, forceTerms, labelOf, squeezing } from '../../analysis/forces.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'The main job on built-in defaults: derive and prove (single neuron), exact vs integrated flow, AGF jump times vs simulation (diagonal network).',
+  summary: 'The main job on built-in defaults: derive and prove (single neuron), exact vs integrated flow, AGF jump times vs simulation (diagonal network), force analysis of softmax regression.',
   usage: 'gradflow demo [--alpha A] [--json] [--out DIR]',
   options: {
     alpha: { kind: 'number', help: 'initial scale for both models', default: '1e-6' },
@@ -99,11 +101,37 @@ export const demoCommand: Command = {
       ],
     };
     say(renderText(jumpTable));
+    say('');
+
+    // 4. force analysis of a softmax model (theory.md §9)
+    const pf = createProblem(softmax, { alpha: 0.5, seed: 0 });
+    const forceRows = [0, 1].map((o) => {
+      const t = forceTerms(pf, pf.theta0, o, o, 0.01);
+      const y = labelOf(pf, o);
+      return { o, y, pi: t.pi[y], nK: t.norms.K, nG: t.norms.G, pred: t.predicted[y], actual: t.actual[y], slope: etaSweep(pf, pf.theta0, o, o).slope };
+    });
+    const ps = createProblem(softmax, { dims: { V: 50, d: 4 }, alpha: 1.2, seed: 1, options: { n: 5 } });
+    const sq = squeezing(ps, ps.theta0, 0, 1e-3).find((q) => q.sign === 'negative' && q.rank === 'low')!;
+    const forceTable: Table = {
+      title: '4. Softmax regression: one GD step (η = 0.01) on example o, Δlog π(y_o|x_o) = −η A K G + O(η²)',
+      columns: [
+        { key: 'o', header: 'o' }, { key: 'y', header: 'y_o' }, { key: 'pi', header: 'π(y_o)' }, { key: 'nK', header: '‖K‖_F' }, { key: 'nG', header: '‖G‖' },
+        { key: 'pred', header: '−η[AKG]_y' }, { key: 'actual', header: 'measured' }, { key: 'slope', header: 'error slope vs η', format: (v) => (v as number).toFixed(3) },
+      ],
+      rows: forceRows,
+      notes: [
+        `squeezing (V = 50, d = 4): a negative-gradient step on the least likely class (π = ${sq.piLabel.toExponential(2)}) lowers ${(100 * sq.fallFraction).toFixed(0)}% of the classes and raises the argmax by ${sq.argmaxGain.toExponential(3)} (closed form ${sq.argmaxGainClosedForm.toExponential(3)})`,
+        `loss: ${pf.conventions.loss}; time: one GD step of size η at θ(0)`, `init: ${pf.conventions.init}; alpha = 0.5`, `data: ${pf.data.source}`,
+        'more: gradflow forces softmax (--squeeze J, --paths, --preference); gradflow laws softmax proves 1ᵀW, 1ᵀb conserved',
+      ],
+    };
+    say(renderText(forceTable));
 
     const unit = timeUnit(pd.derived.kappa, alpha);
     const fullTable = comparisonTable(cmp, jumpTable.notes ?? [], { unit, columns: 'full' });
     const result = resultJson(args, 'demo', 0, {
       singleNeuron: plain({ conventions: machineConventions(createProblem(singleNeuron, { alpha }).conventions, null, { rescaled: false }), equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows }),
+      forces: plain({ conventions: machineConventions(pf.conventions, null, { rescaled: false, time: 'one GD step of size eta = 0.01 at theta(0)' }), decomposition: forceRows, squeezing: { fallFraction: sq.fallFraction, argmaxGain: sq.argmaxGain, argmaxGainClosedForm: sq.argmaxGainClosedForm, relError: sq.relError } }),
       diagonal: comparisonJson(cmp, pd.derived.kappa, machineConventions(pd.conventions, pd.derived.kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' })),
     });
     printJson(args, io, result);
@@ -112,6 +140,7 @@ export const demoCommand: Command = {
       'diagonal-jumps.md': () => renderMarkdown(fullTable),
       'diagonal-jumps.csv': () => renderCsv(fullTable),
       'demo.json': () => jsonText(result),
+      'forces.md': () => renderMarkdown(forceTable),
       ...figureFiles('single-neuron', () => renderPanels(panels, 3)),
       ...figureFiles('diagonal-jumps', () => comparisonPlot(runs.schedules, runs.trajectories, unit, `loss: ${pd.conventions.loss}; init: ${pd.conventions.init}.`)),
     });

@@ -46,6 +46,15 @@ function checkSoftmax(p: Problem): void {
   if (!p.kernels.lossForm.translationInvariant || p.layout.c < 2) throw new GradflowError(`forces: model '${p.model.spec.name}' trains '${p.kernels.lossForm.choice.name}' on a ${p.layout.c}-vector output; force analysis needs softmax logits (use a softmax model, or --loss cross-entropy on a vector-output spec)`);
 }
 
+/** Which examples of the built-in mixture carry a flipped label (null for other data). */
+function mislabelled(args: ParsedArgs, p: Problem): Uint8Array | null {
+  if ((p.model.spec.name !== 'softmax' && p.model.spec.name !== 'softmax-mlp') || args.values.has('data') || args.values.has('spec')) return null;
+  // the generator's own draw, replayed from the same seed
+  const mx = gaussianMixture(p.data.n, p.data.dIn, p.layout.c, p.options.flip ?? 0.2, p.options.sep ?? 2.5, new Rng(p.seed + 1_000_003));
+  for (let j = 0; j < p.data.n; j++) if (labelOf(p, j) !== mx.label[j]) return null;
+  return mx.flipped;
+}
+
 /** θ after `steps` GD steps of size lr (the step at which the forces are measured). */
 function thetaAt(p: Problem, steps: number, lr: number): Float64Array {
   if (steps === 0) return Float64Array.from(p.theta0);
@@ -87,7 +96,8 @@ function decomposition(args: ParsedArgs, io: CommandIO, p: Problem): void {
       ...conventionLines(p, `GD steps of size ${lr} before the analysis (flow time ${steps * lr}); the analysed step has size η = ${eta}`),
     ],
   };
-  const top = (row: number[], sign: 1 | -1): string => row.map((v, u) => ({ v, u })).filter((e) => sign * e.v > 0).sort((a, b) => sign * (b.v - a.v)).slice(0, 3).map((e) => `${e.u} (${formatNumber(e.v, 3)})`).join(', ') || '—';
+  const flipped = mislabelled(args, p);
+  const top = (row: number[], sign: 1 | -1): string => row.map((v, u) => ({ v, u })).filter((e) => sign * e.v > 0).sort((a, b) => sign * (b.v - a.v)).slice(0, 3).map((e) => `${e.u}${flipped?.[e.u] ? '*' : ''} (${formatNumber(e.v, 3)})`).join(', ') || '—';
   const infTable: Table = {
     title: `influence of each training example on log π(y_o | x_o) under one full-batch GD step (η = ${eta}): −(η/n)[A K_ou G_u]_y`,
     columns: [
@@ -95,7 +105,7 @@ function decomposition(args: ParsedArgs, io: CommandIO, p: Problem): void {
       { key: 'pred', header: 'Σ_u (first order)', align: 'right', format: f6 }, { key: 'actual', header: 'measured', align: 'right', format: f6 },
     ],
     rows: inf.observed.map((o, r) => ({ o, up: top(inf.influence[r], 1), down: top(inf.influence[r], -1), pred: inf.predicted[r], actual: inf.actual[r] })),
-    notes: [`${p.data.n} training examples; the full matrix is in --json and influence.csv (--out)`],
+    notes: [`${p.data.n} training examples${flipped ? ' (* mislabelled)' : ''}; the full matrix is in --json and influence.csv (--out)`],
   };
   const json = resultJson(args, 'forces', p.seed, {
     model: p.model.spec.name,
@@ -109,7 +119,7 @@ function decomposition(args: ParsedArgs, io: CommandIO, p: Problem): void {
     })),
     influence: { observed: inf.observed, labels: inf.labels, matrix: inf.influence, predicted: inf.predicted, actual: inf.actual },
   });
-  if (!printJson(args, io, json)) io.out(`${renderText(table)}\n\n${renderText(infTable)}`);
+  if (!printJson(args, io, json)) io.out(`${renderText(table)}\n${renderText(infTable)}`);
   emitFiles(args, io, {
     'forces.md': () => `${renderMarkdown(table)}\n\n${renderMarkdown(infTable)}`,
     'forces.json': () => jsonText(json),
@@ -157,10 +167,9 @@ function pathsReport(args: ParsedArgs, io: CommandIO, p: Problem): void {
   if (p.model.spec.name !== 'softmax' && p.model.spec.name !== 'softmax-mlp') throw new GradflowError('--paths needs the built-in softmax mixture data (models softmax, softmax-mlp)');
   if (p.kernels.lossForm.preference) throw new GradflowError('--paths trains on class labels: use --loss cross-entropy or label-smoothing');
   const steps = num(args, 'steps', 400), lr = num(args, 'lr', 0.5), every = Math.max(1, Math.floor(steps / 100));
-  // the generator's own draw, replayed: which points were flipped and what their true class is
+  if (!mislabelled(args, p)) throw new GradflowError('--paths needs the generated mixture (no --data)');
   const mx = gaussianMixture(p.data.n, p.data.dIn, p.layout.c, p.options.flip ?? 0.2, p.options.sep ?? 2.5, new Rng(p.seed + 1_000_003));
   const labels = Array.from({ length: p.data.n }, (_, j) => labelOf(p, j));
-  if (labels.some((y, j) => y !== mx.label[j])) throw new GradflowError('--paths needs the generated mixture (no --data)');
   const lp = learningPaths(p, p.theta0, labels, lr, steps, every);
   const last = lp.steps.length - 1;
   const group = (flipped: boolean): Record<string, unknown> => {
