@@ -10,6 +10,7 @@ import { compareLinearCommand } from './commands/compare-linear.ts';
 import { lawsCommand } from './commands/laws.ts';
 import { utilityCommand } from './commands/modular.ts';
 import { forcesCommand } from './commands/forces.ts';
+import { truncationCommand } from './commands/truncation.ts';
 
 export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand, compareLinearCommand];
 COMMANDS.push(agfCommand, pfCommand);
@@ -17,3 +18,4 @@ COMMANDS.push(compareCommand, sweepCommand);
 COMMANDS.push(lawsCommand);
 COMMANDS.push(utilityCommand);
 COMMANDS.push(forcesCommand);
+COMMANDS.push(truncationCommand);
