@@ -179,3 +179,46 @@ export function dpoForces(p: Problem, theta: Float64Array, eta: number, argmaxCl
   }
   return acc;
 }
+
+export type TargetScheme = 'hard' | 'label-smoothing' | 'filter-kd';
+
+export interface TargetRun {
+  scheme: TargetScheme;
+  theta: Float64Array;
+}
+
+/**
+ * Train on noisy labels with one of three supervisory signals: the one-hot labels, label
+ * smoothing (the Problem's loss must then be label-smoothing), or Filter-KD (Ren et al. 2022): a
+ * teacher trained on the one-hot labels records the moving average q_j ← (1 − γ) q_j + γ π(x_j)
+ * of its own predictions every `every` steps (q_j starts at the label), and a fresh student is
+ * trained by cross-entropy against q. `p` must train cross-entropy for 'hard' and 'filter-kd'.
+ */
+export function trainWithTargets(p: Problem, scheme: TargetScheme, lr: number, steps: number, opts: { gamma?: number; every?: number } = {}): TargetRun {
+  const name = p.kernels.lossForm.choice.name;
+  const want = scheme === 'label-smoothing' ? 'label-smoothing' : 'cross-entropy';
+  if (name !== want) throw new GradflowError(`${scheme} trains with loss ${want}; this problem trains '${name}'`);
+  if (scheme !== 'filter-kd') return { scheme, theta: descend(p, p.theta0, lr, steps, steps, () => undefined) };
+  const gamma = opts.gamma ?? 0.05, every = opts.every ?? 10;
+  if (!(gamma > 0 && gamma <= 1)) throw new GradflowError(`the Filter-KD averaging rate must be in (0, 1] (got ${gamma})`);
+  const q = Float64Array.from(p.data.Y);
+  const V = p.layout.c;
+  descend(p, p.theta0, lr, steps, every, (_k, th) => {
+    probabilities(p, th).forEach((pi, j) => { for (let k = 0; k < V; k++) q[j * V + k] = (1 - gamma) * q[j * V + k] + gamma * pi[k]; });
+  });
+  const student: Problem = { ...p, data: { ...p.data, Y: q, source: `${p.data.source}; Filter-KD soft targets` } };
+  return { scheme, theta: descend(student, p.theta0, lr, steps, steps, () => undefined) };
+}
+
+/** Fraction of the rows of X whose argmax logit is the class in `labels`. */
+export function accuracy(p: Problem, theta: Float64Array, X: Float64Array, labels: ArrayLike<number>): number {
+  const n = labels.length, dIn = p.data.dIn;
+  let right = 0;
+  for (let j = 0; j < n; j++) {
+    const z = logits(p, theta, X.subarray(j * dIn, (j + 1) * dIn));
+    let best = 0;
+    for (let k = 1; k < z.length; k++) if (z[k] > z[best]) best = k;
+    if (best === labels[j]) right++;
+  }
+  return right / n;
+}

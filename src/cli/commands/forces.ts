@@ -12,7 +12,7 @@ import type { Problem } from '../../problem.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { formatNumber, renderCsv, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { etaSweep, forceTerms, influenceMatrix, labelOf, squeezing } from '../../analysis/forces.ts';
-import { descend, dpoForces, learningPaths, preferenceRun, withReference } from '../../analysis/learning-paths.ts';
+import { accuracy, descend, dpoForces, learningPaths, preferenceRun, trainWithTargets, withReference } from '../../analysis/learning-paths.ts';
 import { isLossName, parseLossChoice, type LossChoice } from '../../symbolic/losses.ts';
 import { gaussianMixture } from '../../../models/softmax.ts';
 import { Rng } from '../../util/rng.ts';
@@ -266,10 +266,61 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
   emitFiles(args, io, { 'preference.md': () => renderMarkdown(table), 'preference.json': () => jsonText(json) });
 }
 
+function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): void {
+  if (def.spec.name !== 'softmax' && def.spec.name !== 'softmax-mlp') throw new GradflowError('--noise needs the built-in softmax mixture data (models softmax, softmax-mlp)');
+  const seeds = num(args, 'seeds', 5), steps = num(args, 'steps', 400), lr = num(args, 'lr', 0.5);
+  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new GradflowError(`--seeds must be an integer in [1, 100] (got ${seeds})`);
+  const eps = args.values.has('epsilon') ? num(args, 'epsilon', 0.1) : 0.1;
+  const gamma = 0.05, nTest = 300, seed0 = num(args, 'seed', 0);
+  const flips = [0, 0.2, 0.4];
+  const schemes = ['hard', 'label-smoothing', 'filter-kd'] as const;
+  const acc: Record<string, number[][]> = Object.fromEntries(schemes.map((k) => [k, flips.map(() => [] as number[])]));
+  let shown: Problem | null = null;
+  flips.forEach((flip, fi) => {
+    for (let s = 0; s < seeds; s++) {
+      const argsFor = (loss: string): ParsedArgs => {
+        const values = new Map([...args.values].filter(([k]) => k !== 'noise' && k !== 'loss' && k !== 'epsilon'));
+        const opt = ((values.get('opt') as string[] | undefined) ?? []).filter((o) => !o.startsWith('flip='));
+        values.set('opt', [...opt, `flip=${flip}`]);
+        values.set('seed', seed0 + s);
+        void loss;
+        return { ...args, values };
+      };
+      const ce = buildProblem(argsFor('ce'), def, { alpha: 0.1, loss: { name: 'cross-entropy' } });
+      const ls = buildProblem(argsFor('ls'), def, { alpha: 0.1, loss: { name: 'label-smoothing', epsilon: eps } });
+      shown ??= ce;
+      // a clean test set from the same class means, drawn with a different stream
+      const test = gaussianMixture(nTest, ce.data.dIn, ce.layout.c, 0, ce.options.sep ?? 2.5, new Rng(seed0 + s + 7_777_777));
+      for (const scheme of schemes) {
+        const run = trainWithTargets(scheme === 'label-smoothing' ? ls : ce, scheme, lr, steps, { gamma, every: 10 });
+        acc[scheme][fi].push(accuracy(ce, run.theta, test.X, test.trueClass));
+      }
+    }
+  });
+  const rows = flips.map((flip, fi) => ({ flip: `${(flip * 100).toFixed(0)}%`, ...Object.fromEntries(schemes.map((k) => [k, pm(acc[k][fi])])) }));
+  const table: Table = {
+    title: `test accuracy under label noise (${nTest} clean test points; ${steps} GD steps of size ${lr}), mean ± sd over ${seeds} seeds`,
+    columns: [{ key: 'flip', header: 'labels flipped' }, { key: 'hard', header: 'one-hot labels' }, { key: 'label-smoothing', header: `label smoothing ε = ${eps}` }, { key: 'filter-kd', header: `Filter-KD (γ = ${gamma})` }],
+    rows,
+    notes: [
+      `Filter-KD: a teacher trained on the one-hot labels records q ← (1 − γ) q + γ π(x) every 10 steps (q starts at the label); a fresh student is trained by cross-entropy on q`,
+      ...(shown ? conventionLines(shown, `GD steps of size ${lr}`).slice(0, 3) : []),
+      `data: ${shown ? `${(shown as Problem).layout.c}-class Gaussian mixture in d = ${(shown as Problem).data.dIn}, n = ${(shown as Problem).data.n} training points with the row's fraction of labels flipped; seeds ${seed0} … ${seed0 + seeds - 1}` : ''}`,
+    ],
+  };
+  const json = resultJson(args, 'forces', seed0, {
+    model: def.spec.name,
+    conventions: shown ? machineConventions((shown as Problem).conventions, null, { rescaled: false, time: `GD steps of size ${lr}` }) : null,
+    loss: { name: 'label-noise', epsilon: eps, gamma }, noise: { flips, seeds, steps, lr, nTest, accuracy: acc },
+  });
+  if (!printJson(args, io, json)) io.out(renderText(table));
+  emitFiles(args, io, { 'label-noise.md': () => renderMarkdown(table), 'label-noise.json': () => jsonText(json) });
+}
+
 export const forcesCommand: Command = {
   name: 'forces',
   summary: 'Force analysis of a softmax model: the A·K·G decomposition of one step’s influence (predicted vs measured, η² error slope), the influence matrix, the squeezing effect, learning paths, SFT vs DPO.',
-  usage: 'gradflow forces <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference] [--json] [--out DIR]',
+  usage: 'gradflow forces <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference | --noise] [--json] [--out DIR]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha', default: '0.5' },
@@ -284,6 +335,7 @@ export const forcesCommand: Command = {
     squeeze: { kind: 'int', help: 'squeezing effect on example J: negative and positive gradient on labels of low, median and high probability' },
     paths: { kind: 'flag', help: 'learning paths on the noisy-label mixture: clean vs mislabelled examples' },
     preference: { kind: 'flag', help: 'SFT vs DPO from a frozen cross-entropy reference over seeds' },
+    noise: { kind: 'flag', help: 'test accuracy of one-hot labels vs label smoothing vs Filter-KD at 0, 20, 40% flipped labels over seeds' },
     steps: { kind: 'int', help: 'GD steps of --paths / --preference', default: '400 / 200' },
     warm: { kind: 'int', help: '--preference: GD steps of the cross-entropy fit that becomes the reference', default: '200' },
     seeds: { kind: 'int', help: '--preference: number of seeds', default: '5' },
@@ -291,9 +343,10 @@ export const forcesCommand: Command = {
   },
   run(args, io) {
     const def = resolveModel(args);
-    const modes = ['squeeze', 'paths', 'preference'].filter((k) => args.values.has(k));
-    if (modes.length > 1) throw new GradflowError(`give one of --squeeze, --paths, --preference (got ${modes.map((m) => `--${m}`).join(', ')})`);
+    const modes = ['squeeze', 'paths', 'preference', 'noise'].filter((k) => args.values.has(k));
+    if (modes.length > 1) throw new GradflowError(`give one of --squeeze, --paths, --preference, --noise (got ${modes.map((m) => `--${m}`).join(', ')})`);
     if (flag(args, 'preference')) return preferenceReport(args, io, def);
+    if (flag(args, 'noise')) return noiseReport(args, io, def);
     const p = buildProblem(args, def, { alpha: 0.5, loss: lossFromArgs(args) });
     checkSoftmax(p);
     if (args.values.has('squeeze')) return squeezeReport(args, io, p);
