@@ -25,8 +25,9 @@ await build({
   platform: 'node',
   target: 'node20',
   // ml-matrix is bundled (tree-shaken: importing the package costs ~50 ms of start-up); the
-  // optional TensorFlow.js peers stay dynamic imports
-  external: ['@tensorflow/*'],
+  // optional TensorFlow.js peers stay dynamic imports; the PNG renderer (a native addon) and its font
+  // package are loaded at run time from node_modules
+  external: ['@tensorflow/*', '@resvg/resvg-js', 'dejavu-fonts-ttf'],
   chunkNames: 'chunks/[name]-[hash]',
   legalComments: 'none',
   logLevel: quiet ? 'error' : 'warning',

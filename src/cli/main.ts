@@ -32,7 +32,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       io.out(formatHelp(cmd.usage, cmd.summary, cmd.options));
       return 0;
     }
-    const args = parseArgs(rest, cmd.options);
+    const args = { ...parseArgs(rest, cmd.options), argv: [name, ...rest] };
     await cmd.run(args, io);
     return 0;
   } catch (err) {
