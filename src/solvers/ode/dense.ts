@@ -153,36 +153,42 @@ export class FlatRecords {
 /**
  * The continuous extension over [t0, tEnd]: per-step coefficients in a FlatRecords store.
  * Step starts evaluate to their stored state exactly (every extension here is exact at its
- * left end), and tEnd returns the final state bit for bit.
+ * left end); after finish(), tEnd returns the final state bit for bit.
  */
 export class DenseOutput {
   /** Step starts, then the end of the solved interval. */
   private readonly knots: number[];
-  /** Each step's own end (a terminal event shortens the interval, not the interpolant's step). */
+  /** Each step's own end (a step shown only up to an event keeps its interpolant's step). */
   private readonly stepEnds: number[] = [];
-  private readonly records: FlatRecords;
-  private yEnd: Float64Array;
+  private records: FlatRecords | null = null;
+  private yEnd: Float64Array | null = null;
+  private readonly y0: Float64Array;
 
   constructor(
     t0: number,
     y0: Float64Array,
-    private readonly codec: DenseCodec,
-    budget: StorageBudget,
+    private readonly budget: StorageBudget = new StorageBudget(DEFAULT_MAX_STORED, 'dense output'),
+    private codec: DenseCodec | null = null,
   ) {
     this.knots = [t0];
-    this.records = new FlatRecords(codec.width, budget);
-    this.yEnd = y0.slice();
+    this.y0 = y0.slice();
   }
 
   get tEnd(): number {
     return this.knots[this.knots.length - 1];
   }
 
-  /** Stores the coefficients of a step [tA, tB] that starts at the current end (yA, fA). */
-  append(yA: Float64Array, fA: Float64Array, step: Step): void {
+  /**
+   * Stores the step just taken (its coefficients in `codec`'s layout, the same for every step),
+   * shown up to tStop ≤ step.tB; yA, fA: the state and slope at its start, for codecs that need them.
+   */
+  append(step: Step, codec: DenseCodec | null = this.codec, tStop = step.tB, yA?: Float64Array, fA?: Float64Array): void {
+    if (!codec) throw new Error('DenseOutput.append: no codec');
+    this.codec ??= codec;
+    this.records ??= new FlatRecords(codec.width, this.budget);
     const { buf, off } = this.records.append();
-    this.codec.write(buf, off, yA, fA, step);
-    this.knots.push(step.tB);
+    codec.write(buf, off, yA ?? step.yB, fA ?? step.fB, step);
+    this.knots.push(tStop);
     this.stepEnds.push(step.tB);
   }
 
@@ -192,13 +198,19 @@ export class DenseOutput {
     this.yEnd = y.slice();
   }
 
+  /** Ends the solved interval at t inside the last step (a terminal event) with state y. */
+  truncate(t: number, y: Float64Array): void {
+    this.finish(t, y);
+  }
+
   at(t: number): Float64Array {
     const ts = this.knots;
     const m = ts.length - 1;
     if (!(t >= ts[0] && t <= ts[m])) {
       throw new GradflowError(`dense output requested at t = ${t}, outside the solved interval [${ts[0]}, ${ts[m]}]`);
     }
-    if (t === ts[m]) return this.yEnd.slice();
+    if (t === ts[m] && this.yEnd) return this.yEnd.slice();
+    if (m === 0 || !this.records || !this.codec) return this.y0.slice();
     let lo = 0;
     let hi = m;
     while (hi - lo > 1) {
@@ -206,7 +218,8 @@ export class DenseOutput {
       if (ts[mid] <= t) lo = mid;
       else hi = mid;
     }
-    const out = new Float64Array(this.yEnd.length);
+    if (lo === m) lo = m - 1;
+    const out = new Float64Array(this.y0.length);
     const { buf, off } = this.records.locate(lo);
     this.codec.evaluate(buf, off, ts[lo], this.stepEnds[lo], t, out);
     return out;

@@ -127,7 +127,7 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
   let dense: DenseOutput | null = null;
   if (t1 > t0) {
     const stepper = STEPPERS[method](f, t0, yInit, f0, t1, cfg);
-    if (opts.dense) dense = new DenseOutput(t0, yInit, stepper.codec ?? hermiteCodec(n), budget);
+    if (opts.dense) dense = new DenseOutput(t0, yInit, budget, stepper.codec ?? hermiteCodec(n));
     // the state and slope at the current step's start (for the Hermite store)
     const yA = yInit.slice(), fA = f0.slice();
     let tNow = t0;
@@ -141,7 +141,7 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
       lastY = step.yB;
       rejected = stepper.rejected;
       if (!isFiniteVec(step.yB)) throw new DivergenceError(`ode (${method}): state became non-finite at t = ${step.tB}`);
-      if (dense) dense.append(yA, fA, step);
+      if (dense) dense.append(step, undefined, step.tB, yA, fA);
       let tStop = step.tB;
       let yStop = step.yB;
       if (tracker.active) {
