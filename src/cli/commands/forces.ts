@@ -5,7 +5,8 @@
  * optionally the squeezing effect, learning paths on the noisy-label mixture, or SFT vs DPO.
  */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { renderPanels, type Series } from '../../report/svg.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
@@ -163,6 +164,17 @@ const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
 const sd = (a: number[]): number => (a.length < 2 ? 0 : Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)));
 const pm = (a: number[]): string => `${formatNumber(mean(a), 4)} ± ${formatNumber(sd(a), 2)}`;
 
+/** Learning paths in the probability simplex: (π_0, π_1, π_2) ↦ (π_1 + π_2/2, (√3/2) π_2); four clean and four mislabelled examples. */
+function ternaryPlot(paths: Float64Array[][], flipped: Uint8Array, caption: string): string {
+  const h = Math.sqrt(3) / 2;
+  const series: Series[] = [{ name: 'simplex (corners: class 0, 1, 2)', x: [0, 1, 0.5, 0], y: [0, 0, h, 0], style: 'dashed', color: '#888888' }];
+  const pick = (want: number): number[] => paths.map((_, j) => j).filter((j) => flipped[j] === want).slice(0, 4);
+  for (const [want, label, color] of [[0, 'clean', '#1f77b4'], [1, 'mislabelled', '#d62728']] as const) {
+    for (const j of pick(want)) series.push({ name: `${label} ${j}`, x: paths[j].map((pi) => pi[1] + pi[2] / 2), y: paths[j].map((pi) => h * pi[2]), color });
+  }
+  return renderPanels([{ title: 'learning paths in the simplex', xLabel: 'π₁ + π₂/2', yLabel: '(√3/2) π₂', series, xDomain: [0, 1], yDomain: [0, h], caption }], 1);
+}
+
 function pathsReport(args: ParsedArgs, io: CommandIO, p: Problem): void {
   if (p.model.spec.name !== 'softmax' && p.model.spec.name !== 'softmax-mlp') throw new GradflowError('--paths needs the built-in softmax mixture data (models softmax, softmax-mlp)');
   if (p.kernels.lossForm.preference) throw new GradflowError('--paths trains on class labels: use --loss cross-entropy or label-smoothing');
@@ -203,7 +215,10 @@ function pathsReport(args: ParsedArgs, io: CommandIO, p: Problem): void {
     paths: { steps: lp.steps, flipped: Array.from(mx.flipped), trueClass: Array.from(mx.trueClass), labels, reversals: lp.reversals, summary: rows, pi: lp.paths.map((path) => path.map((pi) => plain(pi))) },
   });
   if (!printJson(args, io, json)) io.out(renderText(table));
-  emitFiles(args, io, { 'paths.md': () => renderMarkdown(table), 'paths.json': () => jsonText(json) });
+  emitFiles(args, io, {
+    'paths.md': () => renderMarkdown(table), 'paths.json': () => jsonText(json),
+    ...(p.layout.c === 3 ? figureFiles('paths', () => ternaryPlot(lp.paths, mx.flipped, `π over ${steps} GD steps of size ${lr}; ${conventionLines(p)[0]}`)) : {}),
+  });
 }
 
 function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): void {
