@@ -4,6 +4,7 @@
  * can be handed to flow, descent, exact, agf, … and their answers compared.
  */
 import { GradflowError } from './util/errors.ts';
+import { checkModelOptions } from './model-options.ts';
 import { Rng } from './util/rng.ts';
 import type { ModelDefinition, InitOptions } from './spec.ts';
 import type { Dataset } from './data.ts';
@@ -46,6 +47,8 @@ export interface ProblemOptions {
   options?: Record<string, number>;
   monitors?: Monitor[];
 }
+
+export const MAX_SEED = 2 ** 31 - 1;
 
 export const LOSS_CONVENTION = '1/(2n) sum of squares';
 
@@ -98,7 +101,9 @@ export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): 
   const alpha = opts.alpha ?? 1e-3;
   if (!Number.isFinite(alpha) || alpha <= 0) throw new GradflowError(`alpha must be a positive number (got ${opts.alpha}); it is the initial scale`);
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new GradflowError(`seed must be a non-negative integer (got ${seed})`);
+  // seeds are 32-bit in the generator and the data stream uses seed + 1_000_003: larger ones would wrap onto other seeds
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new GradflowError(`seed must be an integer in [0, ${MAX_SEED}] (got ${seed})`);
+  checkModelOptions(def, opts.options ?? {});
   const d = derived(def);
   const dims = { ...def.spec.dims, ...(opts.dims ?? {}) };
   // data decides the input width when the model's input is a single vector

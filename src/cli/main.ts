@@ -4,6 +4,7 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs } from './args.ts';
+import { printable } from '../util/limits.ts';
 import type { Command, CommandIO } from './common.ts';
 import { COMMANDS } from './registry.ts';
 
@@ -33,16 +34,21 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       return 0;
     }
     const args = parseArgs(rest, cmd.options);
+    const maxPositionals = cmd.positionals ?? 1;
+    if (args.positionals.length > maxPositionals) {
+      const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');
+      throw new GradflowError(`${cmd.name}: unexpected argument ${extra} (it takes ${maxPositionals === 0 ? 'no model name' : 'one model name'}; see gradflow ${cmd.name} --help)`);
+    }
     await cmd.run(args, io);
     return 0;
   } catch (err) {
     if (err instanceof GradflowError) {
-      io.err(`gradflow: ${err.message}`);
+      io.err(`gradflow: ${printable(err.message)}`);
       if (debug) io.err(err.stack ?? '');
       return err.exitCode;
     }
     const e = err as Error;
-    io.err(`gradflow: internal error: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+    io.err(`gradflow: internal error: ${printable(e?.message ?? String(err))}${debug ? '' : ' (run with --debug for the stack trace)'}`);
     if (debug) io.err(e?.stack ?? '');
     return 1;
   }
