@@ -49,6 +49,7 @@ export interface ProblemOptions {
 }
 
 export const MAX_SEED = 2 ** 31 - 1;
+export const MIN_ALPHA = 1e-300;
 
 export const LOSS_CONVENTION = '1/(2n) sum of squares';
 
@@ -100,6 +101,8 @@ function defaultData(layout: Layout, rng: Rng, n: number): Dataset {
 export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): Problem {
   const alpha = opts.alpha ?? 1e-3;
   if (!Number.isFinite(alpha) || alpha <= 0) throw new GradflowError(`alpha must be a positive number (got ${opts.alpha}); it is the initial scale`);
+  // below this alpha is subnormal: 1/alpha overflows and log(1/alpha), the time unit of every schedule, is inf
+  if (alpha < MIN_ALPHA) throw new GradflowError(`alpha = ${alpha} is below ${MIN_ALPHA}, the smallest initial scale double precision carries with its logarithm and reciprocal`);
   const seed = opts.seed ?? 0;
   // seeds are 32-bit in the generator and the data stream uses seed + 1_000_003: larger ones would wrap onto other seeds
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new GradflowError(`seed must be an integer in [0, ${MAX_SEED}] (got ${seed})`);

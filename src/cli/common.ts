@@ -61,6 +61,11 @@ export function flag(args: ParsedArgs, key: string): boolean {
   return args.values.get(key) === true;
 }
 
+/** Options a command declares but that do nothing on this path are an error, not silently ignored. */
+export function rejectOptions(args: ParsedArgs, names: readonly string[], where: string): void {
+  for (const n of names) if (args.values.has(n)) throw new GradflowError(`--${n} does not apply to ${where}`);
+}
+
 export function resolveModel(args: ParsedArgs): ModelDefinition {
   const specPath = str(args, 'spec');
   const name = args.positionals[0];

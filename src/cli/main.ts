@@ -5,6 +5,7 @@
 import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs } from './args.ts';
 import { printable } from '../util/limits.ts';
+import { checkOutputDir, removePendingTemps } from '../report/files.ts';
 import type { Command, CommandIO } from './common.ts';
 import { COMMANDS } from './registry.ts';
 
@@ -19,7 +20,30 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}
 `;
 }
 
+/**
+ * Runs one command. Its stdout is held back until it succeeds, so a run that fails half-way
+ * (bad input found late, divergence) prints only its one-line error, never a partial report.
+ */
 export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const held: string[] = [];
+  const code = await runCommand(argv, { ...io, out: (s) => held.push(s) });
+  if (code === 0) {
+    try {
+      for (const s of held) io.out(s);
+    } catch (err) {
+      return reportError(stdoutFailure(err), argv.includes('--debug'), io);
+    }
+  }
+  return code;
+}
+
+/** A failed write to stdout (disk full, closed pipe) is the environment's problem, not a bug. */
+export function stdoutFailure(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code ? new GradflowError(`cannot write to standard output (${code})`) : err;
+}
+
+async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     const [name, ...rest] = argv;
@@ -39,24 +63,42 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');
       throw new GradflowError(`${cmd.name}: unexpected argument ${extra} (it takes ${maxPositionals === 0 ? 'no model name' : 'one model name'}; see gradflow ${cmd.name} --help)`);
     }
+    const out = args.values.get('out');
+    if (typeof out === 'string') checkOutputDir(out);
     await cmd.run(args, io);
     return 0;
   } catch (err) {
-    if (err instanceof GradflowError) {
-      io.err(`gradflow: ${printable(err.message)}`);
-      if (debug) io.err(err.stack ?? '');
-      return err.exitCode;
-    }
-    const e = err as Error;
-    io.err(`gradflow: internal error: ${printable(e?.message ?? String(err))}${debug ? '' : ' (run with --debug for the stack trace)'}`);
-    if (debug) io.err(e?.stack ?? '');
-    return 1;
+    return reportError(err, debug, io);
   }
+}
+
+function reportError(err: unknown, debug: boolean, io: CommandIO): number {
+  if (err instanceof GradflowError) {
+    io.err(`gradflow: ${printable(err.message)}`);
+    if (debug) io.err(err.stack ?? '');
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.err(`gradflow: internal error: ${printable(e?.message ?? String(err))}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+  if (debug) io.err(e?.stack ?? '');
+  return 1;
 }
 
 const isEntry = process.argv[1] && /main\.ts$/.test(process.argv[1]);
 if (isEntry) {
   const argv = process.argv.slice(2);
+  // a reader that goes away (gradflow list | head -1) ends the run quietly; other stream errors are one line
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.stderr.write(`gradflow: cannot write to standard output (${err.code ?? err.message})\n`);
+    removePendingTemps();
+    process.exit(err.code === 'EPIPE' ? 0 : 2);
+  });
+  for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(sig, () => {
+      removePendingTemps();
+      process.exit(128 + num);
+    });
+  }
   const io: CommandIO = {
     out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),

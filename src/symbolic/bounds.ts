@@ -62,3 +62,25 @@ export function checkIndexBounds(template: Expr, dims: Record<string, number>, H
   };
   walk(template);
 }
+
+/**
+ * An upper bound on the total polynomial degree of an expression in all its symbols. Expanding
+ * a template (laws, proofs) costs terms exponential in it, so it is capped before anything expands.
+ */
+export function degreeBound(e: Expr, memo = new Map<Expr, number>()): number {
+  const hit = memo.get(e);
+  if (hit !== undefined) return hit;
+  let d: number;
+  switch (e.kind) {
+    case 'num': d = 0; break;
+    case 'sym': d = e.role === 'index' ? 0 : 1; break;
+    case 'pow': d = degreeBound(e.base, memo) * e.exp; break;
+    case 'mul': case 'dot': case 'outer': case 'matvec':
+      d = children(e).reduce((s, c) => s + degreeBound(c, memo), 0);
+      break;
+    case 'index': d = degreeBound(e.arg, memo); break;
+    default: d = children(e).reduce((s, c) => Math.max(s, degreeBound(c, memo)), 0);
+  }
+  memo.set(e, d);
+  return d;
+}

@@ -70,10 +70,11 @@ export const CAPS = {
   params: cap('the number of parameters H·P', 1_000_000, 'GRADFLOW_MAX_PARAMS'),
   samples: cap('the number of samples', 1_000_000, 'GRADFLOW_MAX_SAMPLES'),
   dataEntries: cap('the number of data entries n·(d + c)', 20_000_000, 'GRADFLOW_MAX_DATA'),
-  points: cap('the number of checkpoints (--points)', 100_000, 'GRADFLOW_MAX_POINTS'),
+  points: cap('the number of checkpoints (--points)', 10_000, 'GRADFLOW_MAX_POINTS'),
   steps: cap('the number of descent steps', 10_000_000, 'GRADFLOW_MAX_STEPS'),
   fileBytes: cap('an input file size in bytes', 256 * 1024 * 1024, 'GRADFLOW_MAX_FILE_BYTES'),
-  exponent: cap('a template exponent', 32, 'GRADFLOW_MAX_EXPONENT'),
+  exponent: cap('a template exponent', 16, 'GRADFLOW_MAX_EXPONENT'),
+  degree: cap('the polynomial degree of a template', 16, 'GRADFLOW_MAX_DEGREE'),
   templateTokens: cap('the number of tokens in a template', 2_000, 'GRADFLOW_MAX_TOKENS'),
   nesting: cap('the nesting depth of a template', 100, 'GRADFLOW_MAX_NESTING'),
 } as const;
