@@ -57,7 +57,7 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
       io.out(formatHelp(cmd.usage, cmd.summary, cmd.options));
       return 0;
     }
-    const args = parseArgs(rest, cmd.options);
+    const args = { ...parseArgs(rest, cmd.options), argv: [name, ...rest] };
     const maxPositionals = cmd.positionals ?? 1;
     if (args.positionals.length > maxPositionals) {
       const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');
@@ -84,15 +84,15 @@ function reportError(err: unknown, debug: boolean, io: CommandIO): number {
   return 1;
 }
 
-const isEntry = process.argv[1] && /main\.ts$/.test(process.argv[1]);
-if (isEntry) {
-  const argv = process.argv.slice(2);
-  // a reader that goes away (gradflow list | head -1) ends the run quietly; other stream errors are one line
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') process.stderr.write(`gradflow: cannot write to standard output (${err.code ?? err.message})\n`);
+/** Runs the CLI on process.argv-style arguments with the process's streams (bin/gradflow calls this). */
+export function runCli(argv: string[]): void {
+  // a reader that goes away (`gradflow list | head -1`) ends the run quietly; other stream errors are one line
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`gradflow: cannot write to standard output (${e.code ?? e.message})\n`);
     removePendingTemps();
-    process.exit(err.code === 'EPIPE' ? 0 : 2);
+    process.exit(e.code === 'EPIPE' ? 0 : 2);
   });
+  // an interrupted run removes the temp files of a report it was writing
   for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
     process.on(sig, () => {
       removePendingTemps();
@@ -108,3 +108,5 @@ if (isEntry) {
     process.exitCode = code;
   });
 }
+
+if (process.argv[1] && /main\.ts$/.test(process.argv[1])) runCli(process.argv.slice(2));
