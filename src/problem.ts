@@ -131,7 +131,7 @@ export function createProblem(chosen: ModelDefinition, opts: ProblemOptions = {}
   const initOpts: InitOptions = { alpha, seed, extra };
   const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng, data) : specInit(def, layout, initOpts, rng));
   if (theta0.length !== layout.H * layout.P) throw new GradflowError(`initial state has ${theta0.length} entries, the model has ${layout.H * layout.P} parameters`);
-  for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError('initial state is not finite');
+  for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError(`initial state is not finite at alpha = ${alpha} (the model's initialisation overflows or underflows there; use a larger alpha)`);
   return {
     model: def,
     derived: d,

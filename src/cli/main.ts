@@ -4,7 +4,7 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs } from './args.ts';
-import { printable } from '../util/limits.ts';
+import { printable, terminalSafe } from '../util/limits.ts';
 import { checkOutputDir, removePendingTemps } from '../report/files.ts';
 import type { Command, CommandIO } from './common.ts';
 import { COMMANDS } from './registry.ts';
@@ -100,8 +100,9 @@ export function runCli(argv: string[]): void {
     });
   }
   const io: CommandIO = {
-    out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-    err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
+    // nothing a spec, a file name or a dataset carries can drive the terminal
+    out: (s) => process.stdout.write(terminalSafe(s.endsWith('\n') ? s : s + '\n')),
+    err: (s) => process.stderr.write(terminalSafe(s.endsWith('\n') ? s : s + '\n')),
     progress: process.stderr.isTTY === true || argv.includes('--progress'),
   };
   main(argv, io).then((code) => {

@@ -44,6 +44,12 @@ export function printable(s: string): string {
   });
 }
 
+/** Text for a terminal: line breaks and tabs kept, every other control character (ESC sequences, bidi overrides) shown as an escape. */
+export function terminalSafe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, printable);
+}
+
 /** Whether a free-text string (a title, a description) holds characters that would break a line or drive a terminal. */
 export function hasControlCharacters(s: string): boolean {
   return printable(s) !== s;
