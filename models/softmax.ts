@@ -18,6 +18,7 @@ import type { ModelDefinition } from '../src/spec.ts';
 import type { Dataset } from '../src/data.ts';
 import type { Rng } from '../src/util/rng.ts';
 import { GradflowError } from '../src/util/errors.ts';
+import { CAPS } from '../src/util/limits.ts';
 import { targetMultiple, type LossChoice } from '../src/symbolic/losses.ts';
 
 export interface Mixture {
@@ -32,7 +33,6 @@ export interface Mixture {
   V: number;
 }
 
-export const MAX_SAMPLES = 100_000;
 
 function intOption(v: number | undefined, def: number, what: string, lo: number, hi: number): number {
   const x = v ?? def;
@@ -93,6 +93,13 @@ export function mixtureTargets(mx: Mixture, rng: Rng, preference: boolean, offPo
   return Y;
 }
 
+const DOMAINS: ModelDefinition['optionDomains'] = {
+  n: { integer: true, min: 1, max: CAPS.samples.value },
+  flip: { min: 0, max: 1 },
+  sep: { min: 0 },
+  offpolicy: { values: [0, 1] },
+};
+
 const OPTIONS: Record<string, string> = {
   n: 'number of samples (default 60)',
   flip: 'fraction of labels flipped to another class, the mislabelled examples (default 0.2)',
@@ -101,7 +108,7 @@ const OPTIONS: Record<string, string> = {
 };
 
 function generate(dims: Record<string, number>, rng: Rng, opts: Record<string, number>, loss?: LossChoice): Dataset {
-  const n = intOption(opts.n, 60, 'n', 1, MAX_SAMPLES);
+  const n = intOption(opts.n, 60, 'n', 1, CAPS.samples.value);
   const V = dims.V, d = dims.d;
   const mx = gaussianMixture(n, d, V, opts.flip ?? 0.2, opts.sep ?? 2.5, rng);
   const preference = loss !== undefined && targetMultiple(loss.name) === 3;
@@ -132,6 +139,7 @@ export const softmax: ModelDefinition = {
     initConvention: 'W, b ~ alpha·N(0, 1) entrywise',
   },
   options: OPTIONS,
+  optionDomains: DOMAINS,
   generateData: generate,
   knownLaws: [{ text: '1ᵀW (column sums) and 1ᵀb: logits shifted together leave the loss unchanged (1ᵀG = 0)', latex: '\\mathbf{1}^\\top W,\\ \\mathbf{1}^\\top b' }],
 };
@@ -152,6 +160,7 @@ export const softmaxMlp: ModelDefinition = {
     initConvention: 'a_i, w_i ~ alpha·N(0, 1) entrywise',
   },
   options: OPTIONS,
+  optionDomains: DOMAINS,
   generateData: generate,
   knownLaws: [{ text: '1ᵀa_i per neuron (logit translation), and a_i-vs-w_i balance', latex: '\\mathbf{1}^\\top a_i' }],
 };
