@@ -3,7 +3,8 @@
  *   1. derive the single neuron's gradient flow and prove what it conserves;
  *   2. integrate it from a small start and put it beside the closed form (δ = −2, 0, 2);
  *   3. predict the diagonal network's saddle-to-saddle jumps (AGF, Pesme–Flammarion) and
- *      compare them with simulated gradient flow and gradient descent.
+ *      compare them with simulated gradient flow and gradient descent;
+ *   4–5. integrate a two-layer ReLU net kink by kink, and read a deep one as a chain of truncations.
  */
 import type { Command } from '../common.ts';
 import { COMMON_OPTIONS, emitFiles, figureFiles, flag, num, printJson, resultJson } from '../common.ts';
@@ -24,6 +25,7 @@ import { renderPanels, type PlotSpec } from '../../report/svg.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
 import { softmax } from '../../../models/softmax.ts';
 import { etaSweep, forceTerms, labelOf, squeezing } from '../../analysis/forces.ts';
+import { reluDemo } from './demo-relu.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -104,7 +106,12 @@ export const demoCommand: Command = {
     say(renderText(jumpTable));
     say('');
 
-    // 4. force analysis of a softmax model (theory.md §9)
+    // 4–5. ReLU networks: kink-by-kink flow, truncation picture
+    const reluPart = reluDemo(alpha);
+    say(reluPart.text);
+    say('');
+
+    // 6. force analysis of a softmax model (theory.md §9)
     const pf = createProblem(softmax, { alpha: 0.5, seed: 0 });
     const forceRows = [0, 1].map((o) => {
       const t = forceTerms(pf, pf.theta0, o, o, 0.01);
@@ -114,7 +121,7 @@ export const demoCommand: Command = {
     const ps = createProblem(softmax, { dims: { V: 50, d: 4 }, alpha: 1.2, seed: 1, options: { n: 5 } });
     const sq = squeezing(ps, ps.theta0, 0, 1e-3).find((q) => q.sign === 'negative' && q.rank === 'low')!;
     const forceTable: Table = {
-      title: '4. Softmax regression: one GD step (η = 0.01) on example o, Δlog π(y_o|x_o) = −η A K G + O(η²)',
+      title: '6. Softmax regression: one GD step (η = 0.01) on example o, Δlog π(y_o|x_o) = −η A K G + O(η²)',
       columns: [
         { key: 'o', header: 'o' }, { key: 'y', header: 'y_o' }, { key: 'pi', header: 'π(y_o)' }, { key: 'nK', header: '‖K‖_F' }, { key: 'nG', header: '‖G‖' },
         { key: 'pred', header: '−η[AKG]_y' }, { key: 'actual', header: 'measured' }, { key: 'slope', header: 'error slope vs η', format: (v) => (v as number).toFixed(3) },
@@ -134,6 +141,7 @@ export const demoCommand: Command = {
       singleNeuron: plain({ conventions: machineConventions(createProblem(singleNeuron, { alpha }).conventions, null, { rescaled: false }), equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows }),
       forces: plain({ conventions: machineConventions(pf.conventions, null, { rescaled: false, time: 'one GD step of size eta = 0.01 at theta(0)' }), decomposition: forceRows, squeezing: { fallFraction: sq.fallFraction, argmaxGain: sq.argmaxGain, argmaxGainClosedForm: sq.argmaxGainClosedForm, relError: sq.relError } }),
       diagonal: comparisonJson(cmp, pd.derived.kappa, machineConventions(pd.conventions, pd.derived.kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' })),
+      relu: plain(reluPart.json),
     });
     printJson(args, io, result);
     emitFiles(args, io, {
