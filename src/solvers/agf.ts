@@ -93,6 +93,16 @@ export function neuronSign(p: Problem, theta: Float64Array, i: number): number |
   return Math.sign(prod);
 }
 
+/** ‖v‖ without underflow (entries of 1e-300 square to 0). */
+export function scaledNorm(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let k = 0; k < v.length; k++) m = Math.max(m, Math.abs(v[k]));
+  if (m === 0) return 0;
+  let s = 0;
+  for (let k = 0; k < v.length; k++) s += (v[k] / m) ** 2;
+  return m * Math.sqrt(s);
+}
+
 function usesSymbol(e: Expr, name: string): boolean {
   if (e.kind === 'sym' && e.name === name) return true;
   return children(e).some((c) => usesSymbol(c, name));
@@ -104,9 +114,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   const { H, P } = p.layout;
   if (theta0.length !== H * P) throw new GradflowError(`agf: initial state has ${theta0.length} entries, the model has ${H * P}`);
   for (let i = 0; i < H; i++) {
-    let s = 0;
-    for (let k = 0; k < P; k++) s += theta0[i * P + k] ** 2;
-    if (Math.sqrt(s) >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${Math.sqrt(s)} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
+    const rho = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
+    if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
   }
   if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
   if (!p.derived.polynomial) throw new GradflowError(`agf: model '${p.model.spec.name}' is κ = 2 but not polynomial (relu); its dormant dynamics are piecewise linear per activation cone, which this engine does not handle yet`);
@@ -163,7 +172,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: true, maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));

@@ -15,6 +15,9 @@ export interface CostOptions {
   gtol: number;
   collapseTol: number;
   initialLoss: number;
+  /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
+  newton: boolean;
+  maxIter: number;
 }
 
 /**
@@ -53,8 +56,9 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
     for (let a = 0; a < P; a++) s += theta[i * P + a] ** 2;
     smallest = Math.min(smallest, Math.sqrt(s));
   }
-  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: 1e-13, maxIter: 20000, memory: 20, firstStep: 0.1 * smallest });
+  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   theta.set(res.x);
+  if (!o.newton || res.gradNorm <= o.gtol) return { loss: res.f, evaluations: res.evaluations };
   const polish = newtonPolish(p, theta, mask, o.gtol);
   return { loss: polish.loss, evaluations: res.evaluations + polish.evaluations };
 }
@@ -78,7 +82,7 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   evaluations++;
   if (N > 400) return { loss: L, evaluations };
   const Hm = new Float64Array(N * N);
-  for (let it = 0; it < 6; it++) {
+  for (let it = 0; it < 4; it++) {
     let gn = 0;
     for (const q of idx) gn += g[q] * g[q];
     if (Math.sqrt(gn) <= 1e-3 * gtol) break;
