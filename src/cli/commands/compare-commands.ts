@@ -1,13 +1,15 @@
 /** compare and sweep: predictions and simulations side by side, one table each. */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { createProblem } from '../../problem.ts';
 import { METHODS, runMethods, type RunOptions } from '../../analysis/runs.ts';
 import { compareSchedules, comparisonJson, comparisonTable } from '../../analysis/compare.ts';
 import { comparisonPlot, sweepPlot, type SweepPoint } from '../../report/schedule-report.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
-import { DEFAULT_SCHEDULE_ALPHA, checkAlpha, publicSchedule } from './schedule-commands.ts';
+import { DEFAULT_SCHEDULE_ALPHA, checkAlpha } from './schedule-commands.ts';
+import { jsonText, machineConventions, plain, scheduleBody } from '../../report/json.ts';
+import { timeUnit } from '../../schedule.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { isLinearModel, runCompareLinear } from './compare-linear.ts';
 import { SPECTRUM_OPTION, runCompareModular } from './modular.ts';
@@ -40,6 +42,7 @@ export const compareCommand: Command = {
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')})`, default: 'agf,pf,flow,gd' },
     variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
+    ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
     ...SPECTRUM_OPTION,
     ...COMMON_OPTIONS,
@@ -55,25 +58,24 @@ export const compareCommand: Command = {
     const runs = runMethods(p, runOptions(args, methods));
     const cmp = compareSchedules(runs.schedules);
     const notes = [
-      `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr); rescaled time t/log(1/alpha)`,
+      `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr)`,
       `init: ${p.conventions.init}; alpha = ${p.alpha}`,
       `data: ${p.data.source}`,
       'simulated jumps: loss crosses the geometric midpoint of the predicted plateau levels; neuron = fastest-growing ‖θ_i‖² (src/analysis/jumps.ts)',
       ...runs.notes,
     ];
-    const table = comparisonTable(cmp, notes);
-    const json = comparisonJson({ ...cmp, schedules: cmp.schedules.map(publicSchedule) }, { conventions: { ...p.conventions, time: 'flow time (gd: t = k·lr); rescaledTime = time/log(1/alpha)' }, notes });
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else io.out(renderText(table));
-    const ref = cmp.schedules.find((s) => s.method === cmp.reference);
+    const kappa = p.derived.kappa;
+    const unit = timeUnit(kappa, p.alpha);
+    const table = comparisonTable(cmp, notes, { unit, columns: tableColumns(args) });
+    const conventions = machineConventions(p.conventions, kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' });
+    const json = resultJson(args, 'comparison', p.seed, comparisonJson(cmp, kappa, conventions, { notes }));
+    if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'compare.md': () => renderMarkdown(table),
       'compare.csv': () => renderCsv(table),
       'compare.tex': () => renderLatex(table),
-      'compare.json': () => JSON.stringify(json, null, 2) + '\n',
-      ...(ref && Object.keys(runs.trajectories).length
-        ? { 'compare.svg': () => comparisonPlot(ref, runs.trajectories, p.alpha, `loss: ${p.conventions.loss} · time: t/log(1/alpha) · alpha = ${p.alpha} · step: ${ref.method} plateau levels, dashed lines: ${ref.method} jump times`) }
-        : {}),
+      'compare.json': () => jsonText(json),
+      ...(Object.keys(runs.trajectories).length ? figureFiles('compare', comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
     });
   },
 };
@@ -138,14 +140,15 @@ export const sweepCommand: Command = {
         'a bounded gap t_flow − t_agf means the rescaled error shrinks like 1/log(1/alpha)',
       ],
     };
-    const json = { model: def.spec.name, conventions: { ...base.conventions, alpha: null, time: 'flow time; rescaledTime = time/log(1/alpha)' }, alphas, pf: limit ? publicSchedule(limit) : null, runs: perAlpha };
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else io.out(renderText(table));
+    const kappa = base.derived.kappa;
+    const conventions = { ...machineConventions({ ...base.conventions, alpha: NaN }, kappa, { rescaled: false, time: 'flow time; rescaledTime = time / log(1/alpha) at each run\'s alpha' }), rescaledTimeUnit: timeUnit(kappa, 0.5).formula };
+    const json = resultJson(args, 'sweep', base.seed, { model: def.spec.name, conventions, alphas, pf: limit ? scheduleBody(limit, kappa) : null, runs: perAlpha.map((r) => plain(r)) });
+    if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'sweep.md': () => renderMarkdown(table),
       'sweep.csv': () => renderCsv(table),
       'sweep.tex': () => renderLatex(table),
-      'sweep.json': () => JSON.stringify(json, null, 2) + '\n',
+      'sweep.json': () => jsonText(json),
       'sweep.svg': () => sweepPlot(points, limit, `loss: ${base.conventions.loss} · points: flow · lines: AGF · dashed: PF (alpha → 0)`),
     });
   },

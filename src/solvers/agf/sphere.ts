@@ -113,7 +113,6 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       const sol = integrate('dopri5', rhs, tau, y, tau + 1e12, {
         rtol,
         atol: rtol * 1e-3,
-        tEval: [],
         events: [{ name: 'activation', g: (_t, yy) => { let mn = Infinity; for (let k = 0; k < m; k++) mn = Math.min(mn, yy[m * P + k]); return mn; }, direction: -1, terminal: true }],
         stopWhen: (_t, yy, dy) => {
           if (++steps >= CHUNK_STEPS) return true;
@@ -131,7 +130,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       });
       odeSteps += sol.stats.steps;
       tau = sol.tEnd;
-      y = sol.dense(sol.tEnd);
+      y = sol.y[sol.y.length - 1].slice();
       if (sol.status === 'event') {
         const ev = sol.events.at(-1)!;
         y = ev.y.slice();
