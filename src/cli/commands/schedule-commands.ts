@@ -17,6 +17,7 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
 
 /** AGF and PF need 0 < alpha < 1: log(1/alpha) is their time unit. */
+
 export function checkAlpha(p: Problem): void {
   if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
 }
@@ -50,6 +51,7 @@ export const agfCommand: Command = {
     const p = buildProblem(built, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
     if (limit && flag(args, 'closed')) throw new GradflowError('--closed computes the schedule at a positive alpha; for alpha = 0 use the generic engine (drop --closed) or `gradflow pf diagonal`');
+    if (flag(args, 'closed') && p.model.spec.name !== 'diagonal') throw new GradflowError(`--closed applies to the diagonal model only (got '${p.model.spec.name}')`);
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit });
