@@ -145,3 +145,20 @@ describe('κ = 3', () => {
     runs[3].jumps.forEach((j, k) => expect(Math.abs(j.rescaledTime - runs[2].jumps[k].rescaledTime)).toBeLessThan(1e-6 * j.rescaledTime));
   });
 });
+
+describe('CLI', () => {
+  it('gradflow agf diagonal --alpha 0 --json prints the α → 0 schedule, equal to pf', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const agf = await run('agf', 'diagonal', '--alpha', '0', '--json');
+    const pf = await run('pf', 'diagonal', '--json');
+    expect(agf.code).toBe(0);
+    const a = JSON.parse(agf.out), q = JSON.parse(pf.out);
+    const ja = (a.schedule ?? a).jumps as { rescaledTime: number; neuron: number }[];
+    const jq = (q.schedule ?? q).jumps as { rescaledTime: number; neuron: number }[];
+    expect(ja.length).toBe(jq.length);
+    ja.forEach((j, k) => {
+      expect(j.neuron).toBe(jq[k].neuron);
+      expect(Math.abs(j.rescaledTime - jq[k].rescaledTime)).toBeLessThanOrEqual(1e-10 * jq[k].rescaledTime);
+    });
+  });
+});
