@@ -44,7 +44,7 @@ const fmt = (s: number): string => `${(s * 1e3).toPrecision(3)} ms`;
 for (const [name, p] of problems) {
   const generic = solveAgf(p);
   const horizon = 1.3 * generic.jumps[generic.jumps.length - 1].time + 20;
-  const tEval = Array.from({ length: 101 }, (_, k) => (horizon * k) / 100);
+  const tEval = Array.from({ length: 101 }, (_, k) => Math.min(horizon, (horizon * k) / 100));
   const tFlow = timeFew(() => solveFlow(p, { tEnd: horizon, rtol: 1e-10, tEval, dense: false }), 1);
   const tGeneric = timeFew(() => solveAgf(p));
   const diag = p.model.spec.name === 'diagonal';
