@@ -55,6 +55,7 @@ describe('tables written by the commands', () => {
     // a hand-made table with every kind of cell, too
     tables.push(renderLatex({ columns: [{ key: 'a', header: 'δ = a² − ‖w‖²' }, { key: 'b', header: 'λ̂ · β*' }], rows: [{ a: -1.5e-9, b: 'x ↦ x²' }], notes: ['σ_k(Σ_yx) ≤ 1…'] }));
     if (!hasPdflatex) {
+      if (process.env.CI) throw new Error('CI: pdflatex is not installed (.ci/run installs texlive-latex-base and -recommended)');
       console.warn('latex.test: pdflatex not installed (apt-get install texlive-latex-base texlive-latex-recommended); checked the ASCII whitelist only');
       return;
     }

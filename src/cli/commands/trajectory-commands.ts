@@ -72,7 +72,7 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
     [`${base}.tex`]: () => renderLatex(table),
     [`${base}.json`]: () => jsonText(json),
     ...figureFiles(base, () => trajectoryPlots([tr], p, `time: ${tr.conventions.time}; α = ${p.alpha}; init: ${p.conventions.init}.`)),
-  });
+  }, [table]);
 }
 
 export const flowCommand: Command = {
