@@ -69,6 +69,17 @@ export interface ModelDefinition {
    * to the origin is returned with zero norm. Without it, src/solvers/agf.ts runs a masked flow.
    */
   agfCostMin?: (p: Problem, theta: Float64Array, mask: Uint8Array) => Float64Array;
+  /**
+   * A model whose template depends on an option (relu's bias=0, relu-deep's depth): the
+   * definition to use for these options. Applied once, by createProblem and by commands that
+   * derive without a Problem; the returned definition has no variant of its own.
+   */
+  variant?: (opts: Record<string, number>) => ModelDefinition;
+}
+
+/** The definition a model's options select (itself when it has no variants). */
+export function resolveVariant(def: ModelDefinition, opts: Record<string, number>): ModelDefinition {
+  return def.variant ? def.variant(opts) : def;
 }
 
 export interface ExactSolution {

@@ -1,5 +1,6 @@
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, emitFiles, flag, printJson, resolveModel, resultJson } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, emitFiles, flag, modelOptions, printJson, resolveModel, resultJson } from '../common.ts';
+import { resolveVariant } from '../../spec.ts';
 import { derived } from '../../problem.ts';
 import { equations } from '../../symbolic/derive.ts';
 import { compileModel } from '../../compile/kernels.ts';
@@ -7,15 +8,17 @@ import { compileModel } from '../../compile/kernels.ts';
 export const deriveCommand: Command = {
   name: 'derive',
   summary: 'Derive and print the model’s gradient-flow equations (text and LaTeX), its homogeneity degree κ and known laws.',
-  usage: 'gradflow derive <model|--spec FILE> [--latex] [--code] [--json] [--out DIR]',
+  usage: 'gradflow derive <model|--spec FILE> [--opt k=v] [--latex] [--code] [--json] [--out DIR]',
   options: {
     spec: MODEL_OPTIONS.spec,
+    opt: MODEL_OPTIONS.opt,
     latex: { kind: 'flag', help: 'print LaTeX instead of text' },
     code: { kind: 'flag', help: 'also print the generated gradient kernel (JavaScript)' },
     ...COMMON_OPTIONS,
   },
   run(args, io) {
-    const def = resolveModel(args);
+    const chosen = resolveModel(args);
+    const def = resolveVariant(chosen, modelOptions(args, chosen));
     const d = derived(def);
     const eqs = equations(d);
     const laws = def.knownLaws ?? [];
