@@ -44,13 +44,14 @@ export function checkedClusterOptions(opts: Record<string, number>, d: number, n
 }
 
 /**
- * K cluster centres in [0.2, 1]^d (positive, so a positively-gauged first layer sees them in its
- * active region) pulled towards their mean by `overlap`; n points split evenly, N(centre, spread²).
+ * K cluster centres uniform in range^d (default [0.2, 1]^d: positive, so a positively-gauged first
+ * layer sees them in its active region) pulled towards their mean by `overlap`; n points split
+ * evenly, N(centre, spread²).
  */
-export function clusters(o: ClusterOptions, rng: Rng): ClusterData {
+export function clusters(o: ClusterOptions, rng: Rng, range: [number, number] = [0.2, 1]): ClusterData {
   const { n, K, d } = o;
   const centres = new Float64Array(K * d);
-  for (let k = 0; k < K; k++) for (let q = 0; q < d; q++) centres[k * d + q] = 0.2 + 0.8 * rng.uniform();
+  for (let k = 0; k < K; k++) for (let q = 0; q < d; q++) centres[k * d + q] = range[0] + (range[1] - range[0]) * rng.uniform();
   const mean = new Float64Array(d);
   for (let k = 0; k < K; k++) for (let q = 0; q < d; q++) mean[q] += centres[k * d + q] / K;
   for (let k = 0; k < K; k++) for (let q = 0; q < d; q++) centres[k * d + q] = (1 - o.overlap) * centres[k * d + q] + o.overlap * mean[q];
@@ -64,8 +65,8 @@ export function clusters(o: ClusterOptions, rng: Rng): ClusterData {
   return { X, labels, centres };
 }
 
-export function describeClusters(o: ClusterOptions): string {
-  return `${o.K} Gaussian clusters in d = ${o.d} (centres uniform in [0.2, 1]^d, overlap ${o.overlap}, spread ${o.spread}), ${o.classes} classes, n = ${o.n}`;
+export function describeClusters(o: ClusterOptions, range: [number, number] = [0.2, 1]): string {
+  return `${o.K} Gaussian clusters in d = ${o.d} (centres uniform in [${range[0]}, ${range[1]}]^d, overlap ${o.overlap}, spread ${o.spread}), ${o.classes} classes, n = ${o.n}`;
 }
 
 /** A teacher of k ReLU units in 2-D: unit q has direction at angle 2πq/k + 0.3, bias −0.2, output ±1 alternating. */

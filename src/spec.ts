@@ -55,6 +55,11 @@ export interface ModelDefinition {
   generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>) => Dataset;
   /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. `data` lets a start depend on the data (e.g. aligned with Σ_yx's singular vectors). */
   init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng, data?: Dataset) => Float64Array;
+  /**
+   * Equations a model documents beyond its derived flow (e.g. relu-deep's effective equations for
+   * the cumulative parameters), printed by `derive` with the assumptions they rest on.
+   */
+  theory?: { label: string; text: string; latex: string }[];
   /** Conserved quantities already known for display by `derive` (laws are derived elsewhere). */
   knownLaws?: { text: string; latex: string }[];
   /** Extra option names this model accepts (e.g. 'delta'), with a one-line description. */
