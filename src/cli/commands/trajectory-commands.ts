@@ -4,10 +4,11 @@ import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles
 import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
 import { MAX_EXPORT_ROWS, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
 import { writeFileAtomic } from '../../report/files.ts';
-import { GradflowError } from '../../util/errors.ts';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { ParsedArgs } from '../args.ts';
+import { GradflowError } from '../../util/errors.ts';
+import { CAPS, checkCap } from '../../util/limits.ts';
 import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
 import { solveFlow } from '../../solvers/flow.ts';
@@ -44,6 +45,13 @@ function exportContent(file: string, tab: TrajectoryTable, json: () => Record<st
   if (ext === '.npy') return trajectoryNpy(tab);
   if (ext === '.json') return jsonText(json());
   return trajectoryCsv(tab, comments);
+}
+
+/** --points before any computation: a table of 2 … cap rows. */
+function checkPoints(args: ParsedArgs): void {
+  const points = num(args, 'points', 11);
+  if (points < 2) throw new GradflowError(`--points must be at least 2 (the start and the end; got ${points})`);
+  checkCap(CAPS.points, points, '--points');
 }
 
 function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): void {
@@ -91,6 +99,7 @@ export const flowCommand: Command = {
   },
   run(args, io) {
     checkOutputs(args);
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveFlow(p, {
       tEnd: num(args, 't', 30),
@@ -118,6 +127,7 @@ export const descentCommand: Command = {
   },
   async run(args, io) {
     checkOutputs(args);
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
     const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend });
@@ -138,6 +148,7 @@ export const exactCommand: Command = {
   },
   run(args, io) {
     checkOutputs(args);
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveExact(p, { tEnd: num(args, 't', 30), name: str(args, 'name') });
     report(args, io, p, tr);
