@@ -81,6 +81,6 @@ describe('--export', () => {
     await expectBadInput(['flow', 'single-neuron', '--export', join(dir, 'missing', 'x.csv')], /does not exist/);
     await expectBadInput(['flow', 'single-neuron', '--export', join(dir, 'x.csv'), '--export-at', 'log:1'], /N must be between 2/);
     await expectBadInput(['flow', 'single-neuron', '--t', '1', '--export', join(dir, 'x.csv'), '--export-at', '0,5'], /outside the trajectory/);
-    await expectBadInput(['flow', 'single-neuron', '--out', join(dir, 'g.csv')], /is a file; give a directory/);
+    await expectBadInput(['flow', 'single-neuron', '--out', join(dir, 'g.csv')], /is not a directory/);
   });
 });

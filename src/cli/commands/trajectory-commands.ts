@@ -27,7 +27,7 @@ const REPORT_OPTIONS = {
 
 const EXPORT_FORMATS = ['.csv', '.json', '.npy'];
 
-/** --out and --export are checked before anything is computed: a typo must not cost the run. */
+/** --export is checked before anything is computed (--out is, by the common checks): a typo must not cost the run. */
 function checkOutputs(args: ParsedArgs): void {
   const file = str(args, 'export');
   if (file !== undefined) {
@@ -36,8 +36,6 @@ function checkOutputs(args: ParsedArgs): void {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GradflowError(`--export ${file}: directory ${dir} does not exist`);
     if (existsSync(file) && statSync(file).isDirectory()) throw new GradflowError(`--export ${file} is a directory; give a file name`);
   }
-  const out = str(args, 'out');
-  if (out !== undefined && existsSync(out) && !statSync(out).isDirectory()) throw new GradflowError(`--out ${out} is a file; give a directory`);
 }
 
 function exportContent(file: string, tab: TrajectoryTable, json: () => Record<string, unknown>, comments: string[]): string | Uint8Array {
