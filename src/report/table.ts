@@ -200,7 +200,8 @@ export function latexEscape(s: string): string {
     if (accent) {
       out += `\\ensuremath{${accent}{${LATEX_UNICODE[ch] ?? (/[A-Za-z]/.test(ch) ? ch : '?')}}}`;
       k++;
-    } else if (ch.charCodeAt(0) < 128) out += ch;
+    } else if (ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127) out += ' '; // control characters (^^M ends a comment)
+    else if (ch.charCodeAt(0) < 128) out += ch;
     else if (LATEX_UNICODE[ch] !== undefined) out += `\\ensuremath{${LATEX_UNICODE[ch]}}`;
     else if (LATEX_TEXT_UNICODE[ch] !== undefined) out += LATEX_TEXT_UNICODE[ch];
     else out += '?'; // nothing pdflatex reads: a visible placeholder, never a byte that stops the build
@@ -221,6 +222,7 @@ export function renderLatex(t: Table): string {
   const spec = t.columns.map((c) => (alignOf(c, t.rows) === 'right' ? 'r' : 'l')).join('');
   const row = (cells: string[]): string => `${cells.join(' & ')} \\\\`;
   const out: string[] = [];
+  // escaped even in a comment: TeX reads ^^M as a line end, which would end the comment early
   if (t.title) out.push(`% ${latexEscape(t.title)}`);
   out.push(`\\begin{tabular}{${spec}}`, '\\toprule');
   out.push(row(t.columns.map((c) => c.latexHeader ?? latexEscape(c.header))), '\\midrule');
