@@ -152,6 +152,6 @@ export const demoCommand: Command = {
       'forces.md': () => renderMarkdown(forceTable),
       ...figureFiles('single-neuron', () => renderPanels(panels, 3)),
       ...figureFiles('diagonal-jumps', () => comparisonPlot(runs.schedules, runs.trajectories, unit, `loss: ${pd.conventions.loss}; init: ${pd.conventions.init}.`)),
-    });
+    }, [exactTable, fullTable]);
   },
 };
