@@ -16,12 +16,21 @@ const pm = (v: MeanSd | undefined): string => {
   return v.sd === null ? formatNumber(v.mean, 6) : `${formatNumber(v.mean, 6)} ± ${formatNumber(v.sd, 2)}`;
 };
 const pmErr = (a: number, se: number | null): string => (se === null ? formatNumber(a, 6) : `${formatNumber(a, 6)} ± ${formatNumber(se, 2)}`);
+/** CSV cells keep every digit (shortest round-trip form): scripts read them back. */
+const full = (v: unknown): string => (typeof v === 'number' ? String(v) : v === null || v === undefined ? '' : String(v));
+const fullPrecision = (t: Table): Table => ({ ...t, columns: t.columns.map((c) => ({ ...c, format: c.format ?? full })) });
 const dimsText = (d: Record<string, number>): string => Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ') || '—';
+
+/** κ = 2 rescales by log(1/α); κ > 2 by (α^{2−κ} − 1)/(κ − 2) (src/solvers/agf.ts). */
+function timeUnit(kappa: number | null): { short: string; latex: string; long: string } {
+  if (kappa === null || kappa === 2) return { short: 't/log(1/α)', latex: '$t/\\log(1/\\alpha)$', long: 'rescaled t/log(1/alpha) (flow time / log(1/alpha); gd: t = k·lr)' };
+  return { short: 'rescaled t', latex: '$\\tilde t$', long: `rescaled t = flow time · (κ − 2)/(alpha^(2−κ) − 1), κ = ${kappa} (gd: t = k·lr)` };
+}
 
 function notes(grid: SweepGrid, s: SweepSummary): string[] {
   const c = s.conventions;
   const out = [
-    `loss: ${c?.loss ?? '1/(2n) sum of squares'} (mean over samples); time: rescaled t/log(1/alpha) (flow time / log(1/alpha); gd: t = k·lr); init: ${c?.init ?? '—'}, alpha as listed`,
+    `loss: ${c?.loss ?? '1/(2n) sum of squares'} (mean over samples); time: ${timeUnit(s.kappa).long}; init: ${c?.init ?? '—'}, alpha as listed`,
     `seeds: ${grid.seeds.length} (${grid.seeds.length > 12 ? `${grid.seeds[0]}…${grid.seeds[grid.seeds.length - 1]}` : grid.seeds.join(', ')}); mean ± sample sd over seeds; rel err = |t_m − t_agf| / t_agf per seed, then mean ± sd`,
     `data: ${s.dataSources.length === 1 ? s.dataSources[0] : s.dataSources.length ? `${s.dataSources.length} sources (one per seed/width)` : '—'}`,
   ];
@@ -45,7 +54,7 @@ export function jumpTable(grid: SweepGrid, s: SweepSummary): Table {
     { key: 'alpha', header: 'alpha', latexHeader: '$\\alpha$' },
     { key: 'k', header: 'k' },
     { key: 'neuron', header: 'neuron', format: (v) => (typeof v === 'number' ? String(v) : 'varies') },
-    ...s.methods.map((m) => ({ key: `t_${m}`, header: `t/log(1/α) ${m}`, latexHeader: `$t/\\log(1/\\alpha)$ ${m}`, align: 'right' as const })),
+    ...s.methods.map((m) => ({ key: `t_${m}`, header: `${timeUnit(s.kappa).short} ${m}`, latexHeader: `${timeUnit(s.kappa).latex} ${m}`, align: 'right' as const })),
     ...others.map((m) => ({ key: `e_${m}`, header: `rel err ${m}`, align: 'right' as const })),
     ...others.map((m) => ({ key: `n_${m}`, header: `same neuron ${m}`, align: 'right' as const })),
   ];
@@ -73,7 +82,7 @@ export function jumpDataTable(grid: SweepGrid, s: SweepSummary): Table {
     for (const m of others) Object.assign(row, { [`e_${m}`]: r.relError[m].mean, [`esd_${m}`]: r.relError[m].sd, [`same_${m}`]: r.sameNeuron[m].agree, [`of_${m}`]: r.sameNeuron[m].of });
     return row;
   });
-  return { title: jumpTable(grid, s).title, columns, rows, notes: notes(grid, s) };
+  return fullPrecision({ title: jumpTable(grid, s).title, columns, rows, notes: notes(grid, s) });
 }
 
 const extrapolationNotes = [
@@ -110,7 +119,8 @@ export function extrapolationTable(grid: SweepGrid, s: SweepSummary, data = fals
     }
     return row;
   });
-  return { title: `sweep — ${grid.model}: α → 0 extrapolation of the rescaled jump times`, columns, rows, notes: [...(s.extrapolationNote ? [s.extrapolationNote] : []), ...extrapolationNotes, ...notes(grid, s).slice(0, 1)] };
+  const table: Table = { title: `sweep — ${grid.model}: α → 0 extrapolation of the rescaled jump times`, columns, rows, notes: [...(s.extrapolationNote ? [s.extrapolationNote] : []), ...extrapolationNotes, ...notes(grid, s).slice(0, 1)] };
+  return data ? fullPrecision(table) : table;
 }
 
 /** sweep.json: the versioned envelope around the summary. */
@@ -124,7 +134,7 @@ export function summaryJson(grid: SweepGrid, s: SweepSummary): Record<string, un
     conventions: {
       loss: s.conventions?.loss ?? null,
       lossNormalisation: 'mean over samples, 1/(2n) sum of squares',
-      time: 'rescaledTime = flow time / log(1/alpha) (gd: flow time t = k·lr)',
+      time: s.kappa === null || s.kappa === 2 ? 'rescaledTime = flow time / log(1/alpha) (gd: flow time t = k·lr)' : `rescaledTime = flow time · (κ − 2)/(alpha^(2−κ) − 1), κ = ${s.kappa} (gd: flow time t = k·lr)`,
       init: s.conventions?.init ?? null,
       alpha: grid.alphas,
       kappa: s.kappa,

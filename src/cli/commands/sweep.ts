@@ -112,7 +112,7 @@ export function progressReporter(io: CommandIO, label: string): (done: number, t
 
 function emitSummary(args: ParsedArgs, io: CommandIO, grid: SweepGrid, s: SweepSummary): void {
   if (flag(args, 'json')) io.out(JSON.stringify(summaryJson(grid, s), null, 2));
-  else io.out(`${renderText(jumpTable(grid, s))}\n${renderText(extrapolationTable(grid, s))}`);
+  else io.out(`${renderText(jumpTable(grid, s))}\n${s.extrapolation.length ? renderText(extrapolationTable(grid, s)) : `α → 0 extrapolation: ${s.extrapolationNote ?? 'no jump was found at every alpha for any seed'}\n`}`);
 }
 
 function failIfCellsFailed(s: SweepSummary): void {
