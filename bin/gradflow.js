@@ -1,13 +1,13 @@
 #!/usr/bin/env node
-// Thin launcher: run the TypeScript CLI through tsx so `npx gradflow` works without a build step.
-import { spawnSync } from 'node:child_process';
+// The CLI runs in this process from the build (dist/cli.js, made by `npm run build`, which
+// `npm install` runs as `prepare`); no TypeScript loader at run time.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
-import { createRequire } from 'node:module';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const tsxCli = require.resolve('tsx/cli');
-const main = join(here, '..', 'src', 'cli', 'main.ts');
-const r = spawnSync(process.execPath, [tsxCli, main, ...process.argv.slice(2)], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const built = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(built))) {
+  process.stderr.write('gradflow: dist/ is missing; run `npm run build` in the gradflow checkout (or `npm run gradflow -- …` to run the sources through tsx)\n');
+  process.exit(2);
+}
+const { runCli } = await import(built.href);
+runCli(process.argv.slice(2));

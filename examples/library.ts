@@ -1,18 +1,11 @@
 /**
  * gradflow as a library: one Problem, interchangeable solvers, one result type.
- * Run with: npx tsx examples/library.ts
+ * Run with: npx tsx examples/library.ts (it imports the package by name: the build in dist/,
+ * `npm run build`; an installed gradflow works the same)
  */
-import { singleNeuron } from '../models/single-neuron.ts';
-import { diagonal } from '../models/diagonal.ts';
-import { createProblem } from '../src/problem.ts';
-import { solveFlow } from '../src/solvers/flow.ts';
-import { solveDescent } from '../src/solvers/descent.ts';
-import { solveExact } from '../src/solvers/exact.ts';
-import { solveAgf } from '../src/solvers/agf.ts';
-import { solvePf } from '../src/solvers/pf.ts';
-import { equations } from '../src/symbolic/derive.ts';
-import { relDiff } from '../src/util/linalg.ts';
+import { createProblem, equations, models, relDiff, solveAgf, solveDescent, solveExact, solveFlow, solvePf } from 'gradflow';
 
+const { singleNeuron, diagonal } = models;
 // 1. a problem: model + data (generated, seeded) + initial state of scale alpha
 const p = createProblem(singleNeuron, { alpha: 1e-4, seed: 1, options: { delta: 0 } });
 for (const e of equations(p.derived)) console.log(e.text);

@@ -16,6 +16,7 @@ import { solveAgf } from '../src/solvers/agf.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { detectJumps, dropIntervals } from '../src/analysis/jumps.ts';
+import { timeUnit } from '../src/schedule.ts';
 import { compareSchedules, comparisonTable, worstRelError } from '../src/analysis/compare.ts';
 import { defaultStep, hessianNormEstimate } from '../src/analysis/runs.ts';
 import { expectBadInput, run, scratch } from './helpers/cli.ts';
@@ -43,9 +44,9 @@ describe('compareSchedules', () => {
     expect(c.jumps[1].neuronAgrees.flow).toBe(false);
     expect(c.jumps[2].time.flow).toBeNull();
     expect(worstRelError(c, 'flow')).toBeCloseTo(0.1, 14);
-    const t = comparisonTable(c);
+    const t = comparisonTable(c, [], { unit: timeUnit(2, 1e-4) });
     expect(t.rows).toHaveLength(3);
-    expect(t.columns.map((col) => col.key)).toContain('e_flow');
+    expect(t.columns.map((col) => col.key)).toContain('rel_err_flow');
   });
 });
 
@@ -124,7 +125,7 @@ function expectScheduleShape(s: Record<string, unknown>, method: string): void {
   expect(s.model).toBe('diagonal');
   expect(s.method).toBe(method);
   const conv = s.conventions as Record<string, unknown>;
-  expect(Object.keys(conv).sort()).toEqual(['alpha', 'init', 'loss', 'time']);
+  for (const key of ['alpha', 'init', 'loss', 'time', 'kappa', 'timeScale', 'rescaledTimeUnit']) expect(conv).toHaveProperty(key);
   expect(conv.loss).toBe('1/(2n) sum of squares');
   expect(typeof s.initialLoss).toBe('number');
   for (const j of s.jumps as Record<string, unknown>[]) {
@@ -158,7 +159,7 @@ describe('CLI', () => {
     for (const f of ['compare.md', 'compare.csv', 'compare.tex', 'compare.json', 'compare.svg']) expect(existsSync(join(out, f))).toBe(true);
     const svg = readFileSync(join(out, 'compare.svg'), 'utf8');
     expect(svg).toMatch(/<svg[ >]/);
-    expect(svg).toMatch(/t \/ log\(1\/alpha\)/);
+    expect(svg).toContain('t/log(1/α)');
   });
 
   it('agf and pf print the schedule alone; --json is a JumpSchedule', async () => {

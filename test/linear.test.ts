@@ -475,7 +475,7 @@ describe('compare-linear CLI', () => {
     const viaCompare = await cli(['compare', 'linear', '--dim', 'c=3', '--dim', 'd=3', '--dim', 'h=3', '--alpha', '1e-6', '--agf', 'generic', '--json']);
     expect(viaCompare.code, viaCompare.err).toBe(0);
     const js = JSON.parse(viaCompare.out) as { methods: string[]; schedules: Record<string, { method: string }> };
-    expect(js.methods).toEqual(['agf-linear:commuting', 'flow', 'agf']);
+    expect(js.methods).toEqual(['agf', 'flow', 'agf-generic']);
     expect(Object.values(js.schedules).map((x) => x.method)).toEqual(js.methods);
     const bad = await cli(['compare-linear', 'linear', '--variant', 'nope']);
     expect(bad.code).toBe(2);

@@ -261,7 +261,7 @@ describe('CLI', () => {
     expect(Math.abs(u.starts[u.best].value - utilityStar(11, 1, 10)) / utilityStar(11, 1, 10)).toBeLessThan(1e-6);
     expect(await main(['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3', '--json'], io)).toBe(0);
     const c = JSON.parse(out.pop()!);
-    expect(c.rows.map((r: { freq: number }) => r.freq)).toEqual([1, 2]);
-    expect(c.rows[0].level).toBeCloseTo(classLoss(7, 2, 1), 12);
+    expect(c.frequencies.map((r: { freq: number }) => r.freq)).toEqual([1, 2]);
+    expect(c.frequencies[0].level).toBeCloseTo(classLoss(7, 2, 1), 12);
   });
 });

@@ -200,7 +200,7 @@ describe('svg', () => {
     const [p] = seriesPoints(svg, 0);
     expect(p[1]).toBeCloseTo((a.y0 + a.y1) / 2, 1);
     expect(p[1]).not.toBeCloseTo(a.y1 - (a.y1 - a.y0) * 1e-2, 0); // not a linear mapping
-    expect(svg).toContain('10<tspan dy="-5" font-size="8">\u22123</tspan>');
+    expect(svg).toContain('10<tspan dy="-6" font-size="9">\u22123</tspan>');
   });
 
   it('decimates 1e5 points but keeps the extremes', () => {

@@ -28,14 +28,24 @@ function installShim(): void {
 }
 const shellEnv = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${binDir}:${process.env.PATH ?? ''}` });
 
-function files(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).filter((f) => !f.startsWith('.')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+function files(dir: string): Record<string, Buffer> {
+  return Object.fromEntries(readdirSync(dir).filter((f) => !f.startsWith('.')).sort().map((f) => [f, readFileSync(join(dir, f))]));
 }
 
+/** The JSON envelope's command line is this invocation's (schema/gradflow.schema.json); everything else must match. */
+function withoutArgv(text: string): unknown {
+  const { argv: _a, command: _c, ...rest } = JSON.parse(text) as Record<string, unknown>;
+  return rest;
+}
+
+/** Every file byte for byte, except the two .json files, equal once their argv/command are set aside. */
 function expectSameBytes(dir: string, ref: string): void {
   const a = files(dir), b = files(ref);
   expect(Object.keys(a)).toEqual(Object.keys(b));
-  for (const name of Object.keys(b)) expect(a[name], name).toBe(b[name]);
+  for (const name of Object.keys(b)) {
+    if (name.endsWith('.json')) expect(withoutArgv(a[name].toString('utf8')), name).toEqual(withoutArgv(b[name].toString('utf8')));
+    else expect(a[name].equals(b[name]), `${name} differs`).toBe(true);
+  }
 }
 
 const lineCount = (path: string): number => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
@@ -54,13 +64,25 @@ describe('sweep at scale: same bytes whoever computes the cells', () => {
     const cells = readFileSync(join(ref, 'cells.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { index: number; status: string });
     expect(cells.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(cells.every((c) => c.status === 'ok')).toBe(true);
-    for (const f of ['grid.json', 'sweep.md', 'sweep.csv', 'sweep.tex', 'sweep.json', 'sweep.svg', 'sweep-extrapolation.csv']) expect(existsSync(join(ref, f)), f).toBe(true);
+    for (const f of ['grid.json', 'sweep.md', 'sweep.csv', 'sweep.tex', 'sweep.json', 'sweep.svg', 'sweep.png', 'sweep.pdf', 'sweep-extrapolation.csv']) expect(existsSync(join(ref, f)), f).toBe(true);
   });
 
   it('3 worker threads give the same bytes as 1', async () => {
     const dir = join(tmp, 'w3');
     const r = await run('sweep', ...GRID, '--workers', '3', '--out', dir);
     expect(r.code, r.err).toBe(0);
+    expectSameBytes(dir, ref);
+  });
+
+  it('from the build (bin/gradflow → dist/), 2 worker threads give the same bytes (skipped without dist/)', (ctx) => {
+    if (!existsSync(join(root, 'dist', 'cli.js')) || !existsSync(join(root, 'dist', 'sweep-worker.js'))) {
+      console.log('skipped: dist/ is not built (npm test builds it first; or npm run build)');
+      ctx.skip();
+      return;
+    }
+    const dir = join(tmp, 'dist');
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'gradflow.js'), 'sweep', ...GRID, '--workers', '2', '--out', dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
     expectSameBytes(dir, ref);
   });
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import { run } from './helpers/cli.ts';
 import { createProblem } from '../src/problem.ts';
 import { solvePf } from '../src/solvers/pf.ts';
@@ -20,7 +21,7 @@ import { linear } from '../models/linear.ts';
 import type { ExtrapolationRow, JumpRow } from '../src/sweep/aggregate.ts';
 import type { CellRecord } from '../src/sweep/cell.ts';
 
-interface Summary { rows: JumpRow[]; extrapolation: ExtrapolationRow[]; cells: { total: number; ok: number }; conventions: Record<string, unknown>; schemaVersion: number; version: string; argv: string[]; seed: number[] }
+interface Summary { rows: JumpRow[]; extrapolation: ExtrapolationRow[]; cells: { total: number; ok: number }; conventions: Record<string, unknown>; schemaVersion: number; kind: string; gradflow: string; argv: string[]; reproduce: string[]; seed: number[] }
 
 const tmp = mkdtempSync(join(tmpdir(), 'gradflow-sweep-science-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,13 +40,22 @@ describe('diagonal network: seed-averaged sweep vs the closed forms', () => {
     cells = readFileSync(join(dir, 'cells.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CellRecord);
   });
 
-  it('carries the versioned envelope and its conventions', () => {
+  it('carries the versioned envelope and validates against schema/gradflow.schema.json (summary and grid.json)', () => {
+    const schema = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'schema', 'gradflow.schema.json'), 'utf8')) as Record<string, unknown>;
+    const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    const validate = ajv.compile(schema);
+    expect(validate(s), ajv.errorsText(validate.errors)).toBe(true);
+    const gridFile = JSON.parse(readFileSync(join(dir, 'grid.json'), 'utf8')) as Record<string, unknown>;
+    expect(validate(gridFile), ajv.errorsText(validate.errors)).toBe(true);
+    expect(gridFile.kind).toBe('sweep-grid');
     expect(s.schemaVersion).toBe(1);
-    expect(typeof s.version).toBe('string');
-    expect(s.argv.slice(0, 2)).toEqual(['sweep', 'diagonal']);
+    expect(s.kind).toBe('sweep');
+    expect(typeof s.gradflow).toBe('string');
+    expect(s.argv[0]).toBe('sweep');
+    expect(s.reproduce.slice(0, 2)).toEqual(['sweep', 'diagonal']);
     expect(s.seed).toEqual(SEEDS);
-    expect(s.conventions.lossNormalisation).toMatch(/mean over samples/);
-    expect(s.conventions.time).toMatch(/log\(1\/alpha\)/);
+    expect(s.conventions.lossReduction).toBe('mean');
+    expect(s.conventions.rescaledTimeUnit).toBe('log(1/alpha)');
     expect(s.conventions.kappa).toBe(2);
     expect(s.cells).toMatchObject({ total: 12, ok: 12 });
   });

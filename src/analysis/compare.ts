@@ -11,6 +11,8 @@
 import type { JumpSchedule } from '../schedule.ts';
 import type { Column, Table } from '../report/table.ts';
 import { formatNumber } from '../report/table.ts';
+import type { TimeUnit } from '../schedule.ts';
+import { plain, scheduleBody, type MachineConventions } from '../report/json.ts';
 
 export interface MatchedJump {
   k: number;
@@ -84,30 +86,40 @@ const fmtNeuron = (v: unknown): string => (v === null || v === undefined ? '—'
 const fmtSign = (v: unknown): string => (v === 1 ? '+' : v === -1 ? '−' : v === 0 ? '0' : '—');
 const fmtList = (v: unknown): string => (Array.isArray(v) && v.length ? v.join(' ') : '—');
 
-/** One table: jump k, neuron, sign, time per method, rescaled time, loss after, relative errors. */
-export function comparisonTable(c: Comparison, notes: string[] = []): Table {
+export interface ComparisonTableOptions {
+  /** Unit of the rescaled times (from the model's κ and α); labels every rescaled column. */
+  unit: TimeUnit;
+  /** 'narrow' (default): jump, neuron, sign, rescaled time per method, relative errors. 'full' adds flow times, loss levels, per-method neurons, deactivations. */
+  columns?: 'narrow' | 'full';
+}
+
+/** One table: jump k, neuron, sign, rescaled time per method, relative errors (and, in full, flow times, loss levels, neurons). */
+export function comparisonTable(c: Comparison, notes: string[], opts: ComparisonTableOptions): Table {
   const others = c.methods.filter((m) => m !== c.reference);
+  const full = opts.columns === 'full';
+  const u = opts.unit;
+  const relFmt = (v: unknown): string => (typeof v === 'number' ? formatNumber(v, 3) : '—');
   const columns: Column[] = [
     { key: 'k', header: 'k' },
     { key: 'neuron', header: 'neuron', format: fmtNeuron },
     { key: 'sign', header: 'sign', format: fmtSign },
-    ...c.methods.map((m) => ({ key: `t_${m}`, header: `t ${m}`, latexHeader: `$t_{\\mathrm{${m}}}$` })),
-    ...c.methods.map((m) => ({ key: `tr_${m}`, header: `t/log(1/α) ${m}`, latexHeader: `$\\tilde t_{\\mathrm{${m}}}$` })),
-    ...c.methods.map((m) => ({ key: `L_${m}`, header: `loss after ${m}`, latexHeader: `$\\mathcal{L}_{\\mathrm{${m}}}$` })),
-    ...others.map((m) => ({ key: `e_${m}`, header: `rel err ${m}`, latexHeader: `$\\epsilon_{\\mathrm{${m}}}$`, format: (v: unknown) => (typeof v === 'number' ? formatNumber(v, 3) : '—') })),
-    ...others.map((m) => ({ key: `n_${m}`, header: `neuron ${m}`, format: fmtNeuron })),
-    { key: 'deact', header: `deactivated (${c.reference})`, format: fmtList },
+    ...(full ? c.methods.map((m) => ({ key: `time_${m}`, header: `t ${m}`, latexHeader: `$t_{\\mathrm{${m}}}$` })) : []),
+    ...c.methods.map((m) => ({ key: `rescaled_time_${m}`, header: `${u.label} ${m}`, latexHeader: `$${u.latex}$ ${m}` })),
+    ...(full ? c.methods.map((m) => ({ key: `loss_after_${m}`, header: `loss after ${m}`, latexHeader: `$\\mathcal{L}$ after ${m}` })) : []),
+    ...others.map((m) => ({ key: `rel_err_${m}`, header: `rel err ${m}`, latexHeader: `rel.\\ err.\\ ${m}`, format: relFmt })),
+    ...(full ? others.map((m) => ({ key: `neuron_${m}`, header: `neuron ${m}`, format: fmtNeuron })) : []),
+    ...(full ? [{ key: 'deactivated', header: `deactivated (${c.reference})`, format: fmtList }] : []),
   ];
   const rows = c.jumps.map((j) => {
-    const row: Record<string, unknown> = { k: j.k, neuron: j.neuron, sign: j.sign, deact: j.deactivated[c.reference] };
+    const row: Record<string, unknown> = { k: j.k, neuron: j.neuron, sign: j.sign, deactivated: j.deactivated[c.reference] };
     for (const m of c.methods) {
-      row[`t_${m}`] = j.time[m];
-      row[`tr_${m}`] = j.rescaledTime[m];
-      row[`L_${m}`] = j.lossAfter[m];
+      row[`time_${m}`] = j.time[m];
+      row[`rescaled_time_${m}`] = j.rescaledTime[m];
+      row[`loss_after_${m}`] = j.lossAfter[m];
     }
     for (const m of others) {
-      row[`e_${m}`] = j.relError[m];
-      row[`n_${m}`] = j.neuron_[m];
+      row[`rel_err_${m}`] = j.relError[m];
+      row[`neuron_${m}`] = j.neuron_[m];
     }
     return row;
   });
@@ -117,20 +129,21 @@ export function comparisonTable(c: Comparison, notes: string[] = []): Table {
     rows,
     notes: [
       `matched by jump index; rel err = |t_method − t_${c.reference}| / t_${c.reference} (flow time, equal to the rescaled-time error)`,
+      `time: ${u.note}`,
       ...notes,
     ],
   };
 }
 
-/** The `compare --json` shape: one schedule per method plus the matched table (DESIGN.md). */
-export function comparisonJson(c: Comparison, extra: Record<string, unknown> = {}): Record<string, unknown> {
+/** The `compare --json` body: one schedule per method plus the matched table (DESIGN.md), for every model. */
+export function comparisonJson(c: Comparison, kappa: number | null, conventions: MachineConventions, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     model: c.schedules[0]?.model ?? '',
     reference: c.reference,
     methods: c.methods,
-    ...extra,
-    schedules: Object.fromEntries(c.schedules.map((s) => [s.method, s])),
-    matched: c.jumps.map((j) => ({
+    conventions,
+    schedules: Object.fromEntries(c.schedules.map((s) => [s.method, scheduleBody(s, kappa)])),
+    matched: c.jumps.map((j) => plain({
       k: j.k,
       neuron: j.neuron,
       sign: j.sign,
@@ -143,5 +156,6 @@ export function comparisonJson(c: Comparison, extra: Record<string, unknown> = {
       relError: j.relError,
       neuronAgrees: j.neuronAgrees,
     })),
+    ...extra,
   };
 }

@@ -54,12 +54,13 @@ function firstLine(err: unknown): string {
  */
 async function importOptional(pkg: string, kind: TfjsKind): Promise<unknown> {
   try {
-    // A variable specifier keeps bundlers and vitest from resolving absent packages at transform time.
+    // A variable specifier keeps bundlers and vitest from resolving absent packages at transform time
+    // (vite still reports an absent optional peer as "Could not resolve …").
     return await import(/* @vite-ignore */ pkg);
   } catch (err) {
     const code = errorCode(err);
     const msg = err instanceof Error ? err.message : String(err);
-    const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)|Failed to (load|resolve)/.test(msg);
+    const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (package|module)|Failed to (load|resolve)|Could not resolve/.test(msg);
     if (notFound && (msg.includes(`'${pkg}'`) || msg.includes(`"${pkg}"`))) throw new MissingPackage(pkg, kind);
     throw new GradflowError(`${pkg} is installed but failed to load: ${firstLine(err)} — or use --backend float64`);
   }

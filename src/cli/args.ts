@@ -19,6 +19,8 @@ export type ParsedValue = number | string | boolean | string[] | number[];
 export interface ParsedArgs {
   positionals: string[];
   values: Map<string, ParsedValue>;
+  /** The command line as given (after `gradflow`), for the JSON envelope. */
+  argv: string[];
 }
 
 function convert(name: string, kind: OptionKind, raw: string): ParsedValue {
@@ -76,7 +78,7 @@ export function parseArgs(argv: string[], decls: Record<string, OptionDecl>): Pa
       values.set(name, [...prev, raw]);
     } else values.set(name, v);
   }
-  return { positionals, values };
+  return { positionals, values, argv: [...argv] };
 }
 
 export function formatHelp(usage: string, summary: string, decls: Record<string, OptionDecl>): string {

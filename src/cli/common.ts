@@ -7,9 +7,11 @@ import { readSpec } from '../specfile.ts';
 import { readDataset } from '../data.ts';
 import { momentsDataset } from '../moments.ts';
 import { createProblem, type Problem } from '../problem.ts';
-import { writeReport } from '../report/files.ts';
+import { writeReport, type ReportContent } from '../report/files.ts';
+import { svgToPdf, svgToPng } from '../report/raster.ts';
 import type { Layout } from '../compile/layout.ts';
 import { readFileSync } from 'node:fs';
+import { envelope, jsonText, type OutputKind } from '../report/json.ts';
 
 export interface CommandIO {
   out: (s: string) => void;
@@ -129,7 +131,7 @@ export function readInitialState(path: string, layout: Layout): Float64Array {
 }
 
 /** Write report files atomically when --out is given; tell the user where they went. */
-export function emitFiles(args: ParsedArgs, io: CommandIO, files: Record<string, string | (() => string)>): void {
+export function emitFiles(args: ParsedArgs, io: CommandIO, files: Record<string, ReportContent | (() => ReportContent)>): void {
   const dir = str(args, 'out');
   if (!dir) return;
   const paths = writeReport(dir, files);
@@ -143,4 +145,33 @@ export function conventionLines(p: Problem, time?: string): string[] {
     `init: ${p.conventions.init}; alpha = ${p.alpha}`,
     `data: ${p.data.source}`,
   ];
+}
+
+/** A result with the JSON envelope (schema/gradflow.schema.json): schema version, gradflow version, argv, seed. */
+export function resultJson(args: ParsedArgs, kind: OutputKind, seed: number | null, body: Record<string, unknown>): Record<string, unknown> {
+  return envelope(kind, { argv: args.argv, seed }, body);
+}
+
+/** Print a result as JSON when --json is given. */
+export function printJson(args: ParsedArgs, io: CommandIO, json: unknown): boolean {
+  if (!flag(args, 'json')) return false;
+  io.out(jsonText(json).trimEnd());
+  return true;
+}
+
+/** A figure as NAME.svg, NAME.png and NAME.pdf (rendered once, when the files are written). */
+export function figureFiles(name: string, svg: string | (() => string)): Record<string, () => ReportContent> {
+  let cached: string | undefined;
+  const get = (): string => (cached ??= typeof svg === 'function' ? svg() : svg);
+  return { [`${name}.svg`]: get, [`${name}.png`]: () => svgToPng(get()), [`${name}.pdf`]: () => svgToPdf(get()) };
+}
+
+export const TABLE_OPTIONS: Record<string, OptionDecl> = {
+  columns: { kind: 'string', help: 'table columns: narrow (jump, neuron, times per method, relative errors) or full (adds flow times, loss levels, neurons per method)', default: 'narrow' },
+};
+
+export function tableColumns(args: ParsedArgs): 'narrow' | 'full' {
+  const c = str(args, 'columns') ?? 'narrow';
+  if (c !== 'narrow' && c !== 'full') throw new GradflowError(`--columns must be narrow or full (got '${c}')`);
+  return c;
 }

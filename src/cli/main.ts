@@ -32,7 +32,7 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       io.out(formatHelp(cmd.usage, cmd.summary, cmd.options));
       return 0;
     }
-    const args = parseArgs(rest, cmd.options);
+    const args = { ...parseArgs(rest, cmd.options), argv: [name, ...rest] };
     await cmd.run(args, io);
     return 0;
   } catch (err) {
@@ -48,9 +48,13 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
   }
 }
 
-const isEntry = process.argv[1] && /main\.ts$/.test(process.argv[1]);
-if (isEntry) {
-  const argv = process.argv.slice(2);
+/** Runs the CLI on process.argv-style arguments with the process's streams (bin/gradflow calls this). */
+export function runCli(argv: string[]): void {
+  // a closed pipe (`gradflow list | head`) ends the output, not the process with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const io: CommandIO = {
     out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
     err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
@@ -60,3 +64,5 @@ if (isEntry) {
     process.exitCode = code;
   });
 }
+
+if (process.argv[1] && /main\.ts$/.test(process.argv[1])) runCli(process.argv.slice(2));

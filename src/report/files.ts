@@ -13,10 +13,11 @@ function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${++tempCounter}.tmp`);
 }
 
-function writeDurable(path: string, content: string): void {
+function writeDurable(path: string, content: string | Uint8Array): void {
   const fd = openSync(path, 'w');
   try {
-    writeSync(fd, content);
+    if (typeof content === 'string') writeSync(fd, content);
+    else writeSync(fd, content);
     // flush before the rename, or a crash could leave the new name pointing at empty data
     fsyncSync(fd);
   } finally {
@@ -24,7 +25,7 @@ function writeDurable(path: string, content: string): void {
   }
 }
 
-export function writeFileAtomic(path: string, content: string): void {
+export function writeFileAtomic(path: string, content: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
@@ -42,7 +43,9 @@ export function writeFileAtomic(path: string, content: string): void {
  * rendering or temp write throws, no target file is created or changed. Only a failure during
  * the final renames can leave a mix of old and new files.
  */
-export function writeReport(dir: string, files: Record<string, string | (() => string)>): string[] {
+export type ReportContent = string | Uint8Array;
+
+export function writeReport(dir: string, files: Record<string, ReportContent | (() => ReportContent)>): string[] {
   const names = Object.keys(files);
   for (const name of names) {
     const n = normalize(name);

@@ -2,8 +2,9 @@
  * Reports for jump schedules: the schedule table, the compare plot (simulated loss on the
  * rescaled time axis with the AGF step function and jump lines). The sweep plot: src/sweep/report.ts.
  */
-import type { JumpSchedule } from '../schedule.ts';
-import type { Trajectory } from '../trajectory.ts';
+import type { JumpSchedule, TimeUnit } from '../schedule.ts';
+import { nearestIndex, type Trajectory } from '../trajectory.ts';
+import { LOSS_AXIS, lossDomain, methodSeries, methodStyle } from './figure-style.ts';
 import type { Table } from './table.ts';
 import { formatNumber } from './table.ts';
 import { PALETTE, renderSvg, type Series } from './svg.ts';
@@ -11,46 +12,53 @@ import { PALETTE, renderSvg, type Series } from './svg.ts';
 const fmtSign = (v: unknown): string => (v === 1 ? '+' : v === -1 ? '−' : v === 0 ? '0' : '—');
 const fmtList = (v: unknown): string => (Array.isArray(v) && v.length ? v.join(' ') : '—');
 
-export function scheduleTable(s: JumpSchedule, notes: string[] = []): Table {
-  // κ ≠ 2 schedules are rescaled by (α^{2−κ} − 1)/(κ − 2), not log(1/α); their conventions say which
-  const logUnit = !/κ\s*=\s*[013-9]/.test(s.conventions.time);
+export function scheduleTable(s: JumpSchedule, unit: TimeUnit, notes: string[] = []): Table {
   return {
     title: `${s.method} jump schedule — ${s.model} (initial loss ${formatNumber(s.initialLoss)})`,
     columns: [
       { key: 'k', header: 'k' },
       { key: 'time', header: 'time' },
-      logUnit
-        ? { key: 'rescaledTime', header: 't/log(1/α)', latexHeader: '$t/\\log(1/\\alpha)$' }
-        : { key: 'rescaledTime', header: 'rescaled t', latexHeader: '$\\tilde t$' },
+      { key: 'rescaledTime', header: unit.label, latexHeader: `$${unit.latex}$` },
       { key: 'neuron', header: 'neuron' },
       { key: 'sign', header: 'sign', format: fmtSign },
       { key: 'lossAfter', header: 'loss after' },
       { key: 'deactivated', header: 'deactivated', format: fmtList },
     ],
     rows: s.jumps.map((j, k) => ({ k: k + 1, ...j })),
-    notes: [`time: ${s.conventions.time}`, `loss: ${s.conventions.loss}`, `init: ${s.conventions.init}; alpha = ${s.conventions.alpha}`, ...notes],
+    notes: [`time: flow time; ${unit.note}`, `loss: ${s.conventions.loss}`, `init: ${s.conventions.init}; alpha = ${s.conventions.alpha}`, ...notes],
   };
 }
 
-/** Simulated losses against t/log(1/α), the reference schedule as a step function, its jumps as vertical lines. */
-export function comparisonPlot(reference: JumpSchedule, trajectories: Record<string, Trajectory>, alpha: number, caption: string): string {
-  const logInv = Math.log(1 / alpha);
-  const floor = 1e-10 * reference.initialLoss;
+/**
+ * Every method on one rescaled time axis (t / T_κ(α), the unit the schedules are in): simulated
+ * losses as solid curves with their detected jumps as dots, every prediction's plateau levels
+ * as a dashed step function, the reference prediction's jump times as numbered verticals.
+ */
+export function comparisonPlot(schedules: JumpSchedule[], trajectories: Record<string, Trajectory>, unit: TimeUnit, caption: string): string {
   const series: Series[] = [];
-  let c = 0;
+  const predictions = schedules.filter((s) => methodStyle(s.method).prediction);
   for (const [name, tr] of Object.entries(trajectories)) {
-    series.push({ name: `${name} (simulated)`, x: tr.t.map((t) => t / logInv), y: tr.loss.map((l) => Math.max(l, floor)), style: name === 'gd' ? 'dashed' : 'line', color: PALETTE[c++ % PALETTE.length] });
+    series.push(methodSeries(name, tr.t.map((t) => t / unit.scale), tr.loss));
+    const detected = schedules.find((s) => s.method === name);
+    if (detected && detected.jumps.length) {
+      const st = methodStyle(name);
+      series.push({ name: `${st.label}: detected jumps`, x: detected.jumps.map((j) => j.time / unit.scale), y: detected.jumps.map((j) => tr.loss[nearestIndex(tr, j.time)]), style: 'points', color: st.color });
+    }
   }
-  const xs = [0, ...reference.jumps.map((j) => j.rescaledTime)];
-  const ys = [reference.initialLoss, ...reference.jumps.map((j) => Math.max(j.lossAfter, floor))];
-  series.push({ name: `${reference.method} (predicted levels)`, x: xs, y: ys, style: 'step', color: PALETTE[6] });
+  for (const s of predictions) {
+    series.push(methodSeries(s.method, [0, ...s.jumps.map((j) => j.time / unit.scale)], [s.initialLoss, ...s.jumps.map((j) => j.lossAfter)], 'step'));
+  }
+  const { domain, note } = lossDomain(series);
+  const ref = predictions[0];
+  const model = schedules[0]?.model ?? '';
   return renderSvg({
-    title: `Loss vs rescaled time — ${reference.model}, alpha = ${alpha}`,
-    xLabel: 't / log(1/alpha)',
-    yLabel: 'loss (1/(2n) sum of squares)',
+    title: `Loss vs rescaled time — ${model}, α = ${unit.alpha}`,
+    xLabel: unit.definition ? `${unit.label}, ${unit.definition}` : unit.label,
+    yLabel: LOSS_AXIS,
     logY: true,
+    yDomain: domain,
     series,
-    vlines: reference.jumps.map((j, k) => ({ x: j.rescaledTime, label: `${k + 1}`, color: PALETTE[6], dashed: true })),
-    caption,
+    vlines: ref ? ref.jumps.map((j, k) => ({ x: j.time / unit.scale, label: `${k + 1}`, color: methodStyle(ref.method).color, dashed: true })) : [],
+    caption: [/[.!?]$/.test(caption) ? caption : `${caption}.`, ref ? `Numbered verticals: ${methodStyle(ref.method).label} jump times.` : '', note ?? ''].filter((x) => x).join(' '),
   });
 }

@@ -10,7 +10,7 @@ export interface Series {
   name: string;
   x: ArrayLike<number>;
   y: ArrayLike<number>;
-  style?: 'line' | 'step' | 'points' | 'dashed';
+  style?: 'line' | 'step' | 'points' | 'dashed' | 'step-dashed';
   color?: string;
 }
 export interface VLine { x: number; label?: string; color?: string; dashed?: boolean }
@@ -35,6 +35,23 @@ export interface PlotSpec {
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 const FONT = 'Helvetica, Arial, sans-serif';
 const DASH = '6 4';
+const CAPTION_SIZE = 11;
+/** Average glyph advance in em for Helvetica/DejaVu Sans text: layout without font metrics. */
+const CHAR_EM = 0.58;
+
+/** Greedy word wrap to lines of at most `width` characters (a word longer than that gets a line of its own). */
+export function wrapText(s: string, width: number): string[] {
+  const lines: string[] = [];
+  let cur = '';
+  for (const word of s.split(/\s+/).filter((w) => w)) {
+    if (cur && [...cur].length + 1 + [...word].length > width) {
+      lines.push(cur);
+      cur = word;
+    } else cur = cur ? `${cur} ${word}` : word;
+  }
+  if (cur) lines.push(cur);
+  return lines;
+}
 
 interface P { x: number; y: number }
 /** An axis maps data to pixels; lo/hi are in transformed (log10 for log axes) units. */
@@ -219,7 +236,7 @@ function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, b
   const data: [number, number][] = [];
   for (let k = 0; k < n; k++) {
     data.push([s.x[k], s.y[k]]);
-    if (s.style === 'step') data.push([k + 1 < n ? s.x[k + 1] : Math.max(xEnd, s.x[k]), s.y[k]]);
+    if (s.style === 'step' || s.style === 'step-dashed') data.push([k + 1 < n ? s.x[k + 1] : Math.max(xEnd, s.x[k]), s.y[k]]);
   }
   const pts = data.map(([x, y]): P | null => {
     const px = toAxis(ax, x);
@@ -240,13 +257,13 @@ function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, b
     return `<g class="${cls}" fill="${esc(color)}">${out}</g>`;
   }
   const d = polyline(decimate(pts), box);
-  const dash = s.style === 'dashed' ? ` stroke-dasharray="${DASH}"` : '';
+  const dash = s.style === 'dashed' || s.style === 'step-dashed' ? ` stroke-dasharray="${DASH}"` : '';
   return d ? `<path class="${cls}" d="${d}" fill="none" stroke="${esc(color)}" stroke-width="1.5" stroke-linejoin="round"${dash}/>` : '';
 }
 
 function tickLabel(t: Tick, x: number, y: number, anchor: string): string {
-  const sup = t.sup === undefined ? '' : `<tspan dy="-5" font-size="8">${esc(t.sup)}</tspan>`;
-  return `<text x="${num(x)}" y="${num(y)}" text-anchor="${anchor}" font-size="11">${esc(t.text)}${sup}</text>`;
+  const sup = t.sup === undefined ? '' : `<tspan dy="-6" font-size="9">${esc(t.sup)}</tspan>`;
+  return `<text x="${num(x)}" y="${num(y)}" text-anchor="${anchor}" font-size="12">${esc(t.text)}${sup}</text>`;
 }
 
 function fnv(s: string): string {
@@ -261,7 +278,8 @@ function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: str
   const H = Math.round(spec.height ?? 400);
   // labelled vlines put their labels above the frame, where they cannot collide with data or legend
   const topLabels = (spec.vlines ?? []).some((v) => v.label);
-  const [ml, mr, mt, mb] = [64, 16, topLabels ? 46 : 34, spec.caption ? 58 : 44];
+  const captionLines = spec.caption ? wrapText(spec.caption, Math.max(20, Math.floor((W - 24) / (CAPTION_SIZE * CHAR_EM)))) : [];
+  const [ml, mr, mt, mb] = [70, 16, topLabels ? 58 : 34, 50 + captionLines.length * (CAPTION_SIZE + 3)];
   const [x0, y0, x1, y1] = [ml, mt, W - mr, H - mb];
   if (x1 - x0 < 20 || y1 - y0 < 20) throw new GradflowError(`plot '${spec.title}' is too small (${W}×${H})`);
   for (const s of spec.series) {
@@ -304,8 +322,8 @@ function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: str
   }
   o.push(`<path class="grid" d="${grid}" stroke="#e6e6e6" stroke-width="0.75" fill="none"/>`);
   o.push(`<path class="ticks" d="${marks}" stroke="#000000" stroke-width="1" fill="none"/>`, labels);
-  o.push(`<text x="${num((x0 + x1) / 2)}" y="${y1 + 36}" text-anchor="middle" font-size="12">${esc(spec.xLabel)}</text>`);
-  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${esc(spec.yLabel)}</text>`);
+  o.push(`<text x="${num((x0 + x1) / 2)}" y="${y1 + 36}" text-anchor="middle" font-size="13">${esc(spec.xLabel)}</text>`);
+  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="13">${esc(spec.yLabel)}</text>`);
 
   o.push(`<clipPath id="${id}"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath>`);
   o.push(`<g clip-path="url(#${id})">`);
@@ -321,12 +339,22 @@ function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: str
       refLabels += `<text x="${x1 - 4}" y="${num(y - 4)}" text-anchor="end" font-size="10" fill="${c}">${esc(h.label)}</text>`;
     }
   }
+  const vLabels: { x: number; label: string; color: string }[] = [];
   for (const v of spec.vlines ?? []) {
     const x = toAxis(ax, v.x);
     if (x === null || x < x0 || x > x1) continue;
     const c = esc(v.color ?? '#555555');
     o.push(`<path class="vline" d="M${num(x)} ${y0}V${y1}" stroke="${c}" stroke-width="1"${v.dashed === false ? '' : ` stroke-dasharray="4 3"`}/>`);
-    if (v.label) refLabels += `<text x="${num(x)}" y="${y0 - 4}" text-anchor="middle" font-size="10" fill="${c}">${esc(v.label)}</text>`;
+    if (v.label) vLabels.push({ x, label: v.label, color: c });
+  }
+  // labels closer than their width go to a second (then third) row above the frame instead of overlapping
+  const rowEnd: number[] = [];
+  for (const v of vLabels.sort((a, b) => a.x - b.x)) {
+    const half = ([...v.label].length * 10 * CHAR_EM) / 2 + 2;
+    let row = rowEnd.findIndex((end) => v.x - half > end);
+    if (row < 0) row = rowEnd.length < 3 ? rowEnd.length : rowEnd.indexOf(Math.min(...rowEnd));
+    rowEnd[row] = v.x + half;
+    refLabels += `<text x="${num(v.x)}" y="${y0 - 4 - 11 * row}" text-anchor="middle" font-size="10" fill="${v.color}">${esc(v.label)}</text>`;
   }
   spec.series.forEach((s, i) => o.push(seriesSvg(s, s.color ?? PALETTE[i % PALETTE.length], ax, ay, xEnd, box, i)));
   o.push('</g>', refLabels);
@@ -335,7 +363,7 @@ function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: str
   const named = spec.series.map((s, i) => ({ s, c: s.color ?? PALETTE[i % PALETTE.length] })).filter((e) => e.s.name);
   if (named.length) {
     // width from a 0.6 em/character estimate: good enough for Helvetica without font metrics
-    const bw = 44 + Math.max(...named.map((e) => [...e.s.name].length)) * 6.6;
+    const bw = 44 + Math.max(...named.map((e) => [...e.s.name].length)) * 12 * CHAR_EM;
     const bx = x1 - 8 - bw;
     const by = y0 + 8;
     o.push(`<g class="legend"><rect x="${num(bx)}" y="${by}" width="${num(bw)}" height="${8 + 16 * named.length}" fill="#ffffff" fill-opacity="0.9" stroke="#999999" stroke-width="0.75"/>`);
@@ -345,17 +373,18 @@ function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: str
       const col = esc(c);
       if (s.style === 'points') o.push(`<circle cx="${num(sx + 11)}" cy="${ly}" r="2.5" fill="${col}"/>`);
       else {
-        const d = s.style === 'step' ? `M${num(sx)} ${ly - 4}h11v8h11` : `M${num(sx)} ${ly}h22`;
-        const dash = s.style === 'dashed' ? ` stroke-dasharray="${DASH}"` : '';
+        const d = s.style === 'step' || s.style === 'step-dashed' ? `M${num(sx)} ${ly - 4}h11v8h11` : `M${num(sx)} ${ly}h22`;
+        const dash = s.style === 'dashed' || s.style === 'step-dashed' ? ` stroke-dasharray="${DASH}"` : '';
         o.push(`<path d="${d}" fill="none" stroke="${col}" stroke-width="1.5"${dash}/>`);
       }
-      o.push(`<text x="${num(sx + 28)}" y="${ly + 4}" font-size="11">${esc(s.name)}</text>`);
+      o.push(`<text x="${num(sx + 28)}" y="${ly + 4}" font-size="12">${esc(s.name)}</text>`);
     });
     o.push('</g>');
   }
-  if (spec.caption) {
-    o.push(`<text class="caption" x="${num((x0 + x1) / 2)}" y="${H - 8}" text-anchor="middle" font-size="10" fill="#333333">${esc(spec.caption)}</text>`);
-  }
+  captionLines.forEach((line, k) => {
+    const y = H - 8 - (captionLines.length - 1 - k) * (CAPTION_SIZE + 3);
+    o.push(`<text class="caption" x="12" y="${y}" font-size="${CAPTION_SIZE}" fill="#333333">${esc(line)}</text>`);
+  });
   return { w: W, h: H, body: o.filter((s) => s).join('\n') };
 }
 

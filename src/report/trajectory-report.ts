@@ -7,6 +7,7 @@ import type { Trajectory } from '../trajectory.ts';
 import { nearestIndex } from '../trajectory.ts';
 import { norm2 } from '../util/linalg.ts';
 import type { Table } from './table.ts';
+import { machineConventions, plain } from './json.ts';
 import { renderPanels, type PlotSpec, type Series } from './svg.ts';
 
 export interface Checkpoint {
@@ -57,17 +58,18 @@ export function checkpointTable(tr: Trajectory, p: Problem, cps: Checkpoint[], n
   };
 }
 
+/** The `flow|descent|exact --json` body: conventions, final state, checkpoints (the full trajectory is --export). */
 export function trajectoryJson(tr: Trajectory, p: Problem, cps: Checkpoint[]): Record<string, unknown> {
   const last = tr.states.length - 1;
   return {
     model: tr.model,
     method: tr.method,
-    conventions: tr.conventions,
-    initialLoss: tr.loss[0],
-    final: { t: tr.t[last], loss: tr.loss[last], theta: Array.from(tr.states[last]) },
-    checkpoints: cps,
+    conventions: machineConventions(tr.conventions, p.derived.kappa, { rescaled: false }),
+    initialLoss: plain(tr.loss[0]),
+    final: plain({ t: tr.t[last], loss: tr.loss[last], theta: Array.from(tr.states[last]) }),
+    checkpoints: plain(cps),
     events: tr.events.map((e) => ({ name: e.name, t: e.t })),
-    stats: tr.stats,
+    stats: plain(tr.stats),
     status: tr.status,
     dims: p.layout.dims,
     data: p.data.source,

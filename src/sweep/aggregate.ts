@@ -62,11 +62,11 @@ export function summarise(grid: SweepGrid, records: CellRecord[]): SweepSummary 
   const ok = records.filter((r) => r.status === 'ok');
   let kappa: number | null = null;
   for (const r of ok) {
-    const k = r.comparison?.schedules.agf?.extra?.kappa;
+    const k = r.comparison?.conventions.kappa;
     if (typeof k === 'number') { kappa = k; break; }
   }
-  const first = ok[0];
-  const conventions = first?.conventions ? { loss: first.conventions.loss, time: first.conventions.time, init: first.conventions.init } : null;
+  const c0 = ok[0]?.comparison?.conventions;
+  const conventions = c0 ? { loss: c0.loss, time: c0.time, init: c0.init } : null;
   const dataSources = [...new Set(ok.map((r) => r.dataSource ?? ''))].filter((s) => s !== '').sort();
 
   const dimsCombos: Record<string, number>[] = [];

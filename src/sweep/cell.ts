@@ -9,12 +9,12 @@ import type { ModelDefinition } from '../spec.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { runMethods } from '../analysis/runs.ts';
 import { compareSchedules, comparisonJson } from '../analysis/compare.ts';
-import type { JumpSchedule } from '../schedule.ts';
+import { machineConventions, type MachineConventions } from '../report/json.ts';
 import { findModel } from '../../models/index.ts';
 import { parseSpec } from '../specfile.ts';
 import { GradflowError } from '../util/errors.ts';
 import { gridFingerprint, type SweepCell, type SweepGrid } from './grid.ts';
-import { SWEEP_SCHEMA_VERSION } from './meta.ts';
+import { SCHEMA_VERSION } from '../report/json.ts';
 
 /** What every cell of a grid shares; structured-clonable so it can be posted to a worker once. */
 export interface SweepContext {
@@ -25,7 +25,7 @@ export interface SweepContext {
   data: Dataset | null;
 }
 
-/** A cell as stored on its line: the comparison (DESIGN.md contract) or the error that stopped it. */
+/** A cell as stored on its line: the comparison (the schema's comparison body) or the error that stopped it. */
 export interface CellRecord {
   kind: 'gradflow.sweep.cell';
   schemaVersion: number;
@@ -37,15 +37,17 @@ export interface CellRecord {
   seed: number;
   status: 'ok' | 'error';
   error?: string;
-  conventions?: Problem['conventions'] & { time: string };
   dataSource?: string;
   comparison?: CellComparison;
 }
 
+/** comparisonJson's body (schema/gradflow.schema.json, $defs/comparisonBody) plus the runs' notes. */
 export interface CellComparison {
+  model: string;
   reference: string;
   methods: string[];
-  schedules: Record<string, JumpSchedule>;
+  conventions: MachineConventions;
+  schedules: Record<string, { method: string; jumps: { time: number | null; rescaledTime: number | null; neuron: number; sign: number | null; lossAfter: number | null; deactivated: number[] }[]; extra?: Record<string, unknown> }>;
   matched: {
     k: number;
     neuron: number | null;
@@ -55,6 +57,7 @@ export interface CellComparison {
     lossAfter: Record<string, number | null>;
     neuronPerMethod: Record<string, number | null>;
     relError: Record<string, number | null>;
+    gap: Record<string, number | null>;
     neuronAgrees: Record<string, boolean | null>;
   }[];
   notes: string[];
@@ -74,19 +77,12 @@ export function cellProblem(ctx: SweepContext, def: ModelDefinition, cell: Sweep
   return createProblem(def, { data: ctx.data ?? undefined, dims: cell.dims, alpha: cell.alpha, seed: cell.seed, options: Object.fromEntries(ctx.grid.options) });
 }
 
-/** Solver internals too large to read (kept out of the line, as publicSchedule does for --json). */
-function lineSchedule(s: JumpSchedule): JumpSchedule {
-  if (!s.extra) return s;
-  const { finalTheta: _a, accumulatedUtility: _b, ...extra } = s.extra as Record<string, unknown>;
-  return { ...s, extra };
-}
-
 function head(ctx: SweepContext, cell: SweepCell): Omit<CellRecord, 'status'> {
-  return { kind: 'gradflow.sweep.cell', schemaVersion: SWEEP_SCHEMA_VERSION, grid: gridFingerprint(ctx.grid), index: cell.index, model: ctx.grid.model, dims: cell.dims, alpha: cell.alpha, seed: cell.seed };
+  return { kind: 'gradflow.sweep.cell', schemaVersion: SCHEMA_VERSION, grid: gridFingerprint(ctx.grid), index: cell.index, model: ctx.grid.model, dims: cell.dims, alpha: cell.alpha, seed: cell.seed };
 }
 
 /**
- * Runs one cell. A GradflowError inside the cell (divergence, a cap, a model's domain check) is
+ * Runs one cell (the comparison `compare --json` prints, without the envelope). A GradflowError inside the cell (divergence, a cap, a model's domain check) is
  * recorded on the line, so one bad corner of a grid does not lose the rest; anything else is a
  * bug and propagates.
  */
@@ -95,20 +91,14 @@ export function runCell(ctx: SweepContext, def: ModelDefinition, cell: SweepCell
     const p = cellProblem(ctx, def, cell);
     const g = ctx.grid;
     const runs = runMethods(p, { methods: g.methods, agf: g.run.agf, lr: g.run.lr ?? undefined, horizon: g.run.t ?? undefined });
-    const cmp = compareSchedules(runs.schedules.map(lineSchedule), 'agf');
-    const j = comparisonJson(cmp) as { matched: CellComparison['matched'] };
+    const cmp = compareSchedules(runs.schedules, 'agf');
+    const kappa = p.derived.kappa;
+    const conventions = machineConventions(p.conventions, kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' });
     return {
       ...head(ctx, cell),
       status: 'ok',
-      conventions: { ...p.conventions, time: 'flow time (gd: t = k·lr); rescaledTime = time/log(1/alpha)' },
       dataSource: p.data.source,
-      comparison: {
-        reference: cmp.reference,
-        methods: cmp.methods,
-        schedules: Object.fromEntries(cmp.schedules.map((s) => [s.method, s])),
-        matched: j.matched.map((m) => ({ k: m.k, neuron: m.neuron, sign: m.sign, time: m.time, rescaledTime: m.rescaledTime, lossAfter: m.lossAfter, neuronPerMethod: m.neuronPerMethod, relError: m.relError, neuronAgrees: m.neuronAgrees })),
-        notes: runs.notes,
-      },
+      comparison: comparisonJson(cmp, kappa, conventions, { notes: runs.notes }) as unknown as CellComparison,
     };
   } catch (err) {
     if (!(err instanceof GradflowError)) throw err;

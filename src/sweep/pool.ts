@@ -4,16 +4,16 @@
  * one worker it computes in this thread. A worker that hits a bug (anything but a
  * GradflowError, which the cell records itself) stops the whole pool with that error.
  *
- * Workers run from the sources under tsx (development, tests) and from a build: the worker
- * module sits beside this one with this module's extension; a `.ts` worker is booted through
- * tsx's ESM loader (`tsx/esm/api`), so it works under vitest and `tsx`, and a `.js` one loads
- * directly.
+ * Workers run from the sources under tsx (development, tests) and from the build: from sources
+ * the worker is ./worker.ts, booted through tsx's ESM loader (`tsx/esm/api`), so it works under
+ * vitest and `tsx`; from dist/ it is the build's own entry dist/sweep-worker.js
+ * (scripts/build.mjs), loaded directly.
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { GradflowError } from '../util/errors.ts';
 import type { SweepCell } from './grid.ts';
@@ -31,9 +31,15 @@ export const MAX_WORKERS = 512;
 
 function workerEntry(): { url: URL; tsxApi: string | null } {
   const here = import.meta.url;
-  const ext = here.endsWith('.ts') ? '.ts' : '.js';
-  const url = new URL(`./worker${ext}`, here);
-  if (ext === '.js') return { url, tsxApi: null };
+  if (!here.endsWith('.ts')) {
+    // the build bundles this module into dist/ or dist/chunks/; the worker is its own entry, dist/sweep-worker.js
+    for (const rel of ['./sweep-worker.js', '../sweep-worker.js']) {
+      const url = new URL(rel, here);
+      if (existsSync(fileURLToPath(url))) return { url, tsxApi: null };
+    }
+    throw new GradflowError('sweep --workers: dist/sweep-worker.js is missing (rebuild with npm run build, or use --workers 1)');
+  }
+  const url = new URL('./worker.ts', here);
   // tsx's package exports give `require` the CommonJS build; the worker needs the ESM api
   const req = createRequire(here);
   let api: string;

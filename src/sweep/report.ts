@@ -9,7 +9,8 @@ import { PALETTE, renderPanels, type Series } from '../report/svg.ts';
 import { canonicalArgv, gridFingerprint, type SweepGrid } from './grid.ts';
 import type { ExtrapolationRow, JumpRow, SweepSummary } from './aggregate.ts';
 import type { MeanSd } from './stats.ts';
-import { SWEEP_SCHEMA_VERSION, gradflowVersion } from './meta.ts';
+import { envelope, plain } from '../report/json.ts';
+import { timeUnit as scheduleTimeUnit } from '../schedule.ts';
 
 const pm = (v: MeanSd | undefined): string => {
   if (!v || v.mean === null) return '—';
@@ -21,10 +22,11 @@ const full = (v: unknown): string => (typeof v === 'number' ? String(v) : v === 
 const fullPrecision = (t: Table): Table => ({ ...t, columns: t.columns.map((c) => ({ ...c, format: c.format ?? full })) });
 const dimsText = (d: Record<string, number>): string => Object.entries(d).map(([k, v]) => `${k}=${v}`).join(' ') || '—';
 
-/** κ = 2 rescales by log(1/α); κ > 2 by (α^{2−κ} − 1)/(κ − 2) (src/solvers/agf.ts). */
+/** Labels of the rescaled time: t/log(1/α) for κ = 2, t/T_κ(α) for κ > 2 (src/schedule.ts); alpha varies, so no value. */
 function timeUnit(kappa: number | null): { short: string; latex: string; long: string } {
-  if (kappa === null || kappa === 2) return { short: 't/log(1/α)', latex: '$t/\\log(1/\\alpha)$', long: 'rescaled t/log(1/alpha) (flow time / log(1/alpha); gd: t = k·lr)' };
-  return { short: 'rescaled t', latex: '$\\tilde t$', long: `rescaled t = flow time · (κ − 2)/(alpha^(2−κ) − 1), κ = ${kappa} (gd: t = k·lr)` };
+  const u = scheduleTimeUnit(kappa, 0.5);
+  if (u.kappa === 2) return { short: u.label, latex: `$${u.latex}$`, long: 'rescaled t/log(1/alpha) (flow time / log(1/alpha); gd: t = k·lr)' };
+  return { short: u.label, latex: `$${u.latex}$`, long: `rescaled ${u.label}, ${u.definition} (κ = ${u.kappa}; flow time; gd: t = k·lr)` };
 }
 
 function notes(grid: SweepGrid, s: SweepSummary): string[] {
@@ -123,31 +125,35 @@ export function extrapolationTable(grid: SweepGrid, s: SweepSummary, data = fals
   return data ? fullPrecision(table) : table;
 }
 
-/** sweep.json: the versioned envelope around the summary. */
-export function summaryJson(grid: SweepGrid, s: SweepSummary): Record<string, unknown> {
-  return {
-    schemaVersion: SWEEP_SCHEMA_VERSION,
-    kind: 'gradflow.sweep',
-    version: gradflowVersion(),
-    argv: canonicalArgv(grid),
-    seed: grid.seeds,
+/** sweep.json and `sweep --json`: the envelope (schema/gradflow.schema.json, kind 'sweep') around the summary. */
+export function summaryJson(grid: SweepGrid, s: SweepSummary, argv: string[]): Record<string, unknown> {
+  const unit = scheduleTimeUnit(s.kappa, 0.5);
+  return envelope('sweep', { argv, seed: grid.seeds.length === 1 ? grid.seeds[0] : grid.seeds }, {
+    model: grid.model,
+    seeds: grid.seeds,
+    alphas: grid.alphas,
     conventions: {
-      loss: s.conventions?.loss ?? null,
-      lossNormalisation: 'mean over samples, 1/(2n) sum of squares',
-      time: s.kappa === null || s.kappa === 2 ? 'rescaledTime = flow time / log(1/alpha) (gd: flow time t = k·lr)' : `rescaledTime = flow time · (κ − 2)/(alpha^(2−κ) − 1), κ = ${s.kappa} (gd: flow time t = k·lr)`,
-      init: s.conventions?.init ?? null,
-      alpha: grid.alphas,
+      loss: s.conventions?.loss ?? '1/(2n) sum of squares',
+      lossReduction: 'mean',
+      lossFactor: 0.5,
+      time: `${timeUnit(s.kappa).long}; rescaledTime = time / timeScale at each cell's alpha`,
+      timeUnit: 'flow time',
+      rescaledTimeUnit: unit.formula,
+      timeScale: null,
       kappa: s.kappa,
-      extrapolation: 'rescaledTime = a + b/log(1/alpha) + c/log(1/alpha)^2; se = one standard error; ci95 = Student-t 95% half-width',
+      alpha: null,
+      init: s.conventions?.init ?? '',
+      statistics: 'mean ± sample sd (n − 1) over seeds; extrapolation: rescaledTime = a + b/log(1/alpha) + c/log(1/alpha)^2 (least squares), se = one standard error of a, ci95 = Student-t 95% half-width',
     },
-    grid: JSON.parse(JSON.stringify({ ...grid, fingerprint: gridFingerprint(grid) })) as unknown,
+    reproduce: canonicalArgv(grid),
+    grid: { ...(JSON.parse(JSON.stringify(grid)) as Record<string, unknown>), fingerprint: gridFingerprint(grid) },
     cells: s.cells,
     dataSources: s.dataSources,
-    rows: s.rows,
-    extrapolation: s.extrapolation,
+    rows: plain(s.rows),
+    extrapolation: plain(s.extrapolation),
     extrapolationNote: s.extrapolationNote,
     failed: s.failed,
-  };
+  });
 }
 
 /**

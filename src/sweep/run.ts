@@ -13,15 +13,19 @@ import { join } from 'node:path';
 import { GradflowError } from '../util/errors.ts';
 import { writeFileAtomic, writeReport } from '../report/files.ts';
 import { renderCsv, renderLatex, renderMarkdown } from '../report/table.ts';
+import { svgToPdf, svgToPng } from '../report/raster.ts';
 import { canonicalArgv, cellCount, gridCells, gridFingerprint, gridJson, inShard, parseGrid, type Shard, type SweepGrid } from './grid.ts';
 import type { CellRecord, SweepContext } from './cell.ts';
 import { CELLS_FILE, CellAppender, GRID_FILE, readCellsFile, writeCellsInOrder } from './cells-file.ts';
 import { computeCells } from './pool.ts';
 import { summarise, type SweepSummary } from './aggregate.ts';
 import { extrapolationTable, jumpDataTable, jumpTable, summaryJson, sweepFigure } from './report.ts';
-import { SWEEP_SCHEMA_VERSION, gradflowVersion } from './meta.ts';
+import { envelope, jsonText } from '../report/json.ts';
+import type { ReportContent } from '../report/files.ts';
 
 export interface SweepRunOptions {
+  /** This invocation's command line (after `gradflow`), for the files' envelope. */
+  argv: string[];
   workers: number;
   shard: Shard | null;
   /** Directory for grid.json and cells.jsonl (null: in memory only). */
@@ -39,9 +43,19 @@ export interface SweepRun {
   computed: number;
 }
 
-/** grid.json's text: the same bytes for every shard of a grid. */
-export function gridFileText(grid: SweepGrid): string {
-  return JSON.stringify({ schemaVersion: SWEEP_SCHEMA_VERSION, kind: 'gradflow.sweep.grid', version: gradflowVersion(), argv: canonicalArgv(grid), fingerprint: gridFingerprint(grid), cells: cellCount(grid), grid: JSON.parse(gridJson(grid)) as unknown }, null, 2) + '\n';
+/**
+ * grid.json: the envelope (this invocation's argv) around the grid, its canonical command line
+ * (`reproduce`), fingerprint and cell count. Shards and resumes compare the grid itself, not
+ * the file's text, since their argv differ.
+ */
+export function gridFileText(grid: SweepGrid, argv: string[]): string {
+  return jsonText(envelope('sweep-grid', { argv, seed: grid.seeds.length === 1 ? grid.seeds[0] : grid.seeds }, { model: grid.model, reproduce: canonicalArgv(grid), fingerprint: gridFingerprint(grid), cells: cellCount(grid), seeds: grid.seeds, grid: JSON.parse(gridJson(grid)) as unknown }));
+}
+
+/** The grid stored in a grid.json, as canonical grid JSON. */
+function storedGrid(path: string): { grid: SweepGrid; canonical: string } {
+  const grid = parseGrid(readFileSync(path, 'utf8'), path);
+  return { grid, canonical: gridJson(grid) };
 }
 
 function parseRecords(lines: Map<number, string>): CellRecord[] {
@@ -57,17 +71,16 @@ export async function runSweep(ctx: SweepContext, opts: SweepRunOptions): Promis
   let appender: CellAppender | null = null;
   if (opts.outDir) {
     const cellsPath = join(opts.outDir, CELLS_FILE), gridPath = join(opts.outDir, GRID_FILE);
-    const gridText = gridFileText(grid);
     let keep: number | null = null;
     if (existsSync(cellsPath)) {
       if (!opts.resume) throw new GradflowError(`${cellsPath} exists: add --resume to continue that sweep, or choose another --out directory`);
-      if (!existsSync(gridPath) || readFileSync(gridPath, 'utf8') !== gridText) throw new GradflowError(`--resume: ${opts.outDir} holds a different sweep (its ${GRID_FILE} does not match this grid); use the command in its ${GRID_FILE} "argv", or another --out directory`);
+      if (!existsSync(gridPath) || storedGrid(gridPath).canonical !== gridJson(grid)) throw new GradflowError(`--resume: ${opts.outDir} holds a different sweep (its ${GRID_FILE} does not match this grid); use the command in its ${GRID_FILE} "argv", or another --out directory`);
       const read = readCellsFile(cellsPath, fp, total);
       for (const [i, line] of read.lines) if (inShard(i, opts.shard)) lines.set(i, line);
       if (lines.size !== read.lines.size) throw new GradflowError(`--resume: ${cellsPath} holds cells of another shard; resume each shard in its own directory`);
       keep = read.validBytes;
     }
-    writeFileAtomic(gridPath, gridText);
+    writeFileAtomic(gridPath, gridFileText(grid, opts.argv));
     appender = new CellAppender(cellsPath, keep);
   }
   const resumed = lines.size;
@@ -95,17 +108,14 @@ export interface MergedSweep {
 /** Reads shard directories (each with grid.json and cells.jsonl) of one grid and checks every cell is there. */
 export function mergeShardDirs(dirs: string[]): MergedSweep {
   if (dirs.length === 0) throw new GradflowError('merge: name at least one sweep directory (each holds grid.json and cells.jsonl)');
-  let gridText: string | null = null, grid: SweepGrid | null = null;
+  let canonical: string | null = null, grid: SweepGrid | null = null;
   const lines = new Map<number, string>();
   for (const dir of dirs) {
     const gp = join(dir, GRID_FILE), cp = join(dir, CELLS_FILE);
     if (!existsSync(gp) || !existsSync(cp)) throw new GradflowError(`merge: ${dir} is not a sweep directory (needs ${GRID_FILE} and ${CELLS_FILE})`);
-    const text = readFileSync(gp, 'utf8');
-    if (gridText === null) {
-      gridText = text;
-      grid = parseGrid(text, gp);
-      if (text !== gridFileText(grid)) throw new GradflowError(`merge: ${gp} was written by another gradflow version or edited (its text differs from the canonical grid file)`);
-    } else if (text !== gridText) throw new GradflowError(`merge: ${dir} is a shard of a different sweep (${GRID_FILE} differs from ${dirs[0]}'s)`);
+    const stored = storedGrid(gp);
+    if (canonical === null) ({ grid, canonical } = stored);
+    else if (stored.canonical !== canonical) throw new GradflowError(`merge: ${dir} is a shard of a different sweep (its ${GRID_FILE} grid differs from ${dirs[0]}'s)`);
     const g = grid as SweepGrid;
     const read = readCellsFile(cp, gridFingerprint(g), cellCount(g));
     for (const [i, line] of read.lines) {
@@ -124,21 +134,25 @@ export function mergeShardDirs(dirs: string[]): MergedSweep {
 }
 
 /** Writes grid.json, cells.jsonl (cell order) and the reports of a complete grid into dir. */
-export function writeSweepDir(dir: string, grid: SweepGrid, lines: Map<number, string>, summary: SweepSummary): string[] {
-  writeFileAtomic(join(dir, GRID_FILE), gridFileText(grid));
+export function writeSweepDir(dir: string, grid: SweepGrid, lines: Map<number, string>, summary: SweepSummary, argv: string[]): string[] {
+  writeFileAtomic(join(dir, GRID_FILE), gridFileText(grid, argv));
   writeCellsInOrder(join(dir, CELLS_FILE), lines);
-  return writeReport(dir, sweepReportFiles(grid, summary));
+  return writeReport(dir, sweepReportFiles(grid, summary, argv));
 }
 
-export function sweepReportFiles(grid: SweepGrid, s: SweepSummary): Record<string, () => string> {
+export function sweepReportFiles(grid: SweepGrid, s: SweepSummary, argv: string[]): Record<string, ReportContent | (() => ReportContent)> {
   const jt = jumpTable(grid, s), et = extrapolationTable(grid, s);
+  let svg: string | undefined;
+  const figure = (): string => (svg ??= sweepFigure(grid, s));
   return {
     'sweep.md': () => `${renderMarkdown(jt)}\n${renderMarkdown(et)}`,
     'sweep.tex': () => `${renderLatex(jt)}\n${renderLatex(et)}`,
     'sweep.csv': () => renderCsv(jumpDataTable(grid, s)),
     'sweep-extrapolation.csv': () => renderCsv(extrapolationTable(grid, s, true)),
-    'sweep.json': () => JSON.stringify(summaryJson(grid, s), null, 2) + '\n',
-    'sweep.svg': () => sweepFigure(grid, s),
+    'sweep.json': () => jsonText(summaryJson(grid, s, argv)),
+    'sweep.svg': figure,
+    'sweep.png': () => svgToPng(figure()),
+    'sweep.pdf': () => svgToPdf(figure()),
   };
 }
 

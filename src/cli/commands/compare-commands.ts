@@ -1,12 +1,14 @@
 /** compare: predictions and simulations side by side in one table (sweeps over grids: sweep.ts). */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { METHODS, runMethods, type RunOptions } from '../../analysis/runs.ts';
 import { compareSchedules, comparisonJson, comparisonTable } from '../../analysis/compare.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
-import { DEFAULT_SCHEDULE_ALPHA, checkAlpha, publicSchedule } from './schedule-commands.ts';
+import { DEFAULT_SCHEDULE_ALPHA, checkAlpha } from './schedule-commands.ts';
+import { jsonText, machineConventions } from '../../report/json.ts';
+import { timeUnit } from '../../schedule.ts';
 import { isLinearModel, runCompareLinear } from './compare-linear.ts';
 import { SPECTRUM_OPTION, runCompareModular } from './modular.ts';
 
@@ -38,6 +40,7 @@ export const compareCommand: Command = {
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')})`, default: 'agf,pf,flow,gd' },
     variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
+    ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
     ...SPECTRUM_OPTION,
     ...COMMON_OPTIONS,
@@ -53,25 +56,24 @@ export const compareCommand: Command = {
     const runs = runMethods(p, runOptions(args, methods));
     const cmp = compareSchedules(runs.schedules);
     const notes = [
-      `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr); rescaled time t/log(1/alpha)`,
+      `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr)`,
       `init: ${p.conventions.init}; alpha = ${p.alpha}`,
       `data: ${p.data.source}`,
       'simulated jumps: loss crosses the geometric midpoint of the predicted plateau levels; neuron = fastest-growing ‖θ_i‖² (src/analysis/jumps.ts)',
       ...runs.notes,
     ];
-    const table = comparisonTable(cmp, notes);
-    const json = comparisonJson({ ...cmp, schedules: cmp.schedules.map(publicSchedule) }, { conventions: { ...p.conventions, time: 'flow time (gd: t = k·lr); rescaledTime = time/log(1/alpha)' }, notes });
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else io.out(renderText(table));
-    const ref = cmp.schedules.find((s) => s.method === cmp.reference);
+    const kappa = p.derived.kappa;
+    const unit = timeUnit(kappa, p.alpha);
+    const table = comparisonTable(cmp, notes, { unit, columns: tableColumns(args) });
+    const conventions = machineConventions(p.conventions, kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' });
+    const json = resultJson(args, 'comparison', p.seed, comparisonJson(cmp, kappa, conventions, { notes }));
+    if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'compare.md': () => renderMarkdown(table),
       'compare.csv': () => renderCsv(table),
       'compare.tex': () => renderLatex(table),
-      'compare.json': () => JSON.stringify(json, null, 2) + '\n',
-      ...(ref && Object.keys(runs.trajectories).length
-        ? { 'compare.svg': () => comparisonPlot(ref, runs.trajectories, p.alpha, `loss: ${p.conventions.loss} · time: t/log(1/alpha) · alpha = ${p.alpha} · step: ${ref.method} plateau levels, dashed lines: ${ref.method} jump times`) }
-        : {}),
+      'compare.json': () => jsonText(json),
+      ...(Object.keys(runs.trajectories).length ? figureFiles('compare', comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
     });
   },
 };

@@ -6,7 +6,8 @@
  * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { GradflowError } from '../../util/errors.ts';
@@ -21,6 +22,7 @@ import { endToEnd } from '../../../models/linear.ts';
 import { singularValues } from '../../util/dense.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
+import { LOSS_AXIS, lossDomain, methodSeries } from '../../report/figure-style.ts';
 import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
 
 export interface LinearComparison {
@@ -93,19 +95,19 @@ function plots(p: Problem, cmp: LinearComparison): string {
   const pred = cmp.prediction;
   const stepX = [0, ...pred.rescaledTimes.flatMap((t) => [t, t]), x[x.length - 1]];
   const stepY = [pred.initialLoss, ...pred.levels.flatMap((l, k) => [k === 0 ? pred.initialLoss : pred.levels[k - 1], l]), pred.levels[pred.levels.length - 1] ?? pred.initialLoss];
-  const floor = pred.initialLoss * 1e-8;
   const loss: Series[] = [
-    { name: 'flow', x, y: tr.loss.map((l) => Math.max(l, floor)) },
-    { name: `AGF (${pred.variant})`, x: stepX, y: stepY.map((l) => Math.max(l, floor)), style: 'dashed' },
+    methodSeries('flow', x, tr.loss),
+    { ...methodSeries('agf', stepX, stepY), name: `AGF (${pred.variant}, predicted)` },
   ];
   const specs = tr.states.map((s) => endToEndSpectrum(p, s));
   const K = Math.min(specs[0]?.length ?? 0, Math.max(pred.rescaledTimes.length, 1));
-  const sv: Series[] = Array.from({ length: K }, (_, k) => ({ name: `s${k + 1}`, x, y: specs.map((s) => Math.max(s[k], 1e-30)) }));
+  const sv: Series[] = Array.from({ length: K }, (_, k) => ({ name: `σ${k + 1}`, x, y: specs.map((s) => s[k]) }));
   const vlines = pred.rescaledTimes.map((t, k) => ({ x: t, label: `τ${k + 1}`, dashed: true }));
-  const caption = `loss: ${p.conventions.loss} · time: t/log(1/alpha) · alpha = ${p.alpha}`;
+  const lossRange = lossDomain(loss), svRange = lossDomain(sv);
+  const caption = `α = ${p.alpha}. Dashed verticals: predicted jump times τ_k.`;
   return renderPanels([
-    { title: `${p.model.spec.name}: loss`, xLabel: 't / log(1/α)', yLabel: 'loss', series: loss, vlines, logY: true, caption },
-    { title: `${p.model.spec.name}: singular values of the end-to-end map`, xLabel: 't / log(1/α)', yLabel: 'singular value', series: sv, vlines, logY: true, caption },
+    { title: `${p.model.spec.name}: loss`, xLabel: 't/log(1/α)', yLabel: LOSS_AXIS, series: loss, vlines, logY: true, yDomain: lossRange.domain, caption: [caption, lossRange.note].filter((s) => s).join(' ') },
+    { title: `${p.model.spec.name}: singular values of the end-to-end map`, xLabel: 't/log(1/α)', yLabel: 'singular value', series: sv, vlines, logY: true, yDomain: svRange.domain, caption: [caption, svRange.note?.replace('losses', 'values')].filter((s) => s).join(' ') },
   ], 2);
 }
 
@@ -153,15 +155,18 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     agf: agfArg === true || agfArg === 'generic',
   });
   // the DESIGN.md comparison contract (one schedule per method + the matched jumps), plus this table's rows
-  const json = comparisonJson(compareSchedules(cmp.schedules, cmp.schedules[0]?.method), { conventions: p.conventions, rows: cmp.table.rows, notes: cmp.table.notes });
-  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-  else io.out(renderText(cmp.table));
+  // one method name per role whatever the solver: 'agf' is the closed form (its variant in extra.solver), 'agf-generic' the generic solver
+  const named = cmp.schedules.map((s, q) => (q === 0 ? { ...s, method: 'agf', extra: { ...s.extra, solver: s.method } } : q === 2 ? { ...s, method: 'agf-generic' } : s));
+  const kappa = p.derived.kappa;
+  const conventions = machineConventions(p.conventions, kappa, { time: 'flow time; rescaledTime = time / log(1/alpha), alpha the per-factor init scale' });
+  const json = resultJson(args, 'comparison', p.seed, comparisonJson(compareSchedules(named, 'agf'), kappa, conventions, { rows: plain(cmp.table.rows), notes: cmp.table.notes }));
+  if (!printJson(args, io, json)) io.out(renderText(cmp.table));
   const base = `compare-${def.spec.name}`;
   emitFiles(args, io, {
     [`${base}.md`]: () => renderMarkdown(cmp.table),
     [`${base}.csv`]: () => renderCsv(cmp.table),
     [`${base}.tex`]: () => renderLatex(cmp.table),
-    [`${base}.json`]: () => JSON.stringify(json, null, 2) + '\n',
-    [`${base}.svg`]: () => plots(p, cmp),
+    [`${base}.json`]: () => jsonText(json),
+    ...figureFiles(base, () => plots(p, cmp)),
   });
 }

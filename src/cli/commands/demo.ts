@@ -6,7 +6,9 @@
  *      compare them with simulated gradient flow and gradient descent.
  */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, emitFiles, flag, num } from '../common.ts';
+import { COMMON_OPTIONS, emitFiles, figureFiles, flag, num, printJson, resultJson } from '../common.ts';
+import { jsonText, machineConventions, plain } from '../../report/json.ts';
+import { timeUnit } from '../../schedule.ts';
 import { singleNeuron, lawDrift } from '../../../models/single-neuron.ts';
 import { diagonal } from '../../../models/diagonal.ts';
 import { createProblem, derived } from '../../problem.ts';
@@ -98,18 +100,20 @@ export const demoCommand: Command = {
     };
     say(renderText(jumpTable));
 
-    if (json) {
-      io.out(JSON.stringify({
-        singleNeuron: { equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows },
-        diagonal: comparisonJson(cmp),
-      }, null, 2));
-    }
+    const unit = timeUnit(pd.derived.kappa, alpha);
+    const fullTable = comparisonTable(cmp, jumpTable.notes ?? [], { unit, columns: 'full' });
+    const result = resultJson(args, 'demo', 0, {
+      singleNeuron: plain({ conventions: machineConventions(createProblem(singleNeuron, { alpha }).conventions, null, { rescaled: false }), equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows }),
+      diagonal: comparisonJson(cmp, pd.derived.kappa, machineConventions(pd.conventions, pd.derived.kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' })),
+    });
+    printJson(args, io, result);
     emitFiles(args, io, {
       'single-neuron.md': () => renderMarkdown(exactTable),
-      'diagonal-jumps.md': () => renderMarkdown(comparisonTable(cmp, jumpTable.notes)),
-      'diagonal-jumps.csv': () => renderCsv(comparisonTable(cmp, jumpTable.notes)),
-      'single-neuron.svg': () => renderPanels(panels, 3),
-      'diagonal-jumps.svg': () => comparisonPlot(runs.schedules.find((x) => x.method === 'agf')!, runs.trajectories, alpha, `loss: 1/(2n) sum of squares · time: t/log(1/alpha) · alpha = ${alpha}`),
+      'diagonal-jumps.md': () => renderMarkdown(fullTable),
+      'diagonal-jumps.csv': () => renderCsv(fullTable),
+      'demo.json': () => jsonText(result),
+      ...figureFiles('single-neuron', () => renderPanels(panels, 3)),
+      ...figureFiles('diagonal-jumps', () => comparisonPlot(runs.schedules, runs.trajectories, unit, `loss: ${pd.conventions.loss}; init: ${pd.conventions.init}.`)),
     });
   },
 };

@@ -1,5 +1,5 @@
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, flag, resolveModel, emitFiles } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, emitFiles, flag, printJson, resolveModel, resultJson } from '../common.ts';
 import { derived } from '../../problem.ts';
 import { equations } from '../../symbolic/derive.ts';
 import { compileModel } from '../../compile/kernels.ts';
@@ -19,9 +19,7 @@ export const deriveCommand: Command = {
     const d = derived(def);
     const eqs = equations(d);
     const laws = def.knownLaws ?? [];
-    if (flag(args, 'json')) {
-      io.out(JSON.stringify({ model: def.spec.name, template: def.spec.template, kappa: d.kappa, polynomial: d.polynomial, equations: eqs, knownLaws: laws }, null, 2));
-    } else {
+    if (!printJson(args, io, resultJson(args, 'derivation', null, { model: def.spec.name, template: def.spec.template, kappa: d.kappa, polynomial: d.polynomial, equations: eqs, knownLaws: laws }))) {
       io.out(`${def.spec.name}${def.spec.title ? ` — ${def.spec.title}` : ''}`);
       const w = Math.max(...eqs.map((e) => e.label.length));
       for (const e of eqs) io.out(`  ${e.label.padEnd(w)}  ${flag(args, 'latex') ? e.latex : e.text}`);

@@ -1,6 +1,7 @@
 /** `gradflow laws`: symmetries, conserved quantities, their proofs, completeness and audits. */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, printJson, resolveModel, resultJson } from '../common.ts';
+import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { analyseLaws, certificateFiles, type LawsAnalysis } from '../../laws/analyse.ts';
 import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import type { Problem } from '../../problem.ts';
@@ -85,28 +86,27 @@ export const lawsCommand: Command = {
     });
     const table = auditTable(a, p);
     const timed = flag(args, 'timings');
-    const json = {
+    // wall-clock seconds stay in the text report (--timings): the JSON is the same bytes on every run
+    const json = resultJson(args, 'laws', p.seed, {
       model: a.model,
-      conventions: { ...p.conventions, time: 'flow time (GD: steps of size η)' },
+      conventions: machineConventions(p.conventions, p.derived.kappa, { rescaled: false, time: 'flow time (GD: steps of size η)' }),
       dims: p.layout.dims,
       symmetries: a.discovery.symmetries.map((s) => ({ id: s.id, kind: s.kind, action: s.action, latex: s.actionLatex, generatorsVerified: s.generatorsVerified, law: s.law?.id ?? null })),
       notApplicable: a.discovery.notApplicable,
       laws: a.discovery.laws.map((l) => ({ id: l.family.id, text: l.text, latex: l.latex, symmetry: l.symmetry, independent: l.independent, instances: l.instances, subsumedBy: l.subsumedBy ?? null })),
-      proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel, ...(timed ? { seconds: r.seconds } : {}) })),
-      completeness: timed ? a.completeness : { ...a.completeness, seconds: undefined },
+      proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel })),
+      completeness: { ...a.completeness, seconds: undefined },
       audit: a.audit,
       knownLaws: def.knownLaws ?? [],
-      ...(timed ? { timing: a.timing } : {}),
-    };
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else {
+    });
+    if (!printJson(args, io, plain(json))) {
       io.out(textReport(a, p, timed).join('\n'));
       if (table) io.out('\n' + renderText(table));
       if (def.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${def.knownLaws.map((l) => l.text).join('; ')}`);
     }
     emitFiles(args, io, {
       ...certificateFiles(a),
-      'laws.json': JSON.stringify(json, null, 2) + '\n',
+      'laws.json': jsonText(plain(json)),
       ...(table ? { 'audit.md': () => renderMarkdown(table), 'audit.csv': () => renderCsv(table), 'audit.tex': () => renderLatex(table) } : {}),
     });
   },

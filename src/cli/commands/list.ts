@@ -1,5 +1,5 @@
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, flag } from '../common.ts';
+import { COMMON_OPTIONS, flag, printJson, resultJson } from '../common.ts';
 import { BUILTIN_MODELS } from '../../../models/index.ts';
 import { derived } from '../../problem.ts';
 
@@ -22,10 +22,7 @@ export const listCommand: Command = {
         exact: (m.exact ?? []).map((e) => e.name),
       };
     });
-    if (flag(args, 'json')) {
-      io.out(JSON.stringify(rows, null, 2));
-      return;
-    }
+    if (printJson(args, io, resultJson(args, 'models', null, { models: rows }))) return;
     for (const r of rows) {
       io.out(`${r.name}  —  ${r.title}`);
       io.out(`    f_i = ${r.template}   neurons: ${r.neurons}   dims: ${Object.entries(r.dims).map(([k, v]) => `${k}=${v}`).join(', ')}   κ = ${r.kappa ?? '—'}`);

@@ -4,7 +4,11 @@
  * `gradflow compare modular` (AGF vs flow vs momentum, frequency by frequency).
  */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { jsonText, machineConventions, plain } from '../../report/json.ts';
+import { detectJumps } from '../../analysis/jumps.ts';
+import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
+import type { JumpSchedule } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { createProblem, type Problem } from '../../problem.ts';
@@ -86,13 +90,12 @@ export const utilityCommand: Command = {
         ...conventionLines(pr),
       ],
     };
-    const json = { model: def.spec.name, conventions: pr.conventions, best: res.best, starts: rows, maximiser: Array.from(res.directions[res.best]) };
-    if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-    else io.out(renderText(table));
+    const json = resultJson(args, 'utility', pr.seed, { model: def.spec.name, conventions: machineConventions(pr.conventions, pr.derived.kappa, { rescaled: false }), best: res.best, starts: plain(rows), maximiser: Array.from(res.directions[res.best]) });
+    if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'utility.md': () => renderMarkdown(table),
       'utility.csv': () => renderCsv(table),
-      'utility.json': () => JSON.stringify(json, null, 2) + '\n',
+      'utility.json': () => jsonText(json),
     });
   },
 };
@@ -109,23 +112,24 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
   // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible
   if (io.progress) io.err(`timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   const table = modularTable(run, pr, notes);
-  const json = {
-    model: 'modular', conventions: pr.conventions, prediction: run.prediction, rows: run.rows,
-    agf: { ...run.agf, extra: { ...run.agf.extra, finalTheta: undefined, finalDormant: undefined, states: undefined } },
-    groups: run.groups, notes,
-  };
-  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-  else io.out(renderText(table));
+  // the comparison shape every model shares: schedules by method (jumps of the simulations detected
+  // at AGF's plateau levels) and the matched table, plus the frequency-by-frequency read-out
+  const simulated = Object.entries(run.trajectories).map(([name, tr]) => detectJumps(pr, tr, { predicted: run.agf, method: name }));
+  const cmp = compareSchedules([run.agf, ...simulated], 'agf');
+  const kappa = pr.derived.kappa;
+  const conventions = machineConventions(pr.conventions, kappa, { time: 'flow time (momentum: t = k·lr/(1 − m)); rescaledTime = time / timeScale' });
+  const json = resultJson(args, 'comparison', pr.seed, comparisonJson(cmp, kappa, conventions, { prediction: plain(run.prediction), frequencies: plain(run.rows), groups: plain(run.groups), notes }));
+  if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
     'compare.md': () => renderMarkdown(table),
     'compare.csv': () => renderCsv(table),
     'compare.tex': () => renderLatex(table),
-    'compare.json': () => JSON.stringify(json, null, 2) + '\n',
-    'compare.svg': () => modularPlots(run, pr),
+    'compare.json': () => jsonText(json),
+    ...figureFiles('compare', () => modularPlots(run, pr, simulated)),
   });
 }
 
-function modularPlots(run: ReturnType<typeof runModular>, pr: Problem): string {
+function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, _detected: JumpSchedule[]): string {
   const floor = 1e-6 * run.prediction.initialLoss;
   const series: Series[] = Object.entries(run.trajectories).map(([name, tr]) => ({ name, x: tr.t, y: tr.loss.map((l) => Math.max(l, floor)) }));
   const sx: number[] = [0], sy: number[] = [run.agf.initialLoss];

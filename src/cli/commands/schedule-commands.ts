@@ -1,6 +1,8 @@
 /** agf and pf: a jump schedule alone (table, --json in the DESIGN.md shape, --out files). */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, resolveModel } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, printJson, resolveModel, resultJson } from '../common.ts';
+import { jsonText, scheduleBody } from '../../report/json.ts';
+import { timeUnit } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
@@ -19,23 +21,15 @@ export function checkAlpha(p: Problem): void {
   if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
 }
 
-/** The schedule as printed and saved; the JSON is the schedule itself, without solver internals too large to read. */
-export function publicSchedule(s: JumpSchedule): JumpSchedule {
-  if (!s.extra) return s;
-  const { finalTheta: _drop, accumulatedUtility: _drop2, ...extra } = s.extra as Record<string, unknown>;
-  return { ...s, extra };
-}
-
-function emitSchedule(args: ParsedArgs, io: CommandIO, s: JumpSchedule, notes: string[]): void {
-  const pub = publicSchedule(s);
-  const table = scheduleTable(pub, notes);
-  if (flag(args, 'json')) io.out(JSON.stringify(pub, null, 2));
-  else io.out(renderText(table));
+function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedule, notes: string[]): void {
+  const table = scheduleTable(s, timeUnit(p.derived.kappa, p.alpha), notes);
+  const json = resultJson(args, 'schedule', p.seed, scheduleBody(s, p.derived.kappa));
+  if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
     [`${s.method}.md`]: () => renderMarkdown(table),
     [`${s.method}.csv`]: () => renderCsv(table),
     [`${s.method}.tex`]: () => renderLatex(table),
-    [`${s.method}.json`]: () => JSON.stringify(pub, null, 2) + '\n',
+    [`${s.method}.json`]: () => jsonText(json),
   });
 }
 
@@ -58,7 +52,7 @@ export const agfCommand: Command = {
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : 'generic AGF (utility maximisation on the sphere + masked cost minimisation)'}`];
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}`);
-    emitSchedule(args, io, s, notes);
+    emitSchedule(args, io, p, s, notes);
     // with --json the notes are not printed; scripts still see the warning on stderr
     if (s.extra?.warning && flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
   },
@@ -77,6 +71,6 @@ export const pfCommand: Command = {
     const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
     const s = solvePf(p);
-    emitSchedule(args, io, s, [`data: ${p.data.source}`, `stopped: ${String(s.extra?.status ?? '')}`]);
+    emitSchedule(args, io, p, s, [`data: ${p.data.source}`, `stopped: ${String(s.extra?.status ?? '')}`]);
   },
 };

@@ -12,13 +12,14 @@ import { readDataset, type Dataset } from '../../data.ts';
 import { momentsDataset } from '../../moments.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { renderText } from '../../report/table.ts';
-import { checkAlphas, checkMethods, gridCells, parseDimLists, parseSeeds, parseShard, sha256, cellCount, SWEEP_CAPS, SWEEP_METHODS, type Shard, type SweepGrid } from '../../sweep/grid.ts';
+import { canonicalArgv, gridFingerprint, gridJson, checkAlphas, checkMethods, gridCells, parseDimLists, parseSeeds, parseShard, sha256, cellCount, SWEEP_CAPS, SWEEP_METHODS, type Shard, type SweepGrid } from '../../sweep/grid.ts';
 import { cellProblem, type SweepContext } from '../../sweep/cell.ts';
 import { defaultWorkers, MAX_WORKERS } from '../../sweep/pool.ts';
 import { mergeShardDirs, runSweep, summarise, writeSweepDir } from '../../sweep/run.ts';
 import { extrapolationTable, jumpTable, summaryJson } from '../../sweep/report.ts';
 import type { SweepSummary } from '../../sweep/aggregate.ts';
 import { CELLS_FILE } from '../../sweep/cells-file.ts';
+import { envelope, jsonText } from '../../report/json.ts';
 
 const DEFAULT_ALPHAS = '1e-2,1e-4,1e-8,1e-16';
 
@@ -111,7 +112,7 @@ export function progressReporter(io: CommandIO, label: string): (done: number, t
 }
 
 function emitSummary(args: ParsedArgs, io: CommandIO, grid: SweepGrid, s: SweepSummary): void {
-  if (flag(args, 'json')) io.out(JSON.stringify(summaryJson(grid, s), null, 2));
+  if (flag(args, 'json')) io.out(jsonText(summaryJson(grid, s, args.argv)).trimEnd());
   else io.out(`${renderText(jumpTable(grid, s))}\n${s.extrapolation.length ? renderText(extrapolationTable(grid, s)) : `α → 0 extrapolation: ${s.extrapolationNote ?? 'no jump was found at every alpha for any seed'}\n`}`);
 }
 
@@ -158,17 +159,17 @@ export const sweepCommand: Command = {
     if (shard && !outDir) throw new GradflowError('--shard needs --out DIR (the shard\'s cells go to DIR/cells.jsonl for gradflow merge)');
     if (flag(args, 'resume') && !outDir) throw new GradflowError('--resume needs --out DIR (the directory of the interrupted sweep)');
     const label = shard ? `sweep ${shard.k}/${shard.N}` : 'sweep';
-    const run = await runSweep(ctx, { workers: workersArg ?? defaultWorkers(), shard, outDir, resume: flag(args, 'resume'), onProgress: progressReporter(io, label) });
+    const run = await runSweep(ctx, { argv: args.argv, workers: workersArg ?? defaultWorkers(), shard, outDir, resume: flag(args, 'resume'), onProgress: progressReporter(io, label) });
     if (shard) {
       const failedCells = run.records.filter((r) => r.status === 'error').length;
       const msg = `shard ${shard.k}/${shard.N}: ${run.records.length} cells (${run.computed} computed, ${run.resumed} resumed${failedCells ? `, ${failedCells} failed` : ''}) in ${outDir}/${CELLS_FILE}; combine the shards with gradflow merge DIR… --out DIR`;
-      if (flag(args, 'json')) io.out(JSON.stringify({ kind: 'gradflow.sweep.shard', shard: `${shard.k}/${shard.N}`, cells: run.records.length, computed: run.computed, resumed: run.resumed, failed: failedCells, dir: outDir }, null, 2));
+      if (flag(args, 'json')) io.out(jsonText(envelope('sweep-grid', { argv: args.argv, seed: grid.seeds.length === 1 ? grid.seeds[0] : grid.seeds }, { model: grid.model, reproduce: canonicalArgv(grid), fingerprint: gridFingerprint(grid), cells: cellCount(grid), seeds: grid.seeds, grid: JSON.parse(gridJson(grid)) as unknown, shard: { k: shard.k, N: shard.N, cells: run.records.length, computed: run.computed, resumed: run.resumed, failed: failedCells, dir: outDir } })).trimEnd());
       else io.out(msg);
       return;
     }
     const s = summarise(grid, run.records);
     if (outDir) {
-      const paths = writeSweepDir(outDir, grid, run.lines, s);
+      const paths = writeSweepDir(outDir, grid, run.lines, s, args.argv);
       if (!flag(args, 'json')) io.err(`wrote ${paths.join(', ')} and ${outDir}/${CELLS_FILE}`);
     }
     emitSummary(args, io, grid, s);
@@ -189,7 +190,7 @@ export const mergeCommand: Command = {
     const s = summarise(merged.grid, merged.records);
     const outDir = str(args, 'out');
     if (outDir) {
-      const paths = writeSweepDir(outDir, merged.grid, merged.lines, s);
+      const paths = writeSweepDir(outDir, merged.grid, merged.lines, s, args.argv);
       if (!flag(args, 'json')) io.err(`wrote ${paths.join(', ')} and ${outDir}/${CELLS_FILE}`);
     }
     emitSummary(args, io, merged.grid, s);

@@ -1,6 +1,7 @@
 /** flow, descent and exact: three solvers, one reporting path. */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { jsonText } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
@@ -20,16 +21,15 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
   const cps = checkpoints(tr, p, num(args, 'points', 11));
   const notes = conventionLines(p, tr.conventions.time);
   const table = checkpointTable(tr, p, cps, notes);
-  const json = trajectoryJson(tr, p, cps);
-  if (flag(args, 'json')) io.out(JSON.stringify(json, null, 2));
-  else io.out(renderText(table));
+  const json = resultJson(args, 'trajectory', p.seed, trajectoryJson(tr, p, cps));
+  if (!printJson(args, io, json)) io.out(renderText(table));
   const base = tr.method.replace(/[^\w-]+/g, '-');
   emitFiles(args, io, {
     [`${base}.md`]: () => renderMarkdown(table),
     [`${base}.csv`]: () => renderCsv(table),
     [`${base}.tex`]: () => renderLatex(table),
-    [`${base}.json`]: () => JSON.stringify(json, null, 2) + '\n',
-    [`${base}.svg`]: () => trajectoryPlots([tr], p, `loss: ${p.conventions.loss} · time: ${tr.conventions.time} · alpha = ${p.alpha}`),
+    [`${base}.json`]: () => jsonText(json),
+    ...figureFiles(base, () => trajectoryPlots([tr], p, `time: ${tr.conventions.time}; α = ${p.alpha}; init: ${p.conventions.init}.`)),
   });
 }
 

@@ -1,0 +1,78 @@
+/**
+ * PNG and PDF next to every SVG figure. PNG: @resvg/resvg-js (a prebuilt renderer from npm) with
+ * the DejaVu Sans font shipped by the dejavu-fonts-ttf package and system fonts off, so the
+ * same SVG gives the same PNG bytes on every machine. PDF: the PNG's pixels at print resolution
+ * in a one-page PDF of the figure's size (a raster page: resvg has no vector PDF back end).
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { GradflowError } from '../util/errors.ts';
+
+interface RenderedImage { width: number; height: number; pixels: Buffer; asPng(): Buffer }
+interface ResvgModule { Resvg: new (svg: string, opts: Record<string, unknown>) => { render(): RenderedImage } }
+
+const require = createRequire(import.meta.url);
+let resvg: ResvgModule | null = null;
+let fontFiles: string[] = [];
+
+function load(): ResvgModule {
+  if (resvg) return resvg;
+  try {
+    resvg = require('@resvg/resvg-js') as ResvgModule;
+    const dir = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+    fontFiles = ['DejaVuSans.ttf', 'DejaVuSans-Bold.ttf', 'DejaVuSans-Oblique.ttf'].map((f) => join(dir, f));
+  } catch (err) {
+    throw new GradflowError(`PNG/PDF figures need @resvg/resvg-js and dejavu-fonts-ttf (npm install): ${(err as Error).message.split('\n')[0]}`);
+  }
+  return resvg;
+}
+
+function render(svg: string, scale: number): RenderedImage {
+  const { Resvg } = load();
+  return new Resvg(svg, {
+    fitTo: { mode: 'zoom', value: scale },
+    background: '#ffffff',
+    font: { loadSystemFonts: false, fontFiles, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },
+  }).render();
+}
+
+/** PNG at `scale` × the SVG's pixel size (2: sharp on screens and in slides). */
+export function svgToPng(svg: string, scale = 2): Uint8Array {
+  return new Uint8Array(render(svg, scale).asPng());
+}
+
+/** One-page PDF, page size = the SVG's size at 96 px per inch, image at `dpi`. */
+export function svgToPdf(svg: string, dpi = 300): Uint8Array {
+  const img = render(svg, dpi / 96);
+  const { width: w, height: h, pixels } = img;
+  const rgb = Buffer.alloc(w * h * 3);
+  for (let q = 0, r = 0; q < w * h; q++, r += 4) {
+    // composited on white already (background), so alpha can be dropped
+    rgb[3 * q] = pixels[r];
+    rgb[3 * q + 1] = pixels[r + 1];
+    rgb[3 * q + 2] = pixels[r + 2];
+  }
+  const data = deflateSync(rgb);
+  const pw = ((w / dpi) * 72).toFixed(2), ph = ((h / dpi) * 72).toFixed(2);
+  const content = `q ${pw} 0 0 ${ph} 0 0 cm /Im0 Do Q`;
+  const objects: Buffer[] = [
+    Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
+    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
+    Buffer.from(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${pw} ${ph}] /Resources << /XObject << /Im0 5 0 R >> >> /Contents 4 0 R >>`),
+    Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`),
+    Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${w} /Height ${h} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode /Length ${data.length} >>\nstream\n`), data, Buffer.from('\nendstream')]),
+  ];
+  const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
+  let offset = parts[0].length;
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), o, Buffer.from('\nendobj\n')]);
+    offsets.push(offset);
+    offset += obj.length;
+    parts.push(obj);
+  });
+  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`));
+  return new Uint8Array(Buffer.concat(parts));
+}

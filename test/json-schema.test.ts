@@ -1,0 +1,97 @@
+/**
+ * Every command's --json validates against schema/gradflow.schema.json (ajv, draft 2020-12),
+ * and the κ = 3 comparison is in the unit it names: rescaledTime · T₃(α) = time with
+ * T₃(α) = 1/α − 1 computed here by hand.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { run } from './helpers/cli.ts';
+
+const root = join(import.meta.dirname, '..');
+const schema = JSON.parse(readFileSync(join(root, 'schema', 'gradflow.schema.json'), 'utf8')) as Record<string, unknown>;
+const ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const validate = ajv.compile(schema);
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+const threeFactor = join(root, 'examples', 'three-factor-diagonal.json');
+
+async function validJson(argv: string[]): Promise<Record<string, unknown>> {
+  const r = await run(...argv);
+  expect(r.code, r.err).toBe(0);
+  const j = JSON.parse(r.out) as Record<string, unknown>;
+  const ok = validate(j);
+  expect(ok, `${argv.join(' ')}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  expect(j.argv).toEqual(argv);
+  expect(j.gradflow).toBe(version);
+  // wall-clock numbers would break byte-for-byte reproducibility
+  expect(JSON.stringify(j).match(/"(seconds|timings?|wallClock|elapsed)"/)?.[0] ?? null).toBeNull();
+  return j;
+}
+
+const COMMANDS: [string, string[]][] = [
+  ['list', ['list', '--json']],
+  ['derive', ['derive', 'single-neuron', '--json']],
+  ['flow', ['flow', 'single-neuron', '--t', '3', '--json']],
+  ['descent', ['descent', 'single-neuron', '--steps', '50', '--json']],
+  ['exact', ['exact', 'single-neuron', '--t', '3', '--json']],
+  ['laws', ['laws', 'single-neuron', '--no-audit', '--timings', '--json']],
+  ['agf', ['agf', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--json']],
+  ['pf', ['pf', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--json']],
+  ['compare diagonal', ['compare', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--json']],
+  ['compare linear', ['compare', 'linear', '--dim', 'c=2', '--dim', 'd=2', '--dim', 'h=2', '--alpha', '1e-4', '--json']],
+  ['compare-linear', ['compare-linear', 'factorization', '--dim', 'd=2', '--dim', 'h=2', '--alpha', '1e-4', '--json']],
+  ['compare modular', ['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3', '--json']],
+  ['sweep', ['sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3', '--json']],
+  ['utility', ['utility', 'modular', '--dim', 'p=7', '--dim', 'h=2', '--spectrum', '1:4', '--json']],
+];
+
+describe('--json against schema/gradflow.schema.json', () => {
+  it.each(COMMANDS)('%s', async (_name, argv) => {
+    const j = await validJson(argv);
+    expect(j.schemaVersion).toBe(1);
+  });
+
+  it('compare: every model gives the same comparison shape, schedules keyed by method', async () => {
+    for (const argv of [COMMANDS[8][1], COMMANDS[9][1], COMMANDS[11][1]]) {
+      const j = await validJson(argv);
+      expect(j.kind).toBe('comparison');
+      expect(j.reference).toBe('agf');
+      expect(Object.keys(j.schedules as object)).toEqual(j.methods);
+      for (const s of Object.values(j.schedules as Record<string, { jumps: { sign: unknown }[] }>)) for (const jump of s.jumps) expect(jump).toHaveProperty('sign');
+    }
+  });
+
+  it('the schema rejects what it should: a missing envelope field, a wrong kind body, a bad sign', async () => {
+    const j = await validJson(COMMANDS[6][1]);
+    const { seed: _s, ...noSeed } = j;
+    expect(validate(noSeed)).toBe(false);
+    expect(validate({ ...j, kind: 'comparison' })).toBe(false);
+    const jumps = (j.jumps as Record<string, unknown>[]).map((x) => ({ ...x, sign: 2 }));
+    expect(validate({ ...j, jumps })).toBe(false);
+  });
+});
+
+describe('κ = 3: times are labelled and plotted in t/T₃(α), T₃(α) = 1/α − 1', () => {
+  it('JSON conventions, every method\'s rescaledTime and the table header agree with the hand-computed unit', async () => {
+    const alpha = 0.01;
+    const T3 = 1 / alpha - 1; // ∫_α^1 s^{-2} ds, by hand
+    const argv = ['compare', '--spec', threeFactor, '--alpha', String(alpha), '--methods', 'agf,flow', '--json'];
+    const j = await validJson(argv);
+    const c = j.conventions as Record<string, unknown>;
+    expect(c.kappa).toBe(3);
+    expect(c.rescaledTimeUnit).toBe('(alpha^(2-kappa)-1)/(kappa-2)');
+    expect(c.timeScale as number).toBeCloseTo(T3, 10);
+    const schedules = j.schedules as Record<string, { jumps: { time: number; rescaledTime: number }[] }>;
+    for (const m of ['agf', 'flow']) {
+      expect(schedules[m].jumps.length).toBeGreaterThan(0);
+      for (const jump of schedules[m].jumps) expect(jump.rescaledTime * T3).toBeCloseTo(jump.time, 8);
+    }
+    const text = await run('compare', '--spec', threeFactor, '--alpha', String(alpha), '--methods', 'agf,flow');
+    expect(text.out).toMatch(/t\/T₃\(α\) agf/);
+    expect(text.out).not.toMatch(/log\(1\/α\)|log\(1\/alpha\)/);
+    const row1 = text.out.split('\n').find((l) => /^1\s/.test(l))!;
+    const printed = Number(row1.trim().split(/\s+/)[3]);
+    expect(printed).toBeCloseTo(schedules.agf.jumps[0].time / T3, 4);
+  });
+});
