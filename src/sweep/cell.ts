@@ -8,7 +8,7 @@ import type { Dataset } from '../data.ts';
 import type { ModelDefinition } from '../spec.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { runMethods } from '../analysis/runs.ts';
-import { compareSchedules, comparisonJson } from '../analysis/compare.ts';
+import { compareSchedules, comparisonJson, type MatchedJump } from '../analysis/compare.ts';
 import { machineConventions, type MachineConventions } from '../report/json.ts';
 import { findModel } from '../../models/index.ts';
 import { parseSpec } from '../specfile.ts';
@@ -48,18 +48,8 @@ export interface CellComparison {
   methods: string[];
   conventions: MachineConventions;
   schedules: Record<string, { method: string; jumps: { time: number | null; rescaledTime: number | null; neuron: number; sign: number | null; lossAfter: number | null; deactivated: number[] }[]; extra?: Record<string, unknown> }>;
-  matched: {
-    k: number;
-    neuron: number | null;
-    sign: number | null;
-    time: Record<string, number | null>;
-    rescaledTime: Record<string, number | null>;
-    lossAfter: Record<string, number | null>;
-    neuronPerMethod: Record<string, number | null>;
-    relError: Record<string, number | null>;
-    gap: Record<string, number | null>;
-    neuronAgrees: Record<string, boolean | null>;
-  }[];
+  /** compare.ts's MatchedJump as comparisonJson writes it (neuron_ → neuronPerMethod). */
+  matched: (Omit<MatchedJump, 'neuron_'> & { neuronPerMethod: Record<string, number | null> })[];
   notes: string[];
 }
 

@@ -33,6 +33,17 @@ function keyValues(items: string[], what: string): [string, number][] {
   return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
+/** --alpha A is --alphas A (what compare takes); giving both is ambiguous. */
+function oneOrList(args: ParsedArgs, one: string, list: string): number[] | undefined {
+  if (args.values.has(one) && args.values.has(list)) throw new GradflowError(`give either --${one} or --${list}, not both`);
+  return args.values.has(one) ? [args.values.get(one) as number] : (args.values.get(list) as number[] | undefined);
+}
+
+function seedOption(args: ParsedArgs): number[] {
+  if (args.values.has('seeds')) throw new GradflowError('give either --seed or --seeds, not both');
+  return parseSeeds(String(args.values.get('seed')));
+}
+
 function fileHash(path: string, what: string): string {
   try {
     return sha256(readFileSync(path));
@@ -68,8 +79,8 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
     model: def.spec.name,
     spec: specPath ? { path: specPath, sha256: sha256(specText as string) } : null,
     data: dataRef,
-    alphas: checkAlphas((args.values.get('alphas') as number[] | undefined) ?? DEFAULT_ALPHAS.split(',').map(Number)),
-    seeds: parseSeeds(str(args, 'seeds') ?? '0'),
+    alphas: checkAlphas(oneOrList(args, 'alpha', 'alphas') ?? DEFAULT_ALPHAS.split(',').map(Number)),
+    seeds: args.values.has('seed') ? seedOption(args) : parseSeeds(str(args, 'seeds') ?? '0'),
     dims: parseDimLists((args.values.get('dim') as string[] | undefined) ?? [], def.spec.dims, def.spec.name),
     options,
     methods: checkMethods((args.values.get('methods') as string[] | undefined) ?? ['agf', 'flow']),
@@ -128,6 +139,8 @@ const GRID_OPTIONS: Command['options'] = {
   moments: { kind: 'string', help: 'population moments JSON {"Sxx", "Syx", "Syy"} instead of --data (models linear in x)' },
   alphas: { kind: 'numbers', help: 'initial scales, each in (0, 1)', default: DEFAULT_ALPHAS },
   seeds: { kind: 'string', help: 'seeds: a list and/or ranges, e.g. 0..9 or 0,3,7', default: '0' },
+  alpha: { kind: 'number', help: 'a single alpha (same as --alphas A)' },
+  seed: { kind: 'int', help: 'a single seed (same as --seeds S)' },
   dim: { kind: 'string', repeat: true, help: 'a dimension and its values, e.g. --dim d=5,10 (repeatable: the grid is the product)' },
   opt: { kind: 'string', repeat: true, help: 'model option for every cell, e.g. --opt n=40' },
   methods: { kind: 'list', help: `methods in every cell (${SWEEP_METHODS.join(', ')}; agf required)`, default: 'agf,flow' },
