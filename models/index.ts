@@ -5,9 +5,12 @@ import { diagonal } from './diagonal.ts';
 import { linear } from './linear.ts';
 import { factorization, factorizationUV } from './factorization.ts';
 import { modular } from './modular.ts';
+import { relu } from './relu.ts';
+import { reluDeep } from './relu-deep.ts';
 
 export const BUILTIN_MODELS: ModelDefinition[] = [singleNeuron, diagonal, linear, factorization, factorizationUV];
 BUILTIN_MODELS.push(modular);
+BUILTIN_MODELS.push(relu, reluDeep);
 
 export function findModel(name: string): ModelDefinition | undefined {
   return BUILTIN_MODELS.find((m) => m.spec.name === name);

@@ -5,7 +5,7 @@
  */
 import { GradflowError } from './util/errors.ts';
 import { Rng } from './util/rng.ts';
-import type { ModelDefinition, InitOptions } from './spec.ts';
+import { type ModelDefinition, type InitOptions, resolveVariant } from './spec.ts';
 import type { Dataset } from './data.ts';
 import { deriveModel, type DerivedModel } from './symbolic/derive.ts';
 import { compileModel, type Kernels } from './compile/kernels.ts';
@@ -94,7 +94,8 @@ function defaultData(layout: Layout, rng: Rng, n: number): Dataset {
   return { X, Y, n, dIn, c, source: `Gaussian inputs, linear teacher (n = ${n}, seed)` };
 }
 
-export function createProblem(def: ModelDefinition, opts: ProblemOptions = {}): Problem {
+export function createProblem(chosen: ModelDefinition, opts: ProblemOptions = {}): Problem {
+  const def = resolveVariant(chosen, opts.options ?? {});
   const alpha = opts.alpha ?? 1e-3;
   if (!Number.isFinite(alpha) || alpha <= 0) throw new GradflowError(`alpha must be a positive number (got ${opts.alpha}); it is the initial scale`);
   const seed = opts.seed ?? 0;

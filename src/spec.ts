@@ -55,6 +55,11 @@ export interface ModelDefinition {
   generateData?: (dims: Record<string, number>, rng: Rng, opts: Record<string, number>) => Dataset;
   /** Initial state θ(0) (flat, neuron-major). Falls back to spec.init. `data` lets a start depend on the data (e.g. aligned with Σ_yx's singular vectors). */
   init?: (dims: Record<string, number>, H: number, opts: InitOptions, rng: Rng, data?: Dataset) => Float64Array;
+  /**
+   * Equations a model documents beyond its derived flow (e.g. relu-deep's effective equations for
+   * the cumulative parameters), printed by `derive` with the assumptions they rest on.
+   */
+  theory?: { label: string; text: string; latex: string }[];
   /** Conserved quantities already known for display by `derive` (laws are derived elsewhere). */
   knownLaws?: { text: string; latex: string }[];
   /** Extra option names this model accepts (e.g. 'delta'), with a one-line description. */
@@ -69,6 +74,17 @@ export interface ModelDefinition {
    * to the origin is returned with zero norm. Without it, src/solvers/agf.ts runs a masked flow.
    */
   agfCostMin?: (p: Problem, theta: Float64Array, mask: Uint8Array) => Float64Array;
+  /**
+   * A model whose template depends on an option (relu's bias=0, relu-deep's depth): the
+   * definition to use for these options. Applied once, by createProblem and by commands that
+   * derive without a Problem; the returned definition has no variant of its own.
+   */
+  variant?: (opts: Record<string, number>) => ModelDefinition;
+}
+
+/** The definition a model's options select (itself when it has no variants). */
+export function resolveVariant(def: ModelDefinition, opts: Record<string, number>): ModelDefinition {
+  return def.variant ? def.variant(opts) : def;
 }
 
 export interface ExactSolution {

@@ -85,11 +85,17 @@ function keyValues(list: ParsedValue | undefined, what: string): Record<string, 
   return out;
 }
 
+/** The --opt values, checked against the model's declared options. */
+export function modelOptions(args: ParsedArgs, def: ModelDefinition): Record<string, number> {
+  const options = keyValues(args.values.get('opt'), '--opt');
+  for (const k of Object.keys(options)) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
+  return options;
+}
+
 export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: { alpha?: number } = {}): Problem {
   const dims = keyValues(args.values.get('dim'), '--dim');
   for (const k of Object.keys(dims)) if (!(k in def.spec.dims)) throw new GradflowError(`--dim ${k}: model '${def.spec.name}' has no dimension '${k}' (it has ${Object.keys(def.spec.dims).join(', ') || 'none'})`);
-  const options = keyValues(args.values.get('opt'), '--opt');
-  for (const k of Object.keys(options)) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
+  const options = modelOptions(args, def);
   const dataPath = str(args, 'data');
   const momentsPath = str(args, 'moments');
   if (dataPath && momentsPath) throw new GradflowError('give either --data or --moments, not both');

@@ -10,9 +10,11 @@ import { mergeCommand, sweepCommand } from './commands/sweep.ts';
 import { compareLinearCommand } from './commands/compare-linear.ts';
 import { lawsCommand } from './commands/laws.ts';
 import { utilityCommand } from './commands/modular.ts';
+import { truncationCommand } from './commands/truncation.ts';
 
 export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand, compareLinearCommand];
 COMMANDS.push(agfCommand, pfCommand);
 COMMANDS.push(compareCommand, sweepCommand, mergeCommand);
 COMMANDS.push(lawsCommand);
 COMMANDS.push(utilityCommand);
+COMMANDS.push(truncationCommand);

@@ -13,7 +13,7 @@ import { timeUnit, type JumpSchedule } from '../schedule.ts';
 /** Bumped when a field changes name or meaning; new fields do not bump it. */
 export const SCHEMA_VERSION = 1;
 
-export type OutputKind = 'schedule' | 'comparison' | 'trajectory' | 'sweep' | 'sweep-grid' | 'derivation' | 'laws' | 'models' | 'utility' | 'demo';
+export type OutputKind = 'schedule' | 'comparison' | 'trajectory' | 'sweep' | 'sweep-grid' | 'derivation' | 'laws' | 'models' | 'utility' | 'demo' | 'truncation';
 
 let cachedVersion: string | undefined;
 

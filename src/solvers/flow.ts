@@ -8,6 +8,8 @@ import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { integrate } from './ode/index.ts';
 import type { OdeEvent, OdeMethod, OdeOptions } from './ode/types.ts';
+import { solveReluFlow } from './relu-flow.ts';
+import { isPiecewiseLinear } from './relu-pattern.ts';
 
 export interface FlowEvent {
   name: string;
@@ -64,6 +66,8 @@ export function flowOdeOptions(opts: FlowOptions, rtol: number, atol: number, th
 export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
   const { tEnd } = opts;
   const method = flowMethod(opts);
+  // piecewise-linear templates: kink-by-kink integration (a smooth method chatters at the kinks)
+  if (method === 'dopri5' && opts.dt === undefined && isPiecewiseLinear(p.derived)) return solveReluFlow(p, opts);
   const y0 = Float64Array.from(opts.theta0 ?? p.theta0);
   const rtol = opts.rtol ?? 1e-10;
   const atol = opts.atol ?? rtol * 1e-3 * stateScale(y0);

@@ -97,12 +97,12 @@ export const lawsCommand: Command = {
       proofs: [...a.proofs, ...a.candidates].map((r) => ({ law: r.law, text: r.text, status: r.status, scope: r.scope, bounds: r.bounds, scalarisations: r.checks.length, residual: r.residual, numericMaxRel: r.numeric.maxRel })),
       completeness: { ...a.completeness, seconds: undefined },
       audit: a.audit,
-      knownLaws: def.knownLaws ?? [],
+      knownLaws: p.model.knownLaws ?? [],
     });
     if (!printJson(args, io, plain(json))) {
       io.out(textReport(a, p, timed).join('\n'));
       if (table) io.out('\n' + renderText(table));
-      if (def.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${def.knownLaws.map((l) => l.text).join('; ')}`);
+      if (p.model.knownLaws?.length) io.out(`\nknown laws listed by the model (display only, not used by discovery): ${p.model.knownLaws.map((l) => l.text).join('; ')}`);
     }
     emitFiles(args, io, {
       ...certificateFiles(a),

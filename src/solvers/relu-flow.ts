@@ -1,0 +1,458 @@
+/**
+ * Gradient flow of a piecewise-linear (ReLU) model as a hybrid system: between events the
+ * activation pattern is frozen and the vector field is polynomial (dopri5 on the masked kernels of
+ * relu-pattern.ts); an event is a kink crossing — arg_{k,i}(x_j) of unit i changes sign for sample
+ * j — or the end of a sliding mode. A crossing where both sides push the state back onto the kink
+ * (d arg/dt < 0 with the mask on, > 0 with it off) starts a Filippov sliding mode: the kink stays
+ * pinned at the data point and the mask becomes the convex weight μ ∈ [0, 1] that makes
+ * d arg/dt = 0 (solved each right-hand-side evaluation; affine in μ, so one Newton step, repeated
+ * for masks that multiply each other in deep nets). μ leaving [0, 1] releases the kink.
+ *
+ * A smooth integrator run straight through the kinks chatters (dopri5 rejects step after step at
+ * each crossing, and a sliding mode never ends); here each kink costs one located event.
+ */
+import { DivergenceError, GradflowError } from '../util/errors.ts';
+import type { Problem } from '../problem.ts';
+import { buildTrajectory, type Trajectory } from '../trajectory.ts';
+import { dopri5Stepper } from './ode/dopri5.ts';
+import { DenseOutput, type Interpolant } from './ode/dense.ts';
+import { brentRoot } from './ode/events.ts';
+import { flowMethod, stateScale, type FlowOptions } from './flow.ts';
+import { augmentedRows, maskOffset, patternModel, type PatternModel } from './relu-pattern.ts';
+
+/** A located switch of the activation pattern. */
+export interface KinkEvent {
+  t: number;
+  /** Relu node of the template (0 for a two-layer net), neuron, component, sample. */
+  node: number;
+  neuron: number;
+  component: number;
+  sample: number;
+  /** on: the unit turns on for this sample; off: it turns off; slide: pinned at the kink; release: sliding ends. */
+  kind: 'on' | 'off' | 'slide' | 'release';
+}
+
+const OFF = 0, ON = 1, PINNED = 2;
+
+interface Entry { node: number; neuron: number; comp: number; pos: number }
+
+/** The hybrid state machine of one run: masks, pinned kinks, and the kernels that read them. */
+class ReluSystem {
+  readonly pm: PatternModel;
+  readonly n: number;
+  readonly rows: Float64Array;
+  readonly status: Uint8Array;
+  readonly entries: Entry[];
+  readonly pinned: number[] = [];
+  private readonly Y: Float64Array;
+  private readonly argBufs: Float64Array[];
+  private readonly rowArg: Float64Array[];
+  private readonly g: Float64Array;
+  private readonly gj: Float64Array;
+  private readonly tmp: Float64Array;
+  fevals = 0;
+
+  constructor(readonly p: Problem) {
+    this.pm = patternModel(p);
+    const { n, X, Y } = p.data;
+    this.n = n;
+    this.Y = Y;
+    this.rows = augmentedRows(this.pm, X, n);
+    const E = this.pm.perSample;
+    this.status = new Uint8Array(n * E);
+    this.entries = [];
+    for (let k = 0; k < this.pm.nodes.length; k++) {
+      const node = this.pm.nodes[k];
+      for (let i = 0; i < this.pm.H; i++) for (let q = 0; q < node.size; q++) this.entries.push({ node: k, neuron: i, comp: q, pos: maskOffset(this.pm, k, i, q) });
+    }
+    this.entries.sort((a, b) => a.pos - b.pos);
+    this.argBufs = this.pm.nodes.map((nd) => new Float64Array(this.pm.H * n * nd.size));
+    this.rowArg = this.pm.nodes.map((nd) => new Float64Array(this.pm.H * nd.size));
+    const D = p.layout.H * p.layout.P;
+    this.g = new Float64Array(D);
+    this.gj = new Float64Array(D);
+    this.tmp = new Float64Array(D);
+  }
+
+  /** Entry e of sample j: status index j·E + e; its mask lives at rows[j·R + pos]. */
+  entryOf(id: number): { j: number; e: Entry } {
+    const E = this.pm.perSample;
+    return { j: Math.floor(id / E), e: this.entries[id % E] };
+  }
+
+  maskIndex(id: number): number {
+    const { j, e } = this.entryOf(id);
+    return j * this.pm.rowLength + e.pos;
+  }
+
+  /** Every argument at θ with the current masks, into argBufs (node-major, then H×n×size). */
+  allArgs(theta: Float64Array): void {
+    for (let k = 0; k < this.pm.nodes.length; k++) this.pm.nodes[k].kernels.neuronOutputs(theta, this.rows, this.n, this.argBufs[k]);
+  }
+
+  argValue(id: number): number {
+    const { j, e } = this.entryOf(id);
+    const size = this.pm.nodes[e.node].size;
+    return this.argBufs[e.node][(e.neuron * this.n + j) * size + e.comp];
+  }
+
+  /** arg of one entry at θ (only its sample's row is evaluated). */
+  argAt(theta: Float64Array, id: number): number {
+    const { j, e } = this.entryOf(id);
+    const R = this.pm.rowLength;
+    const node = this.pm.nodes[e.node];
+    node.kernels.neuronOutputs(theta, this.rows.subarray(j * R, (j + 1) * R), 1, this.rowArg[e.node]);
+    return this.rowArg[e.node][e.neuron * node.size + e.comp];
+  }
+
+  /** d arg/dt along F, exact for arguments of degree ≤ 4 in θ (five-point stencil). */
+  argRate(theta: Float64Array, F: Float64Array, id: number): number {
+    let nt = 0, nf = 0;
+    for (let q = 0; q < theta.length; q++) {
+      nt = Math.max(nt, Math.abs(theta[q]));
+      nf = Math.max(nf, Math.abs(F[q]));
+    }
+    if (nf === 0) return 0;
+    const h = (1e-3 * Math.max(nt, 1e-300)) / nf;
+    const at = (s: number): number => {
+      for (let q = 0; q < theta.length; q++) this.tmp[q] = theta[q] + s * h * F[q];
+      return this.argAt(this.tmp, id);
+    };
+    return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h);
+  }
+
+  /** −∇L with the current masks (pinned masks as they stand). */
+  private field(theta: Float64Array, F: Float64Array): void {
+    this.pm.kernels.lossGrad(theta, this.rows, this.Y, this.n, this.g);
+    this.fevals++;
+    for (let q = 0; q < F.length; q++) F[q] = -this.g[q];
+  }
+
+  /** Gradient of sample j's ½‖f − y‖² (the mean loss's per-sample term times n). */
+  private sampleGrad(theta: Float64Array, j: number, out: Float64Array): void {
+    const R = this.pm.rowLength, c = this.p.layout.c;
+    this.pm.kernels.lossGrad(theta, this.rows.subarray(j * R, (j + 1) * R), this.Y.subarray(j * c, (j + 1) * c), 1, out);
+  }
+
+  /**
+   * The Filippov field: masks of pinned kinks set so that every pinned argument is stationary.
+   * Returns the weights μ (also left in the rows).
+   */
+  rhs(theta: Float64Array, F: Float64Array): Float64Array {
+    const m = this.pinned.length;
+    if (m === 0) {
+      this.field(theta, F);
+      return new Float64Array(0);
+    }
+    const mu = Float64Array.from(this.pinned, (id) => this.rows[this.maskIndex(id)]);
+    const J = new Float64Array(m * m);
+    const c = new Float64Array(m);
+    const dF = new Float64Array(F.length);
+    for (let iter = 0; iter < 4; iter++) {
+      this.field(theta, F);
+      let cmax = 0, scale = 0;
+      for (let s = 0; s < m; s++) {
+        c[s] = this.argRate(theta, F, this.pinned[s]);
+        cmax = Math.max(cmax, Math.abs(c[s]));
+      }
+      // Jacobian columns: F is affine in each mask, so a unit change of μ_s gives the column exactly
+      for (let s = 0; s < m; s++) {
+        const mi = this.maskIndex(this.pinned[s]);
+        const j = this.entryOf(this.pinned[s]).j;
+        const old = this.rows[mi];
+        this.sampleGrad(theta, j, this.gj);
+        this.rows[mi] = old + 1;
+        this.sampleGrad(theta, j, dF);
+        this.rows[mi] = old;
+        for (let q = 0; q < F.length; q++) dF[q] = -(dF[q] - this.gj[q]) / this.n;
+        for (let r = 0; r < m; r++) {
+          J[r * m + s] = this.argRate(theta, dF, this.pinned[r]);
+          scale = Math.max(scale, Math.abs(J[r * m + s]));
+        }
+      }
+      if (iter > 0 && cmax <= 1e-14 * scale) break;
+      const delta = solveSmall(J, c.map((v) => -v), m);
+      let dmax = 0;
+      for (let s = 0; s < m; s++) {
+        mu[s] += delta[s];
+        dmax = Math.max(dmax, Math.abs(delta[s]));
+        this.rows[this.maskIndex(this.pinned[s])] = mu[s];
+      }
+      if (dmax <= 1e-15 * (1 + Math.max(...mu.map(Math.abs)))) {
+        this.field(theta, F);
+        break;
+      }
+    }
+    return mu;
+  }
+
+  /** Set every non-pinned mask from the sign of its argument at θ. */
+  syncMasks(theta: Float64Array): void {
+    // outer arguments read inner masks: sweep node by node so each sees consistent inner masks
+    const E = this.pm.perSample;
+    for (let k = 0; k < this.pm.nodes.length; k++) {
+      this.allArgs(theta);
+      for (let j = 0; j < this.n; j++) for (let e = 0; e < E; e++) {
+        if (this.entries[e].node !== k) continue;
+        const id = j * E + e;
+        if (this.status[id] === PINNED) continue;
+        const on = this.argValue(id) > 0;
+        this.status[id] = on ? ON : OFF;
+        this.rows[this.maskIndex(id)] = on ? 1 : 0;
+      }
+    }
+  }
+
+  /** First violated constraint of the frozen pattern at θ, or −1. */
+  violations(theta: Float64Array, out: number[]): void {
+    out.length = 0;
+    this.allArgs(theta);
+    const total = this.status.length;
+    for (let id = 0; id < total; id++) {
+      const st = this.status[id];
+      if (st === PINNED) continue;
+      const a = this.argValue(id);
+      if ((st === ON && a < 0) || (st === OFF && a > 0)) out.push(id);
+    }
+    if (this.pinned.length) {
+      const F = new Float64Array(theta.length);
+      const mu = this.rhs(theta, F);
+      for (let s = 0; s < mu.length; s++) if (mu[s] < 0 || mu[s] > 1) out.push(this.pinned[s]);
+    }
+  }
+
+  setMask(id: number, st: number, value: number): void {
+    this.status[id] = st;
+    this.rows[this.maskIndex(id)] = value;
+  }
+
+  pin(id: number, mu: number): void {
+    this.setMask(id, PINNED, mu);
+    if (!this.pinned.includes(id)) this.pinned.push(id);
+  }
+
+  unpin(id: number, st: number): void {
+    this.setMask(id, st, st === ON ? 1 : 0);
+    const k = this.pinned.indexOf(id);
+    if (k >= 0) this.pinned.splice(k, 1);
+  }
+
+  /**
+   * Decide a kink that the state has just reached: which side it continues on, or whether it
+   * slides (both one-sided fields point into the kink).
+   */
+  settle(theta: Float64Array, id: number): KinkEvent['kind'] {
+    const F = new Float64Array(theta.length);
+    const rateWith = (st: number): number => {
+      this.setMask(id, st, st === ON ? 1 : 0);
+      this.rhs(theta, F);
+      return this.argRate(theta, F, id);
+    };
+    const up = rateWith(ON);
+    const down = rateWith(OFF);
+    if (up > 0 && down > 0) { this.setMask(id, ON, 1); return 'on'; }
+    if (up < 0 && down < 0) { this.setMask(id, OFF, 0); return 'off'; }
+    if (up <= 0 && down >= 0 && down - up > 0) {
+      this.pin(id, down / (down - up));
+      this.rhs(theta, F);
+      const mu = this.rows[this.maskIndex(id)];
+      if (mu >= 0 && mu <= 1) return 'slide';
+      this.unpin(id, mu > 1 ? ON : OFF);
+      return mu > 1 ? 'on' : 'off';
+    }
+    // repulsive kink (up > 0 > down) or a degenerate one: keep the side the argument now has
+    const a = this.argAt(theta, id);
+    const st = a > 0 || (a === 0 && up > 0) ? ON : OFF;
+    this.setMask(id, st, st === ON ? 1 : 0);
+    return st === ON ? 'on' : 'off';
+  }
+
+  describe(id: number, t: number, kind: KinkEvent['kind']): KinkEvent {
+    const { j, e } = this.entryOf(id);
+    return { t, node: e.node, neuron: e.neuron, component: e.comp, sample: j, kind };
+  }
+}
+
+function solveSmall(A: Float64Array, b: Float64Array, m: number): Float64Array {
+  const M = Float64Array.from(A);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < m; c++) {
+    let piv = c;
+    for (let r = c + 1; r < m; r++) if (Math.abs(M[r * m + c]) > Math.abs(M[piv * m + c])) piv = r;
+    if (M[piv * m + c] === 0) continue;
+    if (piv !== c) {
+      for (let k = 0; k < m; k++) [M[c * m + k], M[piv * m + k]] = [M[piv * m + k], M[c * m + k]];
+      [x[c], x[piv]] = [x[piv], x[c]];
+    }
+    for (let r = c + 1; r < m; r++) {
+      const f = M[r * m + c] / M[c * m + c];
+      if (f === 0) continue;
+      for (let k = c; k < m; k++) M[r * m + k] -= f * M[c * m + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let c = m - 1; c >= 0; c--) {
+    let s = x[c];
+    for (let k = c + 1; k < m; k++) s -= M[c * m + k] * x[k];
+    x[c] = M[c * m + c] === 0 ? 0 : s / M[c * m + c];
+  }
+  return x;
+}
+
+export interface ReluFlowStats {
+  kinks: KinkEvent[];
+  segments: number;
+}
+
+/**
+ * Solve the ReLU gradient flow from θ(0) to tEnd. Accepts solveFlow's options (dopri5 only:
+ * the pattern-frozen pieces are smooth, so the adaptive method is the right one); tEval, events,
+ * untilGradNorm and maxSteps behave as in solveFlow. The trajectory's stats count the kinks;
+ * `kinkEvents` lists them.
+ */
+export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kinkEvents: KinkEvent[] } {
+  const method = flowMethod(opts);
+  if (method !== 'dopri5') throw new GradflowError(`flow: a ReLU model is integrated event by event with dopri5 between kinks; --method ${method} is not available for it`);
+  if (opts.dt !== undefined) throw new GradflowError('flow: a fixed step (--dt) is not available for ReLU models (the kink events need adaptive steps)');
+  const tEnd = opts.tEnd;
+  const y0 = Float64Array.from(opts.theta0 ?? p.theta0);
+  const D = y0.length;
+  const rtol = opts.rtol ?? 1e-10;
+  const atol = opts.atol ?? rtol * 1e-3 * stateScale(y0);
+  const maxSteps = opts.maxSteps ?? 1e6;
+  const sys = new ReluSystem(p);
+  const kinks: KinkEvent[] = [];
+  sys.syncMasks(y0);
+  // arguments exactly 0 at the start (zero inputs, zero biases) are settled like crossings
+  sys.allArgs(y0);
+  for (let id = 0; id < sys.status.length; id++) if (sys.argValue(id) === 0) {
+    const kind = sys.settle(y0, id);
+    if (kind === 'slide') kinks.push(sys.describe(id, 0, kind));
+  }
+
+  const tOut: number[] = [];
+  const yOut: Float64Array[] = [];
+  const dense = new DenseOutput(0, y0.slice());
+  const tEval = opts.tEval;
+  let kEval = 0;
+  const storeUpTo = (tMax: number): void => {
+    if (!tEval) return;
+    while (kEval < tEval.length && tEval[kEval] <= tMax) {
+      tOut.push(tEval[kEval]);
+      yOut.push(dense.at(tEval[kEval]));
+      kEval++;
+    }
+  };
+  if (tEval) {
+    for (const te of tEval) if (!(Number.isFinite(te) && te >= 0 && te <= tEnd)) throw new GradflowError(`flow: tEval time ${te} is outside [0, ${tEnd}]`);
+    storeUpTo(0);
+  } else {
+    tOut.push(0);
+    yOut.push(y0.slice());
+  }
+  const userEvents = opts.events ?? [];
+  const hits: { name: string; t: number; state: Float64Array }[] = [];
+  let gPrev = userEvents.map((e) => e.g(0, y0));
+
+  const atolVec = new Float64Array(D).fill(atol);
+  const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => { sys.rhs(y, dy); };
+  let t = 0;
+  let y: Float64Array = y0.slice();
+  let steps = 0, rejected = 0, segments = 0;
+  let status = 'done';
+  const viol: number[] = [];
+  const yTmp = new Float64Array(D);
+  outer: while (t < tEnd) {
+    segments++;
+    const f0 = new Float64Array(D);
+    rhs(t, y, f0);
+    const stepper = dopri5Stepper(rhs, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t });
+    let restart: { t: number; y: Float64Array } | null = null;
+    while (!restart) {
+      if (steps >= maxSteps) throw new GradflowError(`flow (relu events): exceeded maxSteps = ${maxSteps} at t = ${t} of [0, ${tEnd}]; raise maxSteps or loosen rtol`);
+      const step = stepper.step();
+      steps++;
+      for (let q = 0; q < D; q++) if (!Number.isFinite(step.yB[q])) throw new DivergenceError(`flow (relu events): state became non-finite at t = ${step.tB}`);
+      let tB = step.tB;
+      let yB = step.yB;
+      sys.violations(yB, viol);
+      if (viol.length) {
+        // earliest switch inside the step, by bisection on "the frozen pattern is violated"
+        const at = (s: number): Float64Array => { step.interp(s, yTmp); return yTmp; };
+        let lo = step.tA, hi = step.tB;
+        const tol = 4 * Number.EPSILON * Math.max(1, Math.abs(hi));
+        while (hi - lo > tol) {
+          const mid = 0.5 * (lo + hi);
+          if (mid <= lo || mid >= hi) break;
+          sys.violations(at(mid), viol);
+          if (viol.length) hi = mid;
+          else lo = mid;
+        }
+        tB = hi;
+        yB = hi === step.tB ? step.yB.slice() : at(hi).slice();
+        sys.violations(yB, viol);
+        restart = { t: tB, y: yB };
+      }
+      dense.append(tB, yB.slice(), step.interp as Interpolant);
+      // user events on the accepted piece
+      for (let k = 0; k < userEvents.length; k++) {
+        const ev = userEvents[k];
+        const gA = gPrev[k], gB = ev.g(tB, yB);
+        gPrev[k] = gB;
+        const dir = ev.direction ?? 0;
+        const upX = gA < 0 && gB >= 0, downX = gA > 0 && gB <= 0;
+        if (!((upX && dir !== -1) || (downX && dir !== 1))) continue;
+        const te = brentRoot((s) => (s === tB ? gB : ev.g(s, at2(step.interp, s, D))), step.tA, tB, gA, gB, 4 * Number.EPSILON * Math.max(1, tB));
+        const ye = te === tB ? yB.slice() : at2(step.interp, te, D);
+        hits.push({ name: ev.name, t: te, state: ye });
+        if (ev.terminal) {
+          dense.truncate(te, ye.slice());
+          storeUpTo(te);
+          if (!tEval) { tOut.push(te); yOut.push(ye); }
+          t = te; y = ye; status = 'event';
+          break outer;
+        }
+      }
+      storeUpTo(tB);
+      if (!tEval) { tOut.push(tB); yOut.push(yB.slice()); }
+      t = tB;
+      y = yB;
+      if (opts.untilGradNorm !== undefined) {
+        const F = new Float64Array(D);
+        rhs(t, y, F);
+        let m = 0;
+        for (let q = 0; q < D; q++) m = Math.max(m, Math.abs(F[q]));
+        if (m < opts.untilGradNorm) { status = 'stopped'; break outer; }
+      }
+      if (t >= tEnd) break;
+    }
+    rejected += stepper.rejected;
+    if (restart) {
+      for (const id of [...viol]) {
+        if (sys.pinned.includes(id)) {
+          const mi = sys.maskIndex(id);
+          const mu = sys.rows[mi];
+          sys.unpin(id, mu > 1 ? ON : OFF);
+          // the kink leaves the data point on the side μ pointed to; check it really does
+          const kind = sys.settle(y, id);
+          kinks.push(sys.describe(id, t, kind === 'slide' ? 'slide' : 'release'));
+        } else {
+          kinks.push(sys.describe(id, t, sys.settle(y, id)));
+        }
+      }
+    }
+  }
+  const tr = buildTrajectory(p, 'flow:relu-events', tOut, yOut, {
+    events: hits,
+    dense: (s) => dense.at(s),
+    stats: { steps, rejected, fevals: sys.fevals, rtol, atol, tEnd: t, kinks: kinks.length, slides: kinks.filter((k) => k.kind === 'slide').length, segments },
+    status,
+  });
+  return { ...tr, kinkEvents: kinks };
+}
+
+function at2(interp: Interpolant, s: number, D: number): Float64Array {
+  const out = new Float64Array(D);
+  interp(s, out);
+  return out;
+}

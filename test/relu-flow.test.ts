@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { createProblem } from '../src/problem.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
+import { solveReluFlow } from '../src/solvers/relu-flow.ts';
+import { relu } from '../models/relu.ts';
+import { reluDeep } from '../models/relu-deep.ts';
+import { referenceReluFlow } from './helpers/relu-reference.ts';
+import { expectBadInput, run } from './helpers/cli.ts';
+
+function relErr(a: Float64Array, b: Float64Array): number {
+  let e = 0, s = 0;
+  for (let q = 0; q < a.length; q++) { e = Math.max(e, Math.abs(a[q] - b[q])); s = Math.max(s, Math.abs(b[q])); }
+  return e / s;
+}
+
+describe('ReLU flow, kink by kink (Filippov sliding)', () => {
+  const cases = [
+    { name: 'clusters, with bias', alpha: 0.1, data: 0, bias: 1, T: 16 },
+    { name: 'teacher–student, no bias', alpha: 0.1, data: 1, bias: 0, T: 12 },
+  ];
+  for (const c of cases) {
+    it(`matches the hand-written RK4 reference with its own event and sliding logic to 1e-8 (${c.name})`, () => {
+      const p = createProblem(relu, { alpha: c.alpha, seed: 1, options: { data: c.data, bias: c.bias } });
+      const times = [c.T / 2, c.T];
+      const tr = solveReluFlow(p, { tEnd: c.T, rtol: 1e-12, tEval: times });
+      const ref = referenceReluFlow({ X: p.data.X, Y: p.data.Y, n: p.data.n, d: p.layout.dIn, H: p.layout.H, bias: c.bias === 1 }, p.theta0, times, 2e-3);
+      expect(tr.kinkEvents.length).toBeGreaterThan(3);
+      for (let k = 0; k < times.length; k++) expect(relErr(tr.states[k], ref[k])).toBeLessThan(1e-8);
+    });
+  }
+
+  it('the clustered case exercises sliding: a kink pinned at a data point, its μ in [0, 1]', () => {
+    const p = createProblem(relu, { alpha: 0.1, seed: 1 });
+    const tr = solveReluFlow(p, { tEnd: 16, rtol: 1e-12 });
+    expect(tr.kinkEvents.some((k) => k.kind === 'slide')).toBe(true);
+  });
+
+  it('runs from alpha = 1e-6 to the end and conserves a_i² − ‖w_i‖² − b_i² per unit (sliding included)', () => {
+    const p = createProblem(relu, { alpha: 1e-6, seed: 0 });
+    const tr = solveFlow(p, { tEnd: 120 });
+    expect(tr.method).toBe('flow:relu-events');
+    expect(tr.status).toBe('done');
+    expect(tr.loss[tr.loss.length - 1]).toBeLessThan(0.1 * tr.loss[0]);
+    const { H, P } = p.layout;
+    const law = (th: Float64Array, i: number): number => th[i * P] ** 2 - th[i * P + 1] ** 2 - th[i * P + 2] ** 2 - th[i * P + 3] ** 2;
+    const end = tr.states[tr.states.length - 1];
+    for (let i = 0; i < H; i++) expect(Math.abs(law(end, i) - law(p.theta0, i))).toBeLessThan(1e-9 * Math.max(1e-12, Math.abs(end[i * P]) ** 2));
+  });
+
+  it('deep net (L = 3): per hidden unit ‖row_k W_l‖² + b_lk² − ‖column_k W_{l+1}‖² stays conserved through the kinks', () => {
+    const p = createProblem(reluDeep, { alpha: 0.3, seed: 1, options: { depth: 3 } });
+    const tr = solveReluFlow(p, { tEnd: 40 });
+    expect(tr.kinkEvents.length).toBeGreaterThan(3);
+    expect(tr.kinkEvents.some((k) => k.kind === 'slide')).toBe(true);
+    const Q = p.layout.dims.Q;
+    const laws = (th: Float64Array): number[] => {
+      const out: number[] = [];
+      const off = (l: number) => l * (Q * Q + Q);
+      for (let l = 0; l < 2; l++) for (let k = 0; k < Q; k++) {
+        let s = th[off(l) + Q * Q + k] ** 2;
+        for (let c = 0; c < Q; c++) s += th[off(l) + k * Q + c] ** 2;
+        for (let r = 0; r < Q; r++) s -= th[off(l + 1) + r * Q + k] ** 2;
+        out.push(s);
+      }
+      return out;
+    };
+    const a = laws(p.theta0), b = laws(tr.states[tr.states.length - 1]);
+    for (let k = 0; k < a.length; k++) expect(Math.abs(a[k] - b[k])).toBeLessThan(1e-9);
+    expect(tr.loss[tr.loss.length - 1]).toBeLessThan(tr.loss[0]);
+  });
+
+  it('CLI: flow relu uses the event integrator; bad options are one line, exit 2', async () => {
+    const r = await run('flow', 'relu', '--alpha', '1e-3', '--t', '5', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).method ?? r.out).toMatch(/relu-events/);
+    await expectBadInput(['flow', 'relu', '--opt', 'bias=2'], /bias must be 0 or 1/);
+    await expectBadInput(['flow', 'relu-deep', '--opt', 'depth=40'], /depth must be an integer/);
+  });
+});
