@@ -33,22 +33,41 @@ export function buildTrajectory(
   states: Float64Array[],
   extra: Partial<Pick<Trajectory, 'events' | 'dense' | 'stats' | 'status' | 'loss'>> & { timeConvention?: string } = {},
 ): Trajectory {
-  const loss = extra.loss ?? states.map((s) => p.kernels.loss(s, p.data.X, p.data.Y, p.data.n));
-  const monitors: Record<string, number[]> = {};
-  for (const m of p.monitors) monitors[m.name] = states.map(m.fn);
-  return {
+  const tr: Trajectory = {
     model: p.model.spec.name,
     method,
     t,
     states,
-    loss,
-    monitors,
+    loss: extra.loss ?? [],
+    monitors: {},
     events: extra.events ?? [],
     dense: extra.dense,
     stats: extra.stats ?? {},
     conventions: { ...p.conventions, time: extra.timeConvention ?? p.conventions.time },
     status: extra.status ?? 'done',
   };
+  // loss and monitors at every stored state cost a pass over the data each: evaluated on first
+  // read (a run reported at a few checkpoints never pays for them)
+  if (!extra.loss) lazy(tr, 'loss', () => states.map((s) => p.kernels.loss(s, p.data.X, p.data.Y, p.data.n)));
+  lazy(tr, 'monitors', () => {
+    const monitors: Record<string, number[]> = {};
+    for (const m of p.monitors) monitors[m.name] = states.map(m.fn);
+    return monitors;
+  });
+  return tr;
+}
+
+/** Replaces a field by a getter that computes it once (enumerable, so spreads and JSON see it; assignable). */
+function lazy<K extends 'loss' | 'monitors'>(tr: Trajectory, key: K, compute: () => Trajectory[K]): void {
+  let value: Trajectory[K] | undefined;
+  Object.defineProperty(tr, key, {
+    enumerable: true,
+    configurable: true,
+    get: () => (value ??= compute()),
+    set: (v: Trajectory[K]) => {
+      value = v;
+    },
+  });
 }
 
 /** Index of the stored time closest to t. */

@@ -32,9 +32,10 @@ const maxDrift = (ys: Float64Array[]): number => {
 const Y_ROT = new Float64Array([0.3, -0.8, 0.5]);
 
 describe('dopri5 accuracy', () => {
-  it('exponential decay and growth to 1e-10 relative, including dense output', () => {
-    for (const lam of [-1.3, 0.9]) {
-      const sol = integrate('dopri5', (_t, y, d) => { d[0] = lam * y[0]; }, 0, new Float64Array([2]), 10, { rtol: 1e-12 });
+  // dop853's local error control is looser per unit of rtol (8th-order steps are long): 1e-13 for the same global error
+  it('exponential decay and growth to 1e-10 relative, including dense output (dopri5 at rtol 1e-12, dop853 at 1e-13)', () => {
+    for (const [method, rtol] of [['dopri5', 1e-12], ['dop853', 1e-13]] as const) for (const lam of [-1.3, 0.9]) {
+      const sol = integrate(method, (_t, y, d) => { d[0] = lam * y[0]; }, 0, new Float64Array([2]), 10, { rtol, dense: true });
       let worst = 0;
       sol.t.forEach((t, k) => { worst = Math.max(worst, relErr(sol.y[k][0], 2 * Math.exp(lam * t))); });
       expect(worst).toBeLessThan(1e-10);
@@ -134,14 +135,56 @@ describe('convergence order', () => {
   });
 });
 
+describe('dop853', () => {
+  const expDecay: OdeRhs = (_t, y, d) => { d[0] = -y[0]; d[1] = 0.5 * y[1]; };
+  const exact = (t: number): number[] => [Math.exp(-t), Math.exp(0.5 * t)];
+  const errAt = (sol: { y: Float64Array[] }, t: number): number => {
+    const y = sol.y[sol.y.length - 1], e = exact(t);
+    return Math.max(relErr(y[0], e[0]), relErr(y[1], e[1]));
+  };
+
+  it('is order 8 (fixed steps, error ratio at halved steps ≈ 2^8)', () => {
+    const run = (dt: number) => errAt(integrate('dop853', expDecay, 0, new Float64Array([1, 1]), 4, { dt }), 4);
+    const order = Math.log2(run(0.5) / run(0.25));
+    console.log(`dop853 observed order ${order.toFixed(3)}`);
+    expect(order).toBeGreaterThan(7.6);
+    expect(order).toBeLessThan(8.6);
+  });
+
+  it('its continuous extension is order 7 (interpolation error ratio at halved steps ≈ 2^8 locally)', () => {
+    const worst = (dt: number): number => {
+      const sol = integrate('dop853', expDecay, 0, new Float64Array([1, 1]), 4, { dt, dense: true });
+      let m = 0;
+      for (let t = dt * 0.37; t < 4; t += dt) {
+        const y = sol.dense(t), e = exact(t);
+        m = Math.max(m, relErr(y[0], e[0]), relErr(y[1], e[1]));
+      }
+      return m;
+    };
+    const order = Math.log2(worst(0.5) / worst(0.25)) - 1;
+    console.log(`dop853 dense output observed order ${order.toFixed(3)}`);
+    expect(order).toBeGreaterThan(6.5);
+  });
+
+  it('logistic growth from 1e-6 at rtol 1e-12 matches the closed form to 1e-10 with fewer evaluations than dopri5', () => {
+    const a = integrate('dop853', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12 });
+    const b = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12 });
+    let worst = 0;
+    a.t.forEach((t, k) => { worst = Math.max(worst, relErr(a.y[k][0], logisticExact(t))); });
+    console.log(`logistic dop853: steps=${a.stats.steps} fevals=${a.stats.fevals} (dopri5 ${b.stats.fevals}) maxRelErr=${worst.toExponential(3)}`);
+    expect(worst).toBeLessThan(1e-10);
+    expect(a.stats.fevals).toBeLessThan(b.stats.fevals);
+  });
+});
+
 describe('events', () => {
   const unit: OdeRhs = (_t, _y, d) => { d[0] = 1; };
-  const methods: OdeMethod[] = ['dopri5', 'gauss4', 'midpoint', 'rk4'];
+  const methods: OdeMethod[] = ['dopri5', 'dop853', 'gauss4', 'midpoint', 'rk4'];
 
   for (const method of methods) {
     it(`${method}: linear crossing located to 1e-12`, () => {
       const sol = integrate(method, unit, 0, new Float64Array([0]), 1, {
-        dt: method === 'dopri5' ? undefined : 0.07,
+        dt: method === 'dopri5' || method === 'dop853' ? undefined : 0.07,
         events: [{ name: 'hit', g: (_t, y) => y[0] - 0.3 }],
       });
       expect(sol.events).toHaveLength(1);
@@ -153,6 +196,7 @@ describe('events', () => {
 
   it('a terminal event truncates the solution at the event', () => {
     const sol = integrate('dopri5', unit, 0, new Float64Array([0]), 1, {
+      dense: true,
       events: [{ name: 'stop', g: (_t, y) => y[0] - 0.3, terminal: true }],
     });
     expect(sol.status).toBe('event');
@@ -165,6 +209,7 @@ describe('events', () => {
   it('a terminal event with tEval keeps only the requested times before it', () => {
     const sol = integrate('gauss4', logistic, 0, new Float64Array([U0]), 30, {
       rtol: 1e-10,
+      dense: true,
       tEval: [0, 1, 2, 10, 20],
       events: [{ name: 'half', g: (_t, y) => y[0] - S / 2, terminal: true }],
     });
@@ -187,18 +232,20 @@ describe('events', () => {
     expect(run(1).map((t) => Math.round(t / Math.PI))).toEqual([2]);
   });
 
-  it('events on a nonlinear problem are located on the dense output to 1e-9', () => {
-    const tStar = Math.log(S / U0 - 1) / (2 * S);
-    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, {
-      rtol: 1e-12,
-      events: [{ name: 'half', g: (_t, y) => y[0] - S / 2 }],
+  for (const method of ['dopri5', 'dop853'] as const) {
+    it(`${method}: events on a nonlinear problem are located on the dense output to 1e-9`, () => {
+      const tStar = Math.log(S / U0 - 1) / (2 * S);
+      const sol = integrate(method, logistic, 0, new Float64Array([U0]), 30, {
+        rtol: 1e-12,
+        events: [{ name: 'half', g: (_t, y) => y[0] - S / 2 }],
+      });
+      expect(sol.events).toHaveLength(1);
+      const e = Math.abs(sol.events[0].t - tStar);
+      console.log(`logistic half-saturation event error (${method}) ${e.toExponential(3)} (t* = ${tStar})`);
+      expect(e).toBeLessThan(1e-9);
+      expect(sol.t.includes(sol.events[0].t)).toBe(false);
     });
-    expect(sol.events).toHaveLength(1);
-    const e = Math.abs(sol.events[0].t - tStar);
-    console.log(`logistic half-saturation event error ${e.toExponential(3)} (t* = ${tStar})`);
-    expect(e).toBeLessThan(1e-9);
-    expect(sol.t.includes(sol.events[0].t)).toBe(false);
-  });
+  }
 });
 
 describe('control and validation', () => {
@@ -209,6 +256,23 @@ describe('control and validation', () => {
     expect(sol.y[sol.y.length - 2][0]).toBeLessThanOrEqual(1);
     expect(sol.tEnd).toBe(sol.t[sol.t.length - 1]);
     expect(sol.tEnd).toBeLessThan(30);
+  });
+
+  it('rtol below double precision, a bad store cap and dense output not asked for are refused', () => {
+    const y = new Float64Array([1]);
+    expect(() => integrate('dopri5', logistic, 0, y, 1, { rtol: 1e-300 })).toThrow(/below what double precision resolves/);
+    expect(() => integrate('dopri5', logistic, 0, y, 1, { maxStoredValues: 0 })).toThrow(GradflowError);
+    expect(() => integrate('dopri5', logistic, 0, y, 1).dense(0.5)).toThrow(/dense output was not requested/);
+  });
+
+  it('stored output is bounded: past maxStoredValues the run fails with a message naming the cap', () => {
+    // every accepted step stores 1 value (plus 5 for dopri5's dense record): 50 values allow < 50 steps
+    expect(() => integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12, maxStoredValues: 50 })).toThrow(/exceed 50 values/);
+    // tEval only: the same run stores just the requested times, whatever the number of steps
+    const sol = integrate('dopri5', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12, tEval: [0, 15, 30], maxStoredValues: 50 });
+    expect(sol.stats.steps).toBeGreaterThan(50);
+    expect(sol.t).toEqual([0, 15, 30]);
+    expect(relErr(sol.y[2][0], logisticExact(30))).toBeLessThan(1e-9);
   });
 
   it('bad inputs throw GradflowError', () => {

@@ -101,7 +101,7 @@ export function solveFlowPsi(p: Problem, opts: FlowOptions): Trajectory {
   return buildTrajectory(p, `flow:psi-${method}`, sol.t, sol.y.map(thetaOf), {
     loss: sol.y.map(lossAndGrad),
     events: sol.events.map((e) => ({ name: e.name, t: e.t, state: thetaOf(e.y) })),
-    dense: (t) => thetaOf(sol.dense(t)),
+    dense: ode.dense ? (t) => thetaOf(sol.dense(t)) : undefined,
     stats: { steps: sol.stats.steps, rejected: sol.stats.rejected, fevals: sol.stats.fevals, rtol, atol, tEnd: sol.tEnd, coordinates: 'psi: u = sqrt(c) cosh(psi/2), v = sqrt(c) sinh(psi/2), c = u^2 - v^2' },
     status: sol.status,
   });

@@ -26,6 +26,10 @@ export interface FlowOptions {
   /** Fixed step (gauss4/midpoint/rk4). */
   dt?: number;
   tEval?: number[];
+  /** Keep the continuous extension for Trajectory.dense (default true; false for a lean run). */
+  dense?: boolean;
+  /** Store θ at every accepted step (default: only when tEval is absent). */
+  saveSteps?: boolean;
   events?: FlowEvent[];
   /** Stop once ‖∇L‖∞ falls below this (a stationary point has been reached). */
   untilGradNorm?: number;
@@ -34,7 +38,7 @@ export interface FlowOptions {
   theta0?: Float64Array;
 }
 
-export const FLOW_METHODS: OdeMethod[] = ['dopri5', 'gauss4', 'midpoint', 'rk4'];
+export const FLOW_METHODS: OdeMethod[] = ['dop853', 'dopri5', 'gauss4', 'midpoint', 'rk4'];
 
 /** Smallest non-zero magnitude in the state, the scale absolute tolerances must respect. */
 export function stateScale(y: Float64Array): number {
@@ -56,7 +60,7 @@ export function flowMethod(opts: FlowOptions): OdeMethod {
 
 /** ODE options of a flow request; events always see θ, so integrators in other coordinates pass thetaOf. */
 export function flowOdeOptions(opts: FlowOptions, rtol: number, atol: number, thetaOf?: (y: Float64Array) => Float64Array): OdeOptions {
-  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps };
+  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps, dense: opts.dense ?? true, saveSteps: opts.saveSteps };
   if (opts.events) {
     ode.events = opts.events.map((e): OdeEvent => ({ name: e.name, g: thetaOf ? (t, y) => e.g(t, thetaOf(y)) : e.g, direction: e.direction, terminal: e.terminal }));
   }
@@ -89,7 +93,7 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
   const sol = integrate(method, rhs, 0, y0, tEnd, ode);
   return buildTrajectory(p, `flow:${method}`, sol.t, sol.y, {
     events: sol.events.map((e) => ({ name: e.name, t: e.t, state: e.y })),
-    dense: (t) => sol.dense(t),
+    dense: ode.dense ? (t) => sol.dense(t) : undefined,
     stats: { steps: sol.stats.steps, rejected: sol.stats.rejected, fevals: sol.stats.fevals, rtol, atol, tEnd: sol.tEnd },
     status: sol.status,
   });

@@ -393,7 +393,7 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
         sys.violations(yB, viol);
         restart = { t: tB, y: yB };
       }
-      dense.append(tB, yB.slice(), step.interp as Interpolant);
+      dense.append(step, stepper.codec, tB);
       // user events on the accepted piece
       for (let k = 0; k < userEvents.length; k++) {
         const ev = userEvents[k];

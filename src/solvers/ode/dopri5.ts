@@ -4,7 +4,7 @@
  */
 import { DivergenceError } from '../../util/errors.ts';
 import type { OdeRhs } from './types.ts';
-import type { Interpolant, Step, StepConfig, Stepper } from './dense.ts';
+import type { DenseCodec, Step, StepConfig, Stepper } from './dense.ts';
 
 const C2 = 1 / 5, C3 = 3 / 10, C4 = 4 / 5, C5 = 8 / 9;
 const A21 = 1 / 5;
@@ -71,15 +71,24 @@ export function initialStep(
   return Number.isFinite(hNew) && hNew > 0 ? hNew : Math.min(1e-6, span);
 }
 
+/**
+ * Steps reuse a fixed set of buffers (no allocation per step); the continuous extension's
+ * coefficients are formed only when an event, a tEval point or the dense store asks for them.
+ */
 export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float64Array, t1: number, cfg: StepConfig): Stepper {
   const n = y0.length;
   const { rtol, atol, hmax, dt } = cfg;
   let t = t0;
+  // y/k1: state and slope at the step start; yNew/k7 the trial end. Accepting swaps them, so
+  // the last step's start stays readable (for its extension) until the next step() call.
   let y: Float64Array = y0.slice();
   let k1: Float64Array = f0.slice();
+  let yNew: Float64Array = new Float64Array(n);
+  let k7: Float64Array = new Float64Array(n);
   const k2 = new Float64Array(n), k3 = new Float64Array(n), k4 = new Float64Array(n);
   const k5 = new Float64Array(n), k6 = new Float64Array(n);
   const ys = new Float64Array(n), err = new Float64Array(n);
+  const r2 = new Float64Array(n), r3 = new Float64Array(n), r4 = new Float64Array(n), r5 = new Float64Array(n);
   let h = dt ?? cfg.h0 ?? initialStep(f, t0, y0, f0, 5, cfg, t1 - t0);
   let facold = 1e-4;
   let lastRejected = false;
@@ -88,8 +97,8 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const nFixed = dt !== undefined ? Math.max(1, Math.ceil((t1 - t0) / dt - 1e-9)) : 0;
   let kFixed = 0;
 
-  /** Stages 2..6 of a step of size hh from (t, y); writes the 5th-order solution into ynew. */
-  const stages = (hh: number, ynew: Float64Array): void => {
+  /** Stages 2..7 of a step of size hh from (t, y): the 5th-order solution in yNew, its slope in k7. */
+  const stages = (hh: number, tNew: number): void => {
     for (let i = 0; i < n; i++) ys[i] = y[i] + hh * A21 * k1[i];
     f(t + C2 * hh, ys, k2);
     for (let i = 0; i < n; i++) ys[i] = y[i] + hh * (A31 * k1[i] + A32 * k2[i]);
@@ -101,33 +110,65 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
     for (let i = 0; i < n; i++) ys[i] = y[i] + hh * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
     f(t + hh, ys, k6);
     for (let i = 0; i < n; i++) {
-      ynew[i] = y[i] + hh * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i] + A76 * k6[i]);
+      yNew[i] = y[i] + hh * (A71 * k1[i] + A73 * k3[i] + A74 * k4[i] + A75 * k5[i] + A76 * k6[i]);
     }
+    f(tNew, yNew, k7);
   };
 
-  const makeInterp = (tA: number, hh: number, yA: Float64Array, yB: Float64Array, k7: Float64Array): Interpolant => {
-    const r2 = new Float64Array(n), r3 = new Float64Array(n), r4 = new Float64Array(n), r5 = new Float64Array(n);
+  // the accepted step, as the driver sees it; after accept(): yA = yNew, kA = k7 (swapped)
+  const step: Step = { tA: t0, tB: t0, yB: y, fB: k1, interp: (tq, out) => interp(tq, out) };
+  let hStep = 0;
+  let coeffsFor = -1;
+  let accepted = 0;
+  const coefficients = (): void => {
+    if (coeffsFor === accepted) return;
+    const yA = yNew, kA = k7, kB = k1, yB = y;
     for (let i = 0; i < n; i++) {
       const ydiff = yB[i] - yA[i];
-      const bspl = hh * k1[i] - ydiff;
+      const bspl = hStep * kA[i] - ydiff;
       r2[i] = ydiff;
       r3[i] = bspl;
-      r4[i] = ydiff - hh * k7[i] - bspl;
-      r5[i] = hh * (D1 * k1[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * k7[i]);
+      r4[i] = ydiff - hStep * kB[i] - bspl;
+      r5[i] = hStep * (D1 * kA[i] + D3 * k3[i] + D4 * k4[i] + D5 * k5[i] + D6 * k6[i] + D7 * kB[i]);
     }
-    return (tq, out) => {
-      const th = (tq - tA) / hh;
+    coeffsFor = accepted;
+  };
+  const interp = (tq: number, out: Float64Array): void => {
+    coefficients();
+    const yA = yNew;
+    const th = (tq - step.tA) / hStep;
+    const th1 = 1 - th;
+    for (let i = 0; i < n; i++) out[i] = yA[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])));
+  };
+  const codec: DenseCodec = {
+    width: 5 * n,
+    write(out, off) {
+      coefficients();
+      out.set(yNew, off);
+      out.set(r2, off + n);
+      out.set(r3, off + 2 * n);
+      out.set(r4, off + 3 * n);
+      out.set(r5, off + 4 * n);
+    },
+    evaluate(buf, off, tA, tB, tq, out) {
+      const th = (tq - tA) / (tB - tA);
       const th1 = 1 - th;
-      for (let i = 0; i < n; i++) out[i] = yA[i] + th * (r2[i] + th1 * (r3[i] + th * (r4[i] + th1 * r5[i])));
-    };
+      for (let i = 0; i < n; i++) {
+        out[i] = buf[off + i] + th * (buf[off + n + i] + th1 * (buf[off + 2 * n + i] + th * (buf[off + 3 * n + i] + th1 * buf[off + 4 * n + i])));
+      }
+    },
   };
 
-  const accept = (hh: number, tNew: number, ynew: Float64Array, k7: Float64Array): Step => {
-    const interp = makeInterp(t, hh, y, ynew, k7);
-    const step: Step = { tA: t, tB: tNew, yB: ynew.slice(), fB: k7.slice(), interp };
+  const accept = (hh: number, tNew: number): Step => {
+    step.tA = t;
+    step.tB = tNew;
+    hStep = hh;
     t = tNew;
-    y = ynew;
-    k1 = k7;
+    [y, yNew] = [yNew, y];
+    [k1, k7] = [k7, k1];
+    step.yB = y;
+    step.fB = k1;
+    accepted++;
     return step;
   };
 
@@ -135,15 +176,14 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
     get rejected() {
       return rejected;
     },
+    codec,
     step(): Step {
       if (dt !== undefined) {
         kFixed++;
         const tNew = kFixed >= nFixed ? t1 : t0 + kFixed * dt;
         const hh = tNew - t;
-        const ynew = new Float64Array(n), k7 = new Float64Array(n);
-        stages(hh, ynew);
-        f(tNew, ynew, k7);
-        return accept(hh, tNew, ynew, k7);
+        stages(hh, tNew);
+        return accept(hh, tNew);
       }
       for (;;) {
         h = Math.min(h, hmax);
@@ -154,13 +194,11 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
           throw new DivergenceError(`dopri5: step size underflow at t = ${t} (solution likely blows up)`);
         }
         const tNew = last ? t1 : t + h;
-        const ynew = new Float64Array(n), k7 = new Float64Array(n);
-        stages(h, ynew);
-        f(tNew, ynew, k7);
+        stages(h, tNew);
         for (let i = 0; i < n; i++) {
           err[i] = h * (E1 * k1[i] + E3 * k3[i] + E4 * k4[i] + E5 * k5[i] + E6 * k6[i] + E7 * k7[i]);
         }
-        const e = errorNorm(err, y, ynew, rtol, atol);
+        const e = errorNorm(err, y, yNew, rtol, atol);
         if (!Number.isFinite(e)) {
           // overflow inside a trial step: shrink hard and let the underflow check decide divergence
           h *= 0.1;
@@ -178,7 +216,7 @@ export function dopri5Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
           lastRejected = false;
           const hUsed = h;
           h = hNew;
-          return accept(hUsed, tNew, ynew, k7);
+          return accept(hUsed, tNew);
         }
         h = h / Math.min(FACC1, fac11 / SAFE);
         rejected++;

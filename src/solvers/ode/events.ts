@@ -75,8 +75,12 @@ export interface EventCheck {
   terminal: OdeEventHit | null;
 }
 
+const NO_HITS: EventCheck = { hits: [], terminal: null };
+
 export class EventTracker {
   private readonly gPrev: number[];
+  private readonly gNow: number[];
+  private readonly yTmp: Float64Array;
 
   constructor(
     private readonly events: OdeEvent[],
@@ -84,27 +88,46 @@ export class EventTracker {
     y0: Float64Array,
   ) {
     this.gPrev = events.map((ev) => ev.g(t0, y0));
+    this.gNow = this.gPrev.slice();
+    this.yTmp = new Float64Array(y0.length);
   }
 
   get active(): boolean {
     return this.events.length > 0;
   }
 
-  /** Call once per accepted step [tA, tB] with its end state and interpolant. */
+  private crosses(k: number, gA: number, gB: number): boolean {
+    // a zero at the step start was reported already (or is the initial point), so it needs a strict sign on the left
+    const up = gA < 0 && gB >= 0;
+    const down = gA > 0 && gB <= 0;
+    const dir = this.events[k].direction ?? 0;
+    return (up && dir !== -1) || (down && dir !== 1);
+  }
+
+  /**
+   * Call once per accepted step [tA, tB] with its end state and interpolant (both may be the
+   * integrator's buffers; hits get their own copies). No allocation unless an event fires.
+   */
   check(tA: number, tB: number, yB: Float64Array, interp: Interpolant): EventCheck {
+    const nEv = this.events.length;
+    let any = false;
+    for (let k = 0; k < nEv; k++) {
+      this.gNow[k] = this.events[k].g(tB, yB);
+      if (this.crosses(k, this.gPrev[k], this.gNow[k])) any = true;
+    }
+    if (!any) {
+      for (let k = 0; k < nEv; k++) this.gPrev[k] = this.gNow[k];
+      return NO_HITS;
+    }
     const found: { hit: OdeEventHit; terminal: boolean }[] = [];
-    const yTmp = new Float64Array(yB.length);
+    const yTmp = this.yTmp;
     const xtol = 4 * EPS * Math.max(Math.abs(tA), Math.abs(tB), tB - tA);
-    for (let k = 0; k < this.events.length; k++) {
+    for (let k = 0; k < nEv; k++) {
       const ev = this.events[k];
       const gA = this.gPrev[k];
-      const gB = ev.g(tB, yB);
+      const gB = this.gNow[k];
       this.gPrev[k] = gB;
-      // a zero at the step start was reported already (or is the initial point), so it needs a strict sign on the left
-      const up = gA < 0 && gB >= 0;
-      const down = gA > 0 && gB <= 0;
-      const dir = ev.direction ?? 0;
-      if (!((up && dir !== -1) || (down && dir !== 1))) continue;
+      if (!this.crosses(k, gA, gB)) continue;
       const gOf = (t: number): number => {
         if (t === tB) return gB;
         interp(t, yTmp);

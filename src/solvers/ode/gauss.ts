@@ -129,7 +129,7 @@ function gaussFactory(tab: Tableau, name: string): StepperFactory {
 
     /** Makes a step record and advances the internal state (arrays are never mutated afterwards). */
     const advance = (tB: number, yB: Float64Array, cB: Float64Array, fB: Float64Array): Step => {
-      const step: Step = { tA: t, tB, yB: yB.slice(), fB: fB.slice(), interp: hermite(t, y, fy, tB, yB, fB) };
+      const step: Step = { tA: t, tB, yB, fB, interp: hermite(t, y, fy, tB, yB, fB) };
       t = tB;
       y = yB;
       comp = cB;

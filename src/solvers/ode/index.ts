@@ -1,13 +1,15 @@
 /**
  * Entry point of the ODE layer: validates options, runs a method's stepper, and
  * applies the method-independent parts (storage, tEval, events, stopWhen,
- * divergence and step-count checks) identically for every method.
+ * divergence and step-count checks) identically for every method. The loop allocates
+ * nothing per step: states and dense output go to flat stores under one memory budget.
  */
 import { DivergenceError, GradflowError, assertFiniteArray } from '../../util/errors.ts';
 import type { OdeEventHit, OdeMethod, OdeOptions, OdeRhs, OdeSolution } from './types.ts';
-import { DenseOutput, type StepConfig, type StepperFactory } from './dense.ts';
+import { DEFAULT_MAX_STORED, DenseOutput, FlatRecords, StorageBudget, hermiteCodec, type StepConfig, type StepperFactory } from './dense.ts';
 import { EventTracker } from './events.ts';
 import { dopri5Stepper } from './dopri5.ts';
+import { dop853Stepper } from './dop853.ts';
 import { gauss4Stepper, midpointStepper } from './gauss.ts';
 import { rk4Stepper } from './rk4.ts';
 
@@ -15,10 +17,14 @@ export type { OdeEvent, OdeEventHit, OdeMethod, OdeOptions, OdeRhs, OdeSolution 
 
 const STEPPERS: Record<OdeMethod, StepperFactory> = {
   dopri5: dopri5Stepper,
+  dop853: dop853Stepper,
   gauss4: gauss4Stepper,
   midpoint: midpointStepper,
   rk4: rk4Stepper,
 };
+
+/** About 45 ulp: tighter local error targets are below the round-off of a step's own arithmetic. */
+export const RTOL_FLOOR = 1e-14;
 
 function fail(message: string): never {
   throw new GradflowError(message);
@@ -35,6 +41,7 @@ function resolveConfig(method: OdeMethod, t0: number, y0: Float64Array, t1: numb
   assertFiniteArray(y0, 'ode: initial state y0');
   const rtol = opts.rtol ?? 1e-8;
   if (!(Number.isFinite(rtol) && rtol > 0)) fail(`ode: rtol must be a positive finite number, got ${rtol}`);
+  if (rtol < RTOL_FLOOR) fail(`ode: rtol = ${rtol} is below what double precision resolves (error estimates are round-off there); use rtol >= ${RTOL_FLOOR}`);
   positive(opts.h0, 'h0');
   positive(opts.hmax, 'hmax');
   positive(opts.dt, 'dt');
@@ -57,6 +64,9 @@ function resolveConfig(method: OdeMethod, t0: number, y0: Float64Array, t1: numb
   }
   if (opts.maxSteps !== undefined && !(Number.isInteger(opts.maxSteps) && opts.maxSteps > 0)) {
     fail(`ode: maxSteps must be a positive integer, got ${opts.maxSteps}`);
+  }
+  if (opts.maxStoredValues !== undefined && !(Number.isInteger(opts.maxStoredValues) && opts.maxStoredValues > 0)) {
+    fail(`ode: maxStoredValues must be a positive integer, got ${opts.maxStoredValues}`);
   }
   if (opts.tEval) {
     let prev = -Infinity;
@@ -85,76 +95,108 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
   const yInit = y0.slice();
   const f0 = new Float64Array(n);
   f(t0, yInit, f0);
-  const dense = new DenseOutput(t0, yInit.slice());
   const tracker = new EventTracker(opts.events ?? [], t0, yInit);
   const maxSteps = opts.maxSteps ?? 1e6;
   const tEval = opts.tEval;
+  const saveSteps = opts.saveSteps ?? !tEval;
+  const budget = new StorageBudget(opts.maxStoredValues ?? DEFAULT_MAX_STORED, `ode (${method})`);
+  const stored = new FlatRecords(n, budget);
   const tOut: number[] = [];
-  const yOut: Float64Array[] = [];
+  const evalOut: Float64Array[] = [];
   const hits: OdeEventHit[] = [];
-  let kEval = 0;
-  const storeEvalUpTo = (tMax: number): void => {
-    if (!tEval) return;
-    while (kEval < tEval.length && tEval[kEval] <= tMax) {
-      tOut.push(tEval[kEval]);
-      yOut.push(dense.at(tEval[kEval]));
-      kEval++;
-    }
+  const keep = (t: number, y: Float64Array): void => {
+    tOut.push(t);
+    const { buf, off } = stored.append();
+    buf.set(y, off);
   };
   // with tEval the output is exactly those times (up to tEnd); a terminal event's state is in events[]
-  if (tEval) storeEvalUpTo(t0);
-  else {
-    tOut.push(t0);
-    yOut.push(yInit.slice());
-  }
+  let kEval = 0;
+  if (tEval) {
+    budget.take(tEval.length * n);
+    while (kEval < tEval.length && tEval[kEval] <= t0) {
+      tOut.push(tEval[kEval++]);
+      evalOut.push(yInit.slice());
+    }
+  } else if (saveSteps) keep(t0, yInit);
 
   let status: OdeSolution['status'] = 'done';
   let steps = 0;
   let rejected = 0;
+  let tEndReached = t0;
+  let yEnd = yInit;
+  let dense: DenseOutput | null = null;
   if (t1 > t0) {
     const stepper = STEPPERS[method](f, t0, yInit, f0, t1, cfg);
-    while (dense.tEnd < t1) {
+    if (opts.dense) dense = new DenseOutput(t0, yInit, budget, stepper.codec ?? hermiteCodec(n));
+    // the state and slope at the current step's start (for the Hermite store)
+    const yA = yInit.slice(), fA = f0.slice();
+    let tNow = t0;
+    let lastY: Float64Array = yInit;
+    while (tNow < t1) {
       if (steps >= maxSteps) {
-        throw new GradflowError(`ode (${method}): exceeded maxSteps = ${maxSteps} at t = ${dense.tEnd} of [${t0}, ${t1}]; raise maxSteps or loosen rtol`);
+        throw new GradflowError(`ode (${method}): exceeded maxSteps = ${maxSteps} at t = ${tNow} of [${t0}, ${t1}]; raise maxSteps or loosen rtol`);
       }
       const step = stepper.step();
       steps++;
+      lastY = step.yB;
       rejected = stepper.rejected;
       if (!isFiniteVec(step.yB)) throw new DivergenceError(`ode (${method}): state became non-finite at t = ${step.tB}`);
-      dense.append(step.tB, step.yB.slice(), step.interp);
+      if (dense) dense.append(step, undefined, step.tB, yA, fA);
       let tStop = step.tB;
       let yStop = step.yB;
       if (tracker.active) {
         const r = tracker.check(step.tA, step.tB, step.yB, step.interp);
-        hits.push(...r.hits);
+        for (const hit of r.hits) hits.push(hit);
         if (r.terminal) {
           status = 'event';
           tStop = r.terminal.t;
-          yStop = r.terminal.y.slice();
-          dense.truncate(tStop, yStop.slice());
+          yStop = r.terminal.y;
         }
       }
-      if (tEval) storeEvalUpTo(tStop);
-      else {
-        tOut.push(tStop);
-        yOut.push(yStop);
+      if (tEval) {
+        while (kEval < tEval.length && tEval[kEval] <= tStop) {
+          const te = tEval[kEval++];
+          const ye = new Float64Array(n);
+          if (te === step.tB) ye.set(step.yB);
+          else step.interp(te, ye);
+          tOut.push(te);
+          evalOut.push(ye);
+        }
+      } else if (saveSteps) keep(tStop, yStop);
+      tNow = tStop;
+      if (status === 'event') {
+        lastY = yStop;
+        break;
       }
-      if (status === 'event') break;
-      if (opts.stopWhen && opts.stopWhen(step.tB, step.yB.slice(), step.fB.slice())) {
+      if (opts.stopWhen && opts.stopWhen(step.tB, step.yB, step.fB)) {
         status = 'stopped';
         break;
       }
+      yA.set(step.yB);
+      fA.set(step.fB);
     }
+    tEndReached = tNow;
+    yEnd = lastY.slice();
+    if (dense) dense.finish(tEndReached, yEnd);
   }
 
+  const y: Float64Array[] = tEval ? evalOut : Array.from({ length: stored.count }, (_, k) => stored.view(k));
+  const finalDense = dense;
   return {
     t: tOut,
-    y: yOut,
+    y,
     events: hits,
-    dense: (t: number) => dense.at(t),
+    dense: (t: number) => {
+      if (finalDense) return finalDense.at(t);
+      if (tEndReached === t0 && opts.dense) {
+        if (t === t0) return yInit.slice();
+        throw new GradflowError(`dense output requested at t = ${t}, outside the solved interval [${t0}, ${t0}]`);
+      }
+      throw new GradflowError(`ode (${method}): dense output was not requested (pass dense: true)`);
+    },
     stats: { steps, rejected, fevals },
     status,
-    tEnd: dense.tEnd,
+    tEnd: tEndReached,
     method,
   };
 }

@@ -27,7 +27,7 @@ export function rk4Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float64A
       const yB = new Float64Array(n), fB = new Float64Array(n);
       for (let i = 0; i < n; i++) yB[i] = y[i] + (h / 6) * (fy[i] + 2 * k2[i] + 2 * k3[i] + k4[i]);
       f(tB, yB, fB);
-      const step: Step = { tA: t, tB, yB: yB.slice(), fB: fB.slice(), interp: hermite(t, y, fy, tB, yB, fB) };
+      const step: Step = { tA: t, tB, yB, fB, interp: hermite(t, y, fy, tB, yB, fB) };
       t = tB;
       y = yB;
       fy = fB;

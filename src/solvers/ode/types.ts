@@ -28,7 +28,16 @@ export interface OdeOptions {
   events?: OdeEvent[];
   /** Store the solution exactly at these times (from dense output) instead of at every accepted step. */
   tEval?: number[];
-  /** Checked after each accepted step; returning true stops the integration with status 'stopped'. */
+  /** Store the state at every accepted step (default: only when tEval is absent). */
+  saveSteps?: boolean;
+  /** Keep the continuous extension over the whole interval for sol.dense(t) (default false: events and tEval do not need it). */
+  dense?: boolean;
+  /** Cap on the doubles stored (states + dense output, default 2^25 = 256 MiB); past it the run fails with a message. */
+  maxStoredValues?: number;
+  /**
+   * Checked after each accepted step; returning true stops the integration with status 'stopped'.
+   * y and dydt are the integrator's buffers: read them, do not keep them.
+   */
   stopWhen?: (t: number, y: Float64Array, dydt: Float64Array) => boolean;
 }
 
@@ -43,7 +52,7 @@ export interface OdeSolution {
   t: number[];
   y: Float64Array[];
   events: OdeEventHit[];
-  /** Continuous extension over [t[0], tEnd]. */
+  /** Continuous extension over [t[0], tEnd]; throws unless the run was asked for it (dense: true). */
   dense(t: number): Float64Array;
   stats: { steps: number; rejected: number; fevals: number };
   status: 'done' | 'event' | 'stopped';
@@ -51,4 +60,4 @@ export interface OdeSolution {
   method: OdeMethod;
 }
 
-export type OdeMethod = 'dopri5' | 'gauss4' | 'midpoint' | 'rk4';
+export type OdeMethod = 'dopri5' | 'dop853' | 'gauss4' | 'midpoint' | 'rk4';
