@@ -27,6 +27,7 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'The main job on built-in defaults: derive and prove (single neuron), exact vs integrated flow, AGF jump times vs simulation (diagonal network).',
   usage: 'gradflow demo [--alpha A] [--json] [--out DIR]',
+  positionals: 0,
   options: {
     alpha: { kind: 'number', help: 'initial scale for both models', default: '1e-6' },
     ...COMMON_OPTIONS,

@@ -17,6 +17,9 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
 
 /** AGF and PF need 0 < alpha < 1: log(1/alpha) is their time unit. */
+/** Below this initial scale the generic AGF engine's squared norms leave double precision. */
+export const GENERIC_AGF_MIN_ALPHA = 1e-150;
+
 export function checkAlpha(p: Problem): void {
   if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
 }
@@ -46,6 +49,11 @@ export const agfCommand: Command = {
   run(args, io) {
     const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
+    if (flag(args, 'closed') && p.model.spec.name !== 'diagonal') throw new GradflowError(`--closed applies to the diagonal model only (got '${p.model.spec.name}')`);
+    if (!flag(args, 'closed') && p.alpha < GENERIC_AGF_MIN_ALPHA) {
+      // the generic engine squares θ ~ alpha, which underflows below alpha ≈ 1.5e-154: its schedule would come back empty or cut short
+      throw new GradflowError(`alpha = ${p.alpha} is below ${GENERIC_AGF_MIN_ALPHA}, the smallest initial scale the generic AGF solver represents (θ² underflows); use a larger alpha${p.model.spec.name === 'diagonal' ? ', or --closed / gradflow pf diagonal, which work in rescaled time' : ''}`);
+    }
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p);
