@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, flag, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { readDataset, type Dataset } from '../../data.ts';
@@ -22,27 +22,6 @@ import { CELLS_FILE } from '../../sweep/cells-file.ts';
 import { envelope, jsonText } from '../../report/json.ts';
 
 const DEFAULT_ALPHAS = '1e-2,1e-4,1e-8,1e-16';
-
-function keyValues(items: string[], what: string): [string, number][] {
-  const out: [string, number][] = [];
-  for (const item of items) for (const part of item.split(',')) {
-    const m = /^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$/.exec(part);
-    if (!m || !Number.isFinite(Number(m[2]))) throw new GradflowError(`${what} must look like name=number (got '${part}')`);
-    out.push([m[1], Number(m[2])]);
-  }
-  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-}
-
-/** --alpha A is --alphas A (what compare takes); giving both is ambiguous. */
-function oneOrList(args: ParsedArgs, one: string, list: string): number[] | undefined {
-  if (args.values.has(one) && args.values.has(list)) throw new GradflowError(`give either --${one} or --${list}, not both`);
-  return args.values.has(one) ? [args.values.get(one) as number] : (args.values.get(list) as number[] | undefined);
-}
-
-function seedOption(args: ParsedArgs): number[] {
-  if (args.values.has('seeds')) throw new GradflowError('give either --seed or --seeds, not both');
-  return parseSeeds(String(args.values.get('seed')));
-}
 
 function fileHash(path: string, what: string): string {
   try {
@@ -67,8 +46,9 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
     data = momentsDataset(def, momentsPath);
     dataRef = { kind: 'moments', path: momentsPath, sha256: fileHash(momentsPath, '--moments') };
   }
-  const options = keyValues((args.values.get('opt') as string[] | undefined) ?? [], '--opt');
-  for (const [k] of options) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
+  rejectOptions(args, ['alpha'], 'sweep (give the initial scales with --alphas)');
+  rejectOptions(args, ['seed'], 'sweep (give the seeds with --seeds, e.g. --seeds 0..9)');
+  const options = Object.entries(modelOptions(args, def)).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const agf = str(args, 'agf') ?? 'auto';
   if (agf !== 'auto' && agf !== 'generic' && agf !== 'closed') throw new GradflowError(`--agf must be auto, generic or closed (got '${agf}')`);
   const lr = args.values.get('lr') as number | undefined, t = args.values.get('t') as number | undefined;
@@ -79,13 +59,14 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
     model: def.spec.name,
     spec: specPath ? { path: specPath, sha256: sha256(specText as string) } : null,
     data: dataRef,
-    alphas: checkAlphas(oneOrList(args, 'alpha', 'alphas') ?? DEFAULT_ALPHAS.split(',').map(Number)),
-    seeds: args.values.has('seed') ? seedOption(args) : parseSeeds(str(args, 'seeds') ?? '0'),
+    alphas: checkAlphas((args.values.get('alphas') as number[] | undefined) ?? DEFAULT_ALPHAS.split(',').map(Number)),
+    seeds: parseSeeds(str(args, 'seeds') ?? '0'),
     dims: parseDimLists((args.values.get('dim') as string[] | undefined) ?? [], def.spec.dims, def.spec.name),
     options,
     methods: checkMethods((args.values.get('methods') as string[] | undefined) ?? ['agf', 'flow']),
     run: { agf, lr: lr ?? null, t: t ?? null },
   };
+  if (lr !== undefined && !grid.methods.includes('gd')) throw new GradflowError("--lr does not apply to sweep without gd in --methods (it is gradient descent's step)");
   const total = cellCount(grid);
   if (total > SWEEP_CAPS.cells) throw new GradflowError(`sweep: ${total} cells is past the cap of ${SWEEP_CAPS.cells}; shrink the grid`);
   const ctx: SweepContext = { grid, specText, data };
@@ -139,8 +120,8 @@ const GRID_OPTIONS: Command['options'] = {
   moments: { kind: 'string', help: 'population moments JSON {"Sxx", "Syx", "Syy"} instead of --data (models linear in x)' },
   alphas: { kind: 'numbers', help: 'initial scales, each in (0, 1)', default: DEFAULT_ALPHAS },
   seeds: { kind: 'string', help: 'seeds: a list and/or ranges, e.g. 0..9 or 0,3,7', default: '0' },
-  alpha: { kind: 'number', help: 'a single alpha (same as --alphas A)' },
-  seed: { kind: 'int', help: 'a single seed (same as --seeds S)' },
+  alpha: { kind: 'number', help: 'not used by sweep: give the initial scales with --alphas' },
+  seed: { kind: 'int', help: 'not used by sweep: give the seeds with --seeds' },
   dim: { kind: 'string', repeat: true, help: 'a dimension and its values, e.g. --dim d=5,10 (repeatable: the grid is the product)' },
   opt: { kind: 'string', repeat: true, help: 'model option for every cell, e.g. --opt n=40' },
   methods: { kind: 'list', help: `methods in every cell (${SWEEP_METHODS.join(', ')}; agf required)`, default: 'agf,flow' },
