@@ -175,6 +175,7 @@ export const mergeCommand: Command = {
   name: 'merge',
   summary: 'Combine the shard directories of one sweep (gradflow sweep --shard k/N --out DIR) into the full grid and its reports.',
   usage: 'gradflow merge DIR… --out DIR [--json]',
+  positionals: Infinity,
   options: {
     ...COMMON_OPTIONS,
     out: { kind: 'string', help: 'directory for the merged grid.json, cells.jsonl and reports' },
