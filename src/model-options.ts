@@ -7,9 +7,9 @@ import { GradflowError } from './util/errors.ts';
 import { hasOwn } from './util/limits.ts';
 import type { ModelDefinition, OptionDomain } from './spec.ts';
 
-/** The domain in words, e.g. "one of 0, 1" or "an integer ≥ 1". */
+/** The domain in words, e.g. "0 or 1", "one of 0, 1, 2" or "an integer ≥ 1". */
 export function describeDomain(d: OptionDomain): string {
-  if ('values' in d) return `one of ${d.values.join(', ')}`;
+  if ('values' in d) return d.values.length <= 2 ? d.values.join(' or ') : `one of ${d.values.join(', ')}`;
   const kind = d.integer ? 'an integer' : 'a number';
   const parts: string[] = [];
   if (d.above !== undefined) parts.push(`> ${d.above}`);
@@ -37,6 +37,6 @@ export function checkModelOptions(def: ModelDefinition, options: Readonly<Record
     }
     if (!Number.isFinite(v)) throw new GradflowError(`--opt ${k}=${v}: needs a finite number`);
     const dom = def.optionDomains && hasOwn(def.optionDomains, k) ? def.optionDomains[k] : undefined;
-    if (dom && !inDomain(v, dom)) throw new GradflowError(`--opt ${k}=${v}: model '${def.spec.name}' takes ${k} as ${describeDomain(dom)}`);
+    if (dom && !inDomain(v, dom)) throw new GradflowError(`--opt ${k}=${v}: ${k} must be ${describeDomain(dom)} (model '${def.spec.name}')`);
   }
 }

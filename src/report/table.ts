@@ -172,7 +172,8 @@ export function renderLatex(t: Table): string {
   const spec = t.columns.map((c) => (alignOf(c, t.rows) === 'right' ? 'r' : 'l')).join('');
   const row = (cells: string[]): string => `${cells.join(' & ')} \\\\`;
   const out: string[] = [];
-  if (t.title) out.push(`% ${t.title.replace(/\r?\n/g, ' ')}`);
+  // escaped even in a comment: TeX reads ^^M as a line end, which would end the comment early
+  if (t.title) out.push(`% ${latexEscape(t.title)}`);
   out.push(`\\begin{tabular}{${spec}}`, '\\toprule');
   out.push(row(t.columns.map((c) => c.latexHeader ?? latexEscape(c.header))), '\\midrule');
   for (const r of grid(t)) out.push(row(r.map((c) => (c.numeric ? latexNumber(c.text) : latexEscape(c.text)))));
