@@ -81,6 +81,6 @@ export const compareCommand: Command = {
       'compare.tex': () => renderLatex(table),
       'compare.json': () => jsonText(json),
       ...(Object.keys(runs.trajectories).length ? figureFiles('compare', comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
-    });
+    }, [table]);
   },
 };
