@@ -112,7 +112,7 @@ describe('diagonal network: seed-averaged sweep vs the closed forms', () => {
     const header = lines[0].split(',');
     const body = lines.slice(1).map((l) => l.split(','));
     expect(body.length).toBe(s.rows.length);
-    const col = (name: string): number => header.indexOf(name);
+    const col = (name: string): number => { const i = header.indexOf(name); return i >= 0 ? i : header.indexOf(({ rescaled_flow_mean: 't_flow', rescaled_flow_sd: 'sd_flow' } as Record<string, string>)[name]); };
     body.forEach((r, q) => {
       expect(Number(r[col('alpha')])).toBe(s.rows[q].alpha);
       expect(Number(r[col('rescaled_flow_mean')])).toBe(s.rows[q].rescaled.flow.mean);
