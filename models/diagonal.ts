@@ -6,6 +6,7 @@
 import type { ModelDefinition } from '../src/spec.ts';
 import { gaussianTeacherData, type Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
+import { CAPS } from '../src/util/limits.ts';
 
 /** The worked 2-D example of theory.md §4: Σ = R·diag(1, 25)·Rᵀ (R: rotation by 150°), X = chol(Σ), β* = (−0.2, 2). */
 export function example2d(): Dataset {
@@ -44,6 +45,12 @@ export const diagonal: ModelDefinition = {
     sparsity: 'number of non-zero entries of β* (default: all d)',
     example: '1: the worked 2-D example of theory.md §4 (overrides d and the generator)',
     noise: 'standard deviation of label noise (default 0)',
+  },
+  optionDomains: {
+    n: { integer: true, min: 1, max: CAPS.samples.value },
+    sparsity: { integer: true, min: 0 },
+    example: { values: [0, 1] },
+    noise: { min: 0 },
   },
   generateData(dims, rng, opts): Dataset {
     if ((opts.example ?? 0) === 1) {

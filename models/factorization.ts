@@ -12,12 +12,12 @@
  *   the rescaled times are 1/(2λ_k(M)) for the positive eigenvalues λ_k, in decreasing order.
  * Init: each u_i (a_i, w_i) ~ alpha·N(0, I)/√(its length), so its norm is ~alpha.
  */
-import type { ModelDefinition } from '../src/spec.ts';
+import type { ModelDefinition, OptionDomain } from '../src/spec.ts';
 import type { Dataset } from '../src/data.ts';
 import type { Layout } from '../src/compile/layout.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { lowRankTarget, psdTarget, spectrumOptions } from './linear-data.ts';
-import { LINEAR_OPTIONS, linear, linearInit } from './linear.ts';
+import { LINEAR_OPTIONS, LINEAR_OPTION_DOMAINS, linear, linearInit } from './linear.ts';
 
 /** The dataset x_j = √d·e_j, y_j = √d·M[:, j] for a c×d target M (row-major). */
 export function targetDataset(M: Float64Array, c: number, d: number, source: string): Dataset {
@@ -32,6 +32,8 @@ export function targetDataset(M: Float64Array, c: number, d: number, source: str
   }
   return { X, Y, n: d, dIn: d, c, source };
 }
+
+const TARGET_OPTION_DOMAINS: Record<string, OptionDomain> = { power: { min: 0 }, scale: { above: 0 }, rank: { integer: true, min: 1 } };
 
 const TARGET_OPTIONS: Record<string, string> = {
   power: 'target spectrum λ_k = scale·k^(−power) (default 1)',
@@ -54,6 +56,7 @@ export const factorization: ModelDefinition = {
     initConvention: 'u_i ~ alpha·N(0, I_d)/√d (‖u_i‖ ~ alpha); data x_j = √d·e_j, y_j = √d·M[:, j] so L = ½‖M − UUᵀ‖_F²',
   },
   options: TARGET_OPTIONS,
+  optionDomains: TARGET_OPTION_DOMAINS,
   generateData(dims, rng, opts): Dataset {
     const o = spectrumOptions({ ...opts, noise: 0, cond: 1 }, dims.d, dims.d);
     return targetDataset(psdTarget(dims.d, o, rng), dims.d, dims.d, `PSD target M, eigenvalues ${o.scale}·k^(−${o.power}), rank ${o.rank}; x_j = √d·e_j, y_j = √d·M[:, j]`);
@@ -81,6 +84,7 @@ export const factorizationUV: ModelDefinition = {
     initConvention: 'a_i ~ alpha·N(0, I_c)/√c, w_i ~ alpha·N(0, I_d)/√d; data x_j = √d·e_j, y_j = √d·M[:, j] so L = ½‖M − UVᵀ‖_F²',
   },
   options: { ...TARGET_OPTIONS, aligned: LINEAR_OPTIONS.aligned },
+  optionDomains: { ...TARGET_OPTION_DOMAINS, aligned: LINEAR_OPTION_DOMAINS.aligned },
   generateData(dims, rng, opts): Dataset {
     const o = spectrumOptions({ ...opts, noise: 0, cond: 1 }, dims.c, dims.d);
     return targetDataset(lowRankTarget(dims.c, dims.d, o, rng), dims.c, dims.d, `target M = U diag(σ) Vᵀ, σ_k = ${o.scale}·k^(−${o.power}), rank ${o.rank}; x_j = √d·e_j, y_j = √d·M[:, j]`);

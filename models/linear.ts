@@ -11,7 +11,7 @@
  * carries mode k, a_k = alpha·u_k, w_k = alpha·v_k (u_k, v_k the singular pairs of Σ_yx), the
  * other neurons are 0.
  */
-import type { ExactSolution, ModelDefinition } from '../src/spec.ts';
+import type { ExactSolution, ModelDefinition, OptionDomain } from '../src/spec.ts';
 import type { Problem } from '../src/problem.ts';
 import type { Layout } from '../src/compile/layout.ts';
 import { moments, type Dataset } from '../src/data.ts';
@@ -149,6 +149,16 @@ export const LINEAR_OPTIONS: Record<string, string> = {
   aligned: '1: Saxe’s aligned balanced start a_k = alpha·u_k, w_k = alpha·v_k on the singular pairs of Σ_yx (default 0: random)',
 };
 
+export const LINEAR_OPTION_DOMAINS: Record<string, OptionDomain> = {
+  case: { values: [0, 1, 2] },
+  power: { min: 0 },
+  scale: { above: 0 },
+  rank: { integer: true, min: 1 },
+  cond: { min: 1 },
+  noise: { min: 0 },
+  aligned: { values: [0, 1] },
+};
+
 export function linearCase(opts: Record<string, number>): (typeof LINEAR_CASES)[number] {
   const k = opts.case ?? 0;
   if (!(k === 0 || k === 1 || k === 2)) throw new GradflowError(`--opt case must be 0 (whitened), 1 (commuting) or 2 (non-commuting) (got ${k})`);
@@ -185,6 +195,7 @@ export const linear: ModelDefinition = {
     initConvention: 'a_i ~ alpha·N(0, I_c)/√c, w_i ~ alpha·N(0, I_d)/√d (‖a_i‖, ‖w_i‖ ~ alpha)',
   },
   options: LINEAR_OPTIONS,
+  optionDomains: LINEAR_OPTION_DOMAINS,
   generateData(dims, rng, opts): Dataset {
     const kind = linearCase(opts);
     const m = linearMoments(dims.c, dims.d, kind, spectrumOptions(opts, dims.c, dims.d), rng);

@@ -15,6 +15,7 @@ import type { Dataset } from '../src/data.ts';
 import type { Rng } from '../src/util/rng.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { checkedClusterOptions, clusters, describeClusters, type ClusterOptions } from './relu-data.ts';
+import { RELU_DATA_DOMAINS } from './relu.ts';
 
 export const MAX_DEPTH = 8;
 
@@ -99,6 +100,7 @@ function definition(L: number): ModelDefinition {
       overlap: 'cluster overlap in [0, 1] (default 0)',
       classes: 'number of classes (default K)',
     },
+    optionDomains: { depth: { integer: true, min: 2, max: MAX_DEPTH }, n: RELU_DATA_DOMAINS.n, K: RELU_DATA_DOMAINS.K, spread: RELU_DATA_DOMAINS.spread, overlap: RELU_DATA_DOMAINS.overlap, classes: RELU_DATA_DOMAINS.classes },
     generateData: (dims, rng, opts) => deepClusterData(dims.Q, rng, opts),
     init(dims, _H, opts, rng) {
       const Q = dims.Q;

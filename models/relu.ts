@@ -6,7 +6,7 @@
  *
  * Initial-scale convention: every entry alpha·N(0, 1).
  */
-import type { ModelDefinition, ModelSpec } from '../src/spec.ts';
+import type { ModelDefinition, ModelSpec, OptionDomain } from '../src/spec.ts';
 import type { Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { checkedClusterOptions, clusters, describeClusters, teacherStudent } from './relu-data.ts';
@@ -19,6 +19,17 @@ export const RELU_DATA_OPTIONS: Record<string, string> = {
   overlap: 'cluster overlap in [0, 1]: centres pulled towards their mean (default 0)',
   classes: 'number of classes (cluster k has class k mod classes; default K)',
   teacher: 'teacher–student: number of teacher units (default 2)',
+};
+
+/** The values RELU_DATA_OPTIONS accept (relu-data.ts checks the ones that depend on each other, e.g. n ≥ K). */
+export const RELU_DATA_DOMAINS: Record<string, OptionDomain> = {
+  data: { values: [0, 1] },
+  n: { integer: true, min: 1, max: 100_000 },
+  K: { integer: true, min: 1, max: 1000 },
+  spread: { min: 0 },
+  overlap: { min: 0, max: 1 },
+  classes: { integer: true, min: 1 },
+  teacher: { integer: true, min: 1 },
 };
 
 /** The spec: scalar output, or a_i ∈ R^c when vectorOut (for law counts with m outputs). */
@@ -62,6 +73,7 @@ function definition(bias: boolean, vectorOut: boolean): ModelDefinition {
   const def: ModelDefinition = {
     spec: reluSpec(bias, vectorOut),
     options: { bias: '1: f_i = a_i relu(w_iᵀx + b_i) (default); 0: no bias, f_i = a_i relu(w_iᵀx)', ...RELU_DATA_OPTIONS },
+    optionDomains: { bias: { values: [0, 1] }, ...RELU_DATA_DOMAINS },
     generateData: vectorOut ? undefined : reluData,
     knownLaws: [bias ? { text: 'a_i² − ‖w_i‖² − b_i² for each unit i', latex: 'a_i^2 - \\lVert w_i \\rVert^2 - b_i^2' } : { text: 'a_i² − ‖w_i‖² for each unit i', latex: 'a_i^2 - \\lVert w_i \\rVert^2' }],
   };

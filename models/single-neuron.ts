@@ -3,6 +3,7 @@
  * Conserved δ = a² − ‖w‖² sets the regime: lazy (δ ≫ 0), rich (δ = 0), delayed rich (δ ≪ 0).
  */
 import type { ModelDefinition } from '../src/spec.ts';
+import { CAPS } from '../src/util/limits.ts';
 import type { Problem } from '../src/problem.ts';
 import { gaussianTeacherData, moments, type Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
@@ -54,6 +55,12 @@ export const singleNeuron: ModelDefinition = {
     n: 'number of samples of the generated data (default max(2d, 20))',
     whitened: '1: whitened inputs, Σ_xx = I exactly (default); 0: Gaussian inputs with covariance diag(1, 1/2, …, 1/d)',
     noise: 'standard deviation of label noise (default 0)',
+  },
+  optionDomains: {
+    delta: {},
+    n: { integer: true, min: 1, max: CAPS.samples.value },
+    whitened: { values: [0, 1] },
+    noise: { min: 0 },
   },
   generateData(dims, rng, opts): Dataset {
     const d = dims.d;

@@ -3,8 +3,8 @@
  * Readers accept JSON {X, y} / {X, Y} and CSV (last c columns are targets); every shape or
  * value problem is a one-line GradflowError.
  */
-import { readFileSync } from 'node:fs';
 import { GradflowError } from './util/errors.ts';
+import { CAPS, checkCap, parseDecimal, printable, readInputFile } from './util/limits.ts';
 
 export interface Dataset {
   X: Float64Array;
@@ -19,6 +19,8 @@ export interface Dataset {
 }
 
 export function makeDataset(X: Float64Array, Y: Float64Array, n: number, dIn: number, c: number, source: string): Dataset {
+  checkCap(CAPS.samples, n, `data: ${source} samples`);
+  checkCap(CAPS.dataEntries, n * (dIn + c), `data: ${source} entries`);
   if (X.length !== n * dIn) throw new GradflowError(`data: X has ${X.length} entries, expected n·d = ${n}·${dIn}`);
   if (Y.length !== n * c) throw new GradflowError(`data: y has ${Y.length} entries, expected n·c = ${n}·${c}`);
   checkFinite(X, 'X', dIn);
@@ -64,13 +66,19 @@ export function parseDatasetJson(text: string, source: string): Dataset {
   return makeDataset(Float64Array.from(X.flat()), Float64Array.from(Y.flat()), X.length, X[0].length, Y[0].length, source);
 }
 
-/** CSV: optional header row; the last `c` columns are the targets. */
+/** A header cell is a column name: it starts with a letter or _ and is not a number word such as NaN or Infinity. */
+const HEADER_CELL = /^[A-Za-z_][A-Za-z0-9_ .()\[\]-]*$/;
+const NUMBER_WORDS = /^[+-]?(nan|inf|infinity)$/i;
+
+/** CSV: optional header row of column names; the last `c` columns are the targets. */
 export function parseDatasetCsv(text: string, source: string, c = 1): Dataset {
   const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
   if (lines.length === 0) throw new GradflowError(`data: ${source} is empty`);
   let rows = lines.map((l) => l.split(',').map((s) => s.trim()));
-  if (rows[0].some((s) => s !== '' && Number.isNaN(Number(s)))) rows = rows.slice(1);
+  // a first row is a header only when every cell is a name; a row of numbers with a NaN or a typo is data (and an error below)
+  if (rows[0].every((s) => HEADER_CELL.test(s) && !NUMBER_WORDS.test(s))) rows = rows.slice(1);
   if (rows.length === 0) throw new GradflowError(`data: ${source} has a header but no rows`);
+  checkCap(CAPS.samples, rows.length, `data: ${source} rows`);
   const w = rows[0].length;
   if (w <= c) throw new GradflowError(`data: ${source} needs at least ${c + 1} columns (inputs, then ${c} target column${c > 1 ? 's' : ''})`);
   const X: number[] = [];
@@ -78,7 +86,11 @@ export function parseDatasetCsv(text: string, source: string, c = 1): Dataset {
   rows.forEach((r, j) => {
     if (r.length !== w) throw new GradflowError(`data: row ${j} of ${source} has ${r.length} columns, the first has ${w}`);
     r.forEach((s, k) => {
-      const v = s === '' ? NaN : Number(s);
+      const v = parseDecimal(s);
+      if (v === null) {
+        if (NUMBER_WORDS.test(s)) throw new GradflowError(`data: ${source} has a non-finite value (${s}) at row ${j}, column ${k}`);
+        throw new GradflowError(`data: ${source} has '${printable(s.slice(0, 40))}' at row ${j}, column ${k}, which is not a decimal number`);
+      }
       (k < w - c ? X : Y).push(v);
     });
   });
@@ -86,12 +98,7 @@ export function parseDatasetCsv(text: string, source: string, c = 1): Dataset {
 }
 
 export function readDataset(path: string, c = 1): Dataset {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new GradflowError(`data: cannot read ${path}`);
-  }
+  const text = readInputFile(path, 'data');
   return path.toLowerCase().endsWith('.csv') ? parseDatasetCsv(text, path, c) : parseDatasetJson(text, path);
 }
 

@@ -8,7 +8,7 @@
  * that (1/r) Σ_k z_k z_kᵀ = M exactly (up to rounding): XᵀX/n = Σ_xx, YᵀX/n = Σ_yx, YᵀY/n = Σ_yy.
  * Every solver then works unchanged, and the loss (mean convention) is the population loss.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from './util/limits.ts';
 import { GradflowError } from './util/errors.ts';
 import type { Dataset } from './data.ts';
 import type { ModelDefinition } from './spec.ts';
@@ -127,12 +127,7 @@ export function parseMomentsJson(text: string, source: string): PopulationMoment
 }
 
 export function readMoments(path: string): PopulationMoments {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    throw new GradflowError(`moments: cannot read ${path}`);
-  }
+  const text = readInputFile(path, 'moments');
   return parseMomentsJson(text, path);
 }
 

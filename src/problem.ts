@@ -4,6 +4,7 @@
  * can be handed to flow, descent, exact, agf, … and their answers compared.
  */
 import { GradflowError } from './util/errors.ts';
+import { checkModelOptions } from './model-options.ts';
 import { Rng } from './util/rng.ts';
 import { type ModelDefinition, type InitOptions, resolveVariant } from './spec.ts';
 import type { Dataset } from './data.ts';
@@ -46,6 +47,9 @@ export interface ProblemOptions {
   options?: Record<string, number>;
   monitors?: Monitor[];
 }
+
+export const MAX_SEED = 2 ** 31 - 1;
+export const MIN_ALPHA = 1e-300;
 
 export const LOSS_CONVENTION = '1/(2n) sum of squares';
 
@@ -98,8 +102,12 @@ export function createProblem(chosen: ModelDefinition, opts: ProblemOptions = {}
   const def = resolveVariant(chosen, opts.options ?? {});
   const alpha = opts.alpha ?? 1e-3;
   if (!Number.isFinite(alpha) || alpha <= 0) throw new GradflowError(`alpha must be a positive number (got ${opts.alpha}); it is the initial scale`);
+  // below this alpha is subnormal: 1/alpha overflows and log(1/alpha), the time unit of every schedule, is inf
+  if (alpha < MIN_ALPHA) throw new GradflowError(`alpha = ${alpha} is below ${MIN_ALPHA}, the smallest initial scale double precision carries with its logarithm and reciprocal`);
   const seed = opts.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0) throw new GradflowError(`seed must be a non-negative integer (got ${seed})`);
+  // seeds are 32-bit in the generator and the data stream uses seed + 1_000_003: larger ones would wrap onto other seeds
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new GradflowError(`seed must be an integer in [0, ${MAX_SEED}] (got ${seed})`);
+  checkModelOptions(def, opts.options ?? {});
   const d = derived(def);
   const dims = { ...def.spec.dims, ...(opts.dims ?? {}) };
   // data decides the input width when the model's input is a single vector
@@ -123,7 +131,7 @@ export function createProblem(chosen: ModelDefinition, opts: ProblemOptions = {}
   const initOpts: InitOptions = { alpha, seed, extra };
   const theta0 = opts.theta0 ?? (def.init ? def.init(layout.dims, layout.H, initOpts, rng, data) : specInit(def, layout, initOpts, rng));
   if (theta0.length !== layout.H * layout.P) throw new GradflowError(`initial state has ${theta0.length} entries, the model has ${layout.H * layout.P} parameters`);
-  for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError('initial state is not finite');
+  for (let q = 0; q < theta0.length; q++) if (!Number.isFinite(theta0[q])) throw new GradflowError(`initial state is not finite at alpha = ${alpha} (the model's initialisation overflows or underflows there; use a larger alpha)`);
   return {
     model: def,
     derived: d,

@@ -64,6 +64,8 @@ export interface ModelDefinition {
   knownLaws?: { text: string; latex: string }[];
   /** Extra option names this model accepts (e.g. 'delta'), with a one-line description. */
   options?: Record<string, string>;
+  /** The values each option accepts (checked before any data or state is built; an option without one takes any finite number). */
+  optionDomains?: Record<string, OptionDomain>;
   /** Closed-form solutions the `exact` solver can use. */
   exact?: ExactSolution[];
   /** Quantities tracked along every trajectory (e.g. δ = a² − ‖w‖²). */
@@ -86,6 +88,14 @@ export interface ModelDefinition {
 export function resolveVariant(def: ModelDefinition, opts: Record<string, number>): ModelDefinition {
   return def.variant ? def.variant(opts) : def;
 }
+
+/**
+ * The values a model option accepts: a list of codes (e.g. 0 | 1 for a switch), or a range of
+ * integers or reals; `above` is an exclusive lower bound (scale > 0), `min`/`max` inclusive.
+ */
+export type OptionDomain =
+  | { readonly values: readonly number[] }
+  | { readonly integer?: boolean; readonly min?: number; readonly max?: number; readonly above?: number };
 
 export interface ExactSolution {
   name: string;

@@ -35,7 +35,7 @@ export interface RunOptions {
   rtol?: number;
   /** Simulated flow time (default: 1.3 × the last predicted jump + 20/λ̂-independent margin of 20). */
   horizon?: number;
-  /** AGF solver: 'generic' (solvers/agf.ts), 'closed' (diagonal closed form) or 'auto' (generic, closed form where the generic one is precision-limited). */
+  /** AGF solver: 'generic' (solvers/agf.ts, the default; 'auto' is the same) or 'closed' (the diagonal closed form, a cross-check). */
   agf?: 'generic' | 'closed' | 'auto';
 }
 
@@ -112,17 +112,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   if (want.has('agf') || needPrediction) {
     const mode = opts.agf ?? 'auto';
     if (mode === 'closed') agf = solveAgfDiagonal(p);
-    else {
-      agf = solveAgf(p);
-      if (agf.extra?.precisionLimited === true) {
-        if (mode === 'auto' && p.model.spec.name === 'diagonal') {
-          notes.push(`agf: the generic solver is precision-limited at alpha = ${p.alpha} (a neuron turned against its utility far from the origin); the diagonal closed form (agf-diagonal) is used`);
-          const generic = agf;
-          agf = solveAgfDiagonal(p);
-          agf.extra = { ...agf.extra, finalTheta: generic.extra?.finalTheta, solver: 'closed form' };
-        } else notes.push(String(agf.extra?.warning ?? 'agf: precision-limited'));
-      }
-    }
+    else agf = solveAgf(p);
     if (want.has('agf')) schedules.push(agf);
   }
   let pf: JumpSchedule | undefined;

@@ -38,7 +38,7 @@ export interface TruncationPlateau {
   tStart: number;
   tEnd: number;
   share: number;
-  /** Median of the measured rate over the plateau's interior samples. */
+  /** Median of the measured rate over the plateau's interior samples (plateaus of ≥ 3 samples). */
   rate: number;
 }
 
@@ -143,10 +143,12 @@ export function runTruncation(p: Problem, opts: { tEnd: number; points: number; 
   for (let k = 1; k <= samples.length; k++) {
     if (k < samples.length && same(ownersAt[k], ownersAt[start])) continue;
     const seg = samples.slice(start, k);
+    // a rate needs interior samples: runs of fewer than 3 sampled times are switching transients
+    if (seg.length < 3) { start = k; continue; }
     const Lh = seg[0].share.length;
     for (let l = 0; l < Lh; l++) for (let q = 0; q < Q; q++) {
       if (!(seg[0].share[l][q] > 0)) continue;
-      const interior = seg.length > 2 ? seg.slice(1, -1) : seg;
+      const interior = seg.slice(1, -1);
       plateaus.push({ layer: l + 1, component: q, tStart: seg[0].t, tEnd: seg[seg.length - 1].t, share: seg[0].share[l][q], rate: median(interior.map((s) => s.rate[l][q])) });
     }
     start = k;

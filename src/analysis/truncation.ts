@@ -236,7 +236,7 @@ export function solveEffectiveThresholds(beta0: Float64Array[], X: Float64Array,
       for (let k = 0; k < o2.length; k++) if (o2[k] !== own[k]) return -1;
       return 1;
     };
-    const sol = integrate('dopri5', rhs, t, y, tEnd, { rtol, atol: 1e-15, events: [{ name: 'truncation set changes', g: changed, terminal: true }] });
+    const sol = integrate('dopri5', rhs, t, y, tEnd, { rtol, atol: 1e-15, dense: true, events: [{ name: 'truncation set changes', g: changed, terminal: true }] });
     let t1 = sol.tEnd;
     let y1 = sol.y[sol.y.length - 1];
     if (sol.status === 'event') {

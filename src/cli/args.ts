@@ -3,6 +3,7 @@
  * Each command declares its options, so an unknown or malformed option is a one-line error.
  */
 import { GradflowError } from '../util/errors.ts';
+import { parseDecimal, printable } from '../util/limits.ts';
 
 export type OptionKind = 'number' | 'int' | 'string' | 'flag' | 'list' | 'numbers';
 
@@ -26,19 +27,19 @@ export interface ParsedArgs {
 function convert(name: string, kind: OptionKind, raw: string): ParsedValue {
   switch (kind) {
     case 'number': {
-      const v = Number(raw);
-      if (raw.trim() === '' || Number.isNaN(v)) throw new GradflowError(`--${name} needs a number (got '${raw}')`);
+      const v = parseDecimal(raw);
+      if (v === null) throw new GradflowError(`--${name} needs a number (a finite decimal; got '${printable(raw)}')`);
       return v;
     }
     case 'int': {
-      const v = Number(raw);
-      if (!Number.isInteger(v)) throw new GradflowError(`--${name} needs an integer (got '${raw}')`);
+      const v = parseDecimal(raw);
+      if (v === null || !Number.isSafeInteger(v)) throw new GradflowError(`--${name} needs an integer (got '${printable(raw)}')`);
       return v;
     }
     case 'numbers':
       return raw.split(',').map((s) => {
-        const v = Number(s);
-        if (s.trim() === '' || Number.isNaN(v)) throw new GradflowError(`--${name} needs comma-separated numbers (got '${raw}')`);
+        const v = parseDecimal(s);
+        if (v === null) throw new GradflowError(`--${name} needs comma-separated finite decimal numbers (got '${printable(raw)}')`);
         return v;
       });
     case 'list':
@@ -53,14 +54,16 @@ export function parseArgs(argv: string[], decls: Record<string, OptionDecl>): Pa
   const values = new Map<string, ParsedValue>();
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k];
+    if (/^-[A-Za-z]/.test(a)) throw new GradflowError(`unknown option ${printable(a)}: options take two dashes (e.g. --${printable(a.slice(1))}; see --help)`);
     if (!a.startsWith('--') || a === '--') {
       positionals.push(a);
       continue;
     }
     const eq = a.indexOf('=');
     const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const decl = decls[name];
-    if (!decl) throw new GradflowError(`unknown option --${name} (see --help)`);
+    const decl = Object.prototype.hasOwnProperty.call(decls, name) ? decls[name] : undefined;
+    if (!decl) throw new GradflowError(`unknown option --${printable(name)} (see --help)`);
+    if (!decl.repeat && values.has(name)) throw new GradflowError(`--${name} is given twice`);
     if (decl.kind === 'flag') {
       if (eq > 0) throw new GradflowError(`--${name} takes no value`);
       values.set(name, true);
@@ -72,6 +75,7 @@ export function parseArgs(argv: string[], decls: Record<string, OptionDecl>): Pa
       if (k + 1 >= argv.length) throw new GradflowError(`--${name} needs a value`);
       raw = argv[++k];
     }
+    if (raw.trim() === '') throw new GradflowError(`--${name} needs a value (got an empty one)`);
     const v = convert(name, decl.kind, raw);
     if (decl.repeat) {
       const prev = (values.get(name) as string[] | undefined) ?? [];

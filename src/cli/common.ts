@@ -4,13 +4,14 @@ import type { OptionDecl, ParsedArgs, ParsedValue } from './args.ts';
 import type { ModelDefinition } from '../spec.ts';
 import { BUILTIN_MODELS, findModel } from '../../models/index.ts';
 import { readSpec } from '../specfile.ts';
+import { checkModelOptions } from '../model-options.ts';
 import { readDataset } from '../data.ts';
 import { momentsDataset } from '../moments.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { writeReport, type ReportContent } from '../report/files.ts';
 import { svgToPdf, svgToPng } from '../report/raster.ts';
 import type { Layout } from '../compile/layout.ts';
-import { readFileSync } from 'node:fs';
+import { hasOwn, parseDecimal, printable, readInputFile } from '../util/limits.ts';
 import { envelope, jsonText, type OutputKind } from '../report/json.ts';
 
 export interface CommandIO {
@@ -25,6 +26,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, OptionDecl>;
+  /** How many positional arguments (the model name) it takes; default 1. */
+  positionals?: number;
   run(args: ParsedArgs, io: CommandIO): void | Promise<void>;
 }
 
@@ -60,6 +63,11 @@ export function flag(args: ParsedArgs, key: string): boolean {
   return args.values.get(key) === true;
 }
 
+/** Options a command declares but that do nothing on this path are an error, not silently ignored. */
+export function rejectOptions(args: ParsedArgs, names: readonly string[], where: string): void {
+  for (const n of names) if (args.values.has(n)) throw new GradflowError(`--${n} does not apply to ${where}`);
+}
+
 export function resolveModel(args: ParsedArgs): ModelDefinition {
   const specPath = str(args, 'spec');
   const name = args.positionals[0];
@@ -73,13 +81,16 @@ export function resolveModel(args: ParsedArgs): ModelDefinition {
   return m;
 }
 
+/** name=number pairs into a null-prototype record (so 'constructor' or 'toString' is just an unknown name). */
 function keyValues(list: ParsedValue | undefined, what: string): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const item of (list as string[] | undefined) ?? []) {
     for (const part of item.split(',')) {
-      const m = /^\s*([A-Za-z_]\w*)\s*=\s*(.+?)\s*$/.exec(part);
-      if (!m || Number.isNaN(Number(m[2]))) throw new GradflowError(`${what} must look like name=number (got '${part}')`);
-      out[m[1]] = Number(m[2]);
+      const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)$/.exec(part);
+      const v = m ? parseDecimal(m[2]) : null;
+      if (!m || v === null) throw new GradflowError(`${what} must look like name=number with a decimal number (got '${printable(part)}')`);
+      if (hasOwn(out, m[1])) throw new GradflowError(`${what} ${m[1]} is given twice`);
+      out[m[1]] = v;
     }
   }
   return out;
@@ -88,13 +99,13 @@ function keyValues(list: ParsedValue | undefined, what: string): Record<string, 
 /** The --opt values, checked against the model's declared options. */
 export function modelOptions(args: ParsedArgs, def: ModelDefinition): Record<string, number> {
   const options = keyValues(args.values.get('opt'), '--opt');
-  for (const k of Object.keys(options)) if (!def.options || !(k in def.options)) throw new GradflowError(`--opt ${k}: model '${def.spec.name}' has no option '${k}'${def.options ? ` (it has ${Object.keys(def.options).join(', ')})` : ''}`);
+  checkModelOptions(def, options);
   return options;
 }
 
 export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: { alpha?: number } = {}): Problem {
   const dims = keyValues(args.values.get('dim'), '--dim');
-  for (const k of Object.keys(dims)) if (!(k in def.spec.dims)) throw new GradflowError(`--dim ${k}: model '${def.spec.name}' has no dimension '${k}' (it has ${Object.keys(def.spec.dims).join(', ') || 'none'})`);
+  for (const k of Object.keys(dims)) if (!hasOwn(def.spec.dims, k)) throw new GradflowError(`--dim ${k}: model '${def.spec.name}' has no dimension '${k}' (it has ${Object.keys(def.spec.dims).join(', ') || 'none'})`);
   const options = modelOptions(args, def);
   const dataPath = str(args, 'data');
   const momentsPath = str(args, 'moments');
@@ -110,9 +121,10 @@ export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: {
 }
 
 export function readInitialState(path: string, layout: Layout): Float64Array {
+  const text = readInputFile(path, '--init');
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(text);
   } catch (err) {
     throw new GradflowError(`--init: cannot read ${path} as JSON (${(err as Error).message})`);
   }
@@ -129,7 +141,7 @@ export function readInitialState(path: string, layout: Layout): Float64Array {
   const obj = raw as Record<string, unknown>;
   for (const k of Object.keys(obj)) if (!layout.params.some((s) => s.name === k)) throw new GradflowError(`--init: '${k}' is not a parameter (parameters: ${layout.params.map((s) => s.name).join(', ')})`);
   for (const slot of layout.params) {
-    if (!(slot.name in obj)) throw new GradflowError(`--init: missing parameter '${slot.name}'`);
+    if (!hasOwn(obj, slot.name)) throw new GradflowError(`--init: missing parameter '${slot.name}'`);
     const vals = check(obj[slot.name], `'${slot.name}'`, layout.H * slot.size);
     for (let i = 0; i < layout.H; i++) for (let k = 0; k < slot.size; k++) th[i * layout.P + slot.offset + k] = vals[i * slot.size + k];
   }

@@ -4,6 +4,8 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs } from './args.ts';
+import { printable, terminalSafe } from '../util/limits.ts';
+import { checkOutputDir, removePendingTemps } from '../report/files.ts';
 import type { Command, CommandIO } from './common.ts';
 import { COMMANDS } from './registry.ts';
 
@@ -18,7 +20,30 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}
 `;
 }
 
+/**
+ * Runs one command. Its stdout is held back until it succeeds, so a run that fails half-way
+ * (bad input found late, divergence) prints only its one-line error, never a partial report.
+ */
 export async function main(argv: string[], io: CommandIO): Promise<number> {
+  const held: string[] = [];
+  const code = await runCommand(argv, { ...io, out: (s) => held.push(s) });
+  if (code === 0) {
+    try {
+      for (const s of held) io.out(s);
+    } catch (err) {
+      return reportError(stdoutFailure(err), argv.includes('--debug'), io);
+    }
+  }
+  return code;
+}
+
+/** A failed write to stdout (disk full, closed pipe) is the environment's problem, not a bug. */
+export function stdoutFailure(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code ? new GradflowError(`cannot write to standard output (${code})`) : err;
+}
+
+async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     const [name, ...rest] = argv;
@@ -33,31 +58,51 @@ export async function main(argv: string[], io: CommandIO): Promise<number> {
       return 0;
     }
     const args = { ...parseArgs(rest, cmd.options), argv: [name, ...rest] };
+    const maxPositionals = cmd.positionals ?? 1;
+    if (args.positionals.length > maxPositionals) {
+      const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');
+      throw new GradflowError(`${cmd.name}: unexpected argument ${extra} (it takes ${maxPositionals === 0 ? 'no model name' : 'one model name'}; see gradflow ${cmd.name} --help)`);
+    }
+    const out = args.values.get('out');
+    if (typeof out === 'string') checkOutputDir(out);
     await cmd.run(args, io);
     return 0;
   } catch (err) {
-    if (err instanceof GradflowError) {
-      io.err(`gradflow: ${err.message}`);
-      if (debug) io.err(err.stack ?? '');
-      return err.exitCode;
-    }
-    const e = err as Error;
-    io.err(`gradflow: internal error: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for the stack trace)'}`);
-    if (debug) io.err(e?.stack ?? '');
-    return 1;
+    return reportError(err, debug, io);
   }
+}
+
+function reportError(err: unknown, debug: boolean, io: CommandIO): number {
+  if (err instanceof GradflowError) {
+    io.err(`gradflow: ${printable(err.message)}`);
+    if (debug) io.err(err.stack ?? '');
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.err(`gradflow: internal error: ${printable(e?.message ?? String(err))}${debug ? '' : ' (run with --debug for the stack trace)'}`);
+  if (debug) io.err(e?.stack ?? '');
+  return 1;
 }
 
 /** Runs the CLI on process.argv-style arguments with the process's streams (bin/gradflow calls this). */
 export function runCli(argv: string[]): void {
-  // a closed pipe (`gradflow list | head`) ends the output, not the process with a stack trace
+  // a reader that goes away (`gradflow list | head -1`) ends the run quietly; other stream errors are one line
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (e.code !== 'EPIPE') process.stderr.write(`gradflow: cannot write to standard output (${e.code ?? e.message})\n`);
+    removePendingTemps();
+    process.exit(e.code === 'EPIPE' ? 0 : 2);
   });
+  // an interrupted run removes the temp files of a report it was writing
+  for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(sig, () => {
+      removePendingTemps();
+      process.exit(128 + num);
+    });
+  }
   const io: CommandIO = {
-    out: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
-    err: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
+    // nothing a spec, a file name or a dataset carries can drive the terminal
+    out: (s) => process.stdout.write(terminalSafe(s.endsWith('\n') ? s : s + '\n')),
+    err: (s) => process.stderr.write(terminalSafe(s.endsWith('\n') ? s : s + '\n')),
     progress: process.stderr.isTTY === true || argv.includes('--progress'),
   };
   main(argv, io).then((code) => {

@@ -6,6 +6,8 @@
 import { GradflowError } from '../util/errors.ts';
 import type { DerivedModel } from '../symbolic/derive.ts';
 import type { Dim } from '../symbolic/expr.ts';
+import { checkIndexBounds } from '../symbolic/bounds.ts';
+import { CAPS, checkCap } from '../util/limits.ts';
 
 export interface Slot {
   name: string;
@@ -32,6 +34,7 @@ export function bindShape(shape: readonly Dim[], dims: Record<string, number>): 
   return shape.map((d) => {
     const v = typeof d === 'number' ? d : dims[d];
     if (!Number.isInteger(v) || v < 1) throw new GradflowError(`dimension '${String(d)}' must be a positive integer (got ${v})`);
+    checkCap(CAPS.dim, v, `dimension ${String(d)}`);
     return v;
   });
 }
@@ -40,9 +43,12 @@ export function makeLayout(m: DerivedModel, dimsIn: Record<string, number>): Lay
   const dims = { ...m.spec.dims, ...dimsIn };
   for (const [k, v] of Object.entries(dims)) {
     if (!Number.isInteger(v) || v < 1) throw new GradflowError(`dimension ${k} = ${v}: must be a positive integer`);
+    checkCap(CAPS.dim, v, `dimension ${k}`);
   }
   const H = typeof m.spec.neurons === 'number' ? m.spec.neurons : dims[m.spec.neurons];
   if (!Number.isInteger(H) || H < 1) throw new GradflowError(`number of neurons '${String(m.spec.neurons)}' must be a positive integer (got ${H})`);
+  checkCap(CAPS.neurons, H, `model '${m.spec.name}': neurons`);
+  checkIndexBounds(m.template, dims, H, `model '${m.spec.name}'`);
   let off = 0;
   const params = m.params.map((p) => {
     const shape = bindShape(p.shape, dims);
@@ -52,6 +58,7 @@ export function makeLayout(m: DerivedModel, dimsIn: Record<string, number>): Lay
     return s;
   });
   const P = off;
+  checkCap(CAPS.params, H * P, `model '${m.spec.name}': H·P`);
   off = 0;
   const inputs = m.inputs.map((p) => {
     const shape = bindShape(p.shape, dims);

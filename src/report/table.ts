@@ -98,7 +98,9 @@ export function renderText(t: Table): string {
 }
 
 function mdEscape(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  // raw HTML in a cell would be rendered (or run) by Markdown viewers: entities, then our own <br>
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
 }
 
 export function renderMarkdown(t: Table): string {
@@ -113,8 +115,15 @@ export function renderMarkdown(t: Table): string {
 }
 
 function csvField(s: string): string {
+  // a text cell starting with = + - @ is a formula to a spreadsheet (=HYPERLINK(…)): a leading ' keeps it text; numbers stay numbers
+  const t = /^[=+\-@\t\r]/.test(s) && !/^[+-]?(\d|\.\d|inf)/.test(s) ? `'${s}` : s;
   // a leading '#' would be read as one of our comment lines by comment-aware readers
-  return /[",\r\n]|^#/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",\r\n]|^#|^'/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+/** A comment line stays one line, so free text cannot start a data row. */
+function csvComment(s: string): string {
+  return `# ${s.replace(/[\r\n]+/g, ' ')}`;
 }
 
 /**
@@ -123,8 +132,8 @@ function csvField(s: string): string {
  */
 export function renderCsv(t: Table): string {
   const out: string[] = [];
-  if (t.title) out.push(`# ${t.title}`);
-  for (const n of t.notes ?? []) out.push(`# ${n}`);
+  if (t.title) out.push(csvComment(t.title));
+  for (const n of t.notes ?? []) out.push(csvComment(n));
   out.push(t.columns.map((c) => csvField(c.header)).join(','));
   for (const r of grid(t)) {
     out.push(r.map((c, j) => csvField(!t.columns[j].format && c.text === MISSING ? '' : c.text)).join(','));
@@ -163,7 +172,8 @@ export function renderLatex(t: Table): string {
   const spec = t.columns.map((c) => (alignOf(c, t.rows) === 'right' ? 'r' : 'l')).join('');
   const row = (cells: string[]): string => `${cells.join(' & ')} \\\\`;
   const out: string[] = [];
-  if (t.title) out.push(`% ${t.title.replace(/\r?\n/g, ' ')}`);
+  // escaped even in a comment: TeX reads ^^M as a line end, which would end the comment early
+  if (t.title) out.push(`% ${latexEscape(t.title)}`);
   out.push(`\\begin{tabular}{${spec}}`, '\\toprule');
   out.push(row(t.columns.map((c) => c.latexHeader ?? latexEscape(c.header))), '\\midrule');
   for (const r of grid(t)) out.push(row(r.map((c) => (c.numeric ? latexNumber(c.text) : latexEscape(c.text)))));

@@ -4,6 +4,7 @@
  * TensorFlow.js backend can replace gradflow's Float64Array loop without touching callers.
  */
 import { DivergenceError, GradflowError } from '../util/errors.ts';
+import { CAPS, checkCap } from '../util/limits.ts';
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 
@@ -59,6 +60,7 @@ export function solveDescent(p: Problem, opts: DescentOptions): Trajectory {
   const momentum = opts.momentum ?? 0;
   if (!Number.isFinite(lr) || lr <= 0) throw new GradflowError(`descent: the learning rate must be positive (got ${lr})`);
   if (!Number.isInteger(steps) || steps < 0) throw new GradflowError(`descent: steps must be a non-negative integer (got ${steps})`);
+  checkCap(CAPS.steps, steps, 'descent: steps');
   if (!(momentum >= 0 && momentum < 1)) throw new GradflowError(`descent: momentum must be in [0, 1) (got ${momentum})`);
   const recordEvery = Math.max(1, Math.floor(opts.recordEvery ?? Math.max(1, Math.ceil(steps / 2000))));
   const backend = opts.backend ?? float64Backend;

@@ -12,6 +12,8 @@ export interface LbfgsOptions {
   /** Stop when the relative decrease over 10 iterations is below ftol (default 1e-14). */
   ftol?: number;
   memory?: number;
+  /** Largest length of the first step (before any curvature is known); default unbounded. */
+  firstStep?: number;
 }
 
 export interface LbfgsResult {
@@ -67,6 +69,10 @@ export function lbfgs(fg: (x: Float64Array, g: Float64Array) => number, x0: Floa
       slope = dot(g, d);
     }
     let step = 1;
+    if (S.length === 0 && opts.firstStep !== undefined) {
+      const dn = Math.sqrt(dot(d, d));
+      if (dn > opts.firstStep) step = opts.firstStep / dn;
+    }
     let fn = Infinity;
     for (let ls = 0; ls < 60; ls++) {
       for (let q = 0; q < N; q++) xn[q] = x[q] + step * d[q];

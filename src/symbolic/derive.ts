@@ -12,6 +12,7 @@ import { grad, vjp } from './diff.ts';
 import { simplify } from './simplify.ts';
 import { homogeneityDegree, isPolynomial } from './degree.ts';
 import { toLatex, toText, symLatex, symText } from './print.ts';
+import { checkIndexBounds } from './bounds.ts';
 
 export interface Equation {
   label: string;
@@ -87,6 +88,7 @@ export function deriveModel(spec: ModelSpec): DerivedModel {
   if (typeof spec.template !== 'string' || spec.template.trim() === '') throw new GradflowError(`spec '${spec.name}': "template" must be an expression string`);
 
   const template = simplify(parseTemplate(spec.template, scope, `spec '${spec.name}' template`));
+  checkIndexBounds(template, dims, typeof spec.neurons === 'number' ? spec.neurons : dims[spec.neurons], `spec '${spec.name}' template`);
   const outShape = shapeOf(template);
   const declared = spec.output ?? [];
   if (outShape.length !== declared.length || outShape.some((d, k) => d !== declared[k])) {

@@ -9,6 +9,8 @@
  *           postfix := primary ('[' expr ']')* ; primary := number | name | name '(' args ')' | '(' expr ')'
  */
 import { GradflowError } from '../util/errors.ts';
+import { CAPS, checkCap } from '../util/limits.ts';
+import { degreeBound } from './bounds.ts';
 import {
   type Expr, type Sym, ShapeError, add, dot, fn, index, matvec, mul, neg, num, outer, pow, shapeOf, sum, transpose,
 } from './expr.ts';
@@ -82,8 +84,18 @@ export function parseTemplate(src: string, scope: ReadonlyMap<string, Sym>, wher
       } else return left;
     }
   }
+  let depth = 0;
   function parseUnary(): Expr {
     const k = peek();
+    // every level of nesting ('(', '-', '[', a call) passes through here: a deep tree would overflow the stack later
+    if (++depth > CAPS.nesting.value) checkCap(CAPS.nesting, depth, `${where}: nesting depth at column ${k.at + 1}`);
+    try {
+      return parseUnaryInner(k);
+    } finally {
+      depth--;
+    }
+  }
+  function parseUnaryInner(k: Tok): Expr {
     if (k.t === 'op' && k.v === '-') {
       pos++;
       return neg(parseUnary());
@@ -101,6 +113,7 @@ export function parseTemplate(src: string, scope: ReadonlyMap<string, Sym>, wher
       pos++;
       const e = peek();
       if (e.t !== 'num' || !Number.isInteger(e.v) || e.v < 0) return fail('an exponent must be a non-negative integer (templates are polynomial)', e.at);
+      checkCap(CAPS.exponent, e.v, `${where}: the exponent at column ${e.at + 1}`);
       pos++;
       return pow(base, (e as { v: number }).v);
     }
@@ -154,6 +167,7 @@ export function parseTemplate(src: string, scope: ReadonlyMap<string, Sym>, wher
 
   const e = parseExpr();
   if (peek().t !== 'end') fail(`unexpected '${(peek() as { v: string }).v}'`, peek().at);
+  checkCap(CAPS.degree, degreeBound(e), `${where}: the polynomial degree`);
   return e;
 }
 
@@ -161,6 +175,7 @@ function tokenize(src: string, where: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   while (i < src.length) {
+    if (out.length === CAPS.templateTokens.value) checkCap(CAPS.templateTokens, out.length + 1, `${where}: the number of tokens`);
     const ch = src[i];
     if (/\s/.test(ch)) { i++; continue; }
     const numMatch = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(src.slice(i));

@@ -1,6 +1,6 @@
 /** compare and sweep: predictions and simulations side by side, one table each. */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { createProblem } from '../../problem.ts';
 import { METHODS, runMethods, type RunOptions } from '../../analysis/runs.ts';
@@ -50,8 +50,15 @@ export const compareCommand: Command = {
   run(args, io) {
     // two-layer linear networks and factorisations: closed-form greedy low-rank AGF vs flow (issue 5)
     const def = resolveModel(args);
-    if (isLinearModel(def)) return runCompareLinear(args, io, def);
-    if (def.spec.name === 'modular') return runCompareModular(args, io, def);
+    if (isLinearModel(def)) {
+      rejectOptions(args, ['methods', 'lr', 'spectrum'], `compare ${def.spec.name} (it compares the closed-form AGF with gradient flow)`);
+      return runCompareLinear(args, io, def);
+    }
+    if (def.spec.name === 'modular') {
+      rejectOptions(args, ['methods', 'variant', 'agf'], 'compare modular (it runs the modular AGF, flow and momentum)');
+      return runCompareModular(args, io, def);
+    }
+    rejectOptions(args, ['variant', 'spectrum'], `compare ${def.spec.name} (--variant is for linear models, --spectrum for modular)`);
     const methods = parseMethods(args.values.get('methods'));
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
@@ -91,6 +98,8 @@ export const sweepCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    rejectOptions(args, ['alpha'], 'sweep (give the initial scales with --alphas)');
+    rejectOptions(args, ['lr'], 'sweep (it compares AGF with gradient flow, no descent)');
     const alphas = (args.values.get('alphas') as number[] | undefined) ?? [1e-2, 1e-4, 1e-8, 1e-16];
     for (const a of alphas) if (!(Number.isFinite(a) && a > 0 && a < 1)) throw new GradflowError(`--alphas: every alpha must lie in (0, 1) (got ${a})`);
     const def = resolveModel(args);

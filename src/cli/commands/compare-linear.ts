@@ -11,6 +11,7 @@ import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { GradflowError } from '../../util/errors.ts';
+import { checkAlpha } from './schedule-commands.ts';
 import type { Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
 import type { Trajectory } from '../../trajectory.ts';
@@ -143,6 +144,7 @@ export function isLinearModel(def: ModelDefinition): boolean {
  */
 export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
   const p = buildProblem(args, def, { alpha: 1e-8 });
+  checkAlpha(p);
   if (!linearForm(p)) throw new GradflowError(`compare-linear: model '${def.spec.name}' is not a linear network or factorisation (use linear, factorization or factorization-uv)`);
   const variant = str(args, 'variant') ?? 'auto';
   if (variant !== 'auto' && variant !== 'commuting' && variant !== 'conjecture') throw new GradflowError(`--variant must be auto, commuting or conjecture (got '${variant}')`);

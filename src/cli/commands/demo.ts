@@ -3,7 +3,8 @@
  *   1. derive the single neuron's gradient flow and prove what it conserves;
  *   2. integrate it from a small start and put it beside the closed form (δ = −2, 0, 2);
  *   3. predict the diagonal network's saddle-to-saddle jumps (AGF, Pesme–Flammarion) and
- *      compare them with simulated gradient flow and gradient descent.
+ *      compare them with simulated gradient flow and gradient descent;
+ *   4–5. integrate a two-layer ReLU net kink by kink, and read a deep one as a chain of truncations.
  */
 import type { Command } from '../common.ts';
 import { COMMON_OPTIONS, emitFiles, figureFiles, flag, num, printJson, resultJson } from '../common.ts';
@@ -22,11 +23,13 @@ import { compareSchedules, comparisonJson, comparisonTable } from '../../analysi
 import { renderCsv, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { renderPanels, type PlotSpec } from '../../report/svg.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
+import { reluDemo } from './demo-relu.ts';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'The main job on built-in defaults: derive and prove (single neuron), exact vs integrated flow, AGF jump times vs simulation (diagonal network).',
   usage: 'gradflow demo [--alpha A] [--json] [--out DIR]',
+  positionals: 0,
   options: {
     alpha: { kind: 'number', help: 'initial scale for both models', default: '1e-6' },
     ...COMMON_OPTIONS,
@@ -99,12 +102,18 @@ export const demoCommand: Command = {
       ],
     };
     say(renderText(jumpTable));
+    say('');
+
+    // 4–5. ReLU networks: kink-by-kink flow, truncation picture
+    const reluPart = reluDemo(alpha);
+    say(reluPart.text);
 
     const unit = timeUnit(pd.derived.kappa, alpha);
     const fullTable = comparisonTable(cmp, jumpTable.notes ?? [], { unit, columns: 'full' });
     const result = resultJson(args, 'demo', 0, {
       singleNeuron: plain({ conventions: machineConventions(createProblem(singleNeuron, { alpha }).conventions, null, { rescaled: false }), equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows }),
       diagonal: comparisonJson(cmp, pd.derived.kappa, machineConventions(pd.conventions, pd.derived.kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' })),
+      relu: plain(reluPart.json),
     });
     printJson(args, io, result);
     emitFiles(args, io, {

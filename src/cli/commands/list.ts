@@ -7,6 +7,7 @@ export const listCommand: Command = {
   name: 'list',
   summary: 'List the built-in models with their dimensions, options and closed forms.',
   usage: 'gradflow list [--json]',
+  positionals: 0,
   options: { json: COMMON_OPTIONS.json, help: COMMON_OPTIONS.help, debug: COMMON_OPTIONS.debug },
   run(args, io) {
     const rows = BUILTIN_MODELS.map((m) => {

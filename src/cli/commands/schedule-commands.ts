@@ -17,6 +17,7 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
 
 /** AGF and PF need 0 < alpha < 1: log(1/alpha) is their time unit. */
+
 export function checkAlpha(p: Problem): void {
   if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
 }
@@ -36,22 +37,28 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
 export const agfCommand: Command = {
   name: 'agf',
   summary: 'Alternating Gradient Flows: predicted saddle-to-saddle jump times, neurons and loss levels (any κ-homogeneous model).',
-  usage: 'gradflow agf <model|--spec FILE> [--alpha A] [--data F] [--closed]',
+  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed]',
   options: {
     ...MODEL_OPTIONS,
-    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
-    closed: { kind: 'flag', help: 'diagonal model: use the closed-form AGF (agf-diagonal) instead of the generic solver' },
+    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time (κ = 2)', default: String(DEFAULT_SCHEDULE_ALPHA) },
+    closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     ...COMMON_OPTIONS,
   },
   run(args, io) {
-    const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+    // alpha = 0: the limit; the start's directions come from the model's init at the default scale
+    const limit = args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0;
+    const built = limit ? { ...args, values: new Map([...args.values].filter(([k]) => k !== 'alpha')) } : args;
+    const p = buildProblem(built, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
+    if (limit && flag(args, 'closed')) throw new GradflowError('--closed computes the schedule at a positive alpha; for alpha = 0 use the generic engine (drop --closed) or `gradflow pf diagonal`');
+    if (flag(args, 'closed') && p.model.spec.name !== 'diagonal') throw new GradflowError(`--closed applies to the diagonal model only (got '${p.model.spec.name}')`);
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p);
-    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : 'generic AGF (utility maximisation on the sphere + masked cost minimisation)'}`];
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit });
+    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${p.derived.kappa === 2 ? 'exact linear dormant dynamics in log-magnitudes' : 'direction flow on the sphere'} + L-BFGS cost minimisation)${limit ? ', alpha → 0 limit (max-plus)' : ''}`}`];
+    if (limit) notes.push(`alpha → 0: times are rescaled t/log(1/alpha); the flow-time column is rescaled time × log(1/${p.alpha})`);
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
-    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}`);
+    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)})` : ''}`);
     emitSchedule(args, io, p, s, notes);
     // with --json the notes are not printed; scripts still see the warning on stderr
     if (s.extra?.warning && flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);

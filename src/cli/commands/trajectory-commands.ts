@@ -3,6 +3,8 @@ import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
+import { GradflowError } from '../../util/errors.ts';
+import { CAPS, checkCap } from '../../util/limits.ts';
 import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
 import { solveFlow } from '../../solvers/flow.ts';
@@ -16,6 +18,13 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 const REPORT_OPTIONS = {
   points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
 };
+
+/** --points before any computation: a table of 2 … cap rows. */
+function checkPoints(args: ParsedArgs): void {
+  const points = num(args, 'points', 11);
+  if (points < 2) throw new GradflowError(`--points must be at least 2 (the start and the end; got ${points})`);
+  checkCap(CAPS.points, points, '--points');
+}
 
 function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): void {
   const cps = checkpoints(tr, p, num(args, 'points', 11));
@@ -48,6 +57,7 @@ export const flowCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveFlow(p, {
       tEnd: num(args, 't', 30),
@@ -74,6 +84,7 @@ export const descentCommand: Command = {
     ...COMMON_OPTIONS,
   },
   async run(args, io) {
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
     const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend });
@@ -93,6 +104,7 @@ export const exactCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveExact(p, { tEnd: num(args, 't', 30), name: str(args, 'name') });
     report(args, io, p, tr);

@@ -56,7 +56,7 @@ export function truncationTables(p: Problem, run: TruncationRun, rows = 11): { t
       { key: 'ratio', header: 'measured / effective', format: fmt },
     ],
     rows: run.plateaus.map((q) => ({ layer: q.layer, comp: q.component, from: q.tStart, to: q.tEnd, share: q.share, rate: q.rate, ratio: q.rate / q.share })),
-    notes: ['a plateau = a run of sampled times with the same truncation sets; its rate is the median over its interior samples'],
+    notes: ['a plateau = a run of ≥ 3 sampled times with the same truncation sets; its rate is the median over its interior samples'],
   };
   return { time, plateaus };
 }

@@ -1,0 +1,171 @@
+/**
+ * AGF's cost minimisation: a critical point of L over the active neurons, found by L-BFGS (the
+ * fit is instantaneous on the slow time scale, so only its end point matters — no flow to
+ * t = 1e12). A neuron the fit drives to the origin has collapsed: its best contribution along the
+ * directions it can reach is zero (for a balanced diagonal neuron, a sign change, which gradient
+ * dynamics cannot make through u = v = 0). Collapse is decided scale-free, by the neuron's share of
+ * the output: E‖f_i‖² ≤ collapseTol·2L(0).
+ */
+import type { Problem } from '../../problem.ts';
+import { lbfgs } from '../lbfgs.ts';
+import { jacobiEig } from './spectral.ts';
+
+export interface CostOptions {
+  /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
+  gtol: number;
+  collapseTol: number;
+  initialLoss: number;
+  /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
+  newton: boolean;
+  maxIter: number;
+}
+
+/**
+ * Puts neuron i at the best size along its direction, given the others (κ-homogeneous:
+ * f_i(sθ̄) = s^κ f_i(θ̄), so s^κ = E⟨f_i, r_{−i}⟩ / E‖f_i‖²); a neuron entering at norm 1 would
+ * otherwise have the first quasi-Newton step throw it across the origin, a saddle of L.
+ */
+export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: number, kappa: number): void {
+  const { X, Y, n } = p.data;
+  const { H, P, c } = p.layout;
+  const others = mask.slice();
+  others[i] = 0;
+  const f = new Float64Array(n * c);
+  p.kernels.forward(theta, X, n, f, others);
+  const outs = new Float64Array(H * n * c);
+  p.kernels.neuronOutputs(theta, X, n, outs);
+  let num = 0, den = 0;
+  for (let q = 0; q < n * c; q++) {
+    const fi = outs[i * n * c + q];
+    num += fi * (Y[q] - f[q]);
+    den += fi * fi;
+  }
+  if (!(num > 0 && den > 0)) return;
+  const s = Math.pow(num / den, 1 / kappa);
+  for (let a = 0; a < P; a++) theta[i * P + a] *= s;
+}
+
+export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): { loss: number; evaluations: number } {
+  const { X, Y, n } = p.data;
+  const { H, P } = p.layout;
+  const fg = (x: Float64Array, g: Float64Array): number => p.kernels.lossGrad(x, X, Y, n, g, mask);
+  let smallest = Infinity;
+  for (let i = 0; i < H; i++) {
+    if (!mask[i]) continue;
+    let s = 0;
+    for (let a = 0; a < P; a++) s += theta[i * P + a] ** 2;
+    smallest = Math.min(smallest, Math.sqrt(s));
+  }
+  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
+  theta.set(res.x);
+  if (!o.newton || res.gradNorm <= o.gtol) return { loss: res.f, evaluations: res.evaluations };
+  const polish = newtonPolish(p, theta, mask, o.gtol);
+  return { loss: polish.loss, evaluations: res.evaluations + polish.evaluations };
+}
+
+/**
+ * Newton steps on the active parameters (Hessian by central differences of ∇L, pseudo-inverse
+ * over its non-degenerate eigen-directions: rescaling symmetries make it singular at a minimum),
+ * with backtracking; the fit's residual then has round-off accuracy, which the next plateau's
+ * growth rates (and so every later jump time) inherit.
+ */
+function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: number): { loss: number; evaluations: number } {
+  const { X, Y, n } = p.data;
+  const { H, P } = p.layout;
+  const idx: number[] = [];
+  for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
+  const N = idx.length;
+  const g = new Float64Array(H * P), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
+  const trial = new Float64Array(theta.length);
+  let evaluations = 0;
+  let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  evaluations++;
+  if (N > 400) return { loss: L, evaluations };
+  const Hm = new Float64Array(N * N);
+  for (let it = 0; it < 4; it++) {
+    let gn = 0;
+    for (const q of idx) gn += g[q] * g[q];
+    if (Math.sqrt(gn) <= 1e-3 * gtol) break;
+    for (let c2 = 0; c2 < N; c2++) {
+      const q = idx[c2];
+      const h = 1e-5 * Math.max(1, Math.abs(theta[q]));
+      const keep = theta[q];
+      theta[q] = keep + h;
+      p.kernels.lossGrad(theta, X, Y, n, gp, mask);
+      theta[q] = keep - h;
+      p.kernels.lossGrad(theta, X, Y, n, gm, mask);
+      theta[q] = keep;
+      evaluations += 2;
+      for (let r2 = 0; r2 < N; r2++) Hm[r2 * N + c2] = (gp[idx[r2]] - gm[idx[r2]]) / (2 * h);
+    }
+    for (let a = 0; a < N; a++) for (let b = a + 1; b < N; b++) {
+      const v = 0.5 * (Hm[a * N + b] + Hm[b * N + a]);
+      Hm[a * N + b] = v;
+      Hm[b * N + a] = v;
+    }
+    const { values, vectors } = jacobiEig(Hm, N);
+    const top = Math.max(...Array.from(values, Math.abs));
+    const step = new Float64Array(N);
+    values.forEach((lam, k) => {
+      if (!(lam > 1e-9 * top)) return; // flat or negative: not a Newton direction
+      const e = vectors[k];
+      let d = 0;
+      for (let r2 = 0; r2 < N; r2++) d += e[r2] * g[idx[r2]];
+      for (let r2 = 0; r2 < N; r2++) step[r2] -= (d / lam) * e[r2];
+    });
+    // near the minimum the loss is flat to round-off, so a step is judged by the gradient there
+    let gn0 = 0;
+    for (const q of idx) gn0 += g[q] * g[q];
+    let t = 1, accepted = false;
+    for (let ls = 0; ls < 12; ls++) {
+      trial.set(theta);
+      idx.forEach((q, r2) => { trial[q] += t * step[r2]; });
+      const Lt = p.kernels.lossGrad(trial, X, Y, n, gp, mask);
+      evaluations++;
+      let gt = 0;
+      for (const q of idx) gt += gp[q] * gp[q];
+      if (Lt < L - 1e-13 * Math.abs(L) || (Lt <= L + 1e-13 * Math.abs(L) && gt < gn0)) { accepted = true; L = Lt; g.set(gp); break; }
+      t *= 0.5;
+    }
+    if (!accepted) break;
+    theta.set(trial);
+  }
+  return { loss: L, evaluations };
+}
+
+/**
+ * The active neuron that collapsed in this fit, or −1: one whose output is negligible, or — for
+ * neurons of scalar parameters, whose output has a sign (diagonal: u·v) — one whose output changed
+ * sign, which the flow can only do by shrinking to the α scale and regrowing (O(log 1/α) time).
+ * Of several, the first whose output crosses zero on the segment from `before` to the fit (the
+ * Lawson–Hanson step of a sign-constrained fit), or the most negligible.
+ */
+export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): number {
+  const { X, n } = p.data;
+  const { H, c, params } = p.layout;
+  const signed = params.every((s) => s.size === 1);
+  const nc = n * c;
+  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc);
+  p.kernels.neuronOutputs(theta, X, n, outs);
+  p.kernels.neuronOutputs(before, X, n, outs0);
+  let best = -1, bestKey = Infinity;
+  for (let i = 0; i < H; i++) {
+    if (!mask[i]) continue;
+    let e = 0, b2 = 0, cross = 0;
+    for (let q = 0; q < nc; q++) {
+      const f = outs[i * nc + q], f0 = outs0[i * nc + q];
+      e += f * f;
+      b2 += f0 * f0;
+      cross += f * f0;
+    }
+    if (e / n <= o.collapseTol * 2 * o.initialLoss) {
+      const key = -1 + e / (2 * o.initialLoss * n); // negligible outputs first
+      if (key < bestKey) { bestKey = key; best = i; }
+    } else if (signed && b2 > 0 && cross < 0) {
+      const b = Math.sqrt(b2), z = cross / b;
+      const s = b / (b - z); // where the coefficient crosses zero on the segment, in [0, 1)
+      if (s < bestKey) { bestKey = s; best = i; }
+    }
+  }
+  return best;
+}

@@ -1,0 +1,207 @@
+/**
+ * AGF for κ > 2 (theory.md §3): a dormant neuron's direction θ̄ performs projected gradient
+ * ascent of its utility, dθ̄/dt = ‖θ‖^{κ−2} P⊥∇Û, while q = ‖θ‖^{2−κ} falls as dq/dt = −κ(κ−2)Û;
+ * activation is q = 1. In flow time the direction is frozen for ~α^{2−κ} (a horizon of 1e300 at
+ * α = 1e-100, κ = 3), so the ODE runs in a clock τ with dt = Q dτ, 1/Q = Σ_i 1/q_i over the
+ * dormant neurons: every rate is then O(1) (the fastest neuron moves at unit speed), z_i = log q_i
+ * replaces q_i, and the rescaled time u = t/T_κ(α) is integrated alongside. The ODE is solved in
+ * chunks so memory stays bounded whatever the length of the plateau.
+ */
+import { GradflowError } from '../../util/errors.ts';
+import type { Problem } from '../../problem.ts';
+import type { Jump, JumpSchedule } from '../../schedule.ts';
+import { integrate } from '../ode/index.ts';
+import { scaledNorm, type AgfOptions } from '../agf.ts';
+import { bestSize, collapsedNeuron, fitActive, type CostOptions } from './cost.ts';
+
+const CHUNK_STEPS = 400;
+const MAX_CHUNKS = 500;
+
+export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
+  if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for κ = 2 models; model '${p.model.spec.name}' has κ = ${kappa} (give a small positive alpha instead, e.g. --alpha 1e-100)`);
+  const { H, P, c } = p.layout;
+  const { X, Y, n } = p.data;
+  const alpha = p.alpha;
+  const logT = Math.log(timeScale(kappa, alpha));
+  const rtol = opts.rtol ?? 1e-10;
+  const lossTol = opts.lossTol ?? 1e-12;
+  const maxJumps = opts.maxJumps ?? 4 * H + 10;
+
+  const dir: Float64Array[] = [];
+  const z = new Float64Array(H); // log q, q = ‖θ‖^{2−κ}
+  const usable = new Uint8Array(H);
+  for (let i = 0; i < H; i++) {
+    const rho = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
+    usable[i] = rho > 0 ? 1 : 0;
+    dir.push(Float64Array.from(theta0.subarray(i * P, (i + 1) * P), (x) => (rho > 0 ? x / rho : 0)));
+    z[i] = (2 - kappa) * Math.log(rho);
+  }
+  const atActivation: ({ dir: Float64Array; z: number } | null)[] = new Array(H).fill(null);
+  const theta = new Float64Array(H * P);
+  const activeMask = new Uint8Array(H);
+  const residual = new Float64Array(n * c);
+  const fwd = new Float64Array(n * c);
+  const updateResidual = (): number => {
+    p.kernels.forward(theta, X, n, fwd, activeMask);
+    let L = 0;
+    for (let q = 0; q < n * c; q++) { residual[q] = Y[q] - fwd[q]; L += residual[q] ** 2; }
+    return L / (2 * n);
+  };
+  const initialLoss = updateResidual();
+  let xx = 0;
+  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
+  const scale = Math.max(Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n), 1e-300);
+  const utilTol = (opts.utilTol ?? 1e-10) * scale;
+  // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
+  // point only sets the next residual, so a looser gradient tolerance is enough
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: false, maxIter: 3000 };
+
+  const packed = new Float64Array(H * P), grad = new Float64Array(H * P), outs = new Float64Array(H * n * c);
+  const U = new Float64Array(H);
+  const jumps: Jump[] = [];
+  const activeSets: number[][] = [];
+  let u = 0; // rescaled time t / T_κ(α)
+  let status = 'max-jumps';
+  let odeSteps = 0, costEvaluations = 0;
+  if (initialLoss === 0) status = 'zero-loss';
+
+  while (status === 'max-jumps' && jumps.length < maxJumps) {
+    const dormant: number[] = [];
+    for (let i = 0; i < H; i++) if (usable[i] && !activeMask[i]) dormant.push(i);
+    if (!dormant.length) { status = 'no-positive-utility'; break; }
+    const m = dormant.length;
+    const dmask = new Uint8Array(H);
+    for (const i of dormant) dmask[i] = 1;
+    const w = new Float64Array(m);
+    const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
+      packed.fill(0);
+      for (let k = 0; k < m; k++) {
+        let s = 0;
+        for (let a = 0; a < P; a++) s += y[k * P + a] ** 2;
+        const inv = 1 / Math.sqrt(s);
+        for (let a = 0; a < P; a++) packed[dormant[k] * P + a] = y[k * P + a] * inv;
+      }
+      p.kernels.neuronOutputs(packed, X, n, outs);
+      p.kernels.vjpMean(packed, X, residual, n, grad, dmask);
+      let zmin = Infinity;
+      for (let k = 0; k < m; k++) zmin = Math.min(zmin, y[m * P + k]);
+      let sw = 0;
+      for (let k = 0; k < m; k++) { w[k] = Math.exp(zmin - y[m * P + k]); sw += w[k]; }
+      for (let k = 0; k < m; k++) {
+        const i = dormant[k];
+        let s = 0;
+        for (let q = 0; q < n * c; q++) s += outs[i * n * c + q] * residual[q];
+        U[i] = s / n;
+        let radial = 0, ny = 0;
+        for (let a = 0; a < P; a++) { radial += grad[i * P + a] * packed[i * P + a]; ny += y[k * P + a] ** 2; }
+        const wk = w[k] / sw;
+        const sc = Math.sqrt(ny) * wk;
+        for (let a = 0; a < P; a++) dy[k * P + a] = sc * (grad[i * P + a] - radial * packed[i * P + a]);
+        dy[m * P + k] = -kappa * (kappa - 2) * U[i] * wk;
+      }
+      // du/dτ = Q/T with 1/Q = Σ e^{−z}
+      dy[m * P + m] = Math.exp(zmin - Math.log(sw) - logT);
+    };
+    let y: Float64Array = new Float64Array(m * P + m + 1);
+    dormant.forEach((i, k) => { y.set(dir[i], k * P); y[m * P + k] = z[i]; });
+    y[m * P + m] = 0;
+    let hit = -1;
+    let tau = 0;
+    for (let chunk = 0; chunk < MAX_CHUNKS && hit < 0; chunk++) {
+      let steps = 0;
+      let stationary = false;
+      const sol = integrate('dopri5', rhs, tau, y, tau + 1e12, {
+        rtol,
+        atol: rtol * 1e-3,
+        events: [{ name: 'activation', g: (_t, yy) => { let mn = Infinity; for (let k = 0; k < m; k++) mn = Math.min(mn, yy[m * P + k]); return mn; }, direction: -1, terminal: true }],
+        stopWhen: (_t, yy, dy) => {
+          if (++steps >= CHUNK_STEPS) return true;
+          // nothing left to grow: every dormant utility ≤ 0 and every direction stationary
+          let moving = false;
+          for (let k = 0; k < m && !moving; k++) {
+            if (U[dormant[k]] > utilTol) moving = true;
+            let g2 = 0;
+            for (let a = 0; a < P; a++) g2 += dy[k * P + a] ** 2;
+            if (Math.sqrt(g2) > utilTol) moving = true;
+          }
+          stationary = !moving;
+          return stationary;
+        },
+      });
+      odeSteps += sol.stats.steps;
+      tau = sol.tEnd;
+      y = sol.y[sol.y.length - 1].slice();
+      if (sol.status === 'event') {
+        const ev = sol.events.at(-1)!;
+        y = ev.y.slice();
+        let best = Infinity;
+        for (let k = 0; k < m; k++) if (y[m * P + k] < best) { best = y[m * P + k]; hit = k; }
+      } else if (stationary) break;
+    }
+    dormant.forEach((i, k) => {
+      const d = y.subarray(k * P, (k + 1) * P);
+      let s = 0;
+      for (let a = 0; a < P; a++) s += d[a] * d[a];
+      const inv = 1 / Math.sqrt(s);
+      for (let a = 0; a < P; a++) dir[i][a] = d[a] * inv;
+      z[i] = y[m * P + k];
+    });
+    if (hit < 0) { status = 'no-positive-utility'; break; }
+    u += y[m * P + m];
+    const iNew = dormant[hit];
+    z[iNew] = 0;
+    atActivation[iNew] = { dir: dir[iNew].slice(), z: 0 };
+    activeMask[iNew] = 1;
+    theta.set(dir[iNew], iNew * P);
+    bestSize(p, theta, activeMask, iNew, kappa);
+    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== iNew);
+    const deactivated: number[] = [];
+    for (let round = 0; round <= H; round++) {
+      const before = theta.slice();
+      costEvaluations += fitActive(p, theta, activeMask, cost).evaluations;
+      const i = collapsedNeuron(p, before, theta, activeMask, cost);
+      if (i < 0) break;
+      activeMask[i] = 0;
+      theta.fill(0, i * P, (i + 1) * P);
+      const back = atActivation[i]!;
+      dir[i].set(back.dir);
+      z[i] = back.z;
+      if (wasActive[i]) deactivated.push(i);
+    }
+    for (let i = 0; i < H; i++) {
+      if (!activeMask[i]) continue;
+      let s = 0;
+      for (let a = 0; a < P; a++) s += theta[i * P + a] ** 2;
+      const rho = Math.sqrt(s);
+      for (let a = 0; a < P; a++) dir[i][a] = theta[i * P + a] / rho;
+      z[i] = (2 - kappa) * Math.log(rho);
+    }
+    const lossAfter = updateResidual();
+    jumps.push({ time: u * Math.exp(logT), rescaledTime: u, neuron: iNew, lossAfter, deactivated });
+    activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
+    if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+  }
+  if (status === 'max-jumps' && jumps.length < maxJumps) status = 'no-positive-utility';
+  return {
+    model: p.model.spec.name,
+    method: 'agf',
+    conventions: { ...p.conventions, time: `flow time; rescaledTime = time / ((alpha^(2−κ) − 1)/(κ − 2)), κ = ${kappa}` },
+    initialLoss,
+    jumps,
+    extra: {
+      kappa,
+      status,
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      activeSets,
+      odeSteps,
+      costEvaluations,
+      finalTheta: Array.from(theta),
+    },
+  };
+}
+
+function timeScale(kappa: number, alpha: number): number {
+  // (α^{2−κ} − 1)/(κ − 2) without overflow for tiny α: computed through its logarithm when large
+  const l = (2 - kappa) * Math.log(alpha);
+  return l > 700 ? Math.exp(l - Math.log(kappa - 2)) : Math.expm1(l) / (kappa - 2);
+}

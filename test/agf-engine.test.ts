@@ -1,0 +1,164 @@
+/**
+ * The generic AGF engine (src/solvers/agf.ts) against independent oracles, at every α:
+ * - diagonal: the closed-form AGF (agf-diagonal.ts: cosh formulas, least squares, Lawson–Hanson
+ *   active → dormant rule) and, for α → 0, Pesme–Flammarion (pf.ts: sign-constrained LSQ);
+ * - linear networks / factorisations from random starts: the commuting closed form τ_k = 1/σ_k
+ *   with levels ½(tr Σ_yy − Σ_{j≤k} μ_j), and in the non-commuting case the published
+ *   conjecture (agf-linear.ts: Σ_i σ_{i,k−1−i} Δ_{i+1} = 1 on the deflated Σ_yx);
+ * - κ = 3: finite-α schedules converge to their α → 0 limit, jumps exist down to α = 1e-300.
+ * Conventions: loss (1/2n)Σ(y − f)², flow time (unit learning rate), rescaled t/log(1/α) (κ = 2).
+ */
+import { describe, expect, it } from 'vitest';
+import { diagonal, example2d } from '../models/diagonal.ts';
+import { linear } from '../models/linear.ts';
+import { factorization, factorizationUV } from '../models/factorization.ts';
+import { createProblem } from '../src/problem.ts';
+import type { JumpSchedule } from '../src/schedule.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
+import { solvePf } from '../src/solvers/pf.ts';
+import { commutingPrediction, conjecturePrediction, momentsOfProblem, predictLinear } from '../src/solvers/agf-linear.ts';
+import { readSpec } from '../src/specfile.ts';
+import { correlatedData } from './helpers/data.ts';
+
+function sameAsClosed(g: JumpSchedule, c: JumpSchedule, tol: number): number {
+  expect(g.jumps.length).toBe(c.jumps.length);
+  let worst = 0;
+  c.jumps.forEach((cj, k) => {
+    const gj = g.jumps[k];
+    expect(gj.neuron).toBe(cj.neuron);
+    expect(gj.sign).toBe(cj.sign);
+    expect([...gj.deactivated].sort()).toEqual([...cj.deactivated].sort());
+    worst = Math.max(worst, Math.abs(gj.rescaledTime - cj.rescaledTime) / cj.rescaledTime);
+    expect(Math.abs(gj.lossAfter - cj.lossAfter)).toBeLessThanOrEqual(1e-9 * c.initialLoss);
+  });
+  expect(worst).toBeLessThanOrEqual(tol);
+  return worst;
+}
+
+describe('diagonal: generic engine = closed form at every α', () => {
+  it('random and correlated datasets (d up to 40, with deactivations), α = 1e-2 … 1e-300: ≤ 1e-9 relative', () => {
+    let runs = 0, deactivations = 0, worst = 0;
+    for (const [seed, d] of [[1, 6], [2, 12], [3, 20], [4, 40], [5, 8], [6, 16]] as const) {
+      const data = seed % 2 ? correlatedData(seed, 2 * d, d) : undefined;
+      for (const alpha of [1e-2, 1e-4, 1e-8, 1e-16, 1e-100, 1e-300]) {
+        const p = createProblem(diagonal, { data, dims: { d }, alpha, seed, options: data ? {} : { n: 2 * d } });
+        const c = solveAgfDiagonal(p);
+        worst = Math.max(worst, sameAsClosed(solveAgf(p), c, 1e-9));
+        deactivations += c.jumps.reduce((s, j) => s + j.deactivated.length, 0);
+        runs++;
+      }
+    }
+    console.log(`diagonal generic vs closed form: ${runs} runs, ${deactivations} deactivations, worst relative rescaled-time error ${worst.toExponential(2)}`);
+    expect(deactivations).toBeGreaterThan(0);
+  });
+
+  it('α → 0 limit (max-plus) = Pesme–Flammarion, including the 2-D worked example', () => {
+    const cases = [createProblem(diagonal, { data: example2d(), alpha: 1e-3 })];
+    for (const seed of [1, 3, 7]) cases.push(createProblem(diagonal, { data: correlatedData(seed, 16, 8), alpha: 1e-3 }));
+    for (const p of cases) {
+      const g = solveAgf(p, { limit: true });
+      const pf = solvePf(p);
+      expect(g.jumps.length).toBe(pf.jumps.length);
+      pf.jumps.forEach((q, k) => {
+        expect(g.jumps[k].neuron).toBe(q.neuron);
+        expect(Math.abs(g.jumps[k].rescaledTime - q.rescaledTime)).toBeLessThanOrEqual(1e-10 * q.rescaledTime);
+        expect(Math.abs(g.jumps[k].lossAfter - q.lossAfter)).toBeLessThanOrEqual(1e-9 * pf.initialLoss);
+      });
+      expect(g.conventions.alpha).toBe(0);
+    }
+  });
+});
+
+describe('linear networks and factorisations from random starts', () => {
+  it('commuting moments: all rank(Σ_yx) jumps at every α down to 1e-300; the limit is τ_k = 1/σ_k with levels ½(tr Σ_yy − Σμ) to 1e-8', () => {
+    for (const [c, d, h, kase] of [[4, 4, 4, 0], [6, 5, 6, 1], [10, 10, 10, 0]] as const) {
+      const p0 = createProblem(linear, { dims: { c, d, h }, alpha: 1e-4, seed: 2, options: { case: kase } });
+      const pred = commutingPrediction(momentsOfProblem(p0));
+      const rank = pred.rescaledTimes.length;
+      const lim = solveAgf(p0, { limit: true });
+      expect(lim.jumps.length).toBe(rank);
+      lim.jumps.forEach((j, k) => {
+        expect(Math.abs(j.rescaledTime - pred.rescaledTimes[k])).toBeLessThanOrEqual(1e-8 * pred.rescaledTimes[k]);
+        expect(Math.abs(j.lossAfter - pred.levels[k])).toBeLessThanOrEqual(1e-8 * lim.initialLoss);
+      });
+      let prevGap = Infinity, offset = 0;
+      for (const alpha of [1e-4, 1e-16, 1e-100, 1e-300]) {
+        const g = solveAgf(createProblem(linear, { dims: { c, d, h }, alpha, seed: 2, options: { case: kase } }));
+        expect(g.jumps.length).toBe(rank);
+        expect(g.extra?.status).toBe('zero-loss');
+        // finite α approaches the limit like 1/log(1/α)
+        const gap = Math.max(...g.jumps.map((j, k) => Math.abs(j.rescaledTime - pred.rescaledTimes[k])));
+        expect(gap).toBeLessThan(prevGap);
+        prevGap = gap;
+        offset = Math.max(offset, gap * Math.log(1 / alpha)); // the flow-time offset stays O(1)
+      }
+      expect(offset).toBeLessThan(40);
+    }
+  });
+
+  it('non-commuting moments: the engine’s α → 0 limit equals the published conjecture to ≤ 1e-6', () => {
+    for (const seed of [1, 2, 3]) {
+      const p = createProblem(linear, { dims: { c: 5, d: 5, h: 5 }, alpha: 1e-4, seed, options: { case: 2 } });
+      const conj = conjecturePrediction(momentsOfProblem(p));
+      const lim = solveAgf(p, { limit: true });
+      expect(lim.jumps.length).toBe(conj.rescaledTimes.length);
+      lim.jumps.forEach((j, k) => {
+        expect(Math.abs(j.rescaledTime - conj.rescaledTimes[k])).toBeLessThanOrEqual(1e-6 * conj.rescaledTimes[k]);
+        expect(Math.abs(j.lossAfter - conj.levels[k])).toBeLessThanOrEqual(1e-8 * lim.initialLoss);
+      });
+    }
+  });
+
+  it('symmetric factorisation uuᵀ and UVᵀ: limits 1/(2λ_k) and 1/σ_k (closed forms), every mode learned at α = 1e-300', () => {
+    for (const model of [factorization, factorizationUV]) {
+      const p = createProblem(model, { alpha: 1e-4, seed: 3 });
+      const pred = predictLinear(p);
+      const lim = solveAgf(p, { limit: true });
+      expect(lim.jumps.map((j) => j.rescaledTime).map((t, k) => Math.abs(t - pred.rescaledTimes[k]) / pred.rescaledTimes[k]).every((e) => e < 1e-8)).toBe(true);
+      const tiny = solveAgf(createProblem(model, { alpha: 1e-300, seed: 3 }));
+      expect(tiny.jumps.length).toBe(pred.rescaledTimes.length);
+    }
+  });
+
+  it('a user spec with a hidden bias (linear-with-bias.json) is a linear network on [x; 1]: its limit matches the conjecture on the augmented moments', () => {
+    const def = readSpec('examples/linear-with-bias.json');
+    const p = createProblem(def, { alpha: 1e-4, seed: 0 });
+    const lim = solveAgf(p, { limit: true });
+    const fin = solveAgf(createProblem(def, { alpha: 1e-100, seed: 0 }));
+    expect(fin.jumps.length).toBe(lim.jumps.length);
+    // finite α is within O(1/log(1/α)) of the limit, jump by jump
+    fin.jumps.forEach((j, k) => expect(Math.abs(j.rescaledTime - lim.jumps[k].rescaledTime)).toBeLessThan(0.05 * lim.jumps[k].rescaledTime));
+    expect(lim.extra?.status).toBe('zero-loss');
+  });
+});
+
+describe('κ = 3', () => {
+  it('three-factor diagonal spec: the same four activations down to α = 1e-300, converging as α → 0', () => {
+    const def = readSpec('examples/three-factor-diagonal.json');
+    const runs = [1e-6, 1e-15, 1e-100, 1e-300].map((alpha) => solveAgf(createProblem(def, { alpha, seed: 0 })));
+    for (const r of runs) {
+      expect(r.jumps.map((j) => j.neuron)).toEqual(runs[0].jumps.map((j) => j.neuron));
+      expect(r.extra?.status).toBe('zero-loss');
+    }
+    // rescaled times settle: the κ = 3 corrections are O(α), far below the ODE tolerance at α ≤ 1e-15
+    runs[3].jumps.forEach((j, k) => expect(Math.abs(j.rescaledTime - runs[2].jumps[k].rescaledTime)).toBeLessThan(1e-6 * j.rescaledTime));
+  });
+});
+
+describe('CLI', () => {
+  it('gradflow agf diagonal --alpha 0 --json prints the α → 0 schedule, equal to pf', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const agf = await run('agf', 'diagonal', '--alpha', '0', '--json');
+    const pf = await run('pf', 'diagonal', '--json');
+    expect(agf.code).toBe(0);
+    const a = JSON.parse(agf.out), q = JSON.parse(pf.out);
+    const ja = (a.schedule ?? a).jumps as { rescaledTime: number; neuron: number }[];
+    const jq = (q.schedule ?? q).jumps as { rescaledTime: number; neuron: number }[];
+    expect(ja.length).toBe(jq.length);
+    ja.forEach((j, k) => {
+      expect(j.neuron).toBe(jq[k].neuron);
+      expect(Math.abs(j.rescaledTime - jq[k].rescaledTime)).toBeLessThanOrEqual(1e-10 * jq[k].rescaledTime);
+    });
+  });
+});
