@@ -35,7 +35,7 @@ export interface OdeOptions {
    * callers of integrate expect; false for a lean run: events and tEval work without it).
    */
   dense?: boolean;
-  /** Cap on the doubles stored (states + dense output, default 2^25 = 256 MiB); past it the run fails with a message. */
+  /** Cap on the doubles stored (states + dense output, default 2^23 = 64 MiB); past it the run fails with a message. */
   maxStoredValues?: number;
   /**
    * Checked after each accepted step; returning true stops the integration with status 'stopped'.
