@@ -14,6 +14,7 @@
  * with T^{(ℓ)}_q the samples whose component q ends at β^{(ℓ)}_q (truncated at ℓ, not after).
  */
 import { GradflowError } from '../util/errors.ts';
+import { solveLinear } from '../util/linalg.ts';
 import type { Layout } from '../compile/layout.ts';
 import { integrate } from '../solvers/ode/index.ts';
 import { pseudoInverse, Matrix } from 'ml-matrix';
@@ -55,31 +56,9 @@ function matvecSq(A: Float64Array, x: ArrayLike<number>, Q: number): Float64Arra
   return y;
 }
 
-/** Solve A x = r by Gaussian elimination with partial pivoting; null when A is numerically singular. */
+/** Solve A x = r for a Q×Q cumulative weight; null when it is numerically singular. */
 export function solveSq(A: Float64Array, r: ArrayLike<number>, Q: number): Float64Array | null {
-  const M = Float64Array.from(A), x = Float64Array.from(r);
-  let scale = 0;
-  for (const v of M) scale = Math.max(scale, Math.abs(v));
-  for (let c = 0; c < Q; c++) {
-    let p = c;
-    for (let i = c + 1; i < Q; i++) if (Math.abs(M[i * Q + c]) > Math.abs(M[p * Q + c])) p = i;
-    if (!(Math.abs(M[p * Q + c]) > 1e-13 * scale)) return null;
-    if (p !== c) {
-      for (let k = 0; k < Q; k++) [M[c * Q + k], M[p * Q + k]] = [M[p * Q + k], M[c * Q + k]];
-      [x[c], x[p]] = [x[p], x[c]];
-    }
-    for (let i = c + 1; i < Q; i++) {
-      const f = M[i * Q + c] / M[c * Q + c];
-      for (let k = c; k < Q; k++) M[i * Q + k] -= f * M[c * Q + k];
-      x[i] -= f * x[c];
-    }
-  }
-  for (let c = Q - 1; c >= 0; c--) {
-    let s = x[c];
-    for (let k = c + 1; k < Q; k++) s -= M[c * Q + k] * x[k];
-    x[c] = s / M[c * Q + c];
-  }
-  return x;
+  return solveLinear(A, r, Q, 1e-13);
 }
 
 export function cumulative(ly: Layers): Cumulative {

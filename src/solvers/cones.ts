@@ -26,6 +26,7 @@
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import { symEig } from '../util/dense.ts';
+import { solveLinear } from '../util/linalg.ts';
 import { augmentedRows, maskOffset, patternModel, type PatternModel } from './relu-pattern.ts';
 
 export interface DormantEvent { t: number; sample: number; kind: 'on' | 'off' | 'slide' | 'release' }
@@ -250,7 +251,7 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
         mu[k] = 0;
         slid.forEach((j, row) => { A[row * slid.length + col] = sys.argRate(Mk, theta, j) - r0[row]; });
       });
-      const sol = solveDense(A, r0.map((v) => -v), slid.length);
+      const sol = Array.from(solveLinear(A, r0.map((v) => -v), slid.length) ?? slid.map(() => NaN));
       let worst = -1, excess = 0;
       slid.forEach((j, q) => {
         mu[j] = sol[q];
@@ -308,24 +309,3 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
   throw new GradflowError('relu dormant dynamics: too many cone switches (the pattern chatters)');
 }
 
-function solveDense(A: Float64Array, b: number[], m: number): number[] {
-  const M = Float64Array.from(A), x = b.slice();
-  for (let c = 0; c < m; c++) {
-    let piv = c;
-    for (let r = c + 1; r < m; r++) if (Math.abs(M[r * m + c]) > Math.abs(M[piv * m + c])) piv = r;
-    if (M[piv * m + c] === 0) return x.map(() => NaN);
-    for (let k = 0; k < m; k++) [M[c * m + k], M[piv * m + k]] = [M[piv * m + k], M[c * m + k]];
-    [x[c], x[piv]] = [x[piv], x[c]];
-    for (let r = c + 1; r < m; r++) {
-      const f = M[r * m + c] / M[c * m + c];
-      for (let k = c; k < m; k++) M[r * m + k] -= f * M[c * m + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = m - 1; c >= 0; c--) {
-    let s = x[c];
-    for (let k = c + 1; k < m; k++) s -= M[c * m + k] * x[k];
-    x[c] = s / M[c * m + c];
-  }
-  return x;
-}

@@ -12,6 +12,7 @@
  * each crossing, and a sliding mode never ends); here each kink costs one located event.
  */
 import { DivergenceError, GradflowError } from '../util/errors.ts';
+import { solveLinear } from '../util/linalg.ts';
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { dopri5Stepper } from './ode/dopri5.ts';
@@ -171,7 +172,8 @@ class ReluSystem {
         }
       }
       if (iter > 0 && cmax <= 1e-14 * scale) break;
-      const delta = solveSmall(J, c.map((v) => -v), m);
+      // a singular system (a kink with no leverage on its own argument) leaves μ as it is
+      const delta = solveLinear(J, c.map((v) => -v), m) ?? new Float64Array(m);
       let dmax = 0;
       for (let s = 0; s < m; s++) {
         mu[s] += delta[s];
@@ -273,31 +275,6 @@ class ReluSystem {
   }
 }
 
-function solveSmall(A: Float64Array, b: Float64Array, m: number): Float64Array {
-  const M = Float64Array.from(A);
-  const x = Float64Array.from(b);
-  for (let c = 0; c < m; c++) {
-    let piv = c;
-    for (let r = c + 1; r < m; r++) if (Math.abs(M[r * m + c]) > Math.abs(M[piv * m + c])) piv = r;
-    if (M[piv * m + c] === 0) continue;
-    if (piv !== c) {
-      for (let k = 0; k < m; k++) [M[c * m + k], M[piv * m + k]] = [M[piv * m + k], M[c * m + k]];
-      [x[c], x[piv]] = [x[piv], x[c]];
-    }
-    for (let r = c + 1; r < m; r++) {
-      const f = M[r * m + c] / M[c * m + c];
-      if (f === 0) continue;
-      for (let k = c; k < m; k++) M[r * m + k] -= f * M[c * m + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = m - 1; c >= 0; c--) {
-    let s = x[c];
-    for (let k = c + 1; k < m; k++) s -= M[c * m + k] * x[k];
-    x[c] = M[c * m + c] === 0 ? 0 : s / M[c * m + c];
-  }
-  return x;
-}
 
 export interface ReluFlowStats {
   kinks: KinkEvent[];
