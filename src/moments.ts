@@ -52,6 +52,9 @@ function matrixField(o: Record<string, unknown>, key: string, source: string): {
 }
 
 /** Check shapes, symmetry and positive semi-definiteness; fill Σ_yy when absent. */
+/** The largest moment entry accepted: its products with two more stay finite. */
+export const MAX_MOMENT = 1e100;
+
 export function makeMoments(Sxx: Float64Array, Syx: Float64Array, Syy: Float64Array | null, d: number, c: number, source = 'moments'): PopulationMoments {
   if (Sxx.length !== d * d) throw new GradflowError(`moments: ${source}: Sxx must be d×d = ${d}×${d}`);
   if (Syx.length !== c * d) throw new GradflowError(`moments: ${source}: Syx must be c×d = ${c}×${d} (rows = outputs, columns = inputs)`);
@@ -66,11 +69,16 @@ export function makeMoments(Sxx: Float64Array, Syx: Float64Array, Syy: Float64Ar
     }
   }
   for (let i = 0; i < Syx.length; i++) if (!Number.isFinite(Syx[i])) throw new GradflowError(`moments: ${source}: Syx has a non-finite entry`);
+  // products of moments (Σ_yx Σ_xx⁻¹ Σ_xy, the eigen-decompositions) overflow double precision past this
+  for (const [name, m] of [['Sxx', Sxx], ['Syx', Syx], ['Syy', Syy]] as const) {
+    if (m) for (let i = 0; i < m.length; i++) if (Math.abs(m[i]) > MAX_MOMENT) throw new GradflowError(`moments: ${source}: ${name} has an entry of magnitude ${Math.abs(m[i]).toExponential(2)}, above ${MAX_MOMENT} (products of moments would overflow; rescale the data)`);
+  }
   const ex = symEig(Sxx, d).values;
   if (ex[d - 1] < -PSD_TOL * Math.max(Math.abs(ex[0]), 1e-300)) throw new GradflowError(`moments: ${source}: Sxx is not positive semi-definite (smallest eigenvalue ${ex[d - 1].toExponential(3)})`);
   if (!(ex[0] > 0)) throw new GradflowError(`moments: ${source}: Sxx is zero (the inputs carry no signal)`);
   const syy = Syy ?? realisableSyy(Sxx, Syx, d, c);
   const joint = jointMatrix(Sxx, Syx, syy, d, c);
+  if (!joint.every(Number.isFinite)) throw new GradflowError(`moments: ${source}: the implied Syy = Syx Sxx⁻¹ Sxy is not finite (Sxx is nearly singular for this Syx); give Syy or rescale the data`);
   const ej = symEig(joint, d + c).values;
   if (ej[d + c - 1] < -PSD_TOL * Math.max(Math.abs(ej[0]), 1e-300)) {
     throw new GradflowError(`moments: ${source}: the joint matrix [[Sxx, Syxᵀ], [Syx, Syy]] is not positive semi-definite (smallest eigenvalue ${ej[d + c - 1].toExponential(3)}): Syy is too small for this Syx, or Syx does not lie in the range of Sxx`);

@@ -43,6 +43,7 @@ import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTo
 import { activationTime, advance, cloneGraded, givens, gradedFromVector, logNorm, reexpand, toVector, type GradedState } from './agf/graded.ts';
 import { bestSize, collapsedNeuron, fitActive, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { advanceReluDormant } from './cones.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
 export const AGF_COLLAPSE_FLOOR = 1e-3;
@@ -118,7 +119,10 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
   }
   if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
-  if (!p.derived.polynomial) throw new GradflowError(`agf: model '${p.model.spec.name}' is κ = 2 but not polynomial (relu); its dormant dynamics are piecewise linear per activation cone, which this engine does not handle yet`);
+  if (!p.derived.polynomial) {
+    if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for polynomial κ = 2 models; '${p.model.spec.name}' has relu units (give a small positive alpha instead)`);
+    return solveAgfCones(p, theta0, opts);
+  }
   return solveAgfLinearDormant(p, theta0, opts);
 }
 
@@ -318,4 +322,104 @@ function regrade(ar: LogArith, dormant: Unit[], basis: Eigenbasis): void {
     }
     pool.splice(pi, 1);
   }
+}
+
+/**
+ * κ = 2 neurons with relu units (non-polynomial): on a plateau each dormant unit's dynamics are
+ * linear inside each activation cone; cones.ts advances them exactly (eigenbasis log-magnitudes,
+ * kink crossings as events, Filippov sliding), from which the first unit to reach norm 1 is
+ * found; the others are advanced to that time. Units are not interchangeable (relu breaks the
+ * rotation symmetry), and a unit's state between plateaus is its parameter vector (limitation:
+ * exponentially small components of a returning unit are not kept, as they are for polynomial
+ * models).
+ */
+function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
+  const { H, P, c } = p.layout;
+  const { X, Y, n } = p.data;
+  const logInv = Math.log(1 / p.alpha);
+  const maxJumps = opts.maxJumps ?? 4 * H + 10;
+  const lossTol = opts.lossTol ?? 1e-12;
+  const residual = new Float64Array(n * c);
+  const fwd = new Float64Array(n * c);
+  const theta = new Float64Array(H * P);
+  const activeMask = new Uint8Array(H);
+  const updateResidual = (): number => {
+    p.kernels.forward(theta, X, n, fwd, activeMask);
+    let L = 0;
+    for (let q = 0; q < n * c; q++) { residual[q] = Y[q] - fwd[q]; L += residual[q] ** 2; }
+    return L / (2 * n);
+  };
+  const initialLoss = updateResidual();
+  let xx = 0;
+  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
+  const scale = Math.max(Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n), 1e-300);
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: true, maxIter: 20000 };
+  const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
+    const v = theta0.slice(i * P, (i + 1) * P);
+    return v.some((x) => x !== 0) ? v : null;
+  });
+  const atActivation: (Float64Array | null)[] = new Array(H).fill(null);
+  // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
+  const horizon = 1e6 * logInv / scale;
+  const jumps: Jump[] = [];
+  const activeSets: number[][] = [];
+  let time = 0;
+  let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
+  let dormantEvents = 0;
+  while (status === 'max-jumps' && jumps.length < maxJumps) {
+    let tau = Infinity, winner = -1;
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, horizon);
+      if (adv.reason === 'norm' && adv.t < tau) { tau = adv.t; winner = i; }
+    }
+    if (winner < 0) { status = 'no-positive-utility'; break; }
+    time += tau;
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau);
+      dormantEvents += adv.events.length;
+      dormant[i] = adv.theta;
+    }
+    const w = winner;
+    atActivation[w] = dormant[w]!.slice();
+    theta.set(dormant[w]!, w * P);
+    dormant[w] = null;
+    activeMask[w] = 1;
+    bestSize(p, theta, activeMask, w, 2);
+    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== w);
+    const deactivated: number[] = [];
+    for (let round = 0; round <= H; round++) {
+      const before = theta.slice();
+      fitActive(p, theta, activeMask, cost);
+      const i = collapsedNeuron(p, before, theta, activeMask, cost);
+      if (i < 0) break;
+      activeMask[i] = 0;
+      theta.fill(0, i * P, (i + 1) * P);
+      dormant[i] = atActivation[i];
+      if (wasActive[i]) deactivated.push(i);
+    }
+    const lossAfter = updateResidual();
+    jumps.push({ time, rescaledTime: time / logInv, neuron: w, sign: neuronSign(p, theta, w), lossAfter, deactivated });
+    activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
+    if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+  }
+  const finalTheta = theta.slice();
+  for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
+  return {
+    model: p.model.spec.name,
+    method: 'agf',
+    conventions: { ...p.conventions, time: 'flow time; rescaledTime = time / log(1/alpha)' },
+    initialLoss,
+    jumps,
+    extra: {
+      kappa: 2,
+      status,
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      mechanism: 'relu activation cones (cones.ts)',
+      activeSets,
+      dormantEvents,
+      finalTheta: Array.from(finalTheta),
+    },
+  };
 }

@@ -18,6 +18,8 @@ export interface CostOptions {
   /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
   newton: boolean;
   maxIter: number;
+  /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
+  ftol?: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
     for (let a = 0; a < P; a++) s += theta[i * P + a] ** 2;
     smallest = Math.min(smallest, Math.sqrt(s));
   }
-  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
+  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   theta.set(res.x);
   if (!o.newton || res.gradNorm <= o.gtol) return { loss: res.f, evaluations: res.evaluations };
   const polish = newtonPolish(p, theta, mask, o.gtol);

@@ -54,7 +54,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: false, maxIter: 3000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: false, maxIter: 1000, ftol: 1e-10 };
 
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P), outs = new Float64Array(H * n * c);
   const U = new Float64Array(H);
