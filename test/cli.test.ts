@@ -58,7 +58,7 @@ describe('good input', () => {
     expect(r.out).toMatch(/loss: 1\/\(2n\) sum of squares/);
     expect(r.out).toMatch(/time: flow time/);
     expect(r.out).toMatch(/alpha = 0\.001/);
-    expect(readdirSync(out).sort()).toEqual(['flow-dopri5.csv', 'flow-dopri5.json', 'flow-dopri5.md', 'flow-dopri5.pdf', 'flow-dopri5.png', 'flow-dopri5.svg', 'flow-dopri5.tex']);
+    expect(readdirSync(out).sort()).toEqual(['flow-dopri5-trajectory.csv', 'flow-dopri5.csv', 'flow-dopri5.json', 'flow-dopri5.md', 'flow-dopri5.pdf', 'flow-dopri5.png', 'flow-dopri5.svg', 'flow-dopri5.tex', 'report.html']);
     const json = JSON.parse(readFileSync(join(out, 'flow-dopri5.json'), 'utf8'));
     expect(json.conventions).toMatchObject({ loss: '1/(2n) sum of squares', time: 'flow time', alpha: 0.001 });
   });

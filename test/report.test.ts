@@ -101,18 +101,24 @@ describe('formatNumber', () => {
 });
 
 describe('tables', () => {
-  it('CSV parses back to the same cells, notes as leading comments', () => {
+  it('CSV parses back to the same values at full precision, snake_case ASCII headers, notes as leading comments', () => {
     const lines = renderCsv(table).split('\n');
     expect(lines[0]).toBe('# Plateaus of a 2-layer linear net');
     expect(lines[1]).toBe('# loss: 1/(2n) Σ squares');
     const body = lines.filter((l, i) => !(i < 3 && l.startsWith('# '))).join('\n');
     const rows = parseCsv(body);
     expect(rows).toEqual([
-      ['run_name', 'alpha', 'loss % drop', 'note'],
-      ['a,b', '1e-6', '0.5', 'say "hi"'],
+      ['name', 'alpha', 'loss', 'note'],
+      ['a,b', '0.000001', '0.5', 'say "hi"'],
       ['x_1 & #2', '42', '', 'line1\nline2'],
-      ['p|q', '3.14159', '', '#hash'],
+      ['p|q', '3.14159265', '', '#hash'],
     ]);
+    // every number reads back as the same double (the text table shows 6 digits, the CSV all of them)
+    const x = [Math.PI / 7, 1 / 3, 2 ** -60, 123456789.123456789];
+    const csv = renderCsv({ columns: [{ key: 'rescaledTime', header: 't/log(1/α)' }], rows: x.map((v) => ({ rescaledTime: v })) });
+    const back = parseCsv(csv);
+    expect(back[0]).toEqual(['rescaled_time']);
+    expect(back.slice(1).map((r) => Number(r[0]))).toEqual(x);
   });
 
   it('Markdown rows all have columns + 1 unescaped pipes', () => {

@@ -12,7 +12,9 @@ import { writeReport, type ReportContent } from '../report/files.ts';
 import { svgToPdf, svgToPng } from '../report/raster.ts';
 import type { Layout } from '../compile/layout.ts';
 import { hasOwn, parseDecimal, printable, readInputFile } from '../util/limits.ts';
-import { envelope, jsonText, type OutputKind } from '../report/json.ts';
+import { envelope, gradflowVersion, jsonText, type OutputKind } from '../report/json.ts';
+import { renderHtml } from '../report/html.ts';
+import type { Table } from '../report/table.ts';
 
 export interface CommandIO {
   out: (s: string) => void;
@@ -148,11 +150,29 @@ export function readInitialState(path: string, layout: Layout): Float64Array {
   return th;
 }
 
-/** Write report files atomically when --out is given; tell the user where they went. */
-export function emitFiles(args: ParsedArgs, io: CommandIO, files: Record<string, ReportContent | (() => ReportContent)>): void {
+/**
+ * Write report files atomically when --out is given, with report.html (every figure among the
+ * files inlined, every table in `tables`); tell the user where they went.
+ */
+export function emitFiles(args: ParsedArgs, io: CommandIO, files: Record<string, ReportContent | (() => ReportContent)>, tables: Table[] = []): void {
   const dir = str(args, 'out');
   if (!dir) return;
-  const paths = writeReport(dir, files);
+  const svgs = Object.keys(files).filter((name) => name.endsWith('.svg'));
+  const all = { ...files };
+  if (svgs.length || tables.length) {
+    all['report.html'] = () => renderHtml({
+      title: `gradflow ${args.argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')}`,
+      argv: args.argv,
+      version: gradflowVersion(),
+      figures: svgs.map((name) => {
+        const v = files[name];
+        const svg = typeof v === 'function' ? v() : v;
+        return { name, svg: typeof svg === 'string' ? svg : Buffer.from(svg).toString('utf8') };
+      }),
+      tables,
+    });
+  }
+  const paths = writeReport(dir, all);
   if (!flag(args, 'json')) io.out(`wrote ${paths.join(', ')}`);
 }
 

@@ -247,13 +247,14 @@ function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, b
   if (s.style === 'points') {
     const seen = new Set<string>();
     let out = '';
-    for (const p of pts) {
-      if (!p || p.x < box[0] || p.x > box[2] || p.y < box[1] || p.y > box[3]) continue;
+    pts.forEach((p, k) => {
+      if (!p || p.x < box[0] || p.x > box[2] || p.y < box[1] || p.y > box[3]) return;
       const key = `${num(p.x)} ${num(p.y)}`;
-      if (seen.has(key)) continue;
+      if (seen.has(key)) return;
       seen.add(key);
-      out += `<circle cx="${num(p.x)}" cy="${num(p.y)}" r="2.5"/>`;
-    }
+      // the value on hover (browsers show <title> as a tooltip; renderers to PNG ignore it)
+      out += `<circle cx="${num(p.x)}" cy="${num(p.y)}" r="3"><title>${esc(`${s.name}: x = ${formatNumber(data[k][0])}, y = ${formatNumber(data[k][1])}`)}</title></circle>`;
+    });
     return `<g class="${cls}" fill="${esc(color)}">${out}</g>`;
   }
   const d = polyline(decimate(pts), box);

@@ -11,6 +11,8 @@ export interface Column {
   format?: (v: unknown) => string;
   /** Raw LaTeX for the header (e.g. `$\alpha$`); used unescaped, unlike `header`. */
   latexHeader?: string;
+  /** CSV header (default: the key in snake_case, ASCII, so pandas/R column names need no quoting). */
+  csvHeader?: string;
 }
 
 export interface Table {
@@ -126,18 +128,32 @@ function csvComment(s: string): string {
   return `# ${s.replace(/[\r\n]+/g, ' ')}`;
 }
 
+/** 'rescaledTime' → 'rescaled_time', 'loss % drop' → 'loss_drop': ASCII identifiers. */
+export function snakeCase(s: string): string {
+  const out = s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  return out || 'column';
+}
+
+/** A CSV value at full precision: the shortest decimal that reads back as the same double. */
+function csvValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : Number.isNaN(v) ? '' : v > 0 ? 'inf' : '-inf';
+  if (v === null || v === undefined) return '';
+  if (Array.isArray(v)) return v.map(csvValue).join(' ');
+  if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v) ?? '';
+}
+
 /**
- * RFC 4180 quoting with LF line ends (diff-friendly in a paper's repository). Missing values
- * are empty fields rather than '—' so that numeric readers (pandas, R) keep the column numeric.
+ * RFC 4180 quoting with LF line ends (diff-friendly in a paper's repository). Raw values, not
+ * the display formatting: numbers at full precision (they read back as the same doubles),
+ * missing values empty so numeric readers (pandas, R) keep the column numeric, snake_case headers.
  */
 export function renderCsv(t: Table): string {
   const out: string[] = [];
   if (t.title) out.push(csvComment(t.title));
   for (const n of t.notes ?? []) out.push(csvComment(n));
-  out.push(t.columns.map((c) => csvField(c.header)).join(','));
-  for (const r of grid(t)) {
-    out.push(r.map((c, j) => csvField(!t.columns[j].format && c.text === MISSING ? '' : c.text)).join(','));
-  }
+  out.push(t.columns.map((c) => csvField(c.csvHeader ?? snakeCase(c.key))).join(','));
+  for (const r of t.rows) out.push(t.columns.map((c) => csvField(csvValue(r[c.key]))).join(','));
   return out.join('\n') + '\n';
 }
 
@@ -152,11 +168,45 @@ const LATEX_SPECIAL: Record<string, string> = {
   $: '\\$',
   '^': '\\textasciicircum{}',
   '~': '\\textasciitilde{}',
-  '—': '---',
+};
+
+/**
+ * Unicode that appears in gradflow's headers and notes, as pdflatex-safe ASCII (no inputenc or
+ * font package needed): math symbols in \ensuremath so they work in text and in math.
+ */
+const LATEX_UNICODE: Record<string, string> = {
+  α: '\\alpha', β: '\\beta', γ: '\\gamma', δ: '\\delta', ε: '\\varepsilon', ζ: '\\zeta', η: '\\eta', θ: '\\theta', ι: '\\iota', κ: '\\kappa',
+  λ: '\\lambda', μ: '\\mu', ν: '\\nu', ξ: '\\xi', π: '\\pi', ρ: '\\rho', σ: '\\sigma', τ: '\\tau', υ: '\\upsilon', φ: '\\phi', χ: '\\chi', ψ: '\\psi', ω: '\\omega',
+  Γ: '\\Gamma', Δ: '\\Delta', Θ: '\\Theta', Λ: '\\Lambda', Ξ: '\\Xi', Π: '\\Pi', Σ: '\\Sigma', Φ: '\\Phi', Ψ: '\\Psi', Ω: '\\Omega',
+  '−': '-', '×': '\\times', '·': '\\cdot', '÷': '\\div', '±': '\\pm', '≤': '\\le', '≥': '\\ge', '≠': '\\ne', '≈': '\\approx', '∝': '\\propto', '≡': '\\equiv',
+  '→': '\\to', '←': '\\leftarrow', '↦': '\\mapsto', '⇒': '\\Rightarrow', '∞': '\\infty', '∂': '\\partial', '∇': '\\nabla', '∑': '\\sum', '∫': '\\int', '√': '\\surd',
+  '‖': '\\|', '⟨': '\\langle', '⟩': '\\rangle', '⊙': '\\odot', '⊗': '\\otimes', '∈': '\\in', '∉': '\\notin', '⊂': '\\subset', '∪': '\\cup', '∩': '\\cap', '∀': '\\forall',
+  '∅': '\\emptyset', '⊥': '\\perp', '∘': '\\circ', '∗': '*', '′': "'", 'ᵀ': '^{\\top}', '½': '\\frac{1}{2}', 'ℓ': '\\ell', 'ℝ': '\\mathbf{R}',
+  '⁰': '^{0}', '¹': '^{1}', '²': '^{2}', '³': '^{3}', '⁴': '^{4}', '⁵': '^{5}', '⁶': '^{6}', '⁷': '^{7}', '⁸': '^{8}', '⁹': '^{9}', '⁻': '^{-}', '⁺': '^{+}',
+  '₀': '_{0}', '₁': '_{1}', '₂': '_{2}', '₃': '_{3}', '₄': '_{4}', '₅': '_{5}', '₆': '_{6}', '₇': '_{7}', '₈': '_{8}', '₉': '_{9}', 'ₖ': '_{k}', 'ᵢ': '_{i}', 'ⱼ': '_{j}',
+};
+const LATEX_TEXT_UNICODE: Record<string, string> = {
+  '—': '---', '–': '--', '…': '\\ldots{}', '‘': '`', '’': "'", '“': '``', '”': "''", 'é': "\\'e", 'è': '\\`e', 'ö': '\\"o', 'ü': '\\"u', 'ä': '\\"a', '\u00a0': '~',
 };
 
 export function latexEscape(s: string): string {
-  return s.replace(/[\\{}_%&#$^~—]/g, (ch) => LATEX_SPECIAL[ch]).replace(/\r?\n/g, ' ');
+  const escaped = s.replace(/[\\{}_%&#$^~]/g, (ch) => LATEX_SPECIAL[ch]).replace(/\r?\n/g, ' ');
+  let out = '';
+  const chars = [...escaped];
+  for (let k = 0; k < chars.length; k++) {
+    const ch = chars[k];
+    // a combining circumflex or tilde (λ̂, x̃) puts an accent on the symbol before it
+    const accent = chars[k + 1] === '\u0302' ? '\\hat' : chars[k + 1] === '\u0303' ? '\\tilde' : null;
+    if (accent) {
+      out += `\\ensuremath{${accent}{${LATEX_UNICODE[ch] ?? (/[A-Za-z]/.test(ch) ? ch : '?')}}}`;
+      k++;
+    } else if (ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127) out += ' '; // control characters (^^M ends a comment)
+    else if (ch.charCodeAt(0) < 128) out += ch;
+    else if (LATEX_UNICODE[ch] !== undefined) out += `\\ensuremath{${LATEX_UNICODE[ch]}}`;
+    else if (LATEX_TEXT_UNICODE[ch] !== undefined) out += LATEX_TEXT_UNICODE[ch];
+    else out += '?'; // nothing pdflatex reads: a visible placeholder, never a byte that stops the build
+  }
+  return out;
 }
 
 /** '1.23457e-4' → '$1.23457\times10^{-4}$' so exponents read as in the text of the paper. */

@@ -50,7 +50,7 @@ export function checkpointTable(tr: Trajectory, p: Problem, cps: Checkpoint[], n
     columns: [
       { key: 't', header: 't' },
       { key: 'loss', header: 'loss' },
-      { key: 'thetaNorm', header: '‖θ‖', latexHeader: '$\\lVert\\theta\\rVert$' },
+      { key: 'thetaNorm', header: '‖θ‖', latexHeader: '$\\|\\theta\\|$' },
       ...monNames.map((n) => ({ key: n, header: n })),
     ],
     rows: cps.map((c) => ({ t: c.t, loss: c.loss, thetaNorm: c.thetaNorm, ...c.monitors })),

@@ -83,7 +83,7 @@ export const compareCommand: Command = {
       'compare.tex': () => renderLatex(table),
       'compare.json': () => jsonText(json),
       ...(Object.keys(runs.trajectories).length ? figureFiles('compare', comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
-    });
+    }, [table]);
   },
 };
 
@@ -159,6 +159,6 @@ export const sweepCommand: Command = {
       'sweep.tex': () => renderLatex(table),
       'sweep.json': () => jsonText(json),
       'sweep.svg': () => sweepPlot(points, limit, `loss: ${base.conventions.loss} · points: flow · lines: AGF · dashed: PF (alpha → 0)`),
-    });
+    }, [table]);
   },
 };

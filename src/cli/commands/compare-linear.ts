@@ -170,5 +170,5 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     [`${base}.tex`]: () => renderLatex(cmp.table),
     [`${base}.json`]: () => jsonText(json),
     ...figureFiles(base, () => plots(p, cmp)),
-  });
+  }, [cmp.table]);
 }

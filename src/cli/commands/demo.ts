@@ -123,6 +123,6 @@ export const demoCommand: Command = {
       'demo.json': () => jsonText(result),
       ...figureFiles('single-neuron', () => renderPanels(panels, 3)),
       ...figureFiles('diagonal-jumps', () => comparisonPlot(runs.schedules, runs.trajectories, unit, `loss: ${pd.conventions.loss}; init: ${pd.conventions.init}.`)),
-    });
+    }, [exactTable, fullTable]);
   },
 };

@@ -108,6 +108,6 @@ export const lawsCommand: Command = {
       ...certificateFiles(a),
       'laws.json': jsonText(plain(json)),
       ...(table ? { 'audit.md': () => renderMarkdown(table), 'audit.csv': () => renderCsv(table), 'audit.tex': () => renderLatex(table) } : {}),
-    });
+    }, table ? [table] : []);
   },
 };

@@ -96,7 +96,7 @@ export const utilityCommand: Command = {
       'utility.md': () => renderMarkdown(table),
       'utility.csv': () => renderCsv(table),
       'utility.json': () => jsonText(json),
-    });
+    }, [table]);
   },
 };
 
@@ -126,7 +126,7 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
     'compare.tex': () => renderLatex(table),
     'compare.json': () => jsonText(json),
     ...figureFiles('compare', () => modularPlots(run, pr, simulated)),
-  });
+  }, [table]);
 }
 
 function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, _detected: JumpSchedule[]): string {

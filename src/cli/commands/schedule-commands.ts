@@ -31,7 +31,7 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
     [`${s.method}.csv`]: () => renderCsv(table),
     [`${s.method}.tex`]: () => renderLatex(table),
     [`${s.method}.json`]: () => jsonText(json),
-  });
+  }, [table]);
 }
 
 export const agfCommand: Command = {

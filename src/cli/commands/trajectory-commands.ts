@@ -1,7 +1,11 @@
 /** flow, descent and exact: three solvers, one reporting path. */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
-import { jsonText } from '../../report/json.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
+import { MAX_EXPORT_ROWS, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
+import { writeFileAtomic } from '../../report/files.ts';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { CAPS, checkCap } from '../../util/limits.ts';
@@ -17,7 +21,29 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 
 const REPORT_OPTIONS = {
   points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
+  export: { kind: 'string' as const, help: 'write the trajectory (t, loss, every parameter θ(t), full precision) to FILE.csv, FILE.json or FILE.npy' },
+  'export-at': { kind: 'string' as const, help: 'times to export: all (stored steps), log:N, lin:N or t1,t2,… (flow time)', default: 'all' },
 };
+
+const EXPORT_FORMATS = ['.csv', '.json', '.npy'];
+
+/** --export is checked before anything is computed (--out is, by the common checks): a typo must not cost the run. */
+function checkOutputs(args: ParsedArgs): void {
+  const file = str(args, 'export');
+  if (file !== undefined) {
+    if (!EXPORT_FORMATS.includes(extname(file).toLowerCase())) throw new GradflowError(`--export ${file}: the name must end in ${EXPORT_FORMATS.join(', ')} (it chooses the format)`);
+    const dir = dirname(resolve(file));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GradflowError(`--export ${file}: directory ${dir} does not exist`);
+    if (existsSync(file) && statSync(file).isDirectory()) throw new GradflowError(`--export ${file} is a directory; give a file name`);
+  }
+}
+
+function exportContent(file: string, tab: TrajectoryTable, json: () => Record<string, unknown>, comments: string[]): string | Uint8Array {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.npy') return trajectoryNpy(tab);
+  if (ext === '.json') return jsonText(json());
+  return trajectoryCsv(tab, comments);
+}
 
 /** --points before any computation: a table of 2 … cap rows. */
 function checkPoints(args: ParsedArgs): void {
@@ -31,15 +57,28 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
   const notes = conventionLines(p, tr.conventions.time);
   const table = checkpointTable(tr, p, cps, notes);
   const json = resultJson(args, 'trajectory', p.seed, trajectoryJson(tr, p, cps));
+  const at = str(args, 'export-at') ?? 'all';
+  const exportFile = str(args, 'export');
+  // --out keeps the whole trajectory too, thinned to log-spaced times only when it is too long to read
+  const tab = (sel: string): TrajectoryTable => trajectoryTable(tr, p, sel);
+  const outSel = args.values.has('export-at') || tr.t.length <= MAX_EXPORT_ROWS ? at : 'log:10000';
+  const exportJson = (t: TrajectoryTable): Record<string, unknown> => ({ ...json, sampling: t.sampling, parameters: t.parameters, t: t.t, loss: plain(t.loss), theta: t.theta.map((s) => Array.from(s)) });
+  const comments = [`${p.model.spec.name} · ${tr.method} · gradflow ${gradflowVersion()} · ${args.argv.join(' ')}`, ...notes];
+  if (exportFile) {
+    const t = tab(at);
+    writeFileAtomic(exportFile, exportContent(exportFile, t, () => exportJson(t), comments));
+    if (!flag(args, 'json')) io.out(`wrote ${exportFile} (${t.t.length} rows: t, loss, ${t.parameters.length} parameters)`);
+  }
   if (!printJson(args, io, json)) io.out(renderText(table));
   const base = tr.method.replace(/[^\w-]+/g, '-');
   emitFiles(args, io, {
+    [`${base}-trajectory.csv`]: () => trajectoryCsv(tab(outSel), comments),
     [`${base}.md`]: () => renderMarkdown(table),
     [`${base}.csv`]: () => renderCsv(table),
     [`${base}.tex`]: () => renderLatex(table),
     [`${base}.json`]: () => jsonText(json),
     ...figureFiles(base, () => trajectoryPlots([tr], p, `time: ${tr.conventions.time}; α = ${p.alpha}; init: ${p.conventions.init}.`)),
-  });
+  }, [table]);
 }
 
 export const flowCommand: Command = {
@@ -57,6 +96,7 @@ export const flowCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    checkOutputs(args);
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveFlow(p, {
@@ -84,6 +124,7 @@ export const descentCommand: Command = {
     ...COMMON_OPTIONS,
   },
   async run(args, io) {
+    checkOutputs(args);
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
@@ -104,6 +145,7 @@ export const exactCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    checkOutputs(args);
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveExact(p, { tEnd: num(args, 't', 30), name: str(args, 'name') });
