@@ -14,10 +14,11 @@ const withTypes = process.argv.includes('--types');
 const quiet = process.argv.includes('--quiet');
 
 // a JS-only build (npm start) keeps the declarations of the last full build
-for (const old of withTypes ? ['dist'] : ['dist/chunks', 'dist/index.js', 'dist/cli.js']) rmSync(join(root, old), { recursive: true, force: true });
+for (const old of withTypes ? ['dist'] : ['dist/chunks', 'dist/index.js', 'dist/cli.js', 'dist/sweep-worker.js']) rmSync(join(root, old), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
-  entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts' },
+  // the sweep's worker threads load dist/sweep-worker.js (src/sweep/pool.ts)
+  entryPoints: { index: 'src/index.ts', cli: 'src/cli/main.ts', 'sweep-worker': 'src/sweep/worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

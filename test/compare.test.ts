@@ -175,10 +175,10 @@ describe('CLI', () => {
   });
 
   it('sweep prints one row per alpha and jump', async () => {
-    const r = await run('sweep', 'diagonal', '--data', file('sep.json', JSON.stringify({ X: [[1, 0.2, 0], [0, 1, 0.3], [0.1, 0, 1], [0.5, 0.5, 0.5]], y: [1.8, -0.85, 0.7, 0.75] })), '--alphas', '1e-2,1e-4', '--json');
+    const r = await run('sweep', 'diagonal', '--data', file('sep.json', JSON.stringify({ X: [[1, 0.2, 0], [0, 1, 0.3], [0.1, 0, 1], [0.5, 0.5, 0.5]], y: [1.8, -0.85, 0.7, 0.75] })), '--alphas', '1e-2,1e-4', '--workers', '1', '--json');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.out) as { runs: { alpha: number; matched: unknown[] }[] };
-    expect(j.runs.map((x) => x.alpha)).toEqual([1e-2, 1e-4]);
+    const j = JSON.parse(r.out) as { rows: { alpha: number; k: number }[] };
+    expect([...new Set(j.rows.map((x) => x.alpha))]).toEqual([1e-2, 1e-4]);
   });
 
   describe('bad input: one line on stderr, exit code 2', () => {

@@ -5,7 +5,8 @@ import { deriveCommand } from './commands/derive.ts';
 import { descentCommand, exactCommand, flowCommand } from './commands/trajectory-commands.ts';
 import { demoCommand } from './commands/demo.ts';
 import { agfCommand, pfCommand } from './commands/schedule-commands.ts';
-import { compareCommand, sweepCommand } from './commands/compare-commands.ts';
+import { compareCommand } from './commands/compare-commands.ts';
+import { mergeCommand, sweepCommand } from './commands/sweep.ts';
 import { compareLinearCommand } from './commands/compare-linear.ts';
 import { lawsCommand } from './commands/laws.ts';
 import { utilityCommand } from './commands/modular.ts';
@@ -14,7 +15,7 @@ import { truncationCommand } from './commands/truncation.ts';
 
 export const COMMANDS: Command[] = [listCommand, deriveCommand, flowCommand, descentCommand, exactCommand, demoCommand, compareLinearCommand];
 COMMANDS.push(agfCommand, pfCommand);
-COMMANDS.push(compareCommand, sweepCommand);
+COMMANDS.push(compareCommand, sweepCommand, mergeCommand);
 COMMANDS.push(lawsCommand);
 COMMANDS.push(utilityCommand);
 COMMANDS.push(forcesCommand);

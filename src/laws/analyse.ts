@@ -9,7 +9,7 @@ import { GradflowError } from '../util/errors.ts';
 import { discoverLaws, lawInstances, type Discovery } from './discover.ts';
 import { proveLaw, renderCertificate, type ProofResult } from './prove.ts';
 import { completeness, type CompletenessResult } from './completeness.ts';
-import { auditDescent, auditFlow, auditOneStep, type DescentAudit, type FlowAuditRow, type OneStepAudit } from './audit.ts';
+import { auditDescent, auditFlow, auditOneStep, auditProblem, type DescentAudit, type FlowAuditRow, type OneStepAudit } from './audit.ts';
 import type { ExprFamily } from './family.ts';
 import type { OdeMethod } from '../solvers/ode/types.ts';
 
@@ -26,6 +26,9 @@ export interface LawsAnalysis {
     oneStep: OneStepAudit;
     tEnd: number;
     laws: number;
+    /** Dimensions the audit ran at (smaller than the problem's when it was over AUDIT_COST_CAP). */
+    dims: Record<string, number>;
+    reduced: boolean;
   } | null;
   /** Per-phase timing in seconds. */
   timing: { discovery: number; proofs: number; completeness: number; audit: number };
@@ -35,6 +38,8 @@ export interface LawsOptions {
   /** Candidate quantities, per-neuron expressions in the parameters (e.g. "a^2 + dot(w, w)"). */
   candidates?: string[];
   audit?: boolean;
+  /** The problem's data came from the user (the audit then runs on it whatever its size). */
+  userData?: boolean;
   tEnd?: number;
   methods?: OdeMethod[];
   etas?: number[];
@@ -63,15 +68,19 @@ export function analyseLaws(p: Problem, opts: LawsOptions = {}): LawsAnalysis {
   t = performance.now();
   let audit: LawsAnalysis['audit'] = null;
   if (opts.audit !== false) {
-    const laws = lawInstances(discovery, m, p.layout);
+    // user data fixes the problem; generated data can be regenerated at a size the audit affords
+    const { problem: q, reduced } = opts.userData ? { problem: p, reduced: false } : auditProblem(p);
+    const laws = lawInstances(discovery, m, q.layout);
     if (laws.length > 0) {
       const tEnd = opts.tEnd ?? 10;
       audit = {
-        flow: auditFlow(p, laws, { tEnd, methods: opts.methods }),
-        descent: auditDescent(p, laws, { etas: opts.etas }),
-        oneStep: auditOneStep(p, laws, opts.oneStepH ?? 0.05),
+        flow: auditFlow(q, laws, { tEnd, methods: opts.methods }),
+        descent: auditDescent(q, laws, { etas: opts.etas }),
+        oneStep: auditOneStep(q, laws, opts.oneStepH ?? 0.05),
         tEnd,
         laws: laws.length,
+        dims: q.layout.dims,
+        reduced,
       };
     }
   }

@@ -11,13 +11,15 @@
  * which for the single neuron is theory.md §1's h²(g_a² − ‖g_w‖²). The per-step drift is thus
  * O(η²) and its log-log slope against η is 2.
  */
-import type { Problem } from '../problem.ts';
+import { createProblem, type Problem } from '../problem.ts';
 import { solveFlow } from '../solvers/flow.ts';
 import type { OdeMethod } from '../solvers/ode/types.ts';
 import type { LawInstance } from './family.ts';
 
 export interface FlowAuditRow {
   method: string;
+  /** Horizon of this row's run (the implicit methods run a fixed number of steps). */
+  tEnd: number;
   steps: number;
   fevals: number;
   /** max over laws and stored times of |Q(t) − Q(0)| / max_t scale(t). */
@@ -27,11 +29,30 @@ export interface FlowAuditRow {
   lossEnd: number;
 }
 
+/**
+ * Parameters × samples above which `laws` audits a smaller instance of the same model: the laws
+ * are proven for every size, and the audit's flows cost a kernel pass per evaluation (modular
+ * addition at p = 20, h = 18 is 1080 × 400 and took minutes).
+ */
+export const AUDIT_COST_CAP = 100_000;
+
+/** The problem the numerical audit runs on: p itself, or p's model at halved dimensions while p is over the cap. */
+export function auditProblem(p: Problem): { problem: Problem; reduced: boolean } {
+  const cost = (q: Problem): number => q.theta0.length * q.data.n;
+  let q = p;
+  for (let k = 0; k < 6 && cost(q) > AUDIT_COST_CAP; k++) {
+    const dims: Record<string, number> = {};
+    for (const [name, v] of Object.entries(q.layout.dims)) dims[name] = Math.max(2, Math.ceil(v / 2));
+    q = createProblem(p.model, { dims, alpha: p.alpha, seed: p.seed, options: p.options, monitors: [] });
+  }
+  return { problem: q, reduced: q !== p };
+}
+
 export interface FlowAuditOptions {
   tEnd: number;
   methods?: OdeMethod[];
   rtol?: number;
-  /** Fixed step for the implicit methods (default: adaptive). */
+  /** Fixed step of the implicit methods (default: the mean step of the adaptive run). */
   dt?: number;
 }
 
@@ -51,16 +72,38 @@ export function lawDrift(laws: LawInstance[], states: Float64Array[]): { drift: 
   return { drift, worst };
 }
 
+/** Steps of each fixed-step implicit method: its drift is per-step round-off, visible after a few hundred. */
+export const AUDIT_IMPLICIT_STEPS = 400;
+
+/**
+ * Adaptive methods (dopri5, dop853) integrate [0, tEnd] at the tolerance. The implicit ones
+ * (gauss4, midpoint) conserve quadratic laws exactly at any fixed step, so they run
+ * AUDIT_IMPLICIT_STEPS fixed steps of the explicit run's mean step (small enough for their
+ * fixed-point stage iteration): adaptive, a 2nd-order midpoint rule chasing rtol 1e-10 takes
+ * millions of steps.
+ */
 export function auditFlow(p: Problem, laws: LawInstance[], opts: FlowAuditOptions): FlowAuditRow[] {
   const methods = opts.methods ?? ['dopri5', 'gauss4', 'midpoint'];
-  return methods.map((method) => {
-    const tr = solveFlow(p, { tEnd: opts.tEnd, method, rtol: opts.rtol, dt: method === 'dopri5' ? undefined : opts.dt });
+  const adaptive = (m: OdeMethod): boolean => m === 'dopri5' || m === 'dop853';
+  const rows = new Map<OdeMethod, FlowAuditRow>();
+  const row = (method: OdeMethod, tEnd: number, dt: number | undefined): FlowAuditRow => {
+    const tr = solveFlow(p, { tEnd, method, rtol: opts.rtol, dt, dense: false });
     const { drift, worst } = lawDrift(laws, tr.states);
     return {
-      method, steps: Number(tr.stats.steps ?? tr.t.length - 1), fevals: Number(tr.stats.fevals ?? 0),
+      method, tEnd, steps: Number(tr.stats.steps ?? tr.t.length - 1), fevals: Number(tr.stats.fevals ?? 0),
       maxRelDrift: drift, worstLaw: worst, lossStart: tr.loss[0], lossEnd: tr.loss[tr.loss.length - 1],
     };
-  });
+  };
+  let hMean: number | undefined;
+  for (const m of methods.filter(adaptive)) {
+    const r = row(m, opts.tEnd, undefined);
+    rows.set(m, r);
+    // half the explicit mean step: the stage iteration contracts where explicit stages are stable
+    hMean ??= (0.5 * opts.tEnd) / Math.max(1, r.steps);
+  }
+  const dt = opts.dt ?? hMean ?? opts.tEnd / AUDIT_IMPLICIT_STEPS;
+  for (const m of methods.filter((x) => !adaptive(x))) rows.set(m, row(m, Math.min(opts.tEnd, AUDIT_IMPLICIT_STEPS * dt), dt));
+  return methods.map((m) => rows.get(m)!);
 }
 
 export interface DescentAuditRow {

@@ -13,7 +13,7 @@ import { timeUnit, type JumpSchedule } from '../schedule.ts';
 /** Bumped when a field changes name or meaning; new fields do not bump it. */
 export const SCHEMA_VERSION = 1;
 
-export type OutputKind = 'schedule' | 'comparison' | 'trajectory' | 'sweep' | 'derivation' | 'laws' | 'models' | 'utility' | 'demo' | 'truncation' | 'forces';
+export type OutputKind = 'schedule' | 'comparison' | 'trajectory' | 'sweep' | 'sweep-grid' | 'derivation' | 'laws' | 'models' | 'utility' | 'demo' | 'truncation' | 'forces';
 
 let cachedVersion: string | undefined;
 
@@ -74,7 +74,8 @@ export function machineConventions(c: Conventions, kappa: number | null, opts: {
 export interface EnvelopeContext {
   /** The command line after `gradflow` (command name first). */
   argv: string[];
-  seed: number | null;
+  /** A sweep over several seeds gives their list. */
+  seed: number | number[] | null;
 }
 
 /** `{ schemaVersion, gradflow, kind, command, argv, seed, ...body }`, envelope fields first. */

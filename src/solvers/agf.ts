@@ -36,7 +36,7 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
-import type { Jump, JumpSchedule } from '../schedule.ts';
+import { timeUnit, type Jump, type JumpSchedule } from '../schedule.ts';
 import { children, type Expr } from '../symbolic/expr.ts';
 import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
@@ -69,8 +69,7 @@ export interface AgfOptions {
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
 export function agfTimeScale(kappa: number, alpha: number): number {
-  if (kappa === 2) return Math.log(1 / alpha);
-  return (Math.pow(alpha, 2 - kappa) - 1) / (kappa - 2);
+  return timeUnit(kappa, alpha).scale;
 }
 
 /** Activation threshold on accumulated utility for a neuron of initial norm rho0 (theory.md §3). */

@@ -3,6 +3,7 @@ import type { Command } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, printJson, resolveModel, resultJson } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { analyseLaws, certificateFiles, type LawsAnalysis } from '../../laws/analyse.ts';
+import { AUDIT_COST_CAP } from '../../laws/audit.ts';
 import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import type { Problem } from '../../problem.ts';
 
@@ -12,7 +13,7 @@ function auditTable(a: LawsAnalysis, p: Problem): Table | null {
   if (!a.audit) return null;
   const au = a.audit;
   const rows: Record<string, unknown>[] = au.flow.map((r) => ({
-    solver: `flow ${r.method}`, setting: `t_end = ${au.tEnd}, ${r.steps} steps`, drift: r.maxRelDrift, worst: r.worstLaw,
+    solver: `flow ${r.method}`, setting: `t_end = ${formatNumber(r.tEnd, 4)}, ${r.steps} steps`, drift: r.maxRelDrift, worst: r.worstLaw,
   }));
   for (const r of au.descent.rows) rows.push({ solver: 'GD', setting: `η = ${r.eta}, ${r.steps} steps`, drift: r.perStepDrift, worst: 'per step' });
   // a linear charge (translation law) is kept exactly by every GD step: its drift is round-off and has no slope
@@ -20,7 +21,7 @@ function auditTable(a: LawsAnalysis, p: Problem): Table | null {
   rows.push({ solver: 'GD slope', setting: `log-log fit over ${au.descent.rows.length} η`, drift: au.descent.slope.toFixed(4), worst: roundOff ? 'drift at round-off (GD keeps linear laws exactly): no slope to fit' : 'slope of per-step drift vs η (expected 2)' });
   rows.push({ solver: 'GD one step', setting: `h = ${au.oneStep.h}: ΔQ vs h²·Q(∇L)`, drift: au.oneStep.maxRelError, worst: '|ΔQ − h²Q(∇L)| / (h²·Σ|terms of Q(∇L)|)' });
   return {
-    title: `Conservation audit: ${au.laws} law instance(s) at ${dimsText(p.layout.dims)}`,
+    title: `Conservation audit: ${au.laws} law instance(s) at ${dimsText(au.dims)}`,
     columns: [
       { key: 'solver', header: 'solver' },
       { key: 'setting', header: 'setting' },
@@ -30,6 +31,7 @@ function auditTable(a: LawsAnalysis, p: Problem): Table | null {
     rows,
     notes: [
       'drift = max |Q(t) − Q(0)| / max_t Σ|terms of Q| (for δ = a² − ‖w‖²: relative to a² + ‖w‖²); GD: per step, relative to the terms at the step',
+      ...(au.reduced ? [`audited at ${dimsText(au.dims)} (same model, seed and alpha, regenerated data): the problem at ${dimsText(p.layout.dims)} has ${p.theta0.length} parameters × ${p.data.n} samples, over the audit's cap of ${AUDIT_COST_CAP}; the proofs above hold at every size`] : []),
       ...conventionLines(p),
     ],
   };
@@ -84,6 +86,7 @@ export const lawsCommand: Command = {
     const a = analyseLaws(p, {
       candidates: (args.values.get('check') as string[] | undefined) ?? [],
       audit: !flag(args, 'no-audit'),
+      userData: args.values.has('data') || args.values.has('moments') || args.values.has('init'),
       tEnd: num(args, 't', 10),
     });
     const table = auditTable(a, p);

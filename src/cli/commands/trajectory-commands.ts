@@ -84,11 +84,11 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
 export const flowCommand: Command = {
   name: 'flow',
   summary: 'Integrate the gradient flow θ̇ = −∇L(θ) and print checkpoints (loss, ‖θ‖, monitored quantities).',
-  usage: 'gradflow flow <model|--spec FILE> [--t T] [--method dopri5|gauss4|midpoint|rk4] [--rtol R] [--alpha A] [--opt delta=…]',
+  usage: 'gradflow flow <model|--spec FILE> [--t T] [--method dopri5|dop853|gauss4|midpoint|rk4] [--rtol R] [--alpha A] [--opt delta=…]',
   options: {
     ...MODEL_OPTIONS,
     t: { kind: 'number', help: 'end time (flow time)', default: '30' },
-    method: { kind: 'string', help: 'integrator: dopri5, gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
+    method: { kind: 'string', help: 'integrator: dopri5, dop853 (8th order, for tight tolerances), gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance', default: '1e-10' },
     atol: { kind: 'number', help: 'absolute tolerance', default: '1e-3·rtol·(smallest non-zero |θ0|)' },
     dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },

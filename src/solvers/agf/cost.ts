@@ -8,7 +8,6 @@
  */
 import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
-import { jacobiEig } from './spectral.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -105,16 +104,8 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
       Hm[a * N + b] = v;
       Hm[b * N + a] = v;
     }
-    const { values, vectors } = jacobiEig(Hm, N);
-    const top = Math.max(...Array.from(values, Math.abs));
-    const step = new Float64Array(N);
-    values.forEach((lam, k) => {
-      if (!(lam > 1e-9 * top)) return; // flat or negative: not a Newton direction
-      const e = vectors[k];
-      let d = 0;
-      for (let r2 = 0; r2 < N; r2++) d += e[r2] * g[idx[r2]];
-      for (let r2 = 0; r2 < N; r2++) step[r2] -= (d / lam) * e[r2];
-    });
+    const step = regularisedSolve(Hm, N, idx.map((q) => -g[q]));
+    if (!step) break;
     // near the minimum the loss is flat to round-off, so a step is judged by the gradient there
     let gn0 = 0;
     for (const q of idx) gn0 += g[q] * g[q];
@@ -170,4 +161,43 @@ export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64
     }
   }
   return best;
+}
+
+/**
+ * (H + μI)⁻¹ b by Cholesky with the smallest μ (from 1e-12·max|H_kk|, ×100 per failure) that
+ * makes the factorisation succeed: rescaling symmetries make H singular at a minimum, and the
+ * gradient has no component along them, so a tiny μ only fixes the factorisation.
+ */
+function regularisedSolve(Hm: Float64Array, N: number, b: number[]): Float64Array | null {
+  let top = 0;
+  for (let k = 0; k < N; k++) top = Math.max(top, Math.abs(Hm[k * N + k]));
+  if (!(top > 0)) return null;
+  const Lm = new Float64Array(N * N);
+  for (let mu = 1e-12 * top; mu <= 1e-2 * top; mu *= 100) {
+    let ok = true;
+    for (let i = 0; i < N && ok; i++) {
+      for (let j = 0; j <= i; j++) {
+        let sum = Hm[i * N + j] + (i === j ? mu : 0);
+        for (let k = 0; k < j; k++) sum -= Lm[i * N + k] * Lm[j * N + k];
+        if (i === j) {
+          if (!(sum > 0)) { ok = false; break; }
+          Lm[i * N + i] = Math.sqrt(sum);
+        } else Lm[i * N + j] = sum / Lm[j * N + j];
+      }
+    }
+    if (!ok) continue;
+    const x = Float64Array.from(b);
+    for (let i = 0; i < N; i++) {
+      let sum = x[i];
+      for (let k = 0; k < i; k++) sum -= Lm[i * N + k] * x[k];
+      x[i] = sum / Lm[i * N + i];
+    }
+    for (let i = N - 1; i >= 0; i--) {
+      let sum = x[i];
+      for (let k = i + 1; k < N; k++) sum -= Lm[k * N + i] * x[k];
+      x[i] = sum / Lm[i * N + i];
+    }
+    return x;
+  }
+  return null;
 }

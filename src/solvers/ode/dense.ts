@@ -90,8 +90,8 @@ export function hermiteCodec(n: number): DenseCodec {
   };
 }
 
-/** Doubles every stored output of one integration may hold (2^24 = 128 MiB), states and dense output together. */
-export const DEFAULT_MAX_STORED = 2 ** 24;
+/** Doubles every stored output of one integration may hold (2^23 = 64 MiB), states and dense output together: with the process itself a failing run stays under 200 MB. */
+export const DEFAULT_MAX_STORED = 2 ** 23;
 
 /** One budget for every store of a run, so that a run that cannot finish fails small. */
 export class StorageBudget {

@@ -127,7 +127,7 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
   let dense: DenseOutput | null = null;
   if (t1 > t0) {
     const stepper = STEPPERS[method](f, t0, yInit, f0, t1, cfg);
-    if (opts.dense) dense = new DenseOutput(t0, yInit, budget, stepper.codec ?? hermiteCodec(n));
+    if (opts.dense ?? true) dense = new DenseOutput(t0, yInit, budget, stepper.codec ?? hermiteCodec(n));
     // the state and slope at the current step's start (for the Hermite store)
     const yA = yInit.slice(), fA = f0.slice();
     let tNow = t0;
@@ -188,11 +188,11 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
     events: hits,
     dense: (t: number) => {
       if (finalDense) return finalDense.at(t);
-      if (tEndReached === t0 && opts.dense) {
+      if (tEndReached === t0 && (opts.dense ?? true)) {
         if (t === t0) return yInit.slice();
         throw new GradflowError(`dense output requested at t = ${t}, outside the solved interval [${t0}, ${t0}]`);
       }
-      throw new GradflowError(`ode (${method}): dense output was not requested (pass dense: true)`);
+      throw new GradflowError(`ode (${method}): dense output was turned off (dense: false)`);
     },
     stats: { steps, rejected, fevals },
     status,

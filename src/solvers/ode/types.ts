@@ -30,9 +30,12 @@ export interface OdeOptions {
   tEval?: number[];
   /** Store the state at every accepted step (default: only when tEval is absent). */
   saveSteps?: boolean;
-  /** Keep the continuous extension over the whole interval for sol.dense(t) (default false: events and tEval do not need it). */
+  /**
+   * Keep the continuous extension over the whole interval for sol.dense(t) (default true, as
+   * callers of integrate expect; false for a lean run: events and tEval work without it).
+   */
   dense?: boolean;
-  /** Cap on the doubles stored (states + dense output, default 2^25 = 256 MiB); past it the run fails with a message. */
+  /** Cap on the doubles stored (states + dense output, default 2^23 = 64 MiB); past it the run fails with a message. */
   maxStoredValues?: number;
   /**
    * Checked after each accepted step; returning true stops the integration with status 'stopped'.
@@ -52,7 +55,7 @@ export interface OdeSolution {
   t: number[];
   y: Float64Array[];
   events: OdeEventHit[];
-  /** Continuous extension over [t[0], tEnd]; throws unless the run was asked for it (dense: true). */
+  /** Continuous extension over [t[0], tEnd]; throws when the run turned it off (dense: false). */
   dense(t: number): Float64Array;
   stats: { steps: number; rejected: number; fevals: number };
   status: 'done' | 'event' | 'stopped';
