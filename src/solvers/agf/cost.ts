@@ -49,16 +49,25 @@ export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: n
 export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): { loss: number; evaluations: number } {
   const { X, Y, n } = p.data;
   const { H, P } = p.layout;
-  const fg = (x: Float64Array, g: Float64Array): number => p.kernels.lossGrad(x, X, Y, n, g, mask);
+  // L-BFGS runs on the active coordinates only: its vector work then scales with the active set, not with H
+  const idx: number[] = [];
   let smallest = Infinity;
   for (let i = 0; i < H; i++) {
     if (!mask[i]) continue;
     let s = 0;
-    for (let a = 0; a < P; a++) s += theta[i * P + a] ** 2;
+    for (let a = 0; a < P; a++) { s += theta[i * P + a] ** 2; idx.push(i * P + a); }
     smallest = Math.min(smallest, Math.sqrt(s));
   }
-  const res = lbfgs(fg, theta, { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
-  theta.set(res.x);
+  const full = theta.slice();
+  const gFull = new Float64Array(theta.length);
+  const fg = (x: Float64Array, g: Float64Array): number => {
+    for (let k = 0; k < idx.length; k++) full[idx[k]] = x[k];
+    const L = p.kernels.lossGrad(full, X, Y, n, gFull, mask);
+    for (let k = 0; k < idx.length; k++) g[k] = gFull[idx[k]];
+    return L;
+  };
+  const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
+  for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
   if (!o.newton || res.gradNorm <= o.gtol) return { loss: res.f, evaluations: res.evaluations };
   const polish = newtonPolish(p, theta, mask, o.gtol);
   return { loss: polish.loss, evaluations: res.evaluations + polish.evaluations };
