@@ -13,28 +13,13 @@ import { diagonal, example2d } from '../models/diagonal.ts';
 import { linear } from '../models/linear.ts';
 import { factorization, factorizationUV } from '../models/factorization.ts';
 import { createProblem } from '../src/problem.ts';
-import type { JumpSchedule } from '../src/schedule.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
 import { solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
 import { solvePf } from '../src/solvers/pf.ts';
 import { commutingPrediction, conjecturePrediction, momentsOfProblem, predictLinear } from '../src/solvers/agf-linear.ts';
 import { readSpec } from '../src/specfile.ts';
 import { correlatedData } from './helpers/data.ts';
-
-function sameAsClosed(g: JumpSchedule, c: JumpSchedule, tol: number): number {
-  expect(g.jumps.length).toBe(c.jumps.length);
-  let worst = 0;
-  c.jumps.forEach((cj, k) => {
-    const gj = g.jumps[k];
-    expect(gj.neuron).toBe(cj.neuron);
-    expect(gj.sign).toBe(cj.sign);
-    expect([...gj.deactivated].sort()).toEqual([...cj.deactivated].sort());
-    worst = Math.max(worst, Math.abs(gj.rescaledTime - cj.rescaledTime) / cj.rescaledTime);
-    expect(Math.abs(gj.lossAfter - cj.lossAfter)).toBeLessThanOrEqual(1e-9 * c.initialLoss);
-  });
-  expect(worst).toBeLessThanOrEqual(tol);
-  return worst;
-}
+import { expectSameSchedule } from './helpers/schedules.ts';
 
 describe('diagonal: generic engine = closed form at every α', () => {
   it('random and correlated datasets (d up to 40, with deactivations), α = 1e-2 … 1e-300: ≤ 1e-9 relative', () => {
@@ -44,7 +29,7 @@ describe('diagonal: generic engine = closed form at every α', () => {
       for (const alpha of [1e-2, 1e-4, 1e-8, 1e-16, 1e-100, 1e-300]) {
         const p = createProblem(diagonal, { data, dims: { d }, alpha, seed, options: data ? {} : { n: 2 * d } });
         const c = solveAgfDiagonal(p);
-        worst = Math.max(worst, sameAsClosed(solveAgf(p), c, 1e-9));
+        worst = Math.max(worst, expectSameSchedule(solveAgf(p), c, 1e-9));
         deactivations += c.jumps.reduce((s, j) => s + j.deactivated.length, 0);
         runs++;
       }

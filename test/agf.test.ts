@@ -17,7 +17,6 @@ import { diagonal, example2d } from '../models/diagonal.ts';
 import { createProblem } from '../src/problem.ts';
 import { makeDataset, type Dataset } from '../src/data.ts';
 import type { ModelDefinition } from '../src/spec.ts';
-import type { JumpSchedule } from '../src/schedule.ts';
 import { agfTimeScale, solveAgf } from '../src/solvers/agf.ts';
 import { solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
 import { solvePf } from '../src/solvers/pf.ts';
@@ -27,6 +26,7 @@ import { compareSchedules } from '../src/analysis/compare.ts';
 import { GradflowError } from '../src/util/errors.ts';
 import { Rng } from '../src/util/rng.ts';
 import { correlatedData } from './helpers/data.ts';
+import { expectSameSchedule } from './helpers/schedules.ts';
 
 /** A 3-coordinate problem with well separated jumps and no sign flips (used for the α → 0 check). */
 function separatedData(): Dataset {
@@ -34,22 +34,6 @@ function separatedData(): Dataset {
   const b = [2, -1, 0.5];
   const Y = Float64Array.from([0, 1, 2, 3].map((j) => X[3 * j] * b[0] + X[3 * j + 1] * b[1] + X[3 * j + 2] * b[2]));
   return makeDataset(X, Y, 4, 3, 1, 'test: 4×3, beta* = (2, -1, 0.5)');
-}
-
-function expectSameSchedule(generic: JumpSchedule, closed: JumpSchedule, tol = 1e-6): number {
-  expect(generic.jumps.length).toBe(closed.jumps.length);
-  let worst = 0;
-  closed.jumps.forEach((c, k) => {
-    const g = generic.jumps[k];
-    expect(g.neuron).toBe(c.neuron);
-    expect(g.sign).toBe(c.sign);
-    expect([...g.deactivated].sort()).toEqual([...c.deactivated].sort());
-    const rel = Math.abs(g.time - c.time) / c.time;
-    worst = Math.max(worst, rel);
-    expect(rel).toBeLessThanOrEqual(tol);
-    expect(Math.abs(g.lossAfter - c.lossAfter)).toBeLessThanOrEqual(1e-9 * generic.initialLoss);
-  });
-  return worst;
 }
 
 describe('generic AGF = closed-form diagonal AGF', () => {

@@ -41,7 +41,7 @@ import { children, type Expr } from '../symbolic/expr.ts';
 import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
 import { activationTime, advance, cloneGraded, givens, gradedFromVector, logNorm, reexpand, toVector, type GradedState } from './agf/graded.ts';
-import { bestSize, collapsedNeuron, fitActive, type CostOptions } from './agf/cost.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { advanceReluDormant } from './cones.ts';
 
@@ -137,8 +137,7 @@ interface Unit {
 }
 
 function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
-  const { H, P, c } = p.layout;
-  const { X, Y, n } = p.data;
+  const { H, P } = p.layout;
   const ar: LogArith = opts.limit ? TROPICAL : FINITE;
   const alpha = p.alpha;
   const logInv = Math.log(1 / alpha);
@@ -152,26 +151,14 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   const groupOf = new Int32Array(H);
   groups.forEach((g, k) => g.forEach((i) => { groupOf[i] = k; }));
 
-  const residual = new Float64Array(n * c);
-  const fwd = new Float64Array(n * c);
-  const theta = new Float64Array(H * P); // active neurons' parameters, slot-major
-  const activeMask = new Uint8Array(H);
-  const updateResidual = (): number => {
-    p.kernels.forward(theta, X, n, fwd, activeMask);
-    let L = 0;
-    for (let q = 0; q < n * c; q++) {
-      residual[q] = Y[q] - fwd[q];
-      L += residual[q] ** 2;
-    }
-    return L / (2 * n);
-  };
+  const set = activeSet(p); // active neurons' parameters, slot-major
+  const { theta, mask: activeMask, residual } = set;
+  const updateResidual = set.update;
   const initialLoss = updateResidual();
 
   // rate scale: the largest initial growth rate (floored by the data scale rms(y)·rms(x))
   let Ms = utilityHessians(p, residual);
-  let xx = 0;
-  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
-  let scale = Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n);
+  let scale = dataScale(p, initialLoss);
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
@@ -232,18 +219,12 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     bestSize(p, theta, activeMask, w.slot, 2);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
-    for (let round = 0; round <= H; round++) {
-      const before = theta.slice();
-      costEvaluations += fitActive(p, theta, activeMask, cost).evaluations;
-      const i = collapsedNeuron(p, before, theta, activeMask, cost);
-      if (i < 0) break;
+    costEvaluations += fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
-      activeMask[i] = 0;
-      theta.fill(0, i * P, (i + 1) * P);
       u.state = u.atActivation ? cloneGraded(u.atActivation) : null;
       if (wasActive.includes(u)) deactivated.push(i);
-    }
+    });
     const lossAfter = updateResidual();
     jumps.push({
       time: opts.limit ? time * logInv : time,
@@ -333,25 +314,15 @@ function regrade(ar: LogArith, dormant: Unit[], basis: Eigenbasis): void {
  * models).
  */
 function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
-  const { H, P, c } = p.layout;
-  const { X, Y, n } = p.data;
+  const { H, P } = p.layout;
   const logInv = Math.log(1 / p.alpha);
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
   const lossTol = opts.lossTol ?? 1e-12;
-  const residual = new Float64Array(n * c);
-  const fwd = new Float64Array(n * c);
-  const theta = new Float64Array(H * P);
-  const activeMask = new Uint8Array(H);
-  const updateResidual = (): number => {
-    p.kernels.forward(theta, X, n, fwd, activeMask);
-    let L = 0;
-    for (let q = 0; q < n * c; q++) { residual[q] = Y[q] - fwd[q]; L += residual[q] ** 2; }
-    return L / (2 * n);
-  };
+  const set = activeSet(p);
+  const { theta, mask: activeMask, residual } = set;
+  const updateResidual = set.update;
   const initialLoss = updateResidual();
-  let xx = 0;
-  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
-  const scale = Math.max(Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n), 1e-300);
+  const scale = Math.max(dataScale(p, initialLoss), 1e-300);
   const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: true, maxIter: 20000 };
   const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
     const v = theta0.slice(i * P, (i + 1) * P);
@@ -388,16 +359,10 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
     bestSize(p, theta, activeMask, w, 2);
     const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== w);
     const deactivated: number[] = [];
-    for (let round = 0; round <= H; round++) {
-      const before = theta.slice();
-      fitActive(p, theta, activeMask, cost);
-      const i = collapsedNeuron(p, before, theta, activeMask, cost);
-      if (i < 0) break;
-      activeMask[i] = 0;
-      theta.fill(0, i * P, (i + 1) * P);
+    fitWithCollapses(p, set, cost, (i) => {
       dormant[i] = atActivation[i];
       if (wasActive[i]) deactivated.push(i);
-    }
+    });
     const lossAfter = updateResidual();
     jumps.push({ time, rescaledTime: time / logInv, neuron: w, sign: neuronSign(p, theta, w), lossAfter, deactivated });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));

@@ -210,3 +210,58 @@ function regularisedSolve(Hm: Float64Array, N: number, b: number[]): Float64Arra
   }
   return null;
 }
+
+/** The active set every AGF variant fits and reads: parameters, mask, residual r = y − f_active. */
+export interface ActiveSet {
+  theta: Float64Array;
+  mask: Uint8Array;
+  residual: Float64Array;
+  /** Recomputes the residual from theta and mask; returns L. */
+  update(): number;
+}
+
+export function activeSet(p: Problem): ActiveSet {
+  const { H, P, c } = p.layout;
+  const { X, Y, n } = p.data;
+  const theta = new Float64Array(H * P);
+  const mask = new Uint8Array(H);
+  const residual = new Float64Array(n * c);
+  const fwd = new Float64Array(n * c);
+  return {
+    theta, mask, residual,
+    update(): number {
+      p.kernels.forward(theta, X, n, fwd, mask);
+      let L = 0;
+      for (let q = 0; q < n * c; q++) { residual[q] = Y[q] - fwd[q]; L += residual[q] ** 2; }
+      return L / (2 * n);
+    },
+  };
+}
+
+/** rms(y)·rms(x): the size of ∇U for a unit linear neuron, the floor of AGF's tolerance scales. */
+export function dataScale(p: Problem, initialLoss: number): number {
+  const { X, n } = p.data;
+  let xx = 0;
+  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
+  return Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n);
+}
+
+/**
+ * Cost minimisation with the collapse rule: fit, and while a neuron collapses, zero it, hand it
+ * to onCollapse (which restores its dormant state) and refit without it. Returns the L-BFGS
+ * and Newton evaluations.
+ */
+export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): number {
+  const { H, P } = p.layout;
+  let evaluations = 0;
+  for (let round = 0; round <= H; round++) {
+    const before = set.theta.slice();
+    evaluations += fitActive(p, set.theta, set.mask, o).evaluations;
+    const i = collapsedNeuron(p, before, set.theta, set.mask, o);
+    if (i < 0) break;
+    set.mask[i] = 0;
+    set.theta.fill(0, i * P, (i + 1) * P);
+    onCollapse(i);
+  }
+  return evaluations;
+}

@@ -12,7 +12,7 @@ import type { Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
 import { scaledNorm, type AgfOptions } from '../agf.ts';
-import { bestSize, collapsedNeuron, fitActive, type CostOptions } from './cost.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './cost.ts';
 
 const CHUNK_STEPS = 400;
 const MAX_CHUNKS = 500;
@@ -20,7 +20,7 @@ const MAX_CHUNKS = 500;
 export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for κ = 2 models; model '${p.model.spec.name}' has κ = ${kappa} (give a small positive alpha instead, e.g. --alpha 1e-100)`);
   const { H, P, c } = p.layout;
-  const { X, Y, n } = p.data;
+  const { X, n } = p.data;
   const alpha = p.alpha;
   const logT = Math.log(timeScale(kappa, alpha));
   const rtol = opts.rtol ?? 1e-10;
@@ -37,20 +37,11 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     z[i] = (2 - kappa) * Math.log(rho);
   }
   const atActivation: ({ dir: Float64Array; z: number } | null)[] = new Array(H).fill(null);
-  const theta = new Float64Array(H * P);
-  const activeMask = new Uint8Array(H);
-  const residual = new Float64Array(n * c);
-  const fwd = new Float64Array(n * c);
-  const updateResidual = (): number => {
-    p.kernels.forward(theta, X, n, fwd, activeMask);
-    let L = 0;
-    for (let q = 0; q < n * c; q++) { residual[q] = Y[q] - fwd[q]; L += residual[q] ** 2; }
-    return L / (2 * n);
-  };
+  const set = activeSet(p);
+  const { theta, mask: activeMask, residual } = set;
+  const updateResidual = set.update;
   const initialLoss = updateResidual();
-  let xx = 0;
-  for (let q = 0; q < X.length; q++) xx += X[q] * X[q];
-  const scale = Math.max(Math.sqrt(2 * initialLoss) * Math.sqrt(xx / n), 1e-300);
+  const scale = Math.max(dataScale(p, initialLoss), 1e-300);
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
@@ -156,18 +147,12 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     bestSize(p, theta, activeMask, iNew, kappa);
     const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== iNew);
     const deactivated: number[] = [];
-    for (let round = 0; round <= H; round++) {
-      const before = theta.slice();
-      costEvaluations += fitActive(p, theta, activeMask, cost).evaluations;
-      const i = collapsedNeuron(p, before, theta, activeMask, cost);
-      if (i < 0) break;
-      activeMask[i] = 0;
-      theta.fill(0, i * P, (i + 1) * P);
+    costEvaluations += fitWithCollapses(p, set, cost, (i) => {
       const back = atActivation[i]!;
       dir[i].set(back.dir);
       z[i] = back.z;
       if (wasActive[i]) deactivated.push(i);
-    }
+    });
     for (let i = 0; i < H; i++) {
       if (!activeMask[i]) continue;
       let s = 0;
