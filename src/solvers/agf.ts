@@ -41,7 +41,7 @@ import { children, type Expr } from '../symbolic/expr.ts';
 import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
 import type { GradedState } from './agf/graded.ts';
-import { dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
+import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { advanceReluDormant } from './cones.ts';
@@ -121,7 +121,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
   }
   const algo = opts.algorithm ?? { kind: 'flow' };
-  if (algo.kind !== 'flow' && (kappa > 2 || !p.derived.polynomial)) throw new GradflowError(`agf: predictions for ${algo.kind === 'gd' ? 'gradient descent' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa > 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
+  checkDiscreteModel(p, algo);
   if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
   if (!p.derived.polynomial) {
     if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for polynomial κ = 2 models; '${p.model.spec.name}' has relu units (give a small positive alpha instead)`);

@@ -55,6 +55,14 @@ export interface DormantDynamics {
   givens(a: DormantState, b: DormantState, n: number): [number, number];
 }
 
+/** The discrete algorithms need the exact linear dormant dynamics of polynomial κ = 2 models. */
+export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
+  if (a.kind === 'flow') return;
+  const kappa = p.derived.kappa;
+  if (kappa === 2 && p.derived.polynomial) return;
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
+}
+
 export function checkAlgorithm(a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   if (!(Number.isFinite(a.lr) && a.lr > 0)) throw new GradflowError(`agf: the learning rate must be a positive number (got ${a.lr})`);
@@ -505,4 +513,14 @@ export function unstableReason(s: SaddleStability, a: AgfAlgorithm, jump?: { ste
   const where = s.saddle === 0 ? 'at the origin (the first plateau)' : `at the saddle after jump ${s.saddle}${jump?.step !== undefined ? ` (reached at step ≈ ${jump.step}; that jump is not reported)` : ''}`;
   const bound = a.kind === 'gd' ? '2' : `2(1 + momentum) = ${s.limit}`;
   return `${name} is unstable ${where}: lr·λ_max = ${s.etaLambda.toPrecision(4)} > ${bound}, λ_max = ${s.lambdaMax.toPrecision(6)} the largest Hessian eigenvalue of L there (${s.block} block); no prediction past it — lower the learning rate below ${(s.limit / s.lambdaMax).toPrecision(4)}`;
+}
+
+/** One line on the stability of a discrete schedule: the worst saddle, or why it stopped. */
+export function stabilityNote(extra: Record<string, unknown> | undefined): string | null {
+  const list = extra?.stability as SaddleStability[] | undefined;
+  if (!list || !list.length) return null;
+  const worst = list.reduce((a, b) => (b.etaLambda > a.etaLambda ? b : a));
+  const bad = list.find((s) => !s.stable);
+  if (bad) return `stability: unstable at saddle ${bad.saddle} (lr·λ_max = ${bad.etaLambda.toPrecision(4)} ≥ ${bad.limit}); the schedule stops there`;
+  return `stability: stable at all ${list.length} saddles visited; largest lr·λ_max = ${worst.etaLambda.toPrecision(4)} (saddle ${worst.saddle}, ${worst.block} block) < ${worst.limit}`;
 }
