@@ -21,8 +21,8 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 
 const REPORT_OPTIONS = {
   points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
-  export: { kind: 'string' as const, help: 'write the trajectory (t, loss, every parameter θ(t), full precision) to FILE.csv, FILE.json or FILE.npy' },
-  'export-at': { kind: 'string' as const, help: 'times to export: all (stored steps), log:N, lin:N or t1,t2,… (flow time)', default: 'all' },
+  export: { kind: 'string' as const, metavar: 'FILE', help: 'write the trajectory (t, loss, every parameter θ(t), full precision) to FILE.csv, FILE.json or FILE.npy' },
+  'export-at': { kind: 'string' as const, metavar: 'TIMES', help: 'times to export: all (stored steps), log:N, lin:N or t1,t2,… (flow time)', default: 'all' },
 };
 
 const EXPORT_FORMATS = ['.csv', '.json', '.npy'];
@@ -81,6 +81,16 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
   }, [table]);
 }
 
+/** The solver's advice names its option (maxSteps, rtol); on the command line they are --max-steps and --rtol. */
+function withFlagNames<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof GradflowError && /raise maxSteps/.test(err.message)) throw new GradflowError(err.message.replace(/raise maxSteps or loosen rtol/, 'raise --max-steps or loosen --rtol'), err.exitCode);
+    throw err;
+  }
+}
+
 export const flowCommand: Command = {
   name: 'flow',
   summary: 'Integrate the gradient flow θ̇ = −∇L(θ) and print checkpoints (loss, ‖θ‖, monitored quantities).',
@@ -92,20 +102,24 @@ export const flowCommand: Command = {
     rtol: { kind: 'number', help: 'relative tolerance', default: '1e-10' },
     atol: { kind: 'number', help: 'absolute tolerance', default: '1e-3·rtol·(smallest non-zero |θ0|)' },
     dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },
+    'max-steps': { kind: 'int', help: 'most integrator steps before the run stops with an error', default: '1000000' },
     ...REPORT_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
     checkOutputs(args);
     checkPoints(args);
+    const maxSteps = num(args, 'max-steps', 1_000_000);
+    if (maxSteps < 1) throw new GradflowError(`--max-steps must be a positive integer (got ${maxSteps})`);
     const p = buildProblem(args, resolveModel(args));
-    const tr = solveFlow(p, {
+    const tr = withFlagNames(() => solveFlow(p, {
       tEnd: num(args, 't', 30),
       method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
       rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
       atol: args.values.has('atol') ? num(args, 'atol', 0) : undefined,
       dt: args.values.has('dt') ? num(args, 'dt', 0) : undefined,
-    });
+      maxSteps,
+    }));
     report(args, io, p, tr);
   },
 };
