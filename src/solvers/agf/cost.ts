@@ -142,34 +142,42 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
  * Of several, the first whose output crosses zero on the segment from `before` to the fit (the
  * Lawson–Hanson step of a sign-constrained fit), or the most negligible.
  */
-export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): number {
+export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): { neuron: number; at: number } {
   const { X, n } = p.data;
   const { H, c, params } = p.layout;
   const signed = params.every((s) => s.size === 1);
   const nc = n * c;
-  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc);
+  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
   p.kernels.neuronOutputs(theta, X, n, outs);
   p.kernels.neuronOutputs(before, X, n, outs0);
-  let best = -1, bestKey = Infinity;
+  p.kernels.forward(theta, X, n, fwd, mask);
+  const { Y } = p.data;
+  let best = -1, bestKey = Infinity, at = 1;
   for (let i = 0; i < H; i++) {
     if (!mask[i]) continue;
-    let e = 0, b2 = 0, cross = 0;
+    let e = 0, b2 = 0, cross = 0, rest = 0;
     for (let q = 0; q < nc; q++) {
       const f = outs[i * nc + q], f0 = outs0[i * nc + q];
       e += f * f;
       b2 += f0 * f0;
       cross += f * f0;
+      rest += f * (Y[q] - fwd[q] + f); // E⟨f_i, r_{−i}⟩·n: the residual without neuron i
     }
     if (e / n <= o.collapseTol * 2 * o.initialLoss) {
       const key = -1 + e / (2 * o.initialLoss * n); // negligible outputs first
-      if (key < bestKey) { bestKey = key; best = i; }
+      if (key < bestKey) { bestKey = key; best = i; at = 1; }
+    } else if (rest <= 0) {
+      // its best size along its direction, given the others, is 0 (bestSize's s^κ ≤ 0): the fit
+      // stalled on a neuron still shrinking toward the origin, slowly, as saddles make it
+      const key = -0.5 - rest / e;
+      if (key < bestKey) { bestKey = key; best = i; at = 1; }
     } else if (signed && b2 > 0 && cross < 0) {
       const b = Math.sqrt(b2), z = cross / b;
       const s = b / (b - z); // where the coefficient crosses zero on the segment, in [0, 1)
-      if (s < bestKey) { bestKey = s; best = i; }
+      if (s < bestKey) { bestKey = s; best = i; at = s; }
     }
   }
-  return best;
+  return { neuron: best, at };
 }
 
 /**
@@ -254,13 +262,17 @@ export function dataScale(p: Problem, initialLoss: number): number {
 export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): number {
   const { H, P } = p.layout;
   let evaluations = 0;
+  let before = set.theta.slice();
   for (let round = 0; round <= H; round++) {
-    const before = set.theta.slice();
     evaluations += fitActive(p, set.theta, set.mask, o).evaluations;
-    const i = collapsedNeuron(p, before, set.theta, set.mask, o);
+    const { neuron: i, at } = collapsedNeuron(p, before, set.theta, set.mask, o);
     if (i < 0) break;
+    // Lawson–Hanson: the next fit starts where the first neuron crossed zero on the way from the
+    // last start to this fit, not at the fit (where later crossings would already be hidden)
+    for (let q = 0; q < before.length; q++) before[q] += at * (set.theta[q] - before[q]);
+    before.fill(0, i * P, (i + 1) * P);
+    set.theta.set(before);
     set.mask[i] = 0;
-    set.theta.fill(0, i * P, (i + 1) * P);
     onCollapse(i);
   }
   return evaluations;
