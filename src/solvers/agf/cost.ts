@@ -14,6 +14,8 @@ export interface CostOptions {
   gtol: number;
   collapseTol: number;
   initialLoss: number;
+  /** Degree of homogeneity of a neuron's output in its parameters. */
+  kappa: number;
   /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
   newton: boolean;
   maxIter: number;
@@ -135,49 +137,80 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   return { loss: L, evaluations };
 }
 
+/** A collapse found by collapsedNeuron; for neurons with signed outputs, each neuron's coefficient on its reference output at the round's start (c0) and at its fit (c1). */
+interface Collapse {
+  neuron: number;
+  at: number;
+  c0?: Float64Array;
+  c1?: Float64Array;
+}
+
 /**
- * The active neuron that collapsed in this fit, or −1: one whose output is negligible, or — for
- * neurons of scalar parameters, whose output has a sign (diagonal: u·v) — one whose output changed
- * sign, which the flow can only do by shrinking to the α scale and regrowing (O(log 1/α) time).
- * Of several, the first whose output crosses zero on the segment from `before` to the fit (the
- * Lawson–Hanson step of a sign-constrained fit), or the most negligible.
+ * The active neuron that collapsed in this fit (or −1), and where on the way from `before` (this
+ * round's start) to `theta` (its fit) it did: one whose output is negligible; one whose best size
+ * along its direction given the others is 0 (bestSize's s^κ ≤ 0: the fit stalled on a neuron still
+ * shrinking toward the origin, as slowly as saddles make it); or — for neurons of scalar
+ * parameters, whose output is a signed multiple of one function (diagonal: u·v·x_i) — one whose
+ * coefficient on `ref` (its output when cost minimisation began) is negative: the flow can only
+ * reach the other sign by shrinking to the α scale and regrowing (O(log 1/α) time). Of several,
+ * the first whose coefficient, interpolated linearly in function space, reaches zero (the
+ * Lawson–Hanson step of the sign-constrained least squares those neurons span); else the most
+ * negligible.
  */
-export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): { neuron: number; at: number } {
-  const { X, n } = p.data;
+export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): Collapse {
+  const { X, Y, n } = p.data;
   const { H, c, params } = p.layout;
   const signed = params.every((s) => s.size === 1);
   const nc = n * c;
   const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
   p.kernels.neuronOutputs(theta, X, n, outs);
-  p.kernels.neuronOutputs(before, X, n, outs0);
   p.kernels.forward(theta, X, n, fwd, mask);
-  const { Y } = p.data;
+  if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  const c0 = new Float64Array(H), c1 = new Float64Array(H);
   let best = -1, bestKey = Infinity, at = 1;
   for (let i = 0; i < H; i++) {
     if (!mask[i]) continue;
-    let e = 0, b2 = 0, cross = 0, rest = 0;
+    let e = 0, rest = 0, r2 = 0;
     for (let q = 0; q < nc; q++) {
-      const f = outs[i * nc + q], f0 = outs0[i * nc + q];
+      const f = outs[i * nc + q], fr = ref[i * nc + q];
       e += f * f;
-      b2 += f0 * f0;
-      cross += f * f0;
-      rest += f * (Y[q] - fwd[q] + f); // E⟨f_i, r_{−i}⟩·n: the residual without neuron i
+      rest += f * (Y[q] - fwd[q] + f); // n·E⟨f_i, r_{−i}⟩: the residual without neuron i
+      r2 += fr * fr;
+      c1[i] += f * fr;
+      c0[i] += outs0[i * nc + q] * fr;
     }
-    if (e / n <= o.collapseTol * 2 * o.initialLoss) {
-      const key = -1 + e / (2 * o.initialLoss * n); // negligible outputs first
-      if (key < bestKey) { bestKey = key; best = i; at = 1; }
-    } else if (rest <= 0) {
-      // its best size along its direction, given the others, is 0 (bestSize's s^κ ≤ 0): the fit
-      // stalled on a neuron still shrinking toward the origin, slowly, as saddles make it
-      const key = -0.5 - rest / e;
-      if (key < bestKey) { bestKey = key; best = i; at = 1; }
-    } else if (signed && b2 > 0 && cross < 0) {
-      const b = Math.sqrt(b2), z = cross / b;
-      const s = b / (b - z); // where the coefficient crosses zero on the segment, in [0, 1)
-      if (s < bestKey) { bestKey = s; best = i; at = s; }
-    }
+    if (r2 > 0) { c0[i] /= r2; c1[i] /= r2; }
+    // order: signed neurons by where they reach zero (a negligible or stalled one at the end, s = 1);
+    // others, the most negligible first
+    let key = Infinity, s = 1;
+    if (signed && c1[i] < 0) key = s = c0[i] > 0 ? c0[i] / (c0[i] - c1[i]) : 0;
+    else if (e / n <= o.collapseTol * 2 * o.initialLoss) key = (signed ? 1 : -2) + e / (2 * o.initialLoss * n);
+    else if (rest <= 0) key = (signed ? 2 : -1) - rest / e;
+    if (key < bestKey) { bestKey = key; best = i; at = s; }
   }
-  return { neuron: best, at };
+  return signed ? { neuron: best, at, c0, c1 } : { neuron: best, at };
+}
+
+/**
+ * Where the next Lawson–Hanson round starts: the point at fraction `at` of the way from `before`
+ * to `theta`, with the collapsed neuron removed. For signed neurons the way is straight in
+ * function space (each coefficient interpolated, then realised along the neuron's own ray: f_i is
+ * κ-homogeneous), so later crossings stay where the sign-constrained fit puts them; otherwise it
+ * is straight in parameter space.
+ */
+function restartPoint(before: Float64Array, theta: Float64Array, mask: Uint8Array, col: Collapse, P: number, kappa: number): void {
+  const { neuron, at, c0, c1 } = col;
+  for (let j = 0; j < mask.length; j++) {
+    if (!mask[j]) continue;
+    const o = j * P;
+    if (c0 && c1) {
+      const cs = c0[j] + at * (c1[j] - c0[j]);
+      const [from, cf] = c1[j] > 0 ? [theta, c1[j]] : [before, c0[j]];
+      const k = cs > 0 && cf > 0 ? Math.pow(cs / cf, 1 / kappa) : 0;
+      for (let a = 0; a < P; a++) before[o + a] = k * from[o + a];
+    } else for (let a = 0; a < P; a++) before[o + a] += at * (theta[o + a] - before[o + a]);
+  }
+  before.fill(0, neuron * P, (neuron + 1) * P);
 }
 
 /**
@@ -260,17 +293,20 @@ export function dataScale(p: Problem, initialLoss: number): number {
  * and Newton evaluations.
  */
 export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): number {
-  const { H, P } = p.layout;
+  const { H, P, c } = p.layout;
+  const { X, n } = p.data;
   let evaluations = 0;
-  let before = set.theta.slice();
+  const before = set.theta.slice();
+  const ref = new Float64Array(H * n * c);
+  p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
     evaluations += fitActive(p, set.theta, set.mask, o).evaluations;
-    const { neuron: i, at } = collapsedNeuron(p, before, set.theta, set.mask, o);
+    const col = collapsedNeuron(p, ref, before, set.theta, set.mask, o);
+    const i = col.neuron;
     if (i < 0) break;
-    // Lawson–Hanson: the next fit starts where the first neuron crossed zero on the way from the
-    // last start to this fit, not at the fit (where later crossings would already be hidden)
-    for (let q = 0; q < before.length; q++) before[q] += at * (set.theta[q] - before[q]);
-    before.fill(0, i * P, (i + 1) * P);
+    // Lawson–Hanson: the next fit starts where the neuron crossed zero on the way from this
+    // round's start to its fit, not at the fit (where later crossings would already be hidden)
+    restartPoint(before, set.theta, set.mask, col, P, o.kappa);
     set.theta.set(before);
     set.mask[i] = 0;
     onCollapse(i);
