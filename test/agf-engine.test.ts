@@ -165,6 +165,33 @@ describe('κ = 3', () => {
   });
 });
 
+describe('κ = 3: the α → 0 limit against the flow extrapolated in α', () => {
+  it('three-factor spec: Richardson extrapolation of the flow\'s rescaled jump times from α = 1e-2, 5e-3, 2.5e-3 equals the engine\'s limit within the extrapolation\'s own error', async () => {
+    const { solveFlow } = await import('../src/solvers/flow.ts');
+    const { detectJumps } = await import('../src/analysis/jumps.ts');
+    const def = readSpec('examples/three-factor-diagonal.json');
+    const lim = solveAgf(createProblem(def, { alpha: 1e-2, seed: 0 }), { limit: true });
+    expect(lim.conventions.alpha).toBe(0);
+    // u(α) = u₀ + aα + bα² + …: the κ = 3 corrections are O(α) (activation at q = 1 instead of
+    // 0, T₃(α) = 1/α − 1, O(1) flow-time transitions), so halving α twice gives u₀ to O(α³)
+    const flows = [1e-2, 5e-3, 2.5e-3].map((alpha) => {
+      const p = createProblem(def, { alpha, seed: 0 });
+      const agf = solveAgf(p);
+      const tr = solveFlow(p, { tEnd: 1.2 * agf.jumps.at(-1)!.time + 50, rtol: 1e-11, dense: true });
+      return detectJumps(p, tr, { predicted: agf }).jumps;
+    });
+    const rows = lim.jumps.map((j, k) => {
+      const [u1, u2, u3] = flows.map((f) => f[k].rescaledTime);
+      flows.forEach((f) => expect(f[k].neuron).toBe(j.neuron));
+      const quad = (8 * u3 - 6 * u2 + u1) / 3, lin = 2 * u3 - u2;
+      const err = Math.abs(quad - lin); // the size of the term the quadratic fit removed
+      expect(Math.abs(j.rescaledTime - quad)).toBeLessThanOrEqual(Math.max(err, 1e-9 * quad));
+      return `jump ${k + 1} (neuron ${j.neuron}): limit ${j.rescaledTime.toFixed(7)}, flow extrapolated ${quad.toFixed(7)} (±${err.toExponential(1)}), flow at α = 2.5e-3 ${u3.toFixed(7)}`;
+    });
+    console.log(['three-factor spec, rescaled t/T₃(α), T₃ = 1/α − 1, loss (1/2n)Σ(y − f)²:', ...rows].join('\n  '));
+  });
+});
+
 describe('CLI', () => {
   it('gradflow agf diagonal --alpha 0 --json prints the α → 0 schedule, equal to pf', async () => {
     const { run } = await import('./helpers/cli.ts');
