@@ -236,6 +236,16 @@ export class Emitter {
       this.emit(`${target}[${base}] += ${this.scalar(e)};`);
       return;
     }
+    // scalar · e_k (a unit vector, e.g. ∇_x of u v x[i]): one entry, not a loop over the shape
+    if (shape.length === 1 && e.kind === 'mul' && e.factors.filter((f) => shapeOf(f).length > 0).length === 1) {
+      const u = e.factors.find((f) => shapeOf(f).length > 0)!;
+      if (u.kind === 'unit') {
+        const scalars = e.factors.filter((f) => f !== u);
+        const c = scalars.length === 0 ? '1' : this.scalar(scalars.length === 1 ? scalars[0] : { kind: 'mul', factors: scalars });
+        this.emit(`${target}[${base} + ${this.scalar(u.idx)}] += ${c};`);
+        return;
+      }
+    }
     const ks = shape.map(() => this.fresh('k'));
     const body = this.elem(e, ks);
     const flat = ks.length === 1 ? ks[0] : `${ks[0]} * ${shape[1]} + ${ks[1]}`;

@@ -14,8 +14,17 @@ import { Emitter, type GenContext } from './codegen.ts';
 import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
+import { MomentSwitch } from './moments.ts';
 
 export type Mask = Uint8Array | null;
+
+export interface CompileOptions {
+  /**
+   * Evaluate the MSE loss and gradient of models linear in x from the data's moments once they
+   * pay off (default true; false keeps the per-sample kernel, the independent path tests use).
+   */
+  moments?: boolean;
+}
 
 export interface Kernels {
   layout: Layout;
@@ -35,6 +44,12 @@ export interface Kernels {
   targetWidth: number;
   /** Generated source of each kernel, for inspection (`gradflow derive --code`). */
   source: Record<string, string>;
+  /**
+   * 'moments' when lossGrad/loss on this data set are evaluated from Σ_xx, Σ_yx (cost independent
+   * of n), 'samples' for the per-sample kernel. X and Y are read as immutable: the moments are
+   * kept for the arrays last passed (a buffer refilled in place is noticed and starts over).
+   */
+  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'samples';
 }
 
 interface Block {
@@ -52,7 +67,7 @@ function context(layout: Layout): GenContext {
   };
 }
 
-export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice): Kernels {
+export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
   const layout = makeLayout(m, dims);
   const choice = lossChoice ?? m.loss;
   const mse = choice.name === 'mse';
@@ -235,6 +250,24 @@ ${oRes}
   return ${mse ? '0.5 * loss' : 'loss'};
 };`;
 
+  // ---- moment form (scalar-output models linear in one input, MSE): β = Σ_i ∇_x f_i, then
+  // ∇_θ L = ∇_θ f(x := g) with g = Σ_xx β − Σ_yx, i.e. vjpMean on the single row g with cotangent 1
+  let betaSrc: string | null = null;
+  if (mse && m.moment && compileOptions.moments !== false) {
+    const bCtx = context(layout);
+    const be = new Emitter(bCtx, I);
+    be.accumulate('beta', '0', bind(m.moment.beta), [dIn]);
+    betaSrc = `${buffersDecl(bCtx)}
+return function momentBeta(th, beta, mask) {
+  beta.fill(0);
+  for (let i = 0; i < ${H}; i++) {
+    if (mask && mask[i] === 0) continue;
+    const ob = i * ${P};
+${be.lines.join('\n')}
+  }
+};`;
+  }
+
   const make = <T>(src: string): T => new Function(src)() as T;
   const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
   // the unmasked variant is the hot path of every flow and descent run: no per-neuron mask test
@@ -244,7 +277,34 @@ ${oRes}
   const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
   const outputLoss = make<Kernels['outputLoss']>(outputSrc);
   let predBuf = new Float64Array(0);
+  const momentBeta = betaSrc ? make<(th: Float64Array, beta: Float64Array, mask: Mask) => void>(betaSrc) : null;
+  // per-sample work ≈ forward + gradient over the neurons; a moment evaluation adds β and one vjp row
+  const switcher = momentBeta ? new MomentSwitch(dIn, 2 * H * P + 2 * dIn, 4 * H * P + 3 * dIn) : null;
+  const beta = new Float64Array(dIn), delta = new Float64Array(dIn), gRow = new Float64Array(dIn), one = Float64Array.of(1);
+  /** L from the moments; leaves g = Σ_xx β − Σ_yx in gRow. */
+  const momentLoss = (th: Float64Array, mo: NonNullable<ReturnType<MomentSwitch['use']>>, mask: Mask): number => {
+    momentBeta!(th, beta, mask);
+    const { Sxx, betaStar, rStar } = mo, dl = delta, g = gRow;
+    for (let a = 0; a < dIn; a++) dl[a] = beta[a] - betaStar[a];
+    let q = 0;
+    for (let a = 0; a < dIn; a++) {
+      const ro = a * dIn;
+      let s0 = 0, s1 = 0;
+      let b = 0;
+      for (; b + 1 < dIn; b += 2) {
+        s0 += Sxx[ro + b] * dl[b];
+        s1 += Sxx[ro + b + 1] * dl[b + 1];
+      }
+      if (b < dIn) s0 += Sxx[ro + b] * dl[b];
+      const s = s0 + s1;
+      q += dl[a] * s;
+      g[a] = s + rStar[a];
+    }
+    return mo.c0 + 0.5 * q;
+  };
   const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
+    const mo = switcher?.use(X, Y, n);
+    if (mo) return momentLoss(th, mo, mask);
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
     if (!mse) return outputLoss(predBuf, Y, n, null) / n;
@@ -257,7 +317,15 @@ ${oRes}
   };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, mask = null) => (mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null)),
+    lossGrad: (th, X, Y, n, grad, mask = null) => {
+      const mo = switcher?.use(X, Y, n);
+      if (mo) {
+        const L = momentLoss(th, mo, mask);
+        vjpMean(th, gRow, one, 1, grad, mask);
+        return L;
+      }
+      return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
+    },
     loss,
     forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
     neuronOutputs,
@@ -265,6 +333,7 @@ ${oRes}
     outputLoss,
     lossForm,
     targetWidth: TW,
-    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc },
+    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc, ...(betaSrc ? { momentBeta: betaSrc } : {}) },
+    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : 'samples'),
   };
 }
