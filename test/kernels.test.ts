@@ -140,21 +140,19 @@ describe('moment form', () => {
     { name: 'two-layer linear, scalar output', dims: { d: 4, h: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * dot(w, x)' },
     { name: 'deep diagonal', dims: { d: 4 }, params: { u: [], v: [], s: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * s * x[i] + u^3 * x[i]' },
   ];
-  /** Call until the kernels switch (they switch only once the moments pay for themselves). */
-  const warm = (k: ReturnType<typeof compileModel>, th: Float64Array, X: Float64Array, Y: Float64Array, n: number): void => {
-    const g = new Float64Array(th.length);
-    for (let r = 0; r < 200 && k.formFor(X, Y, n) === 'samples'; r++) k.lossGrad(th, X, Y, n, g);
+  /** The kernels use the moments from the first call on data of these sizes. */
+  const warm = (k: ReturnType<typeof compileModel>, X: Float64Array, Y: Float64Array, n: number): void => {
     expect(k.formFor(X, Y, n)).toBe('moments');
   };
   for (const spec of MOMENT_SPECS) {
-    it(`${spec.name}: lossGrad and loss from the moments equal the per-sample kernel, with and without a mask`, () => {
+    it(`${spec.name}: lossGrad and loss from the moments equal the per-sample kernel; masked calls stay per-sample`, () => {
       const m = deriveModel(spec);
       expect(m.moment).not.toBeNull();
       const k = compileModel(m), ref = compileModel(m, {}, undefined, { moments: false });
       const L = k.layout, rng = new Rng(7), n = 60;
       const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n);
       const th = rng.normalArray(L.H * L.P);
-      warm(k, th, X, Y, n);
+      warm(k, X, Y, n);
       expect(ref.formFor(X, Y, n)).toBe('samples');
       const masks: (Uint8Array | null)[] = [null];
       if (L.H > 1) { const mk = new Uint8Array(L.H).fill(1); mk[1] = 0; masks.push(mk); }
@@ -192,7 +190,7 @@ describe('moment form', () => {
     const Y = new Float64Array(n);
     for (let j = 0; j < n; j++) for (let a = 0; a < d; a++) Y[j] += beta[a] * X[j * d + a];
     const th = rng.normalArray(2 * d);
-    warm(k, th, X, Y, n);
+    warm(k, X, Y, n);
     const g = new Float64Array(2 * d), g2 = new Float64Array(2 * d);
     const l = k.lossGrad(th, X, Y, n, g), l2 = ref.lossGrad(th, X, Y, n, g2);
     expect(Math.abs(l - l2)).toBeLessThan(1e-12 * l2);
@@ -217,7 +215,77 @@ describe('moment form', () => {
       const L = k.layout, rng = new Rng(1), n = 500;
       const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n * L.c), th = rng.normalArray(L.H * L.P), g = new Float64Array(th.length);
       for (let r = 0; r < 50; r++) k.lossGrad(th, X, Y, n, g);
-      expect(k.formFor(X, Y, n)).toBe('samples');
+      expect(k.formFor(X, Y, n)).not.toBe('moments');
     }
+  });
+});
+
+/**
+ * Row tables: data whose input rows repeat (all pairs (a, b), as in modular addition) are run
+ * with θ·x products computed once per distinct row. Checked against the plain per-sample loops
+ * (compiled with row tables off) and finite differences, with masks.
+ */
+describe('row tables (repeated input rows)', () => {
+  const spec = SPECS.find((s) => s.name === 'modular')!;
+  const m = deriveModel(spec);
+  const k = compileModel(m), ref = compileModel(m, {}, undefined, { rowTables: false });
+  const L = k.layout, p = L.dims.p, rng = new Rng(11);
+  // all p² pairs of p distinct rows for x_a and p for x_b
+  const ra = rng.normalArray(p * p), rb = rng.normalArray(p * p);
+  const n = p * p;
+  const X = new Float64Array(n * L.dIn), Y = rng.normalArray(n * L.c);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) {
+    const j = a * p + b;
+    X.set(ra.subarray(a * p, a * p + p), j * L.dIn);
+    X.set(rb.subarray(b * p, b * p + p), j * L.dIn + p);
+  }
+  const th = rng.normalArray(L.H * L.P), E = rng.normalArray(n * L.c);
+  const mask = new Uint8Array(L.H).fill(1); mask[2] = 0;
+  const close = (a: Float64Array, b: Float64Array): void => {
+    const scale = Math.max(...b.map(Math.abs));
+    for (let q = 0; q < a.length; q++) expect(Math.abs(a[q] - b[q])).toBeLessThanOrEqual(1e-13 * scale);
+  };
+
+  it('forward, neuronOutputs, vjpMean and lossGrad equal the per-sample loops, with and without a mask', () => {
+    expect(k.formFor(X, Y, n)).toBe('rows');
+    expect(ref.formFor(X, Y, n)).toBe('samples');
+    for (const mk of [null, mask]) {
+      const o1 = new Float64Array(n * L.c), o2 = o1.slice();
+      k.forward(th, X, n, o1, mk); ref.forward(th, X, n, o2, mk);
+      close(o1, o2);
+      const g1 = new Float64Array(th.length), g2 = g1.slice();
+      k.vjpMean(th, X, E, n, g1, mk); ref.vjpMean(th, X, E, n, g2, mk);
+      close(g1, g2);
+      const l1 = k.lossGrad(th, X, Y, n, g1, mk), l2 = ref.lossGrad(th, X, Y, n, g2, mk);
+      expect(Math.abs(l1 - l2)).toBeLessThan(1e-13 * l2);
+      close(g1, g2);
+      if (mk) for (let q = 2 * L.P; q < 3 * L.P; q++) expect(g1[q]).toBe(0);
+    }
+    const per1 = new Float64Array(L.H * n * L.c), per2 = per1.slice();
+    k.neuronOutputs(th, X, n, per1); ref.neuronOutputs(th, X, n, per2);
+    close(per1, per2);
+  });
+
+  it('the row-table gradient equals central finite differences of the loss', () => {
+    const g = new Float64Array(th.length);
+    k.lossGrad(th, X, Y, n, g, mask);
+    for (let q = 0; q < th.length; q += 3) {
+      const h = 1e-5;
+      const tp = th.slice(), tm = th.slice();
+      tp[q] += h; tm[q] -= h;
+      const fd = (ref.loss(tp, X, Y, n, mask) - ref.loss(tm, X, Y, n, mask)) / (2 * h);
+      expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
+
+  it('a buffer refilled in place with rows that no longer repeat is followed', () => {
+    const X2 = X.slice();
+    const g1 = new Float64Array(th.length), g2 = g1.slice();
+    k.vjpMean(th, X2, E, n, g1);
+    expect(k.formFor(X2, Y, n)).toBe('rows');
+    X2.set(rng.normalArray(X2.length));
+    expect(k.formFor(X2, Y, n)).toBe('samples');
+    k.vjpMean(th, X2, E, n, g1); ref.vjpMean(th, X2, E, n, g2);
+    close(g1, g2);
   });
 });

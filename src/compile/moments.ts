@@ -6,8 +6,9 @@
  *
  * The loss is kept accurate near the optimum by measuring it from the least-squares solution β*
  * (Σ_xx β* = Σ_yx, a basic solution by pivoted Cholesky when Σ_xx is singular):
- *   L(β) = c₀ + ½ δᵀΣ_xx δ,  δ = β − β*,  c₀ = (1/2n) Σ_j (y_j − β*ᵀx_j)²  (summed directly),
- *   g = Σ_xx β − Σ_yx = Σ_xx δ + r*,  r* = Σ_xx β* − Σ_yx  (the solve's rounding, kept so g is exact).
+ *   L(β) = c₀ + δᵀr* + ½ δᵀΣ_xx δ,  δ = β − β*,  c₀ = L(β*) = (1/2n) Σ_j (y_j − β*ᵀx_j)²  (summed directly),
+ *   g = Σ_xx β − Σ_yx = Σ_xx δ + r*,  r* = Σ_xx β* − Σ_yx = ∇L(β*)  (the solve's rounding: kept, so that
+ *   both are exact for whatever β* the solve returned — the loss is a quadratic in β).
  * Nothing here cancels O(1) quantities, unlike ½βᵀΣ_xxβ − βᵀΣ_yx + ½Σ_yy.
  */
 
@@ -116,18 +117,21 @@ function fingerprint(X: Float64Array, Y: Float64Array): number {
 }
 
 /**
- * When to switch a data set to the moment form: only when an evaluation there is much cheaper
- * than a pass over the samples, and only once the passes already made would have paid for
- * forming the moments (one-off callers never pay O(n d²)). Keyed by the identity of X and Y
- * (solvers pass the Problem's immutable data); a data buffer refilled in place is caught by a
- * fingerprint and starts over.
+ * Whether a data set is evaluated from its moments: decided from the sizes alone, so that the
+ * same inputs give the same bytes whatever was called before (a rule that waited for the calls to
+ * pay off would make results depend on the call history). The moments are used when an
+ * evaluation there costs under half a pass over the samples and forming them costs at most
+ * SETUP_PASSES passes (a one-off caller pays at most that). Keyed by the identity of X and Y
+ * (solvers pass the Problem's immutable data); a buffer refilled in place is caught by a
+ * fingerprint and its moments are formed again.
  */
+export const SETUP_PASSES = 30;
+
 export class MomentSwitch {
   private X: Float64Array | null = null;
   private Y: Float64Array | null = null;
   private n = -1;
   private fp = 0;
-  private saved = 0;
   private moments: DataMoments | null = null;
 
   constructor(
@@ -138,31 +142,27 @@ export class MomentSwitch {
     private readonly perEval: number,
   ) {}
 
-  /** Whether calls on this data set are evaluated from the moments now (does not count as a call). */
+  /** Whether the moment form applies to data of these sizes (the rule above). */
+  applies(n: number): boolean {
+    const d = this.dIn;
+    const pass = n * this.perSample, evalCost = d * d + this.perEval;
+    const setup = n * d * (d + 1) * 0.5 + (d * d * d) / 3 + 2 * n * d;
+    return d <= 2048 && 2 * evalCost < pass && setup <= SETUP_PASSES * pass;
+  }
+
+  /** Whether calls on this data set are evaluated from the moments. */
   active(X: Float64Array, Y: Float64Array, n: number): boolean {
-    return this.moments !== null && X === this.X && Y === this.Y && n === this.n && fingerprint(X, Y) === this.fp;
+    return Y.length === n && X.length === n * this.dIn && this.applies(n);
   }
 
   /** The moments to use for this call, or null for the per-sample kernel. */
   use(X: Float64Array, Y: Float64Array, n: number): DataMoments | null {
-    const d = this.dIn;
-    const generic = n * this.perSample, moment = d * d + this.perEval;
-    if (d > 2048 || Y.length !== n || X.length !== n * d || !(2 * moment < generic)) return null;
-    if (X !== this.X || Y !== this.Y || n !== this.n) {
+    if (!this.active(X, Y, n)) return null;
+    if (X !== this.X || Y !== this.Y || n !== this.n || fingerprint(X, Y) !== this.fp) {
       this.X = X; this.Y = Y; this.n = n;
       this.fp = fingerprint(X, Y);
-      this.saved = 0;
-      this.moments = null;
+      this.moments = dataMoments(X, Y, n, this.dIn);
     }
-    if (this.moments) {
-      if (fingerprint(X, Y) === this.fp) return this.moments;
-      this.X = null;
-      return this.use(X, Y, n);
-    }
-    this.saved += generic - moment;
-    const setup = n * d * (d + 1) * 0.5 + (d * d * d) / 3 + 2 * n * d;
-    if (this.saved < setup) return null;
-    this.moments = dataMoments(X, Y, n, d);
     return this.moments;
   }
 }
