@@ -22,22 +22,28 @@ export interface DataMoments {
 }
 
 export function dataMoments(X: Float64Array, Y: Float64Array, n: number, dIn: number): DataMoments {
+  // columns of X made contiguous, so every Σ_xx entry is one dot product of two n-vectors held in
+  // registers (no read-modify-write of Σ_xx per sample)
+  const XT = new Float64Array(dIn * n);
+  for (let j = 0; j < n; j++) for (let a = 0; a < dIn; a++) XT[a * n + j] = X[j * dIn + a];
   const S = new Float64Array(dIn * dIn), s = new Float64Array(dIn);
-  for (let j = 0; j < n; j++) {
-    const xo = j * dIn, y = Y[j];
-    for (let a = 0; a < dIn; a++) {
-      const xa = X[xo + a];
-      if (xa === 0) continue;
-      s[a] += xa * y;
-      const ro = a * dIn;
-      for (let b = a; b < dIn; b++) S[ro + b] += xa * X[xo + b];
-    }
-  }
   const inv = 1 / n;
   for (let a = 0; a < dIn; a++) {
-    s[a] *= inv;
+    const ao = a * n;
+    let sy = 0;
+    for (let j = 0; j < n; j++) sy += XT[ao + j] * Y[j];
+    s[a] = sy * inv;
     for (let b = a; b < dIn; b++) {
-      const v = S[a * dIn + b] * inv;
+      const bo = b * n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, j = 0;
+      for (; j + 3 < n; j += 4) {
+        s0 += XT[ao + j] * XT[bo + j];
+        s1 += XT[ao + j + 1] * XT[bo + j + 1];
+        s2 += XT[ao + j + 2] * XT[bo + j + 2];
+        s3 += XT[ao + j + 3] * XT[bo + j + 3];
+      }
+      for (; j < n; j++) s0 += XT[ao + j] * XT[bo + j];
+      const v = (s0 + s1 + s2 + s3) * inv;
       S[a * dIn + b] = v;
       S[b * dIn + a] = v;
     }
