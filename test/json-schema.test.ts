@@ -46,6 +46,7 @@ const COMMANDS: [string, string[]][] = [
   ['utility', ['utility', 'modular', '--dim', 'p=7', '--dim', 'h=2', '--spectrum', '1:4', '--json']],
   ['forces', ['forces', 'softmax', '--opt', 'n=8', '--json']],
   ['forces --squeeze', ['forces', 'softmax', '--opt', 'n=8', '--squeeze', '1', '--json']],
+  ['flow --overlay', ['flow', 'single-neuron', '--t', '3', '--overlay', 'exact,descent', '--json']],
 ];
 
 describe('--json against schema/gradflow.schema.json', () => {

@@ -113,9 +113,10 @@ export function heatmapBody(spec: HeatmapSpec): PanelBody {
   o.push(`<g class="colorbar" shape-rendering="crispEdges">${bar}</g><rect x="${bx}" y="${y0}" width="${bw}" height="${num(y1 - y0)}" fill="none" stroke="#000000" stroke-width="0.75"/>`);
   const ticks: { at: number; text: string }[] = [];
   if (scale.log) {
+    // the floor's label first, so it wins over a decade tick at the same height
+    if (scale.floorNote) ticks.push({ at: scale.lo, text: `≤${formatNumber(10 ** scale.lo, 2)}` });
     const step = Math.max(1, Math.ceil((scale.hi - scale.lo) / 6));
     for (let d = Math.ceil(scale.lo - 1e-9); d <= scale.hi + 1e-9; d += step) ticks.push({ at: d, text: `1e${d}` });
-    if (scale.floorNote) ticks.push({ at: scale.lo, text: `≤${formatNumber(10 ** scale.lo, 2)}` });
   } else for (let k = 0; k <= 4; k++) ticks.push({ at: scale.lo + (k / 4) * (scale.hi - scale.lo), text: formatNumber(scale.lo + (k / 4) * (scale.hi - scale.lo), 3) });
   let tk = '';
   const seen: number[] = [];
