@@ -406,3 +406,42 @@ describe('figures from the command line', () => {
     await expectBadInput(['flow', 'diagonal', '--overlay', 'exact'], /model 'diagonal' has no closed-form solution/);
   });
 });
+
+describe('sweep CSV headers', () => {
+  it('name what each column holds (no internal keys), say the unit, and carry the JSON\'s numbers', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-sweepcsv-'));
+    const r = await run('sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3,1e-4', '--seeds', '0..1', '--workers', '1', '--out', dir);
+    expect(r.code, r.err).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+    const parse = (name: string): { comments: string[]; header: string[]; body: string[][] } => {
+      const lines = readFileSync(join(dir, name), 'utf8').split('\n').filter((l) => l);
+      const data = lines.filter((l) => !l.startsWith('#'));
+      return { comments: lines.filter((l) => l.startsWith('#')), header: data[0].split(','), body: data.slice(1).map((l) => l.split(',')) };
+    };
+    const internal = ['k', 'a', 'b', 'c', 'se', 'agf', 'agfse', 'delta', 'deltase', 'deltaci', 't_agf', 'sd_agf', 'n_agf', 't_flow', 'e_flow', 'esd_flow', 'same_flow', 'of_flow'];
+    const jumps = parse('sweep.csv'), ext = parse('sweep-extrapolation.csv');
+    for (const t of [jumps, ext]) {
+      for (const h of t.header) {
+        expect(h).toMatch(/^[a-z][a-z0-9_]*$/);
+        expect(internal, h).not.toContain(h);
+      }
+      expect(t.comments.join('\n')).toContain('rescaled_* = t/log(1/alpha)');
+    }
+    const col = (t: typeof jumps, name: string): number => { const i = t.header.indexOf(name); expect(i, name).toBeGreaterThanOrEqual(0); return i; };
+    jumps.body.forEach((row, q) => {
+      expect(Number(row[col(jumps, 'jump')])).toBe(s.rows[q].k);
+      expect(Number(row[col(jumps, 'rescaled_agf_mean')])).toBe(s.rows[q].rescaled.agf.mean);
+      expect(Number(row[col(jumps, 'rel_error_flow_mean')])).toBe(s.rows[q].relError.flow.mean);
+    });
+    ext.body.forEach((row, q) => {
+      const e = s.extrapolation[q];
+      expect(row[col(ext, 'method')]).toBe(e.method);
+      expect(Number(row[col(ext, 'alpha0_rescaled')])).toBe(e.fit.a);
+      expect(Number(row[col(ext, 'coef_inv_log_inv_alpha')])).toBe(e.fit.slope[0]);
+      expect(Number(row[col(ext, 'agf_alpha0_rescaled')])).toBe(e.agf.a);
+    });
+    // the printed table names the α → 0 column in the rescaled unit
+    expect(readFileSync(join(dir, 'sweep.md'), 'utf8')).toContain('t/log(1/α) at α → 0');
+  }, 120_000);
+});

@@ -24,8 +24,8 @@ import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report
 const REPORT_OPTIONS = {
   points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
   export: { kind: 'string' as const, metavar: 'FILE', help: 'write the trajectory (t, loss, every parameter θ(t), full precision) to FILE.csv, FILE.json or FILE.npy' },
-  overlay: { kind: 'list' as const, metavar: 'METHODS', help: 'also run these over the same time span and draw every method in one figure: flow, descent (or gd), exact, or all (those that apply); the table notes give the largest loss gap at the checkpoints' },
   'export-at': { kind: 'string' as const, metavar: 'TIMES', help: 'times to export: all (stored steps), log:N, lin:N or t1,t2,… (flow time)', default: 'all' },
+  overlay: { kind: 'list' as const, metavar: 'METHODS', help: 'also run these over the same time span and draw every method in one figure: flow, descent (or gd), exact, or all (those that apply); the table notes give the largest loss gap at the checkpoints' },
 };
 
 const EXPORT_FORMATS = ['.csv', '.json', '.npy'];
