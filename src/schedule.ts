@@ -13,6 +13,8 @@ export interface Jump {
   neuron: number;
   /** Sign of the neuron's contribution after the jump (e.g. sign of β_i), when meaningful. */
   sign?: number;
+  /** Discrete algorithms (gd, momentum): the step of the jump; `time` is then its flow-time equivalent (k·lr, or k·lr/(1 − momentum)). */
+  step?: number;
   /** Loss on the plateau after the jump. */
   lossAfter: number;
   /** Neurons that returned to the dormant set at this jump. */

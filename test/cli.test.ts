@@ -122,3 +122,90 @@ describe('good input', () => {
     expect(r.out).toMatch(/--method/);
   });
 });
+
+describe('strict command line: per-command options, did you mean, --version, help <cmd>', () => {
+  it('an unknown option names the command and the option it most likely meant, exit 2, one line', async () => {
+    await expectBadInput(['flow', 'single-neuron', '--foo'], /^gradflow: unknown option --foo for 'flow' \(see gradflow help flow\)$/);
+    await expectBadInput(['flow', 'single-neuron', '--tend', '5'], /^gradflow: unknown option --tend for 'flow' \(did you mean --t\?\)$/);
+    await expectBadInput(['flow', 'single-neuron', '--metod', 'rk4'], /unknown option --metod for 'flow' \(did you mean --method\?\)/);
+    await expectBadInput(['compare', 'diagonal', '--method', 'gd'], /unknown option --method for 'compare' \(did you mean --methods\?\)/);
+    await expectBadInput(['descent', 'single-neuron', '--learning-rate', '0.1'], /did you mean --lr\?/);
+    await expectBadInput(['flow', 'single-neuron', '--lr', '0.1'], /unknown option --lr for 'flow' \(--lr is an option of descent, .*compare/);
+    await expectBadInput(['flow', 'single-neuron', '-t', '5'], /unknown option -t: options take two dashes \(did you mean --t\?\)/);
+    await expectBadInput(['flwo', 'single-neuron'], /unknown command 'flwo' \(did you mean 'flow'\?/);
+    await expectBadInput(['help', 'comprae'], /unknown command 'comprae' \(did you mean 'compare'\?/);
+  });
+
+  it('every command accepts each option it declares, and a one-letter slip in any of them suggests it', async () => {
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const { parseArgs } = await import('../src/cli/args.ts');
+    const sample = { number: '0.5', int: '3', string: 'x', list: 'a,b', numbers: '1,2', flag: '' } as const;
+    let slips = 0;
+    for (const c of COMMANDS) {
+      const names = Object.keys(c.options);
+      for (const [name, d] of Object.entries(c.options)) {
+        const argv = d.kind === 'flag' ? [`--${name}`] : [`--${name}`, sample[d.kind]];
+        expect(parseArgs(argv, c.options, { command: c.name }).values.has(name)).toBe(true);
+        if (name.length < 4) continue;
+        // drop one interior letter: the typo is at distance 1 from the option, so it must be among the suggestions
+        const typo = name.slice(0, 2) + name.slice(3);
+        if (names.includes(typo)) continue;
+        expect(() => parseArgs([`--${typo}`, 'x'], c.options, { command: c.name }), `${c.name} --${typo}`).toThrow(new RegExp(`unknown option --${typo} for '${c.name}' \\(did you mean [^)]*--${name}\\b`));
+        slips++;
+      }
+    }
+    expect(slips).toBeGreaterThan(100);
+  });
+
+  it('option names are spelled one way: lower-case kebab-case, and one kind per name across commands', async () => {
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const kinds = new Map<string, Set<string>>();
+    for (const c of COMMANDS) {
+      for (const [name, d] of Object.entries(c.options)) {
+        expect(name, `${c.name} --${name}`).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
+        if (!kinds.has(name)) kinds.set(name, new Set());
+        kinds.get(name)!.add(d.kind === 'int' || d.kind === 'number' ? 'number' : d.kind);
+      }
+    }
+    // known exception, reported in issue 13: forces --seeds N is a count, sweep --seeds 0..9 a list
+    const mixed = [...kinds].filter(([name, k]) => k.size > 1 && name !== 'seeds').map(([name, k]) => `${name}: ${[...k].join('/')}`);
+    expect(mixed).toEqual([]);
+  });
+
+  it('--version prints package.json\'s version, from the top level and from any command', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const argv of [['--version'], ['version'], ['flow', '--version']]) {
+      const r = await run(...argv);
+      expect({ code: r.code, out: r.out.trim() }).toEqual({ code: 0, out: `gradflow ${pkg.version}` });
+    }
+  });
+
+  it('help <cmd> equals <cmd> --help and lists exactly the options that command accepts', async () => {
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    for (const c of COMMANDS) {
+      const a = await run('help', c.name), b = await run(c.name, '--help');
+      expect(a.code).toBe(0);
+      expect(a.out).toBe(b.out);
+      const listed = [...a.out.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]).sort();
+      expect(listed, c.name).toEqual(Object.keys(c.options).sort());
+    }
+    const top = await run('help');
+    for (const c of COMMANDS) expect(top.out).toContain(`  ${c.name} `);
+  });
+
+  it('--init takes inline JSON as well as a file, with the same result', async () => {
+    const csv = file('data3-inline.csv', 'x1,x2,x3,y\n1,0,0,1\n0,1,0,2\n0,0,1,3\n');
+    const state = JSON.stringify({ a: [0.5], w: [0.25, -0.5, 0] });
+    const inline = await run('flow', 'single-neuron', '--data', csv, '--init', state, '--t', '0', '--json');
+    const fromFile = await run('flow', 'single-neuron', '--data', csv, '--init', file('init-inline.json', state), '--t', '0', '--json');
+    expect(inline.code).toBe(0);
+    expect(JSON.parse(inline.out).final.theta).toEqual([0.5, 0.25, -0.5, 0]);
+    expect(JSON.parse(inline.out).final).toEqual(JSON.parse(fromFile.out).final);
+    await expectBadInput(['flow', 'single-neuron', '--data', csv, '--init', '{"a": [0.5], "w": [0.25'], /--init: cannot read the inline value as JSON/);
+  });
+
+  it('--max-steps caps the integrator, and the error names the flag to raise', async () => {
+    await expectBadInput(['flow', 'single-neuron', '--t', '30', '--max-steps', '5'], /exceeded maxSteps = 5 .*raise --max-steps or loosen --rtol/);
+    await expectBadInput(['flow', 'single-neuron', '--max-steps', '0'], /--max-steps must be a positive integer/);
+  });
+});

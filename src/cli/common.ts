@@ -26,6 +26,8 @@ export interface CommandIO {
 
 export interface Command {
   name: string;
+  /** Other names the command answers to (e.g. `force` for `forces`). */
+  aliases?: string[];
   summary: string;
   usage: string;
   options: Record<string, OptionDecl>;
@@ -36,21 +38,21 @@ export interface Command {
 
 export const COMMON_OPTIONS: Record<string, OptionDecl> = {
   json: { kind: 'flag', help: 'print machine-readable JSON on stdout' },
-  out: { kind: 'string', help: 'write report files (tables, SVG plots) to this directory' },
+  out: { kind: 'string', metavar: 'DIR', help: 'write report files to this directory: tables (.md, .csv, .tex), JSON, figures (.svg, .png, .pdf) and report.html' },
   debug: { kind: 'flag', help: 'show stack traces on errors' },
   progress: { kind: 'flag', help: 'show progress on stderr even when it is not a terminal' },
   help: { kind: 'flag', help: 'show this help' },
 };
 
 export const MODEL_OPTIONS: Record<string, OptionDecl> = {
-  spec: { kind: 'string', help: 'a model spec file (JSON) instead of a built-in model' },
-  data: { kind: 'string', help: 'dataset file: JSON {"X": [[…]], "y": […]} or CSV (last column = y)' },
-  moments: { kind: 'string', help: 'population moments JSON {"Sxx": [[…]], "Syx": [[…]], "Syy": [[…]]} instead of --data (models linear in x)' },
-  dim: { kind: 'string', repeat: true, help: 'set a dimension, e.g. --dim d=20 (repeatable)' },
+  spec: { kind: 'string', metavar: 'FILE', help: 'a model spec file (JSON) instead of a built-in model' },
+  data: { kind: 'string', metavar: 'FILE', help: 'dataset file: JSON {"X": [[…]], "y": […]} or CSV (last column = y)' },
+  moments: { kind: 'string', metavar: 'FILE', help: 'population moments JSON {"Sxx": [[…]], "Syx": [[…]], "Syy": [[…]]} instead of --data (models linear in x)' },
+  dim: { kind: 'string', metavar: 'NAME=N', repeat: true, help: 'set a dimension, e.g. --dim d=20 (repeatable)' },
   alpha: { kind: 'number', help: 'initial scale alpha > 0', default: '1e-3' },
   seed: { kind: 'int', help: 'random seed for data and initialisation', default: '0' },
-  opt: { kind: 'string', repeat: true, help: 'model option, e.g. --opt delta=-2 (see `gradflow list`)' },
-  init: { kind: 'string', help: 'explicit initial state θ(0): JSON, a flat array or {"param": [values, neuron-major]}, e.g. {"a": [0.1], "w": [0.2, 0, 0]}' },
+  opt: { kind: 'string', metavar: 'NAME=N', repeat: true, help: 'model option, e.g. --opt delta=-2 (see `gradflow list`)' },
+  init: { kind: 'string', metavar: 'JSON|FILE', help: 'explicit initial state θ(0), inline JSON or a JSON file: a flat array or {"param": [values, neuron-major]}, e.g. {"a": [0.1], "w": [0.2, 0, 0]}' },
 };
 
 export function num(args: ParsedArgs, key: string, fallback: number): number {
@@ -124,13 +126,15 @@ export function buildProblem(args: ParsedArgs, def: ModelDefinition, defaults: {
   return createProblem(def, { data: probe.data, dims, alpha, seed, options, loss, theta0: readInitialState(initPath, probe.layout) });
 }
 
-export function readInitialState(path: string, layout: Layout): Float64Array {
-  const text = readInputFile(path, '--init');
+/** --init takes inline JSON (what --help shows) or the name of a JSON file. */
+export function readInitialState(value: string, layout: Layout): Float64Array {
+  const inline = /^\s*[[{]/.test(value);
+  const text = inline ? value : readInputFile(value, '--init');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new GradflowError(`--init: cannot read ${path} as JSON (${(err as Error).message})`);
+    throw new GradflowError(`--init: cannot read ${inline ? 'the inline value' : printable(value)} as JSON (${(err as Error).message})`);
   }
   const total = layout.H * layout.P;
   const check = (v: unknown, what: string, len: number): number[] => {

@@ -3,22 +3,52 @@
  * stderr and exit code 2; anything else is a bug and says so (stack with --debug).
  */
 import { GradflowError } from '../util/errors.ts';
-import { formatHelp, parseArgs } from './args.ts';
+import { formatHelp, parseArgs, suggest, type OptionDecl } from './args.ts';
 import { printable, terminalSafe } from '../util/limits.ts';
 import { checkOutputDir, removePendingTemps } from '../report/files.ts';
-import type { Command, CommandIO } from './common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, type Command, type CommandIO } from './common.ts';
+import { gradflowVersion } from '../report/json.ts';
 import { COMMANDS } from './registry.ts';
 
 function topHelp(): string {
   const w = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return `gradflow — symbolic-numeric gradient flows for the learning dynamics of small neural networks
 
-Usage: gradflow <command> [model] [options]      (gradflow <command> --help for its options)
+Usage: gradflow <command> [model] [options]
+       gradflow help <command>     that command's options
+       gradflow --version
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}
 `;
 }
+
+/** A command by name, or one line naming the closest commands. */
+function findCommand(name: string): Command {
+  const cmd = COMMANDS.find((c) => c.name === name || (c.aliases ?? []).includes(name));
+  if (cmd) return cmd;
+  const close = suggest(name, COMMANDS.map((c) => c.name));
+  const hint = close.length ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}? ` : '';
+  throw new GradflowError(`unknown command '${printable(name)}' (${hint}commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+}
+
+/**
+ * A command's help in three blocks: its own options, then the model/data options and the output
+ * options it shares with the other commands (an option a command redefines, e.g. compare's --alpha
+ * default, counts as its own).
+ */
+export function commandHelp(cmd: Command): string {
+  const own: Record<string, OptionDecl> = {}, model: Record<string, OptionDecl> = {}, output: Record<string, OptionDecl> = {};
+  for (const [k, d] of Object.entries(cmd.options)) {
+    if (MODEL_OPTIONS[k] === d) model[k] = d;
+    else if (COMMON_OPTIONS[k] === d) output[k] = d;
+    else own[k] = d;
+  }
+  return formatHelp(cmd.usage, cmd.summary, [['Options', own], ['Model and data', model], ['Output', output]]);
+}
+
+/** Every command's option names, so an option given to the wrong command can say where it belongs. */
+const OPTION_OWNERS: Record<string, readonly string[]> = Object.fromEntries(COMMANDS.map((c) => [c.name, Object.keys(c.options)]));
 
 /**
  * Runs one command. Its stdout is held back until it succeeds, so a run that fails half-way
@@ -47,17 +77,30 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const debug = argv.includes('--debug');
   try {
     const [name, ...rest] = argv;
-    if (!name || name === '--help' || name === 'help' || name === '-h') {
+    if (name === '--version' || name === 'version') {
+      if (rest.length) throw new GradflowError(`${name} takes no arguments`);
+      io.out(`gradflow ${gradflowVersion()}`);
+      return 0;
+    }
+    if (name === 'help') {
+      if (rest.length > 1) throw new GradflowError(`help takes one command name (got ${rest.length})`);
+      io.out(rest.length ? commandHelp(findCommand(rest[0])) : topHelp());
+      return 0;
+    }
+    if (!name || name === '--help' || name === '-h') {
       io.out(topHelp());
       return 0;
     }
-    const cmd: Command | undefined = COMMANDS.find((c) => c.name === name);
-    if (!cmd) throw new GradflowError(`unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+    const cmd = findCommand(name);
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(formatHelp(cmd.usage, cmd.summary, cmd.options));
+      io.out(commandHelp(cmd));
       return 0;
     }
-    const args = { ...parseArgs(rest, cmd.options), argv: [name, ...rest] };
+    if (rest.includes('--version')) {
+      io.out(`gradflow ${gradflowVersion()}`);
+      return 0;
+    }
+    const args = { ...parseArgs(rest, cmd.options, { command: cmd.name, others: OPTION_OWNERS }), argv: [name, ...rest] };
     const maxPositionals = cmd.positionals ?? 1;
     if (args.positionals.length > maxPositionals) {
       const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');

@@ -113,7 +113,7 @@ export function scheduleBody(s: JumpSchedule, kappa: number | null): Record<stri
     method: s.method,
     conventions: machineConventions(s.conventions, kappa),
     initialLoss: plain(s.initialLoss),
-    jumps: s.jumps.map((j) => ({ time: plain(j.time), rescaledTime: plain(j.rescaledTime), neuron: j.neuron, sign: j.sign ?? null, lossAfter: plain(j.lossAfter), deactivated: j.deactivated })),
+    jumps: s.jumps.map((j) => ({ time: plain(j.time), rescaledTime: plain(j.rescaledTime), ...(j.step !== undefined ? { step: j.step } : {}), neuron: j.neuron, sign: j.sign ?? null, lossAfter: plain(j.lossAfter), deactivated: j.deactivated })),
     extra: plain(extra),
   };
 }

@@ -40,7 +40,8 @@ import { timeUnit, type Jump, type JumpSchedule } from '../schedule.ts';
 import { children, type Expr } from '../symbolic/expr.ts';
 import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
-import { activationTime, advance, cloneGraded, givens, gradedFromVector, logNorm, reexpand, toVector, type GradedState } from './agf/graded.ts';
+import type { GradedState } from './agf/graded.ts';
+import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { advanceReluDormant } from './cones.ts';
@@ -65,6 +66,8 @@ export interface AgfOptions {
   snapTol?: number;
   /** Initial state (default p.theta0). */
   theta0?: Float64Array;
+  /** The algorithm whose jumps are predicted (default gradient flow); gd and momentum: κ = 2 polynomial models, times in steps (agf/discrete.ts). */
+  algorithm?: AgfAlgorithm;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
@@ -117,6 +120,8 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
     const rho = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
     if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
   }
+  const algo = opts.algorithm ?? { kind: 'flow' };
+  checkDiscreteModel(p, algo);
   if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
   if (!p.derived.polynomial) {
     if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for polynomial κ = 2 models; '${p.model.spec.name}' has relu units (give a small positive alpha instead)`);
@@ -139,6 +144,11 @@ interface Unit {
 function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
   const ar: LogArith = opts.limit ? TROPICAL : FINITE;
+  const algo = opts.algorithm ?? { kind: 'flow' };
+  const dyn = dormantDynamics(algo, ar);
+  const perUnit = flowTimePerStep(algo); // flow time per unit of `time` (1, or per step)
+  const stability: SaddleStability[] = [];
+  let unstableJump: Jump | undefined; // the jump onto a saddle where the algorithm is unstable: not a prediction
   const alpha = p.alpha;
   const logInv = Math.log(1 / alpha);
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
@@ -173,19 +183,19 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     q[groups[g].indexOf(i)] = 1;
     const v = Float64Array.from(theta0.subarray(i * P, (i + 1) * P), (x) => x / alpha);
     const zero = v.every((x) => x === 0);
-    units.push({ slot: i, group: g, q, active: false, state: zero ? null : gradedFromVector(ar, bases[g], v, opts.limit ? -1 : Math.log(alpha), snapTol), atActivation: null });
+    units.push({ slot: i, group: g, q, active: false, state: zero ? null : dyn.fromVector(bases[g], v, opts.limit ? -1 : Math.log(alpha), snapTol), atActivation: null });
   }
 
   const jumps: Jump[] = [];
   const activeSets: number[][] = [];
   let time = 0; // flow time (finite α) or rescaled time (limit)
-  let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' = 'max-jumps';
+  let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' | 'unstable' = 'max-jumps';
   let costEvaluations = 0;
   let plateaus = 0;
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
-  const current = (st: GradedState, g: number): GradedState => (st.basis === bases[g] ? st : reexpand(ar, st, bases[g], overlaps(bases[g], st.basis, snapTol)));
+  const current = (st: GradedState, g: number): GradedState => (st.basis === bases[g] ? st : dyn.reexpand(st, bases[g], overlaps(bases[g], st.basis, snapTol)));
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     plateaus++;
@@ -195,23 +205,29 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       bases = groups.map((g, k) => eigenbasis(Ms[g[0]], P, scale, tol, bases[k]));
     }
     for (const u of units) if (!u.active && u.state) u.state = current(u.state, u.group);
-    if (interchangeable) regrade(ar, units.filter((u) => !u.active && u.state), bases[0]);
+    if (interchangeable) regrade(dyn, units.filter((u) => !u.active && u.state), bases[0]);
+    if (algo.kind !== 'flow') {
+      // a discrete algorithm must be stable at the saddle it sits on, or there is nothing to predict
+      const st = saddleStability(p, theta, activeMask, bases.map((b) => b.values), algo, jumps.length);
+      stability.push(st);
+      if (!st.stable) { status = 'unstable'; unstableJump = jumps.pop(); activeSets.pop(); break; }
+    }
 
     // ---- utility maximisation: the first dormant neuron to reach norm 1
     let tau = Infinity, winner: Unit | null = null;
     for (const u of units) {
       if (u.active || !u.state) continue;
-      const t = activationTime(ar, u.state);
+      const t = dyn.activationTime(u.state);
       if (t < tau) { tau = t; winner = u; }
     }
     if (!winner || !Number.isFinite(tau)) { status = 'no-positive-utility'; break; }
     time += tau;
-    for (const u of units) if (!u.active && u.state) advance(u.state, tau);
+    for (const u of units) if (!u.active && u.state) dyn.advance(u.state, tau);
 
     // ---- activation and cost minimisation
     const w = winner;
-    w.atActivation = cloneGraded(w.state!);
-    const v = toVector(ar, w.state!, P);
+    w.atActivation = dyn.clone(w.state!);
+    const v = dyn.toVector(w.state!, P);
     w.active = true;
     w.state = null;
     activeMask[w.slot] = 1;
@@ -222,13 +238,14 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     costEvaluations += fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
-      u.state = u.atActivation ? cloneGraded(u.atActivation) : null;
+      u.state = u.atActivation ? dyn.clone(u.atActivation) : null;
       if (wasActive.includes(u)) deactivated.push(i);
     });
     const lossAfter = updateResidual();
     jumps.push({
-      time: opts.limit ? time * logInv : time,
-      rescaledTime: opts.limit ? time : time / logInv,
+      time: opts.limit ? time * logInv : time * perUnit,
+      rescaledTime: opts.limit ? time : (time * perUnit) / logInv,
+      ...(algo.kind !== 'flow' ? { step: time } : {}),
       neuron: w.slot,
       sign: neuronSign(p, theta, w.slot),
       lossAfter,
@@ -241,7 +258,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   // the real neurons' parameters: active units plus (finite α) the dormant ones' current values
   const finalTheta = new Float64Array(H * P);
   for (const u of units) {
-    const vec = u.active ? theta.subarray(u.slot * P, (u.slot + 1) * P) : u.state && !opts.limit ? toVector(ar, u.state, P) : null;
+    const vec = u.active ? theta.subarray(u.slot * P, (u.slot + 1) * P) : u.state && !opts.limit ? dyn.toVector(u.state, P) : null;
     if (!vec) continue;
     groups[u.group].forEach((j, k) => {
       if (u.q[k] === 0) return;
@@ -250,11 +267,11 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   }
   return {
     model: p.model.spec.name,
-    method: 'agf',
+    method: algo.kind === 'flow' ? 'agf' : `agf-${algo.kind}`,
     conventions: {
       ...p.conventions,
       ...(opts.limit ? { alpha: 0 } : {}),
-      time: opts.limit ? 'alpha → 0 limit: rescaledTime = t/log(1/alpha) is primary; time = rescaledTime·log(1/alpha) at the problem alpha' : 'flow time; rescaledTime = time / log(1/alpha)',
+      time: opts.limit ? 'alpha → 0 limit: rescaledTime = t/log(1/alpha) is primary; time = rescaledTime·log(1/alpha) at the problem alpha' : algo.kind !== 'flow' ? stepConvention(algo) : 'flow time; rescaledTime = time / log(1/alpha)',
     },
     initialLoss,
     jumps,
@@ -263,6 +280,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       status,
       limit: opts.limit === true,
       ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${jumps.at(-1)!.lossAfter.toPrecision(6)} (the active neurons cannot fit the rest)` } : {}),
+      ...(status === 'unstable' ? { stopReason: unstableReason(stability.at(-1)!, algo, unstableJump) } : {}),
+      ...(algo.kind !== 'flow' ? { algorithm: algo, stability } : {}),
       ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
       interchangeable,
       activeSets,
@@ -270,7 +289,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       costEvaluations,
       neuronMix: interchangeable ? units.map((u) => Array.from(u.q)) : undefined,
       finalTheta: Array.from(finalTheta),
-      dormantLogNorms: units.map((u) => (u.active || !u.state ? null : logNorm(ar, u.state))),
+      dormantLogNorms: units.map((u) => (u.active || !u.state ? null : dyn.logNorm(u.state))),
     },
   };
 }
@@ -281,7 +300,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
  * direction and the others get exactly 0 there. The zero pattern is invariant under the
  * plateau's dynamics, so a virtual neuron never grows along a faster mode another one owns.
  */
-function regrade(ar: LogArith, dormant: Unit[], basis: Eigenbasis): void {
+function regrade(dyn: DormantDynamics, dormant: Unit[], basis: Eigenbasis): void {
   if (dormant.length < 2) return;
   const P = basis.values.length;
   const pool = dormant.slice();
@@ -293,7 +312,7 @@ function regrade(ar: LogArith, dormant: Unit[], basis: Eigenbasis): void {
     const piv = pool[pi];
     for (const u of pool) {
       if (u === piv || u.state!.s[k] === 0) continue;
-      const [cg, sg] = givens(ar, piv.state!, u.state!, k);
+      const [cg, sg] = dyn.givens(piv.state!, u.state!, k);
       for (let j = 0; j < piv.q.length; j++) {
         const a = piv.q[j], b = u.q[j];
         piv.q[j] = cg * a + sg * b;
@@ -308,10 +327,19 @@ function regrade(ar: LogArith, dormant: Unit[], basis: Eigenbasis): void {
  * κ = 2 neurons with relu units (non-polynomial): on a plateau each dormant unit's dynamics are
  * linear inside each activation cone; cones.ts advances them exactly (eigenbasis log-magnitudes,
  * kink crossings as events, Filippov sliding), from which the first unit to reach norm 1 is
- * found; the others are advanced to that time. Units are not interchangeable (relu breaks the
- * rotation symmetry), and a unit's state between plateaus is its parameter vector (limitation:
- * exponentially small components of a returning unit are not kept, as they are for polynomial
- * models).
+ * found; the others are advanced to that time. A unit's state between plateaus is its parameter
+ * vector (limitation: exponentially small components of a returning unit are not kept, as they
+ * are for polynomial models).
+ *
+ * Co-activation. Units whose directions converge into the same cone grow at the same top rate of
+ * the same M, so when the first of them reaches norm 1 the others sit at O(1) norms (0.3–0.8 on
+ * the teacher–student data): their activation times differ by O(1) flow time, i.e. they activate
+ * together in rescaled time, and their outputs are not negligible. So every dormant unit on the
+ * winner's activation cone at that time (same pattern: the same M, hence the same top direction)
+ * enters the active set with it, whatever its norm — its share of the output is its share of the
+ * top-mode coefficient, as in the flow. The group is sized with one common factor (aligned units
+ * θ_i = c_i·φ have gradients c_i·G, so flow and fit both keep the ratios c_i/c_j) and then fitted.
+ * extra.coActivated lists the co-activated units of each jump.
  */
 function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
@@ -328,6 +356,28 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
     const v = theta0.slice(i * P, (i + 1) * P);
     return v.some((x) => x !== 0) ? v : null;
   });
+  const coActivated: number[][] = [];
+  /** One common size factor for a group entering together (bestSize for a group): s² = E⟨f_G, r_−G⟩ / E‖f_G‖². */
+  const sizeGroup = (group: number[]): void => {
+    const { X, Y, n } = p.data;
+    const nc = n * p.layout.c;
+    const others = activeMask.slice();
+    for (const i of group) others[i] = 0;
+    const f = new Float64Array(nc);
+    p.kernels.forward(theta, X, n, f, others);
+    const outs = new Float64Array(H * nc);
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    let num = 0, den = 0;
+    for (let q = 0; q < nc; q++) {
+      let fg = 0;
+      for (const i of group) fg += outs[i * nc + q];
+      num += fg * (Y[q] - f[q]);
+      den += fg * fg;
+    }
+    if (!(num > 0 && den > 0)) return;
+    const sc = Math.sqrt(num / den);
+    for (const i of group) for (let a = 0; a < P; a++) theta[i * P + a] *= sc;
+  };
   const atActivation: (Float64Array | null)[] = new Array(H).fill(null);
   // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
   const horizon = 1e6 * logInv / scale;
@@ -345,19 +395,27 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
     }
     if (winner < 0) { status = 'no-positive-utility'; break; }
     time += tau;
+    const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
     for (let i = 0; i < H; i++) {
       if (activeMask[i] || !dormant[i]) continue;
       const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau);
       dormantEvents += adv.events.length;
       dormant[i] = adv.theta;
+      patterns[i] = adv.pattern;
     }
+    const wp = patterns[winner]!;
+    const group = [winner, ...patterns.flatMap((q, i) => (i !== winner && q && q.every((v, j) => v === wp[j]) ? [i] : []))];
     const w = winner;
-    atActivation[w] = dormant[w]!.slice();
-    theta.set(dormant[w]!, w * P);
-    dormant[w] = null;
-    activeMask[w] = 1;
-    bestSize(p, theta, activeMask, w, 2);
-    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== w);
+    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1);
+    for (const i of group) {
+      atActivation[i] = dormant[i]!.slice();
+      theta.set(dormant[i]!, i * P);
+      dormant[i] = null;
+      activeMask[i] = 1;
+    }
+    if (group.length === 1) bestSize(p, theta, activeMask, w, 2);
+    else sizeGroup(group);
+    coActivated.push(group.slice(1));
     const deactivated: number[] = [];
     fitWithCollapses(p, set, cost, (i) => {
       dormant[i] = atActivation[i];
@@ -382,6 +440,7 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
       mechanism: 'relu activation cones (cones.ts)',
       activeSets,
+      coActivated,
       dormantEvents,
       finalTheta: Array.from(finalTheta),
     },

@@ -11,6 +11,7 @@ import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { GradflowError } from '../../util/errors.ts';
+import { printable } from '../../util/limits.ts';
 import { checkAlpha } from './schedule-commands.ts';
 import type { Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
@@ -115,7 +116,7 @@ function plots(p: Problem, cmp: LinearComparison): string {
 export const compareLinearCommand: Command = {
   name: 'compare-linear',
   summary: 'Greedy low-rank learning: closed-form AGF jump times and loss levels vs the integrated flow (linear, factorization, factorization-uv).',
-  usage: 'gradflow compare-linear <linear|factorization|factorization-uv> [--moments FILE | --data FILE] [--alpha A] [--variant auto|commuting|conjecture] [--agf]',
+  usage: 'gradflow compare-linear <linear|factorization|factorization-uv> [--moments FILE | --data FILE] [--alpha A] [--variant auto|commuting|conjecture] [--agf generic]   (the same as gradflow compare <model>)',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha > 0 (per factor)', default: '1e-8' },
@@ -123,7 +124,7 @@ export const compareLinearCommand: Command = {
     t: { kind: 'number', help: 'end time of the flow (flow time; default 1.5 × the last predicted jump + 20)' },
     method: { kind: 'string', help: 'integrator: dopri5, gauss4, midpoint, rk4', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance of the flow', default: '1e-10' },
-    agf: { kind: 'flag', help: 'also run the generic AGF solver (per-neuron utility maximisation)' },
+    agf: { kind: 'string', help: 'AGF solvers: closed (the closed form) or generic (also the generic per-neuron utility maximisation); same values as compare --agf', default: 'closed' },
     ...COMMON_OPTIONS,
   },
   run(args: ParsedArgs, io: CommandIO) {
@@ -140,7 +141,7 @@ export function isLinearModel(def: ModelDefinition): boolean {
 /**
  * The body of `compare-linear`, also used by `compare` for linear models. Reads only options
  * both commands declare or that are optional here: variant, method, rtol (compare-linear) and
- * --agf as a flag (compare-linear) or auto|generic|closed (compare: generic adds the generic solver).
+ * --agf auto|generic|closed (generic adds the generic solver; auto and closed run the closed form only).
  */
 export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
   const p = buildProblem(args, def, { alpha: 1e-8 });
@@ -148,13 +149,14 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
   if (!linearForm(p)) throw new GradflowError(`compare-linear: model '${def.spec.name}' is not a linear network or factorisation (use linear, factorization or factorization-uv)`);
   const variant = str(args, 'variant') ?? 'auto';
   if (variant !== 'auto' && variant !== 'commuting' && variant !== 'conjecture') throw new GradflowError(`--variant must be auto, commuting or conjecture (got '${variant}')`);
-  const agfArg = args.values.get('agf');
+  const agfArg = str(args, 'agf') ?? 'auto';
+  if (!['auto', 'generic', 'closed'].includes(agfArg)) throw new GradflowError(`--agf must be auto, generic or closed (got '${printable(agfArg)}')`);
   const cmp = compareLinear(p, {
     variant,
     tEnd: args.values.has('t') ? num(args, 't', 0) : undefined,
     method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
     rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
-    agf: agfArg === true || agfArg === 'generic',
+    agf: agfArg === 'generic',
   });
   // the DESIGN.md comparison contract (one schedule per method + the matched jumps), plus this table's rows
   // one method name per role whatever the solver: 'agf' is the closed form (its variant in extra.solver), 'agf-generic' the generic solver

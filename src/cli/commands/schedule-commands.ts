@@ -1,6 +1,6 @@
 /** agf and pf: a jump schedule alone (table, --json in the DESIGN.md shape, --out files). */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, printJson, resolveModel, resultJson } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, scheduleBody } from '../../report/json.ts';
 import { timeUnit } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -12,6 +12,11 @@ import { solveAgfDiagonal } from '../../solvers/agf-diagonal.ts';
 import { diagonalData } from '../../solvers/diagonal-data.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { scheduleTable } from '../../report/schedule-report.ts';
+import { algorithmLabel, checkAlgorithm, stabilityNote, checkDiscreteModel, type AgfAlgorithm } from '../../solvers/agf/discrete.ts';
+import { compareDiscrete, discreteTable } from '../../analysis/discrete-compare.ts';
+import { comparisonJson } from '../../analysis/compare.ts';
+import { machineConventions } from '../../report/json.ts';
+import { defaultStep } from '../../analysis/runs.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
 
 export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
@@ -22,8 +27,15 @@ export function checkAlpha(p: Problem): void {
   if (!(p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) for jump schedules (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
 }
 
-function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedule, notes: string[]): void {
-  const table = scheduleTable(s, timeUnit(p.derived.kappa, p.alpha), notes);
+function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedule, notes: string[], steps = false): void {
+  const unit = timeUnit(p.derived.kappa, p.alpha);
+  const table = scheduleTable(s, unit, notes);
+  if (steps) {
+    // a discrete algorithm: the step is the prediction, time its flow-time equivalent
+    table.columns.splice(1, 0, { key: 'step', header: 'step' });
+    table.columns[2] = { key: 'time', header: 'time (k·η_eff)' };
+    table.notes![0] = `time: flow-time equivalent of step k (k·lr for gd, k·lr/(1 − momentum) for momentum); ${unit.note}`;
+  }
   const json = resultJson(args, 'schedule', p.seed, scheduleBody(s, p.derived.kappa));
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
@@ -34,17 +46,28 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
   }, [table]);
 }
 
+const ALGORITHM_OPTIONS = {
+  for: { kind: 'string' as const, help: 'the algorithm whose jumps are predicted: flow (gradient flow, the default), gd or momentum (κ = 2 polynomial models; times in steps)', default: 'flow' },
+  lr: { kind: 'number' as const, help: '--for gd|momentum: the learning rate η (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)' },
+  momentum: { kind: 'number' as const, help: '--for momentum: the heavy-ball coefficient m in (0, 1) (v ← m·v − η∇L, θ ← θ + v)' },
+  simulate: { kind: 'flag' as const, help: '--for gd|momentum: also run the algorithm (solvers/descent.ts) and compare its jump steps with the prediction and with the gradient-flow AGF mapped to steps' },
+};
+
 export const agfCommand: Command = {
   name: 'agf',
   summary: 'Alternating Gradient Flows: predicted saddle-to-saddle jump times, neurons and loss levels (any κ-homogeneous model).',
-  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed]',
+  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed] [--for flow|gd|momentum --lr η [--momentum m] [--simulate]]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
+    ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
+    const forAlgo = str(args, 'for') ?? 'flow';
+    if (forAlgo !== 'flow') return runDiscreteAgf(args, io, forAlgo);
+    rejectOptions(args, ['lr', 'momentum', 'simulate'], 'agf --for flow (the default; use --for gd or --for momentum)');
     // alpha = 0: the limit; the start's directions come from the model's init at the default scale
     const limit = args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0;
     const built = limit ? { ...args, values: new Map([...args.values].filter(([k]) => k !== 'alpha')) } : args;
@@ -67,6 +90,57 @@ export const agfCommand: Command = {
     if (s.extra?.warning && flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
   },
 };
+
+
+/** agf --for gd|momentum: the jump schedule of the discrete algorithm in steps (solvers/agf/discrete.ts), optionally against a simulated run. */
+function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void {
+  if (forAlgo !== 'gd' && forAlgo !== 'momentum') throw new GradflowError(`--for must be flow, gd or momentum (got '${forAlgo}')`);
+  rejectOptions(args, ['closed'], `agf --for ${forAlgo} (the closed form is gradient flow's)`);
+  if (forAlgo === 'gd') rejectOptions(args, ['momentum'], 'agf --for gd (use --for momentum)');
+  if (forAlgo === 'momentum' && !args.values.has('momentum')) throw new GradflowError('agf --for momentum needs --momentum m, m in (0, 1)');
+  if (args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0) throw new GradflowError(`agf --for ${forAlgo}: the alpha → 0 limit is computed for gradient flow only; give a positive alpha`);
+  const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+  checkAlpha(p);
+  const givenLr = args.values.has('lr');
+  const momentum = num(args, 'momentum', NaN);
+  // bad options fail before any solve
+  checkAlgorithm(forAlgo === 'gd' ? { kind: 'gd', lr: givenLr ? num(args, 'lr', 0) : 1 } : { kind: 'momentum', lr: givenLr ? num(args, 'lr', 0) : 1, momentum });
+  checkDiscreteModel(p, { kind: forAlgo, lr: 1, momentum });
+  if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
+  const flowSchedule = solveAgf(p);
+  const lr = givenLr ? num(args, 'lr', 0) : defaultStep(p, [p.theta0, Float64Array.from((flowSchedule.extra?.finalTheta as number[] | undefined) ?? p.theta0)]);
+  const algo: AgfAlgorithm = forAlgo === 'gd' ? { kind: 'gd', lr } : { kind: 'momentum', lr, momentum };
+  const notes = [
+    `algorithm: ${algorithmLabel(algo)}${givenLr ? '' : ' (lr = 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)'}; loss: ${p.conventions.loss}; init: ${p.conventions.init}, alpha = ${p.alpha}`,
+    `data: ${p.data.source}`,
+    'solver: generic AGF engine, discrete dormant dynamics (exact per-step factors in log-magnitudes; solvers/agf/discrete.ts) + L-BFGS cost minimisation',
+  ];
+  if (!flag(args, 'simulate')) {
+    const s = solveAgf(p, { algorithm: algo });
+    notes.push(`time: ${String(s.conventions.time)}`);
+    const sn = stabilityNote(s.extra);
+    if (sn) notes.push(sn);
+    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)})` : ''}`);
+    emitSchedule(args, io, p, s, notes, true);
+    if (s.extra?.status === 'unstable') io.err(`gradflow: warning: ${String(s.extra.stopReason)}`);
+    return;
+  }
+  const c = compareDiscrete(p, algo, { flow: flowSchedule });
+  if (c.predicted.extra?.status) notes.push(`prediction stopped: ${String(c.predicted.extra.status)}${c.predicted.extra?.stopReason ? ` (${String(c.predicted.extra.stopReason)})` : ''}`);
+  const sn = stabilityNote(c.predicted.extra);
+  if (sn) notes.push(sn);
+  const table = discreteTable(c, notes);
+  const kappa = p.derived.kappa;
+  const conventions = machineConventions(p.conventions, kappa, { time: `flow-time equivalents t = k·η_eff (η_eff = ${c.flowTimePerStep}); jump.step is the step; rescaledTime = time / timeScale` });
+  const json = resultJson(args, 'comparison', p.seed, comparisonJson(c.comparison, kappa, conventions, { notes, algorithm: algo, steps: c.steps, rows: c.rows }));
+  if (!printJson(args, io, json)) io.out(renderText(table));
+  emitFiles(args, io, {
+    [`agf-${forAlgo}-vs-${forAlgo}.md`]: () => renderMarkdown(table),
+    [`agf-${forAlgo}-vs-${forAlgo}.csv`]: () => renderCsv(table),
+    [`agf-${forAlgo}-vs-${forAlgo}.tex`]: () => renderLatex(table),
+    [`agf-${forAlgo}-vs-${forAlgo}.json`]: () => jsonText(json),
+  }, [table]);
+}
 
 export const pfCommand: Command = {
   name: 'pf',

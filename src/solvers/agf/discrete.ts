@@ -1,0 +1,527 @@
+/**
+ * Dormant dynamics of the algorithm being predicted — gradient flow, gradient descent or heavy-ball
+ * momentum — for the κ = 2 AGF engine (agf.ts). On a plateau a dormant neuron obeys θ̇ = Mθ under
+ * the flow; the discrete algorithms apply the same linear map step by step, so each eigen-coordinate
+ * of M (rate λ) evolves exactly:
+ *  - flow: c(t) = e^{λt} c(0) (graded.ts);
+ *  - gradient descent, step η: c_k = (1 + ηλ)^k c_0 — log-rate log|1 + ηλ| per step, and a sign
+ *    flip per step where 1 + ηλ < 0;
+ *  - heavy ball (v ← m v − η∇L, θ ← θ + v, the loop of descent.ts): per coordinate the pair
+ *    (position c, buffer v) obeys (c, v) ← A(c, v), A = [[1 + ηλ, m], [ηλ, m]], whose roots are
+ *    those of z² − (1 + m + ηλ) z + m = 0. The buffer is part of the dormant state: it is carried
+ *    across plateaus and re-expanded with the position, which gives the O(1) transient at every
+ *    plateau change (the buffer sits in the old plateau's growing mode, not the new one's).
+ * Time is counted in steps for the discrete algorithms; activations happen at integer steps (the
+ * first step at which ‖θ‖ ≥ 1), so sign flips stay exact.
+ *
+ * Momentum state per coordinate, both parts as signed log-magnitudes (logscale.ts):
+ *  - λ ≥ 0 (real roots z₊ ≥ 1 > m ≥ z₋ > 0): the coefficients of the two modes, x = a₊, y = a₋,
+ *    with c = a₊ + a₋ and v = a₊w₊ + a₋w₋, w = 1 − 1/z. The growing mode is kept by itself so the
+ *    graded form of interchangeable neurons (agf.ts regrade) can zero it exactly;
+ *  - λ < 0 (decaying, roots real or complex): x = c, y = v, advanced by A^k = U_k A − m U_{k−1} I
+ *    (Cayley–Hamilton, U_k the Chebyshev-like sequence U_{k+1} = T U_k − m U_{k−1}) in log form.
+ */
+import { GradflowError } from '../../util/errors.ts';
+import type { Problem } from '../../problem.ts';
+import { FINITE, type LogArith, logOf, signedAdd } from './logscale.ts';
+import { jacobiEig, type Eigenbasis } from './spectral.ts';
+import { activationTime as flowActivationTime, advance as flowAdvance, cloneGraded, givens as flowGivens, gradedFromVector, logNorm as flowLogNorm, reexpand as flowReexpand, toVector as flowToVector, type GradedState } from './graded.ts';
+
+/** The algorithm whose jump schedule AGF predicts. */
+export type AgfAlgorithm =
+  | { kind: 'flow' }
+  | { kind: 'gd'; lr: number }
+  | { kind: 'momentum'; lr: number; momentum: number };
+
+/** A dormant state: position coordinates (s, l); momentum adds the second part of each coordinate (ys, yl). */
+export interface DormantState extends GradedState {
+  ys?: Float64Array;
+  yl?: Float64Array;
+}
+
+/** What the engine does with a dormant neuron; times are flow time (flow) or steps (gd, momentum). */
+export interface DormantDynamics {
+  readonly algorithm: AgfAlgorithm;
+  /** Flow time per unit of the dynamics' time: 1 (flow), η (gd), η/(1 − m) (momentum: the descent.ts convention). */
+  readonly flowTimePerUnit: number;
+  fromVector(basis: Eigenbasis, v: ArrayLike<number>, baseLog: number, snapTol: number): DormantState;
+  reexpand(st: DormantState, next: Eigenbasis, O: Float64Array[]): DormantState;
+  activationTime(st: DormantState): number;
+  advance(st: DormantState, t: number): void;
+  clone(st: DormantState): DormantState;
+  toVector(st: DormantState, P: number): Float64Array;
+  logNorm(st: DormantState): number;
+  /** Rotation of two dormant neurons zeroing the growing part of coordinate n of b; (c, s) as floats for the neuron-space vectors. */
+  givens(a: DormantState, b: DormantState, n: number): [number, number];
+}
+
+/** The discrete algorithms need the exact linear dormant dynamics of polynomial κ = 2 models. */
+export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
+  if (a.kind === 'flow') return;
+  const kappa = p.derived.kappa;
+  if (kappa === 2 && p.derived.polynomial) return;
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
+}
+
+export function checkAlgorithm(a: AgfAlgorithm): void {
+  if (a.kind === 'flow') return;
+  if (!(Number.isFinite(a.lr) && a.lr > 0)) throw new GradflowError(`agf: the learning rate must be a positive number (got ${a.lr})`);
+  if (a.kind === 'momentum' && !(a.momentum > 0 && a.momentum < 1)) throw new GradflowError(`agf: momentum must lie in (0, 1) (got ${a.momentum}; momentum 0 is --for gd)`);
+}
+
+/** Flow time per step: η for gd, η/(1 − m) for momentum (the time descent.ts stamps on step k). */
+export function flowTimePerStep(a: AgfAlgorithm): number {
+  return a.kind === 'flow' ? 1 : a.kind === 'gd' ? a.lr : a.lr / (1 - a.momentum);
+}
+
+export function algorithmLabel(a: AgfAlgorithm): string {
+  const lr = a.kind === 'flow' ? '' : String(Number(a.lr.toPrecision(6)));
+  return a.kind === 'flow' ? 'gradient flow' : a.kind === 'gd' ? `gradient descent, lr = ${lr}` : `heavy-ball momentum, lr = ${lr}, momentum = ${a.momentum}`;
+}
+
+export function dormantDynamics(a: AgfAlgorithm, ar: LogArith): DormantDynamics {
+  checkAlgorithm(a);
+  if (a.kind === 'flow') return flowDynamics(ar);
+  if (ar.tropical) throw new GradflowError('agf: the alpha → 0 limit is computed for gradient flow only; give a positive alpha with --for gd|momentum');
+  return a.kind === 'gd' ? gdDynamics(a.lr) : momentumDynamics(a.lr, a.momentum);
+}
+
+function flowDynamics(ar: LogArith): DormantDynamics {
+  return {
+    algorithm: { kind: 'flow' },
+    flowTimePerUnit: 1,
+    fromVector: (basis, v, baseLog, snapTol) => gradedFromVector(ar, basis, v, baseLog, snapTol),
+    reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
+    activationTime: (st) => flowActivationTime(ar, st),
+    advance: (st, t) => flowAdvance(st, t),
+    clone: (st) => cloneGraded(st),
+    toVector: (st, P) => flowToVector(ar, st, P),
+    logNorm: (st) => flowLogNorm(ar, st),
+    givens: (a, b, n) => flowGivens(ar, a, b, n),
+  };
+}
+
+/** The first integer step at which a norm that first reaches 1 at real step s is ≥ 1 (s = 5 − 1e-12 is step 5). */
+function firstStep(s: number): number {
+  if (!Number.isFinite(s)) return s;
+  return Math.max(0, Math.ceil(s - 1e-9 * Math.max(1, s)));
+}
+
+/** A basis with the same vectors and per-step log-rates `values` (shared by every state of one plateau). */
+function shadowCache(rate: (lambda: number) => number): (b: Eigenbasis) => Eigenbasis {
+  const cache = new WeakMap<Eigenbasis, Eigenbasis>();
+  return (b) => {
+    let s = cache.get(b);
+    if (!s) {
+      s = { values: Float64Array.from(b.values, rate), vectors: b.vectors };
+      cache.set(b, s);
+    }
+    return s;
+  };
+}
+
+/**
+ * Gradient descent: coordinate n multiplies by (1 + ηλₙ) per step. The norm at integer k is that of
+ * a flow with rates log|1 + ηλₙ|, so graded.ts finds the real root and the activation is its ceiling.
+ */
+function gdDynamics(lr: number): DormantDynamics {
+  const ar = FINITE;
+  const stepRates = shadowCache((lam) => Math.log(Math.abs(1 + lr * lam)));
+  const shadow = (st: GradedState): GradedState => ({ basis: stepRates(st.basis), s: st.s, l: st.l });
+  return {
+    algorithm: { kind: 'gd', lr },
+    flowTimePerUnit: lr,
+    fromVector: (basis, v, baseLog, snapTol) => gradedFromVector(ar, basis, v, baseLog, snapTol),
+    reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
+    activationTime: (st) => firstStep(flowActivationTime(ar, shadow(st))),
+    advance(st, k) {
+      if (k === 0) return;
+      checkSteps(k);
+      const { values } = st.basis;
+      for (let n = 0; n < st.l.length; n++) {
+        if (st.s[n] === 0) continue;
+        const f = 1 + lr * values[n];
+        if (f === 0) { st.s[n] = 0; st.l[n] = -Infinity; continue; }
+        st.l[n] += k * Math.log(Math.abs(f));
+        if (f < 0 && k % 2 === 1) st.s[n] = -st.s[n];
+      }
+    },
+    clone: (st) => cloneGraded(st),
+    toVector: (st, P) => flowToVector(ar, st, P),
+    logNorm: (st) => flowLogNorm(ar, st),
+    givens: (a, b, n) => flowGivens(ar, a, b, n),
+  };
+}
+
+function checkSteps(k: number): void {
+  if (!Number.isSafeInteger(k) || k < 0) throw new GradflowError(`agf: a discrete algorithm advances by whole steps (got ${k}); the plateau needs more than 2^53 steps — raise the learning rate`);
+}
+
+/** Roots and mode data of one heavy-ball coordinate of rate λ. */
+interface Coord {
+  /** λ ≥ 0: stored as mode coefficients (a₊, a₋); else raw (c, v). */
+  modes: boolean;
+  /** 1 + ηλ and ηλ: the map A = [[a11, m], [a21, m]]. */
+  a11: number;
+  a21: number;
+  /** Mode form: log z₊, log z₋ and w± = 1 − 1/z±. */
+  lzp: number;
+  lzm: number;
+  wp: number;
+  wm: number;
+}
+
+function coordOf(lr: number, m: number, lam: number): Coord {
+  const a11 = 1 + lr * lam, a21 = lr * lam;
+  if (!(lam >= 0)) return { modes: false, a11, a21, lzp: NaN, lzm: NaN, wp: NaN, wm: NaN };
+  const T = 1 + m + lr * lam;
+  const sq = Math.sqrt(T * T - 4 * m); // ≥ 1 − m > 0
+  const zp = 0.5 * (T + sq);
+  const zm = m / zp; // the product of the roots is m (no cancellation)
+  return { modes: true, a11, a21, lzp: Math.log(zp), lzm: Math.log(zm), wp: 1 - 1 / zp, wm: 1 - 1 / zm };
+}
+
+/**
+ * log|U_k| and its sign, U_k = Σ_{j<k} z₁^j z₂^{k−1−j} for the roots of z² − Tz + m (so that
+ * A^k = U_k A − m U_{k−1} I); real or complex roots, k a non-negative integer.
+ */
+function chebU(T: number, m: number, k: number, out: Float64Array): void {
+  if (k === 0) { out[0] = 0; out[1] = -Infinity; return; }
+  if (k === 1) { out[0] = 1; out[1] = 0; return; }
+  const disc = T * T - 4 * m;
+  const r = Math.sqrt(m);
+  if (disc < 0) {
+    // z = r e^{±iφ}: U_k = r^{k−1} sin(kφ)/sin φ
+    const phi = Math.acos(Math.max(-1, Math.min(1, T / (2 * r))));
+    const s = Math.sin(k * phi) / Math.sin(phi);
+    out[0] = Math.sign(s);
+    out[1] = s === 0 ? -Infinity : (k - 1) * Math.log(r) + Math.log(Math.abs(s));
+    return;
+  }
+  // real roots of the sign of T: |z_a| ≥ |z_b|, U_k = sgn^{k−1} |z_a|^{k−1} (1 − ρ^k)/(1 − ρ), ρ = |z_b|/|z_a| ∈ (0, 1]
+  const sgn = T >= 0 ? 1 : -1;
+  const ya = 0.5 * (Math.abs(T) + Math.sqrt(disc));
+  const yb = m / ya;
+  const lrho = Math.log(yb / ya);
+  const ratio = lrho === 0 ? k : Math.expm1(k * lrho) / Math.expm1(lrho);
+  out[0] = sgn < 0 && (k - 1) % 2 === 1 ? -1 : 1;
+  out[1] = (k - 1) * Math.log(ya) + Math.log(ratio);
+}
+
+function momentumDynamics(lr: number, m: number): DormantDynamics {
+  const ar = FINITE;
+  const coordCache = new WeakMap<Eigenbasis, Coord[]>();
+  const coords = (b: Eigenbasis): Coord[] => {
+    let c = coordCache.get(b);
+    if (!c) { c = Array.from(b.values, (lam) => coordOf(lr, m, lam)); coordCache.set(b, c); }
+    return c;
+  };
+  // the growing modes alone: log-convex in the step count, so graded.ts locates where they reach norm 1
+  const plusRates = shadowCache((lam) => (lam >= 0 ? coordOf(lr, m, lam).lzp : -Infinity));
+  const t2 = new Float64Array(2), u1 = new Float64Array(2), u0 = new Float64Array(2);
+  const lm = Math.log(m);
+
+  /** (c, v) of coordinate n, sign and log each, written into out = [cs, cl, vs, vl]. */
+  const raw = (st: DormantState, n: number, C: Coord, out: Float64Array): void => {
+    const xs = st.s[n], xl = st.l[n], ys = st.ys![n], yl = st.yl![n];
+    if (!C.modes) { out[0] = xs; out[1] = xl; out[2] = ys; out[3] = yl; return; }
+    signedAdd(ar, xs, xl, ys, yl, t2);
+    out[0] = t2[0]; out[1] = t2[1];
+    signedAdd(ar, xs * Math.sign(C.wp), xl + logOf(ar, C.wp), ys * Math.sign(C.wm), yl + logOf(ar, C.wm), t2);
+    out[2] = t2[0]; out[3] = t2[1];
+  };
+  /** Stores (c, v) into coordinate n in its representation. */
+  const store = (st: DormantState, n: number, C: Coord, cs: number, cl: number, vs: number, vl: number): void => {
+    if (!C.modes) { st.s[n] = cs; st.l[n] = cs === 0 ? -Infinity : cl; st.ys![n] = vs; st.yl![n] = vs === 0 ? -Infinity : vl; return; }
+    const ld = Math.log(C.wp - C.wm); // w₊ − w₋ = 1/z₋ − 1/z₊ > 0
+    // a₊ = (v − w₋c)/(w₊ − w₋), a₋ = (w₊c − v)/(w₊ − w₋)
+    signedAdd(ar, vs, vl, -cs * Math.sign(C.wm), cl + logOf(ar, C.wm), t2);
+    st.s[n] = t2[0]; st.l[n] = t2[0] === 0 ? -Infinity : t2[1] - ld;
+    signedAdd(ar, cs * Math.sign(C.wp), cl + logOf(ar, C.wp), -vs, vl, t2);
+    st.ys![n] = t2[0]; st.yl![n] = t2[0] === 0 ? -Infinity : t2[1] - ld;
+  };
+  const tmp4 = new Float64Array(4);
+
+  /** Position of coordinate n after k more steps (integer k; real k for mode coordinates). */
+  const positionAfter = (st: DormantState, n: number, C: Coord, k: number, out: Float64Array): void => {
+    if (C.modes) {
+      signedAdd(ar, st.s[n], st.l[n] + k * C.lzp, st.ys![n], st.yl![n] + k * C.lzm, out);
+      return;
+    }
+    stepRaw(st.s[n], st.l[n], st.ys![n], st.yl![n], C, k, tmp4);
+    out[0] = tmp4[0]; out[1] = tmp4[1];
+  };
+  /** A^k (c, v) in log form for a raw coordinate: c' = U_k c₁ − m U_{k−1} c, v' = U_k v₁ − m U_{k−1} v, (c₁, v₁) = A(c, v). */
+  const stepRaw = (cs: number, cl: number, vs: number, vl: number, C: Coord, k: number, out: Float64Array): void => {
+    if (k === 0) { out[0] = cs; out[1] = cl; out[2] = vs; out[3] = vl; return; }
+    const T = C.a11 + m;
+    signedAdd(ar, cs * Math.sign(C.a11), cl + logOf(ar, C.a11), vs, vl + lm, t2);
+    const c1s = t2[0], c1l = t2[1];
+    signedAdd(ar, cs * Math.sign(C.a21), cl + logOf(ar, C.a21), vs, vl + lm, t2);
+    const v1s = t2[0], v1l = t2[1];
+    chebU(T, m, k, u1);
+    chebU(T, m, k - 1, u0);
+    signedAdd(ar, u1[0] * c1s, u1[1] + c1l, -u0[0] * cs, lm + u0[1] + cl, t2);
+    out[0] = t2[0]; out[1] = t2[0] === 0 ? -Infinity : t2[1];
+    signedAdd(ar, u1[0] * v1s, u1[1] + v1l, -u0[0] * vs, lm + u0[1] + vl, t2);
+    out[2] = t2[0]; out[3] = t2[0] === 0 ? -Infinity : t2[1];
+  };
+  const pos = new Float64Array(2);
+  /** log‖position‖ after k more steps. */
+  const logNormAfter = (st: DormantState, k: number): number => {
+    const C = coords(st.basis);
+    const ls: number[] = [];
+    for (let n = 0; n < st.l.length; n++) {
+      positionAfter(st, n, C[n], k, pos);
+      if (pos[0] !== 0) ls.push(pos[1]);
+    }
+    if (!ls.length) return -Infinity;
+    const mx = Math.max(...ls);
+    let s = 0;
+    for (const l of ls) s += Math.exp(2 * (l - mx));
+    return mx + 0.5 * Math.log(s);
+  };
+  const empty = (basis: Eigenbasis, P: number): DormantState => ({ basis, s: new Float64Array(P), l: new Float64Array(P).fill(-Infinity), ys: new Float64Array(P), yl: new Float64Array(P).fill(-Infinity) });
+
+  return {
+    algorithm: { kind: 'momentum', lr, momentum: m },
+    flowTimePerUnit: lr / (1 - m),
+    fromVector(basis, v, baseLog, snapTol) {
+      // the buffer starts at 0, as in descent.ts
+      const g = gradedFromVector(ar, basis, v, baseLog, snapTol);
+      const st = empty(basis, g.l.length);
+      const C = coords(basis);
+      for (let n = 0; n < g.l.length; n++) if (g.s[n] !== 0) store(st, n, C[n], g.s[n], g.l[n], 0, -Infinity);
+      return st;
+    },
+    reexpand(st, next, O) {
+      const Cold = coords(st.basis), Cnew = coords(next);
+      const P = next.vectors.length;
+      const out = empty(next, P);
+      const rc = Array.from(st.l, (_, mIdx) => { const r = new Float64Array(4); raw(st, mIdx, Cold[mIdx], r); return r; });
+      for (let n = 0; n < P; n++) {
+        const row = O[n];
+        const nz: number[] = [];
+        for (let j = 0; j < row.length; j++) if (row[j] !== 0) nz.push(j);
+        // a coordinate carried over with its rate: copy its representation (keeps a zero growing mode exactly 0)
+        if (nz.length === 1 && st.basis.values[nz[0]] === next.values[n]) {
+          const j = nz[0], sg = Math.sign(row[j]), lo = logOf(ar, row[j]);
+          out.s[n] = sg * st.s[j]; out.l[n] = st.s[j] === 0 ? -Infinity : st.l[j] + lo;
+          out.ys![n] = sg * st.ys![j]; out.yl![n] = st.ys![j] === 0 ? -Infinity : st.yl![j] + lo;
+          continue;
+        }
+        let cs = 0, cl = -Infinity, vs = 0, vl = -Infinity;
+        for (const j of nz) {
+          const sg = Math.sign(row[j]), lo = logOf(ar, row[j]), r = rc[j];
+          if (r[0] !== 0) { signedAdd(ar, cs, cl, sg * r[0], r[1] + lo, t2); cs = t2[0]; cl = t2[1]; }
+          if (r[2] !== 0) { signedAdd(ar, vs, vl, sg * r[2], r[3] + lo, t2); vs = t2[0]; vl = t2[1]; }
+        }
+        if (cs !== 0 || vs !== 0) store(out, n, Cnew[n], cs, cl, vs, vl);
+      }
+      return out;
+    },
+    activationTime(st) {
+      // the growing modes reach norm 1 at real step s₊; the exact position norm (with the decaying modes and the
+      // buffer's transient) is checked at integer steps around it
+      const plus: GradedState = { basis: plusRates(st.basis), s: st.s.map((x, n) => (st.basis.values[n] >= 0 ? x : 0)), l: st.l };
+      const sPlus = flowActivationTime(ar, plus);
+      if (!Number.isFinite(sPlus)) return Infinity;
+      const ok = (k: number): boolean => logNormAfter(st, k) >= 0;
+      /** First j in (a, b] with ok(j), given !ok(a) and ok(b) (monotone there). */
+      const bisect = (a: number, b: number): number => {
+        while (b - a > 1) { const mid = Math.floor((a + b) / 2); if (ok(mid)) b = mid; else a = mid; }
+        return b;
+      };
+      const k = firstStep(sPlus);
+      if (!ok(k)) {
+        let step = 1;
+        while (!ok(k + step)) {
+          step *= 2;
+          if (!(k + step < 2 ** 53)) return Infinity;
+        }
+        return bisect(step === 1 ? k : k + step / 2, k + step);
+      }
+      // earlier steps qualify only on the growing modes' rising branch, which starts at lo
+      const plusLog = (j: number): number => flowLogNorm(ar, plus, j);
+      let lo = 0, hi = k; // the first j with plusLog(j + 1) > plusLog(j)
+      if (!(plusLog(1) > plusLog(0))) {
+        while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (plusLog(mid + 1) > plusLog(mid)) hi = mid; else lo = mid; }
+        lo = hi;
+      }
+      let b = k, step = 1;
+      while (b > lo) {
+        const a = Math.max(lo, b - step);
+        if (!ok(a)) return bisect(a, b);
+        b = a;
+        step *= 2;
+      }
+      return b;
+    },
+    advance(st, k) {
+      if (k === 0) return;
+      checkSteps(k);
+      const C = coords(st.basis);
+      for (let n = 0; n < st.l.length; n++) {
+        const c = C[n];
+        if (c.modes) {
+          if (st.s[n] !== 0) st.l[n] += k * c.lzp;
+          if (st.ys![n] !== 0) st.yl![n] += k * c.lzm;
+          continue;
+        }
+        if (st.s[n] === 0 && st.ys![n] === 0) continue;
+        stepRaw(st.s[n], st.l[n], st.ys![n], st.yl![n], c, k, tmp4);
+        st.s[n] = tmp4[0]; st.l[n] = tmp4[1]; st.ys![n] = tmp4[2]; st.yl![n] = tmp4[3];
+      }
+    },
+    clone: (st) => ({ basis: st.basis, s: st.s.slice(), l: st.l.slice(), ys: st.ys!.slice(), yl: st.yl!.slice() }),
+    toVector(st, P) {
+      const C = coords(st.basis);
+      const out = new Float64Array(P);
+      for (let n = 0; n < st.l.length; n++) {
+        positionAfter(st, n, C[n], 0, pos);
+        if (pos[0] === 0) continue;
+        const w = pos[0] * Math.exp(pos[1]);
+        const e = st.basis.vectors[n];
+        for (let a = 0; a < P; a++) out[a] += w * e[a];
+      }
+      return out;
+    },
+    logNorm: (st) => logNormAfter(st, 0),
+    givens(a, b, n) {
+      // the rotation that zeroes b's growing mode in coordinate n, applied to both parts of every coordinate
+      if (b.s[n] === 0) return [1, 0];
+      const lr2 = a.s[n] === 0 ? b.l[n] : 0.5 * logSum2(2 * a.l[n], 2 * b.l[n]);
+      const cS = a.s[n], cL = a.l[n] - lr2, sS = b.s[n], sL = b.l[n] - lr2;
+      const rot = flowGivens(ar, a, b, n);
+      const ya = a.ys!, yla = a.yl!, yb = b.ys!, ylb = b.yl!;
+      for (let k = 0; k < ya.length; k++) {
+        const as = ya[k], al = yla[k], bs = yb[k], bl = ylb[k];
+        signedAdd(ar, cS * as, cL + al, sS * bs, sL + bl, t2);
+        const nas = t2[0], nal = t2[1];
+        signedAdd(ar, -sS * as, sL + al, cS * bs, cL + bl, t2);
+        ya[k] = nas; yla[k] = nas === 0 ? -Infinity : nal;
+        yb[k] = t2[0]; ylb[k] = t2[0] === 0 ? -Infinity : t2[1];
+      }
+      return rot;
+    },
+  };
+}
+
+function logSum2(x: number, y: number): number {
+  if (x === -Infinity) return y;
+  if (y === -Infinity) return x;
+  const mx = Math.max(x, y);
+  return mx + Math.log(Math.exp(x - mx) + Math.exp(y - mx));
+}
+
+/** The stable range of an algorithm on a quadratic of curvature h > 0: ηh < 2 (gd), ηh < 2(1 + m) (heavy ball). */
+export function stabilityLimit(a: AgfAlgorithm): number {
+  return a.kind === 'gd' ? 2 : a.kind === 'momentum' ? 2 * (1 + a.momentum) : Infinity;
+}
+
+export interface SaddleStability {
+  /** 0 = the origin, k = the saddle after jump k. */
+  saddle: number;
+  /** Largest Hessian eigenvalue of L at the saddle: active block (finite differences) or a dormant neuron's −λ. */
+  lambdaMax: number;
+  /** Where it comes from. */
+  block: 'active' | 'dormant';
+  /** η·λ_max and the algorithm's bound on it. */
+  etaLambda: number;
+  limit: number;
+  stable: boolean;
+}
+
+/**
+ * Curvature at a saddle. The Hessian of L is block diagonal there (a κ = 2 dormant neuron at θ = 0
+ * enters L quadratically, so the cross terms vanish): the active block by central differences of ∇L
+ * on the active coordinates, each dormant neuron's block −M (curvature −λ of its rates λ).
+ */
+export function saddleStability(p: Problem, theta: Float64Array, mask: Uint8Array, dormantRates: ArrayLike<number>[], a: AgfAlgorithm, saddle: number): SaddleStability {
+  let lambdaMax = 0, block: 'active' | 'dormant' = 'dormant';
+  for (const vals of dormantRates) for (let k = 0; k < vals.length; k++) if (-vals[k] > lambdaMax) lambdaMax = -vals[k];
+  const act = activeCurvature(p, theta, mask);
+  if (act > lambdaMax) { lambdaMax = act; block = 'active'; }
+  const eta = a.kind === 'flow' ? 0 : a.lr;
+  const limit = stabilityLimit(a);
+  return { saddle, lambdaMax, block, etaLambda: eta * lambdaMax, limit, stable: eta * lambdaMax < limit };
+}
+
+/** Largest eigenvalue of the active block of ∇²L (0 with no active neuron). */
+function activeCurvature(p: Problem, theta: Float64Array, mask: Uint8Array): number {
+  const { H, P } = p.layout;
+  const { X, Y, n } = p.data;
+  const idx: number[] = [];
+  for (let i = 0; i < H; i++) if (mask[i]) for (let q = 0; q < P; q++) idx.push(i * P + q);
+  const N = idx.length;
+  if (N === 0) return 0;
+  const th = theta.slice(), gp = new Float64Array(theta.length), gm = new Float64Array(theta.length);
+  const hvp = (v: Float64Array, out: Float64Array): void => {
+    let nv = 0;
+    for (let k = 0; k < N; k++) nv = Math.max(nv, Math.abs(v[k]));
+    let sc = 0;
+    for (const q of idx) sc = Math.max(sc, Math.abs(theta[q]));
+    const h = 1e-5 * Math.max(sc, 1) / (nv || 1);
+    idx.forEach((q, k) => { th[q] = theta[q] + h * v[k]; });
+    p.kernels.lossGrad(th, X, Y, n, gp, mask);
+    idx.forEach((q, k) => { th[q] = theta[q] - h * v[k]; });
+    p.kernels.lossGrad(th, X, Y, n, gm, mask);
+    idx.forEach((q, k) => { th[q] = theta[q]; out[k] = (gp[q] - gm[q]) / (2 * h); });
+  };
+  if (N <= 120) {
+    const Hm = new Float64Array(N * N), e = new Float64Array(N), col = new Float64Array(N);
+    for (let c = 0; c < N; c++) {
+      e.fill(0); e[c] = 1;
+      hvp(e, col);
+      for (let r = 0; r < N; r++) Hm[r * N + c] = col[r];
+    }
+    for (let r = 0; r < N; r++) for (let c = r + 1; c < N; c++) { const v = 0.5 * (Hm[r * N + c] + Hm[c * N + r]); Hm[r * N + c] = v; Hm[c * N + r] = v; }
+    return Math.max(0, jacobiEig(Hm, N).values[0]);
+  }
+  // larger active sets: power iteration on H + σI, σ an upper bound of |λ_min| (Gershgorin-free: σ = ‖H‖ from a first power run)
+  const power = (shift: number): number => {
+    let v = Float64Array.from({ length: N }, (_, k) => 1 + ((k * 7919) % 13) / 13);
+    const w = new Float64Array(N);
+    let lam = 0;
+    for (let it = 0; it < 200; it++) {
+      let nv = 0;
+      for (let k = 0; k < N; k++) nv += v[k] * v[k];
+      nv = Math.sqrt(nv);
+      for (let k = 0; k < N; k++) v[k] /= nv;
+      hvp(v, w);
+      let r = 0;
+      for (let k = 0; k < N; k++) { w[k] += shift * v[k]; r += w[k] * v[k]; }
+      if (Math.abs(r - lam) <= 1e-10 * Math.abs(r)) { lam = r; break; }
+      lam = r;
+      v = w.slice();
+    }
+    return lam - shift;
+  };
+  const norm = Math.abs(power(0));
+  return Math.max(0, power(norm));
+}
+
+/** The `conventions.time` text of a schedule in steps. */
+export function stepConvention(a: AgfAlgorithm): string {
+  if (a.kind === 'flow') return 'flow time; rescaledTime = time / log(1/alpha)';
+  const per = a.kind === 'gd' ? `k·lr (lr = ${a.lr})` : `k·lr/(1 − momentum) (lr = ${a.lr}, momentum = ${a.momentum})`;
+  return `${a.kind === 'gd' ? 'gradient-descent' : 'heavy-ball'} steps: jump.step = k, the first step at which the arriving neuron has ‖θ‖ ≥ 1 (primary); time = ${per}, the flow-time equivalent descent.ts stamps on step k; rescaledTime = time / log(1/alpha)`;
+}
+
+/** Why a discrete schedule stops at an unstable saddle. */
+export function unstableReason(s: SaddleStability, a: AgfAlgorithm, jump?: { step?: number }): string {
+  const name = a.kind === 'gd' ? `gradient descent (lr = ${a.lr})` : a.kind === 'momentum' ? `heavy-ball momentum (lr = ${a.lr}, momentum = ${a.momentum})` : 'gradient flow';
+  const where = s.saddle === 0 ? 'at the origin (the first plateau)' : `at the saddle after jump ${s.saddle}${jump?.step !== undefined ? ` (reached at step ≈ ${jump.step}; that jump is not reported)` : ''}`;
+  const bound = a.kind === 'gd' ? '2' : `2(1 + momentum) = ${s.limit}`;
+  return `${name} is unstable ${where}: lr·λ_max = ${s.etaLambda.toPrecision(4)} > ${bound}, λ_max = ${s.lambdaMax.toPrecision(6)} the largest Hessian eigenvalue of L there (${s.block} block); no prediction past it — lower the learning rate below ${(s.limit / s.lambdaMax).toPrecision(4)}`;
+}
+
+/** One line on the stability of a discrete schedule: the worst saddle, or why it stopped. */
+export function stabilityNote(extra: Record<string, unknown> | undefined): string | null {
+  const list = extra?.stability as SaddleStability[] | undefined;
+  if (!list || !list.length) return null;
+  const worst = list.reduce((a, b) => (b.etaLambda > a.etaLambda ? b : a));
+  const bad = list.find((s) => !s.stable);
+  if (bad) return `stability: unstable at saddle ${bad.saddle} (lr·λ_max = ${bad.etaLambda.toPrecision(4)} ≥ ${bad.limit}); the schedule stops there`;
+  return `stability: stable at all ${list.length} saddles visited; largest lr·λ_max = ${worst.etaLambda.toPrecision(4)} (saddle ${worst.saddle}, ${worst.block} block) < ${worst.limit}`;
+}

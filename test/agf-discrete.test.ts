@@ -1,0 +1,225 @@
+/**
+ * AGF for gradient descent and heavy-ball momentum (src/solvers/agf/discrete.ts) against
+ * independent sources:
+ * - the dormant dynamics against direct iteration of the algorithm's linear recurrence
+ *   (θ ← θ + ηMθ; v ← m v + ηMθ, θ ← θ + v), across a plateau change with the buffer carried;
+ * - predicted jump steps against simulated GD / momentum runs (solvers/descent.ts) at α = 1e-4,
+ *   1e-8, 1e-16: AGF errs by an O(1) flow-time offset per jump, so (k_pred − k_sim)·η_eff must
+ *   converge as α → 0 — the rescaled error (k_pred − k_sim)·η_eff/log(1/α) shrinks like
+ *   1/log(1/α) — while the gradient-flow AGF mapped to steps (k = t/η_eff) keeps a relative
+ *   error that does not shrink, whose α → 0 value for the first jump is the closed form
+ *   1/λ₁ − η/log(1 + ηλ₁) (GD);
+ * - the stability note against a power-iteration estimate of the Hessian (analysis/runs.ts).
+ * Conventions: loss (1/2n)Σ(y − f)², steps k, η_eff = η (gd) or η/(1 − m) (momentum).
+ */
+import { describe, expect, it } from 'vitest';
+import { diagonal, example2d } from '../models/diagonal.ts';
+import { linear } from '../models/linear.ts';
+import { createProblem, type Problem } from '../src/problem.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { dormantDynamics, saddleStability, type AgfAlgorithm } from '../src/solvers/agf/discrete.ts';
+import { FINITE } from '../src/solvers/agf/logscale.ts';
+import { jacobiEig, overlaps, type Eigenbasis } from '../src/solvers/agf/spectral.ts';
+import { compareDiscrete } from '../src/analysis/discrete-compare.ts';
+import { hessianNormEstimate } from '../src/analysis/runs.ts';
+import { Rng } from '../src/util/rng.ts';
+import { expectBadInput, run } from './helpers/cli.ts';
+
+function randomSym(rng: Rng, P: number, shift = 0): Float64Array {
+  const A = new Float64Array(P * P);
+  for (let a = 0; a < P; a++) for (let b = a; b < P; b++) { const v = rng.normal(); A[a * P + b] = v; A[b * P + a] = v; }
+  for (let a = 0; a < P; a++) A[a * P + a] += shift;
+  return A;
+}
+const basisOf = (M: Float64Array, P: number): Eigenbasis => jacobiEig(M, P);
+
+describe('discrete dormant dynamics = direct iteration of the algorithm', () => {
+  it('gd and heavy ball (m = 0.5, 0.9, 0.99), growing, decaying, oscillating and complex-root coordinates, two plateaus with the buffer carried: ≤ 1e-9 relative', () => {
+    const rng = new Rng(7);
+    const P = 5;
+    let worst = 0;
+    for (const algo of [{ kind: 'gd', lr: 0.3 }, { kind: 'gd', lr: 1.7 }, { kind: 'momentum', lr: 0.2, momentum: 0.5 }, { kind: 'momentum', lr: 0.05, momentum: 0.9 }, { kind: 'momentum', lr: 0.01, momentum: 0.99 }] as AgfAlgorithm[]) {
+      const dyn = dormantDynamics(algo, FINITE);
+      const M1 = randomSym(rng, P), M2 = randomSym(rng, P, 0.5);
+      const B1 = basisOf(M1, P), B2 = basisOf(M2, P);
+      const theta = Float64Array.from({ length: P }, () => rng.normal());
+      let st = dyn.fromVector(B1, theta, 0, 1e-14);
+      // direct iteration
+      const x = theta.slice(), v = new Float64Array(P), g = new Float64Array(P);
+      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      const run = (M: Float64Array, k: number): void => {
+        for (let s = 0; s < k; s++) {
+          for (let a = 0; a < P; a++) { let t = 0; for (let b = 0; b < P; b++) t += M[a * P + b] * x[b]; g[a] = t; }
+          for (let a = 0; a < P; a++) { v[a] = m * v[a] + lr * g[a]; x[a] += m === 0 ? lr * g[a] : v[a]; }
+        }
+      };
+      const check = (): void => {
+        const y = dyn.toVector(st, P);
+        let nx = 0, e = 0;
+        for (let a = 0; a < P; a++) { nx = Math.max(nx, Math.abs(x[a])); e = Math.max(e, Math.abs(y[a] - x[a])); }
+        worst = Math.max(worst, e / nx);
+        expect(e / nx).toBeLessThanOrEqual(1e-9);
+        expect(Math.abs(dyn.logNorm(st) - Math.log(Math.hypot(...x)))).toBeLessThanOrEqual(1e-9);
+      };
+      run(M1, 37);
+      dyn.advance(st, 37);
+      check();
+      st = dyn.reexpand(st, B2, overlaps(B2, B1, 0));
+      run(M2, 23);
+      dyn.advance(st, 23);
+      check();
+    }
+    console.log(`discrete dynamics vs direct iteration: worst relative error ${worst.toExponential(2)}`);
+  });
+
+  it('activation: the first step at which ‖θ‖ ≥ 1, from α = 1e-6 (direct iteration counts the steps)', () => {
+    const rng = new Rng(3);
+    const P = 4;
+    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }] as AgfAlgorithm[]) {
+      const dyn = dormantDynamics(algo, FINITE);
+      const M = randomSym(rng, P);
+      const B = basisOf(M, P);
+      const theta = Float64Array.from({ length: P }, () => rng.normal());
+      const st = dyn.fromVector(B, theta, Math.log(1e-6), 1e-14);
+      const x = theta.map((t) => 1e-6 * t), v = new Float64Array(P), g = new Float64Array(P);
+      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      let k = 0;
+      while (Math.hypot(...x) < 1) {
+        for (let a = 0; a < P; a++) { let t = 0; for (let b = 0; b < P; b++) t += M[a * P + b] * x[b]; g[a] = t; }
+        for (let a = 0; a < P; a++) { v[a] = m * v[a] + lr * g[a]; x[a] += m === 0 ? lr * g[a] : v[a]; }
+        k++;
+      }
+      expect(dyn.activationTime(st)).toBe(k);
+    }
+  });
+});
+
+/** Offsets D = (k_pred − k_sim)·η_eff (flow-time units) per jump, per α, and the flow mapping's. */
+function offsets(make: (alpha: number) => Problem, algoAt: (p: Problem, lamHat: number) => AgfAlgorithm, alphas: number[]): { D: number[][]; Dflow: number[][]; err: number[][]; errFlow: number[][]; steps: number } {
+  const D: number[][] = [], Dflow: number[][] = [], err: number[][] = [], errFlow: number[][] = [];
+  let steps = 0;
+  for (const alpha of alphas) {
+    const p = make(alpha);
+    const flow = solveAgf(p);
+    const lamHat = Math.max(hessianNormEstimate(p, p.theta0), hessianNormEstimate(p, Float64Array.from(flow.extra!.finalTheta as number[])));
+    const c = compareDiscrete(p, algoAt(p, lamHat), { flow });
+    steps += c.steps;
+    const L = Math.log(1 / alpha);
+    for (const r of c.rows) expect(r.neuronSim).toBe(r.neuron);
+    expect(c.rows.length).toBe(c.simulated!.jumps.length);
+    err.push(c.rows.map((r) => r.errPredicted!));
+    errFlow.push(c.rows.map((r) => r.errFlowMapped!));
+    D.push(c.rows.map((r) => r.errPredicted! * L));
+    Dflow.push(c.rows.map((r) => r.errFlowMapped! * L));
+  }
+  return { D, Dflow, err, errFlow, steps };
+}
+
+/** D(α) converges: each α's offset within 10% (+ 0.5 flow time) of the smallest α's. */
+function expectConverging(D: number[][], from = 0): void {
+  const last = D[D.length - 1];
+  for (let a = from; a < D.length - 1; a++) last.forEach((d, j) => expect(Math.abs(D[a][j] - d)).toBeLessThanOrEqual(0.1 * Math.abs(d) + 0.5));
+}
+
+const ALPHAS = [1e-4, 1e-8, 1e-16];
+const diag = (alpha: number): Problem => createProblem(diagonal, { dims: { d: 3 }, alpha, seed: 2, options: { n: 9 } });
+const lin = (alpha: number): Problem => createProblem(linear, { dims: { c: 3, d: 3, h: 3 }, alpha, seed: 2, options: { case: 2 } });
+
+describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/α))', () => {
+  it('diagonal, gd at η = 0.01, 0.1, 0.5 / λ̂: offsets converge; the flow mapping keeps the closed-form relative error 1/λ₁ − η/log(1 + ηλ₁)', () => {
+    for (const cEta of [0.01, 0.1, 0.5]) {
+      let lr = 0, lam1 = 0;
+      const o = offsets(diag, (p, lamHat) => {
+        lr = cEta / lamHat;
+        // the first jump's rate: the largest |g_i| = |E[x_i y]| at β = 0
+        const { X, Y, n } = p.data, d = p.layout.H;
+        lam1 = 0;
+        for (let i = 0; i < d; i++) { let s = 0; for (let j = 0; j < n; j++) s += X[j * d + i] * Y[j]; lam1 = Math.max(lam1, Math.abs(s / n)); }
+        return { kind: 'gd', lr };
+      }, ALPHAS);
+      expectConverging(o.D);
+      // the rescaled error shrinks: at 1e-16 about half of that at 1e-8
+      o.err[2].forEach((e, j) => expect(Math.abs(e)).toBeLessThanOrEqual(0.5 * Math.abs(o.err[1][j]) * 1.2 + 0.01));
+      // jump 1: flow-mapped minus GD-AGF rescaled error = (log(1/ρ₀)/log(1/α))·(1/λ₁ − η/log(1 + ηλ₁)), ρ₀ = √2·α, to one step
+      const L = Math.log(1e16);
+      const gap = ((L - 0.5 * Math.log(2)) / L) * (1 / lam1 - lr / Math.log(1 + lr * lam1));
+      expect(Math.abs(o.errFlow[2][0] - o.err[2][0] - gap)).toBeLessThanOrEqual(lr / L + 1e-9);
+      console.log(`diagonal gd η = ${cEta}/λ̂: offsets (flow time) ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps simulated`);
+      // at η = 0.5/λ̂ the flow mapping's error does not shrink (it is the η-dependent offset)
+      if (cEta === 0.5) expect(Math.abs(o.errFlow[2][0])).toBeGreaterThan(4 * Math.abs(o.err[2][0]));
+    }
+  });
+
+  it('diagonal, heavy ball m = 0.5, 0.9 (η = 0.1/λ̂) and m = 0.99 (η = 0.01/λ̂): offsets converge (m = 0.99 from α = 1e-8: its ringing lasts ~1/(1 − m) steps)', () => {
+    for (const [m, cEta] of [[0.5, 0.1], [0.9, 0.1], [0.99, 0.01]]) {
+      const o = offsets(diag, (_p, lamHat) => ({ kind: 'momentum', lr: cEta / lamHat, momentum: m }), ALPHAS);
+      expectConverging(o.D, m === 0.99 ? 1 : 0);
+      console.log(`diagonal momentum m = ${m}, η = ${cEta}/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+      // t = kη/(1 − m) is far off for the heavy ball at these steps: the flow mapping's error is larger at α = 1e-16
+      expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(Math.max(...o.err[2].map(Math.abs)));
+    }
+  });
+
+  it('diagonal worked 2-D example (theory.md §4: neuron 0 returns to the dormant set and re-enters with the other sign), gd at η = 0.1, 0.5 / λ̂, α = 1e-3 … 1e-5 (float64 descent cannot resolve the shrinking neuron below): the deactivation is reproduced and the offsets converge', () => {
+    for (const cEta of [0.1, 0.5]) {
+      let deact = 0;
+      const o = offsets((alpha) => createProblem(diagonal, { data: example2d(), alpha }), (_p, lamHat) => ({ kind: 'gd', lr: cEta / lamHat }), [1e-3, 1e-4, 1e-5]);
+      for (const alpha of [1e-4]) {
+        const p = createProblem(diagonal, { data: example2d(), alpha });
+        const c = compareDiscrete(p, { kind: 'gd', lr: cEta / hessianNormEstimate(p, p.theta0) });
+        expect(c.predicted.jumps.map((j) => j.deactivated)).toEqual(c.simulated!.jumps.map((j) => j.deactivated));
+        deact += c.predicted.jumps.reduce((n, j) => n + j.deactivated.length, 0);
+      }
+      expect(deact).toBe(1);
+      expectConverging(o.D);
+    }
+  });
+
+  it('two-layer linear network (interchangeable neurons, graded form), gd at η = 0.1, 0.5 / λ̂ and momentum 0.9: offsets converge', () => {
+    for (const algoOf of [(l: number): AgfAlgorithm => ({ kind: 'gd', lr: 0.1 / l }), (l: number): AgfAlgorithm => ({ kind: 'gd', lr: 0.5 / l }), (l: number): AgfAlgorithm => ({ kind: 'momentum', lr: 0.05 / l, momentum: 0.9 })]) {
+      const o = offsets(lin, (_p, lamHat) => algoOf(lamHat), ALPHAS);
+      expectConverging(o.D);
+      console.log(`linear ${JSON.stringify(algoOf(1))}: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+    }
+  });
+});
+
+describe('stability at the saddles', () => {
+  it('λ_max at a saddle = a power-iteration estimate of ‖∇²L‖ there; beyond η = 2/λ_max the schedule stops with the reason', () => {
+    const p = diag(1e-8);
+    const one = solveAgf(p, { maxJumps: 1 });
+    const th = Float64Array.from(one.extra!.finalTheta as number[]);
+    const mask = Uint8Array.from({ length: p.layout.H }, (_, i) => ((one.extra!.activeSets as number[][])[0].includes(i) ? 1 : 0));
+    for (let i = 0; i < p.layout.H; i++) if (!mask[i]) th.fill(0, 2 * i, 2 * i + 2);
+    const s = saddleStability(p, th, mask, [], { kind: 'gd', lr: 1 }, 1);
+    expect(s.block).toBe('active');
+    expect(Math.abs(s.lambdaMax - hessianNormEstimate(p, th, 200))).toBeLessThanOrEqual(1e-4 * s.lambdaMax);
+    const unstable = solveAgf(p, { algorithm: { kind: 'gd', lr: 2.05 / s.lambdaMax } });
+    expect(unstable.extra!.status).toBe('unstable');
+    expect(unstable.jumps.length).toBe(0);
+    expect(String(unstable.extra!.stopReason)).toMatch(/unstable at the saddle after jump 1/);
+    const stable = solveAgf(p, { algorithm: { kind: 'gd', lr: 1.9 / s.lambdaMax } });
+    expect((stable.extra!.stability as { saddle: number; stable: boolean }[]).every((x) => x.stable || x.saddle > 1)).toBe(true);
+  });
+});
+
+describe('cli: agf --for', () => {
+  it('gd schedule in steps, --json valid with step per jump; momentum --simulate table; bad input is one line, exit 2', async () => {
+    const r = await run('agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--seed', '2', '--alpha', '1e-8', '--for', 'gd', '--lr', '0.05', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.method).toBe('agf-gd');
+    expect(j.jumps.length).toBeGreaterThan(0);
+    for (const x of j.jumps) expect(x.time).toBeCloseTo(x.step * 0.05, 9);
+    const s = await run('agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--seed', '2', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate');
+    expect(s.code).toBe(0);
+    expect(s.out).toMatch(/step momentum \(sim\)/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'adam'], /--for must be flow, gd or momentum/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1'], /needs --momentum/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--momentum', '0.9'], /--momentum does not apply/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1', '--momentum', '1'], /momentum must lie in \(0, 1\)/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--lr', '-1'], /learning rate must be a positive/);
+    await expectBadInput(['agf', 'diagonal', '--lr', '0.1'], /--lr does not apply/);
+    await expectBadInput(['agf', 'modular', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models/);
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * ReLU AGF (solveAgf → the activation-cone branch, cones.ts) against the integrated ReLU flow
+ * (relu-flow.ts: an independent method, kink events + Filippov sliding) on the 2-D
+ * teacher–student data, at α = 1e-4, 1e-8, 1e-12.
+ *
+ * Setting: `relu --opt data=1 --opt bias=0` (2-unit teacher through the origin, outputs 1 and
+ * −0.7, 24 inputs near the unit circle; 6-unit student, seed 0). Loss (1/2n)Σ(y − f)², flow time,
+ * rescaled time t/log(1/α), initial entries α·N(0, 1).
+ *
+ * What is compared, and how the flow's side is measured without AGF's numbers:
+ * - order: a flow unit activates at the flow jump (loss-midpoint rule, analysis/jumps.ts) whose
+ *   time is nearest to the time its norm first reaches half its final norm; AGF's jump k activates its
+ *   winner and the units co-activated on the winner's cone. The groups must be the same sets, in
+ *   the same order;
+ * - directions: the flow's plateau k is its closest approach to a critical point between jumps k
+ *   and k + 1, argmin of |d log L/dt| = ‖∇L‖²/L; there every unit AGF holds active must point where
+ *   AGF's does (angle of w_i, the gauge-invariant direction: a_i is fixed by the balance);
+ * - times: the rescaled gap between the flow's and AGF's jump times shrinks like 1/log(1/α): the
+ *   gap in flow time, gap·log(1/α), is the same at all three α (AGF is exact for the α → 0 rates,
+ *   so the gap is the O(1) flow time of the jump itself).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { relu } from '../models/relu.ts';
+import { createProblem, gradientOf, type Problem } from '../src/problem.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
+import { detectJumps } from '../src/analysis/jumps.ts';
+import type { JumpSchedule } from '../src/schedule.ts';
+import type { Trajectory } from '../src/trajectory.ts';
+
+const ALPHAS = [1e-4, 1e-8, 1e-12];
+
+interface Run { p: Problem; agf: JumpSchedule; flow: Trajectory; flowJumps: JumpSchedule; tEnd: number }
+
+const norm = (v: ArrayLike<number>): number => { let s = 0; for (let q = 0; q < v.length; q++) s += v[q] ** 2; return Math.sqrt(s); };
+
+function angle(u: ArrayLike<number>, v: ArrayLike<number>): number {
+  let d = 0;
+  for (let q = 0; q < u.length; q++) d += u[q] * v[q];
+  const c = d / (norm(u) * norm(v));
+  // acos loses half the digits near 1: use the chord
+  let s = 0;
+  for (let q = 0; q < u.length; q++) s += (u[q] / norm(u) - v[q] / norm(v)) ** 2;
+  return c > 0 ? 2 * Math.asin(Math.sqrt(s) / 2) : Math.PI;
+}
+
+/** The flow state on plateau k: argmin of ‖∇L‖²/L between the flow's jumps k and k + 1. */
+function plateauState(r: Run, k: number): Float64Array {
+  const { p, flow, flowJumps, tEnd } = r;
+  const a = flowJumps.jumps[k].time, b = flowJumps.jumps[k + 1]?.time ?? tEnd;
+  const g = new Float64Array(p.theta0.length);
+  let best = Infinity, at = flow.dense!(b);
+  for (let q = 1; q < 400; q++) {
+    const s = flow.dense!(a + ((b - a) * q) / 400);
+    const L = gradientOf(p, s, g);
+    const rate = g.reduce((x, v) => x + v * v, 0) / L;
+    if (rate < best) { best = rate; at = s; }
+  }
+  return at;
+}
+
+/** w_i of unit i (bias-free template a·relu(wᵀx): θ_i = (a_i, w_i)). */
+const incoming = (p: Problem, th: ArrayLike<number>, i: number): number[] => Array.from({ length: p.layout.P - 1 }, (_, q) => th[i * p.layout.P + 1 + q]);
+
+const runs: Run[] = [];
+beforeAll(() => {
+  for (const alpha of ALPHAS) {
+    const p = createProblem(relu, { alpha, seed: 0, options: { data: 1, bias: 0 } });
+    const agf = solveAgf(p);
+    const tEnd = 1.5 * agf.jumps[agf.jumps.length - 1].time + 40;
+    const flow = solveFlow(p, { tEnd, rtol: 1e-11 });
+    runs.push({ p, agf, flow, flowJumps: detectJumps(p, flow, { predicted: agf, method: 'flow' }), tEnd });
+  }
+}, 120_000);
+
+describe('ReLU AGF vs the ReLU flow on the 2-D teacher–student data (bias-free teacher)', () => {
+  it('same activation order, co-activated groups included', () => {
+    for (const { p, agf, flow, flowJumps } of runs) {
+      const { H, P } = p.layout;
+      const co = agf.extra!.coActivated as number[][];
+      const agfGroups = agf.jumps.map((j, k) => [j.neuron, ...co[k]].sort());
+      expect(agf.extra!.status).toBe('zero-loss');
+      expect(flowJumps.jumps.length).toBe(agf.jumps.length);
+      const end = flow.states[flow.states.length - 1];
+      const flowGroups: number[][] = flowJumps.jumps.map(() => []);
+      for (let i = 0; i < H; i++) {
+        const target = 0.5 * norm(end.subarray(i * P, (i + 1) * P));
+        if (target < 0.05) continue; // never activates
+        const k = flow.states.findIndex((s) => norm(s.subarray(i * P, (i + 1) * P)) >= target);
+        const tHalf = flow.t[k];
+        let w = 0;
+        flowJumps.jumps.forEach((j, q) => { if (Math.abs(j.time - tHalf) < Math.abs(flowJumps.jumps[w].time - tHalf)) w = q; });
+        flowGroups[w].push(i);
+      }
+      expect(flowGroups.map((g) => g.sort())).toEqual(agfGroups);
+      expect(agfGroups.some((g) => g.length > 1)).toBe(true); // the data do exercise co-activation
+    }
+  });
+
+  const angles = (r: Run): number[][] => r.agf.jumps.map((_, k) => {
+    const a = solveAgf(r.p, { maxJumps: k + 1 });
+    const th = a.extra!.finalTheta as number[];
+    const active = (a.extra!.activeSets as number[][])[k];
+    const s = plateauState(r, k);
+    return active.map((i) => angle(incoming(r.p, th, i), incoming(r.p, s, i)));
+  });
+
+  it('active-unit directions at the plateaus: ≤ 1e-3 rad at α = 1e-8 and 1e-12, and shrinking with α', () => {
+    const worst = runs.map((r) => angles(r).map((a) => Math.max(...a)));
+    console.log(`relu AGF vs flow, worst plateau angle (rad) per plateau: ${worst.map((w, q) => `α = ${ALPHAS[q]}: ${w.map((x) => x.toExponential(2)).join(', ')}`).join('; ')}`);
+    for (const q of [1, 2]) for (const w of worst[q]) expect(w).toBeLessThanOrEqual(1e-3);
+    // the flow's distance from the AGF saddle is a finite-α effect: it falls as α → 0 on every plateau
+    for (let k = 0; k < worst[0].length; k++) {
+      expect(worst[1][k]).toBeLessThan(worst[0][k]);
+      expect(worst[2][k]).toBeLessThan(worst[1][k]);
+    }
+  });
+
+  // Not met at α = 1e-4 (measured 1.2e-3 rad on the first plateau): the flow leaves that plateau
+  // before its fit has relaxed (slowest Hessian rate 0.25 at the saddle against a plateau of
+  // 2.0·log(1/α) = 19 flow-time units) — the angle falls like α^0.11 (4.2e-4 at 1e-8, 1.5e-4 at 1e-12).
+  it.fails('active-unit directions ≤ 1e-3 rad at α = 1e-4 (known not to hold, see the comment)', () => {
+    for (const a of angles(runs[0])) for (const x of a) expect(x).toBeLessThanOrEqual(1e-3);
+  });
+
+  it('rescaled jump-time error shrinks like 1/log(1/α): the flow-time gap is the same at every α', () => {
+    const gaps = runs.map((r) => r.agf.jumps.map((j, k) => r.flowJumps.jumps[k].time - j.time));
+    const rescaled = runs.map((r, q) => gaps[q].map((g) => Math.abs(g) / Math.log(1 / r.p.alpha)));
+    console.log(`relu AGF vs flow, flow-time gaps per jump: ${gaps.map((g, q) => `α = ${ALPHAS[q]}: ${g.map((x) => x.toFixed(4)).join(', ')}`).join('; ')}; rescaled: ${rescaled.map((g) => g.map((x) => x.toExponential(2)).join(', ')).join('; ')}`);
+    for (let k = 0; k < gaps[0].length; k++) {
+      // g_k(α)·… constant ⇔ rescaled gap ∝ 1/log(1/α): within 10 % between every pair of α
+      for (const q of [0, 1]) expect(Math.abs(gaps[q][k] - gaps[2][k])).toBeLessThanOrEqual(0.1 * Math.abs(gaps[2][k]));
+      expect(rescaled[1][k]).toBeLessThan(rescaled[0][k]);
+      expect(rescaled[2][k]).toBeLessThan(rescaled[1][k]);
+    }
+  });
+});
