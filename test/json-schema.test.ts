@@ -46,6 +46,7 @@ const COMMANDS: [string, string[]][] = [
   ['utility', ['utility', 'modular', '--dim', 'p=7', '--dim', 'h=2', '--spectrum', '1:4', '--json']],
   ['forces', ['forces', 'softmax', '--opt', 'n=8', '--json']],
   ['forces --squeeze', ['forces', 'softmax', '--opt', 'n=8', '--squeeze', '1', '--json']],
+  ['flow --overlay', ['flow', 'single-neuron', '--t', '3', '--overlay', 'exact,descent', '--json']],
   ['agf --for gd', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'gd', '--lr', '0.05', '--json']],
   ['agf --for momentum --simulate', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate', '--json']],
   ['forces tiny-lm', ['forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json']],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileAtomic, writeReport } from '../src/report/files.ts';
 import { renderPanels, renderSvg, type PlotSpec } from '../src/report/svg.ts';
+import { heatmapColor, viridis, type HeatmapSpec } from '../src/report/heatmap.ts';
 import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../src/report/table.ts';
 
 const table: Table = {
@@ -278,4 +279,169 @@ describe('files', () => {
     expect(() => writeReport(d, { '../x.txt': 'no' })).toThrow(/relative path inside/);
     expect(readdirSync(d)).toEqual([]);
   });
+});
+
+describe('heatmap', () => {
+  // matplotlib's viridis (its _viridis_data table) at 0, 0.5 and 1, as 8-bit RGB
+  const published: [number, [number, number, number]][] = [[0, [68, 1, 84]], [0.5, [33, 145, 140]], [1, [253, 231, 37]]];
+  it('uses viridis: the published colours at 0, ½ and 1 (within 2/255 per channel)', () => {
+    for (const [u, rgb] of published) {
+      const c = viridis(u);
+      const got = [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+      got.forEach((v, k) => expect(Math.abs(v - rgb[k])).toBeLessThanOrEqual(2));
+    }
+  });
+
+  const n = 5;
+  const diag: HeatmapSpec = {
+    kind: 'heatmap', title: 'diagonal', xLabel: 'ξ', yLabel: 'neuron', zLabel: 'power', logZ: true, decades: 6,
+    columns: Array.from({ length: n }, (_, j) => String(j)), rows: Array.from({ length: n }, (_, i) => `n${i}`),
+    z: Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 2 ** -i : 1e-9))),
+  };
+
+  it('puts cell (i, j) at row i, column j with its colour, and labels the floor it needs', () => {
+    const svg = renderPanels([diag]);
+    const cells = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="(#[0-9a-f]{6})"><title>([^<]*)<\/title>/g)];
+    expect(cells).toHaveLength(n * n);
+    const xs = [...new Set(cells.map((c) => Number(c[1])))].sort((a, b) => a - b);
+    const ys = [...new Set(cells.map((c) => Number(c[2])))].sort((a, b) => a - b);
+    expect([xs.length, ys.length]).toEqual([n, n]);
+    for (const c of cells) {
+      const j = xs.indexOf(Number(c[1])), i = ys.indexOf(Number(c[2]));
+      const v = i === j ? 2 ** -i : 1e-9;
+      // the tooltip carries the value; the largest is viridis' top, everything under 6 decades its bottom
+      expect(c[6]).toBe(`n${i}, ξ ${j}: power = ${formatNumber(v)}`);
+      if (i === 0 && j === 0) expect(c[5]).toBe('#fde725');
+      if (i !== j) expect(c[5]).toBe('#440154');
+      // on the log scale a halving moves log10(2)/6 of the way down the bar
+      if (i === j) expect(c[5]).toBe(viridis(1 - (i * Math.log10(2)) / 6));
+    }
+    expect(svg).toContain(`${n * n - n} cells below 1e-6 (6 decades under the largest value) share the bottom colour.`);
+    expect(svg).toContain('≤1e-6');
+  });
+
+  it('a linear scale spans zero to the largest value; non-finite cells are grey and counted', () => {
+    const lin: HeatmapSpec = { ...diag, logZ: false, z: [[0, 1], [2, Number.NaN]], columns: ['a', 'b'], rows: ['r0', 'r1'] };
+    expect(heatmapColor(lin, 0)).toBe(viridis(0));
+    expect(heatmapColor(lin, 2)).toBe(viridis(1));
+    expect(heatmapColor(lin, 1)).toBe(viridis(0.5));
+    const svg = renderPanels([lin]);
+    expect(svg).toContain('fill="#bbbbbb"');
+    expect(svg).toContain('1 non-finite cells are grey.');
+  });
+});
+
+describe('figures from the command line', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'gradflow-figs-'));
+
+  it('compare modular marks AGF\'s own jumps (at its jump times, with the jumping neuron\'s frequency) and draws neuron × frequency heatmaps', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const dir = join(outDir, 'modular');
+    const r = await run('compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3', '--out', dir);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8'));
+    const svg = readFileSync(join(dir, 'compare.svg'), 'utf8');
+    const jumps = j.schedules.agf.jumps as { time: number; neuron: number }[];
+    const groups = j.groups.agf as { freq: number; neurons: number[] }[];
+    // the loss panel is the first: its frame, then one black (AGF) vertical per AGF jump
+    const frame = /<rect class="plot-area" x="([\d.]+)"/.exec(svg)!;
+    const x0 = Number(frame[1]);
+    const vx = [...svg.matchAll(/<path class="vline" d="M([\d.]+) /g)].map((m) => Number(m[1]));
+    expect(vx).toHaveLength(jumps.length);
+    // the verticals are at the schedule's times: pixel offsets proportional to the times (to 0.02 px rounding)
+    const scale = (vx[vx.length - 1] - x0) / jumps[jumps.length - 1].time;
+    jumps.forEach((jump, k) => expect(Math.abs(vx[k] - x0 - scale * jump.time)).toBeLessThan(0.02));
+    jumps.forEach((jump, k) => {
+      const f = groups.find((g) => g.neurons.includes(jump.neuron))?.freq;
+      expect(svg).toContain(`>${k + 1}${f === undefined ? '' : `: ξ=${f}`}</text>`);
+    });
+    // two heatmaps (flow, AGF), each H neurons × (⌊p/2⌋ + 1) frequency classes, every cell with its value on hover
+    const cells = [...svg.matchAll(/<title>n\d+, frequency class ξ \d+: power/g)];
+    expect(cells).toHaveLength(2 * 6 * 4);
+    expect(svg).not.toContain('per-neuron power spectra');
+  }, 120_000);
+
+  it('--overlay draws flow, gradient descent and the closed form in one figure, each in its method style', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const { methodStyle } = await import('../src/report/figure-style.ts');
+    const dir = join(outDir, 'overlay');
+    const r = await run('flow', 'single-neuron', '--t', '8', '--overlay', 'exact,descent', '--out', dir);
+    expect(r.code).toBe(0);
+    const svg = readFileSync(join(dir, 'flow-dopri5.svg'), 'utf8');
+    const loss = svg.split('single-neuron: ‖θ‖')[0];
+    for (const m of ['flow', 'gd', 'exact']) {
+      const st = methodStyle(m);
+      const paths = [...loss.matchAll(new RegExp(`<path class="series[^"]*" d="[^"]+" fill="none" stroke="${st.color}"([^/]*)/>`, 'g'))];
+      expect(paths, m).toHaveLength(1);
+      expect(paths[0][1].includes('stroke-dasharray'), `${m} dashed iff a prediction`).toBe(st.prediction);
+    }
+    // the closed form is drawn last, over the flow it should cover
+    expect(loss.lastIndexOf(`stroke="${methodStyle('exact').color}"`)).toBeGreaterThan(loss.lastIndexOf(`stroke="${methodStyle('flow').color}"`));
+  }, 60_000);
+
+  it('--overlay gaps: the closed form matches the flow to the integrator tolerance, and gradient descent is first order in lr', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const gap = async (lr: number): Promise<Record<string, { maxAbs: number; ofInitialLoss: number }>> => {
+      const r = await run('descent', 'single-neuron', '--lr', String(lr), '--steps', String(Math.round(16 / lr)), '--overlay', 'flow,exact', '--json');
+      expect(r.code).toBe(0);
+      return Object.fromEntries((JSON.parse(r.out).overlays as { method: string; maxAbs: number; ofInitialLoss: number }[]).map((o) => [o.method.split(':')[0], o]));
+    };
+    const [a, b] = [await gap(0.01), await gap(0.005)];
+    // GD is explicit Euler on θ̇ = −∇L: its global error halves with the step
+    expect(a.flow.maxAbs / b.flow.maxAbs).toBeGreaterThan(1.8);
+    expect(a.flow.maxAbs / b.flow.maxAbs).toBeLessThan(2.2);
+    // flow (dopri5, rtol 1e-10) and the closed form are two solutions of one equation: same gap to GD
+    expect(Math.abs(a.flow.maxAbs - a.exact.maxAbs)).toBeLessThan(1e-9 * (1 + a.flow.maxAbs));
+    const r = await run('flow', 'single-neuron', '--t', '8', '--overlay', 'exact', '--json');
+    expect(JSON.parse(r.out).overlays[0].ofInitialLoss).toBeLessThan(1e-9);
+  }, 60_000);
+
+  it('--overlay is checked before anything runs: unknown, repeated or the command\'s own method', async () => {
+    const { expectBadInput } = await import('./helpers/cli.ts');
+    await expectBadInput(['flow', 'single-neuron', '--overlay', 'flow'], /--overlay flow: this command already runs flow/);
+    await expectBadInput(['descent', 'single-neuron', '--overlay', 'gd'], /this command already runs descent/);
+    await expectBadInput(['flow', 'single-neuron', '--overlay', 'euler'], /--overlay: unknown method 'euler'/);
+    await expectBadInput(['flow', 'single-neuron', '--overlay', 'exact,exact'], /exact is given twice/);
+    await expectBadInput(['flow', 'single-neuron', '--overlay', 'all,exact'], /--overlay all stands alone/);
+    await expectBadInput(['flow', 'diagonal', '--overlay', 'exact'], /model 'diagonal' has no closed-form solution/);
+  });
+});
+
+describe('sweep CSV headers', () => {
+  it('name what each column holds (no internal keys), say the unit, and carry the JSON\'s numbers', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-sweepcsv-'));
+    const r = await run('sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3,1e-4', '--seeds', '0..1', '--workers', '1', '--out', dir);
+    expect(r.code, r.err).toBe(0);
+    const s = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+    const parse = (name: string): { comments: string[]; header: string[]; body: string[][] } => {
+      const lines = readFileSync(join(dir, name), 'utf8').split('\n').filter((l) => l);
+      const data = lines.filter((l) => !l.startsWith('#'));
+      return { comments: lines.filter((l) => l.startsWith('#')), header: data[0].split(','), body: data.slice(1).map((l) => l.split(',')) };
+    };
+    const internal = ['k', 'a', 'b', 'c', 'se', 'agf', 'agfse', 'delta', 'deltase', 'deltaci', 't_agf', 'sd_agf', 'n_agf', 't_flow', 'e_flow', 'esd_flow', 'same_flow', 'of_flow'];
+    const jumps = parse('sweep.csv'), ext = parse('sweep-extrapolation.csv');
+    for (const t of [jumps, ext]) {
+      for (const h of t.header) {
+        expect(h).toMatch(/^[a-z][a-z0-9_]*$/);
+        expect(internal, h).not.toContain(h);
+      }
+      expect(t.comments.join('\n')).toContain('rescaled_* = t/log(1/alpha)');
+    }
+    const col = (t: typeof jumps, name: string): number => { const i = t.header.indexOf(name); expect(i, name).toBeGreaterThanOrEqual(0); return i; };
+    jumps.body.forEach((row, q) => {
+      expect(Number(row[col(jumps, 'jump')])).toBe(s.rows[q].k);
+      expect(Number(row[col(jumps, 'rescaled_agf_mean')])).toBe(s.rows[q].rescaled.agf.mean);
+      expect(Number(row[col(jumps, 'rel_error_flow_mean')])).toBe(s.rows[q].relError.flow.mean);
+    });
+    ext.body.forEach((row, q) => {
+      const e = s.extrapolation[q];
+      expect(row[col(ext, 'method')]).toBe(e.method);
+      expect(Number(row[col(ext, 'alpha0_rescaled')])).toBe(e.fit.a);
+      expect(Number(row[col(ext, 'coef_inv_log_inv_alpha')])).toBe(e.fit.slope[0]);
+      expect(Number(row[col(ext, 'agf_alpha0_rescaled')])).toBe(e.agf.a);
+    });
+    // the printed table names the α → 0 column in the rescaled unit
+    expect(readFileSync(join(dir, 'sweep.md'), 'utf8')).toContain('t/log(1/α) at α → 0');
+  }, 120_000);
 });

@@ -4,6 +4,7 @@
  * digits) so regenerated figures diff cleanly in a paper's repository.
  */
 import { GradflowError } from '../util/errors.ts';
+import { heatmapBody, type HeatmapSpec } from './heatmap.ts';
 import { formatNumber } from './table.ts';
 
 export interface Series {
@@ -35,9 +36,9 @@ export interface PlotSpec {
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 const FONT = 'Helvetica, Arial, sans-serif';
 const DASH = '6 4';
-const CAPTION_SIZE = 11;
+export const CAPTION_SIZE = 11;
 /** Average glyph advance in em for Helvetica/DejaVu Sans text: layout without font metrics. */
-const CHAR_EM = 0.58;
+export const CHAR_EM = 0.58;
 
 /** Greedy word wrap to lines of at most `width` characters (a word longer than that gets a line of its own). */
 export function wrapText(s: string, width: number): string[] {
@@ -58,11 +59,12 @@ interface P { x: number; y: number }
 interface Axis { log: boolean; lo: number; hi: number; p0: number; p1: number }
 interface Tick { at: number; text: string; sup?: string; minor?: boolean }
 
-function esc(s: string): string {
+export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
-function num(v: number): string {
+/** A pixel coordinate, rounded to 0.01 px and short. */
+export function num(v: number): string {
   // a non-finite coordinate here is a bug upstream: every path skips such points before mapping
   if (!Number.isFinite(v)) throw new Error(`svg: non-finite coordinate ${v}`);
   const r = Number((Math.round(v * 100) / 100).toPrecision(6));
@@ -273,7 +275,10 @@ function fnv(s: string): string {
   return h.toString(36);
 }
 
-function plotBody(spec: PlotSpec, id: string): { w: number; h: number; body: string } {
+/** One panel's SVG content and size, before it is placed in a figure. */
+export interface PanelBody { w: number; h: number; body: string }
+
+function plotBody(spec: PlotSpec, id: string): PanelBody {
   // whole pixels keep every derived layout coordinate short and exact
   const W = Math.round(spec.width ?? 640);
   const H = Math.round(spec.height ?? 400);
@@ -403,11 +408,12 @@ export function renderSvg(spec: PlotSpec): string {
   return wrap(p.w, p.h, p.body);
 }
 
-export function renderPanels(panels: PlotSpec[], columns = Math.min(panels.length, 3)): string {
+/** Line plots and heatmaps side by side, `columns` to a row, each cell the size of the largest panel. */
+export function renderPanels(panels: (PlotSpec | HeatmapSpec)[], columns = Math.min(panels.length, 3)): string {
   if (panels.length === 0) throw new GradflowError('renderPanels needs at least one panel');
   const cols = Math.max(1, Math.min(panels.length, Math.floor(columns)));
   const key = fnv(panels.map((p) => p.title).join('\u0000'));
-  const bodies = panels.map((p, i) => plotBody(p, `gf-${key}-${i}`));
+  const bodies = panels.map((p, i) => ('kind' in p && p.kind === 'heatmap' ? heatmapBody(p) : plotBody(p as PlotSpec, `gf-${key}-${i}`)));
   const cw = Math.max(...bodies.map((b) => b.w));
   const ch = Math.max(...bodies.map((b) => b.h));
   const cells = bodies.map((b, i) => `<g transform="translate(${(i % cols) * cw} ${Math.floor(i / cols) * ch})">\n${b.body}\n</g>`);

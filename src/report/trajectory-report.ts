@@ -9,6 +9,7 @@ import { norm2 } from '../util/linalg.ts';
 import type { Table } from './table.ts';
 import { machineConventions, plain } from './json.ts';
 import { renderPanels, type PlotSpec, type Series } from './svg.ts';
+import { LOSS_AXIS, lossDomain, methodSeries, methodStyle } from './figure-style.ts';
 
 export interface Checkpoint {
   t: number;
@@ -76,13 +77,20 @@ export function trajectoryJson(tr: Trajectory, p: Problem, cps: Checkpoint[]): R
   };
 }
 
-/** Loss (log scale) and parameter norm against time, one series per trajectory. */
+/**
+ * Loss and parameter norm against flow time, every trajectory in the same two panels with its
+ * method's style (src/report/figure-style.ts: closed forms dashed, simulations solid). The loss
+ * axis spans at most 12 decades and the caption says what runs off it.
+ */
 export function trajectoryPlots(trs: Trajectory[], p: Problem, caption: string): string {
-  const loss: Series[] = trs.map((tr) => ({ name: tr.method, x: tr.t, y: tr.loss, style: tr.method.startsWith('exact') ? 'dashed' : 'line' }));
-  const norm: Series[] = trs.map((tr) => ({ name: tr.method, x: tr.t, y: tr.states.map(norm2), style: tr.method.startsWith('exact') ? 'dashed' : 'line' }));
+  // predictions (dashed) drawn last, so a simulation on top of its closed form does not hide it
+  const order = [...trs].sort((a, b) => Number(methodStyle(a.method).prediction) - Number(methodStyle(b.method).prediction));
+  const loss: Series[] = order.map((tr) => methodSeries(tr.method, tr.t, tr.loss));
+  const norm: Series[] = order.map((tr) => methodSeries(tr.method, tr.t, tr.states.map(norm2)));
+  const range = lossDomain(loss);
   const panels: PlotSpec[] = [
-    { title: `${p.model.spec.name}: loss`, xLabel: trs[0].conventions.time, yLabel: 'loss (1/2n Σ squares)', series: loss, logY: true, caption },
-    { title: `${p.model.spec.name}: ‖θ‖`, xLabel: trs[0].conventions.time, yLabel: '‖θ‖', series: norm, logY: true, caption },
+    { title: `${p.model.spec.name}: loss`, xLabel: 'flow time t', yLabel: LOSS_AXIS, series: loss, logY: true, yDomain: range.domain, caption: [caption, range.note].filter((c) => c).join(' ') },
+    { title: `${p.model.spec.name}: ‖θ‖`, xLabel: 'flow time t', yLabel: '‖θ(t)‖', series: norm, logY: true, caption },
   ];
   return renderPanels(panels, 2);
 }

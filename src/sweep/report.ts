@@ -41,7 +41,7 @@ function notes(grid: SweepGrid, s: SweepSummary): string[] {
 }
 
 function baseColumns(grid: SweepGrid): Column[] {
-  return grid.dims.map(([name]) => ({ key: `dim_${name}`, header: name }));
+  return grid.dims.map(([name]) => ({ key: `dim_${name}`, header: name, csvHeader: `dim_${name}` }));
 }
 
 function rowBase(grid: SweepGrid, r: { dims: Record<string, number> }): Record<string, unknown> {
@@ -72,20 +72,33 @@ export function jumpTable(grid: SweepGrid, s: SweepSummary): Table {
   return { title: `sweep — ${grid.model}: jump times over ${grid.alphas.length} alpha × ${grid.seeds.length} seed${grid.dims.length ? ` × ${grid.dims.map(([n, v]) => `${v.length} ${n}`).join(' × ')}` : ''}`, columns, rows, notes: notes(grid, s) };
 }
 
-/** The same numbers with mean and sd in separate columns (CSV). */
+/**
+ * The same numbers with mean and sd in separate columns (CSV), under names that say what they
+ * are: rescaled_<method>_mean is the seed mean of the rescaled jump time (its unit is in the
+ * first comment line), rel_error_<method>_mean the mean of |t_m − t_agf| / t_agf over seeds.
+ */
 export function jumpDataTable(grid: SweepGrid, s: SweepSummary): Table {
   const others = s.methods.filter((m) => m !== 'agf');
-  const columns: Column[] = [...baseColumns(grid), { key: 'alpha', header: 'alpha' }, { key: 'k', header: 'k' }, { key: 'neuron', header: 'neuron' }];
-  for (const m of s.methods) columns.push({ key: `t_${m}`, header: `rescaled_${m}_mean` }, { key: `sd_${m}`, header: `rescaled_${m}_sd` }, { key: `n_${m}`, header: `rescaled_${m}_n` });
-  for (const m of others) columns.push({ key: `e_${m}`, header: `relerr_${m}_mean` }, { key: `esd_${m}`, header: `relerr_${m}_sd` }, { key: `same_${m}`, header: `same_neuron_${m}` }, { key: `of_${m}`, header: `compared_${m}` });
+  const columns: Column[] = [...baseColumns(grid), { key: 'alpha', header: 'alpha' }, { key: 'k', header: 'jump' }, { key: 'neuron', header: 'neuron' }];
+  for (const m of s.methods) columns.push({ key: `t_${m}`, header: `rescaled_${m}_mean` }, { key: `sd_${m}`, header: `rescaled_${m}_sd` }, { key: `n_${m}`, header: `rescaled_${m}_seeds` });
+  for (const m of others) columns.push({ key: `e_${m}`, header: `rel_error_${m}_mean` }, { key: `esd_${m}`, header: `rel_error_${m}_sd` }, { key: `same_${m}`, header: `same_neuron_${m}` }, { key: `of_${m}`, header: `compared_${m}` });
   const rows = s.rows.map((r: JumpRow) => {
     const row: Record<string, unknown> = { ...rowBase(grid, r), alpha: r.alpha, k: r.k, neuron: r.neuron };
     for (const m of s.methods) Object.assign(row, { [`t_${m}`]: r.rescaled[m].mean, [`sd_${m}`]: r.rescaled[m].sd, [`n_${m}`]: r.rescaled[m].n });
     for (const m of others) Object.assign(row, { [`e_${m}`]: r.relError[m].mean, [`esd_${m}`]: r.relError[m].sd, [`same_${m}`]: r.sameNeuron[m].agree, [`of_${m}`]: r.sameNeuron[m].of });
     return row;
   });
-  return fullPrecision({ title: jumpTable(grid, s).title, columns, rows, notes: notes(grid, s) });
+  return csvTable({ title: jumpTable(grid, s).title, columns, rows, notes: [csvUnitNote(s), ...notes(grid, s)] });
 }
+
+/** The CSV's first note: what "rescaled" means in its headers. */
+function csvUnitNote(s: SweepSummary): string {
+  const u = scheduleTimeUnit(s.kappa, 0.5);
+  return `columns: rescaled_* = ${u.kappa === 2 ? 't/log(1/alpha)' : `t/T_${u.kappa}(alpha), T_${u.kappa}(alpha) = ${u.definition}`} (flow time t; gd: t = k*lr), mean/sd over seeds; rel_error_* = |t_m - t_agf| / t_agf; alpha0_* = the alpha -> 0 extrapolation`;
+}
+
+/** Full precision and the columns' headers (not their keys) as CSV names. */
+const csvTable = (t: Table): Table => fullPrecision({ ...t, columns: t.columns.map((c) => ({ ...c, csvHeader: c.csvHeader ?? c.header })) });
 
 const extrapolationNotes = [
   'fit: t/log(1/α) = a + b·x + c·x², x = 1/log(1/α), least squares on the seed means (fewer terms with fewer alphas); a = the α → 0 value',
@@ -95,16 +108,23 @@ const extrapolationNotes = [
 
 /** One row per (dims, jump, method): the α → 0 value and its agreement with AGF's. */
 export function extrapolationTable(grid: SweepGrid, s: SweepSummary, data = false): Table {
-  const columns: Column[] = [...baseColumns(grid), { key: 'k', header: 'k' }, { key: 'method', header: 'method' }];
+  const columns: Column[] = [...baseColumns(grid), { key: 'k', header: 'k', csvHeader: 'jump' }, { key: 'method', header: 'method' }];
+  const unit = timeUnit(s.kappa).short;
   if (data) {
-    for (const [key, header] of [['a', 'a'], ['se', 'se'], ['ci95', 'ci95'], ['dof', 'dof'], ['b', 'b'], ['c', 'c'], ['agf', 'agf_a'], ['agfse', 'agf_se'], ['delta', 'delta'], ['deltase', 'delta_se'], ['deltaci', 'delta_ci95'], ['consistent', 'consistent'], ['seeds', 'seeds'], ['alphas', 'alphas']]) columns.push({ key, header });
+    for (const [key, header] of [
+      ['a', 'alpha0_rescaled'], ['se', 'alpha0_rescaled_se'], ['ci95', 'alpha0_rescaled_ci95_halfwidth'], ['dof', 'ci95_dof'],
+      ['b', 'coef_inv_log_inv_alpha'], ['c', 'coef_inv_log_inv_alpha_sq'],
+      ['agf', 'agf_alpha0_rescaled'], ['agfse', 'agf_alpha0_rescaled_se'],
+      ['delta', 'delta_vs_agf'], ['deltase', 'delta_vs_agf_se'], ['deltaci', 'delta_vs_agf_ci95_halfwidth'], ['consistent', 'consistent_with_agf'],
+      ['seeds', 'seeds'], ['alphas', 'alphas'],
+    ]) columns.push({ key, header });
   } else {
     columns.push(
-      { key: 'a', header: 't/log(1/α) at α → 0', align: 'right' },
+      { key: 'a', header: `${unit} at α → 0`, align: 'right' },
       { key: 'ci95', header: '95% ±', align: 'right' },
-      { key: 'b', header: 'b', align: 'right' },
-      { key: 'c', header: 'c', align: 'right' },
-      { key: 'agf', header: 'AGF (α → 0)', align: 'right' },
+      { key: 'b', header: 'b (× 1/log(1/α))', align: 'right' },
+      { key: 'c', header: 'c (× 1/log²(1/α))', align: 'right' },
+      { key: 'agf', header: 'AGF at α → 0', align: 'right' },
       { key: 'delta', header: 'Δ vs AGF', align: 'right' },
       { key: 'deltaci', header: 'Δ 95% ±', align: 'right' },
       { key: 'consistent', header: 'consistent', format: (v) => (v === true ? 'yes' : v === false ? 'no' : '—') },
@@ -122,7 +142,7 @@ export function extrapolationTable(grid: SweepGrid, s: SweepSummary, data = fals
     return row;
   });
   const table: Table = { title: `sweep — ${grid.model}: α → 0 extrapolation of the rescaled jump times`, columns, rows, notes: [...(s.extrapolationNote ? [s.extrapolationNote] : []), ...extrapolationNotes, ...notes(grid, s).slice(0, 1)] };
-  return data ? fullPrecision(table) : table;
+  return data ? csvTable({ ...table, notes: [csvUnitNote(s), ...(table.notes ?? [])] }) : table;
 }
 
 /** sweep.json and `sweep --json`: the envelope (schema/gradflow.schema.json, kind 'sweep') around the summary. */

@@ -15,6 +15,8 @@ import { createProblem, type Problem } from '../../problem.ts';
 import { maximiseUtility } from '../../analysis/utility.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
 import { renderPanels, type PlotSpec, type Series } from '../../report/svg.ts';
+import type { HeatmapSpec } from '../../report/heatmap.ts';
+import { LOSS_AXIS, lossDomain, methodSeries, methodStyle } from '../../report/figure-style.ts';
 import type { ModelDefinition } from '../../spec.ts';
 import { modular, modularData } from '../../../models/modular.ts';
 import { parseSpectrum, spectrumOf } from '../../../models/modular-data.ts';
@@ -129,37 +131,43 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
   }, [table]);
 }
 
-function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, _detected: JumpSchedule[]): string {
-  const floor = 1e-6 * run.prediction.initialLoss;
-  const series: Series[] = Object.entries(run.trajectories).map(([name, tr]) => ({ name, x: tr.t, y: tr.loss.map((l) => Math.max(l, floor)) }));
-  const sx: number[] = [0], sy: number[] = [run.agf.initialLoss];
-  for (const j of run.agf.jumps) {
-    sx.push(j.time);
-    sy.push(Math.max(j.lossAfter, floor));
-  }
-  const tEnd = Math.max(...Object.values(run.trajectories).map((tr) => tr.t[tr.t.length - 1]), sx[sx.length - 1]);
-  sx.push(tEnd);
-  sy.push(sy[sy.length - 1]);
-  series.push({ name: 'AGF', x: sx, y: sy, style: 'step' });
+/**
+ * The compare-modular figure: the loss of every method with AGF's own jumps (numbered, with the
+ * frequency the jumping neuron carries), and neuron × frequency-class heatmaps of the power each
+ * neuron holds at the end of the flow and of AGF.
+ */
+function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, detected: JumpSchedule[]): string {
+  const p = pr.layout.dims.p;
+  const freqOf = (neuron: number): number | null => run.groups.agf.find((g) => g.neurons.includes(neuron))?.freq ?? null;
+  const series: Series[] = Object.entries(run.trajectories).map(([name, tr]) => methodSeries(name, tr.t, tr.loss));
+  for (const s of detected) if (s.jumps.length) series.push({ ...methodSeries(s.method, s.jumps.map((j) => j.time), s.jumps.map((j) => j.lossAfter)), name: `${methodStyle(s.method).label}: detected jumps`, style: 'points' });
+  const tEnd = Math.max(...Object.values(run.trajectories).map((tr) => tr.t[tr.t.length - 1]), ...run.agf.jumps.map((j) => j.time));
+  series.push(methodSeries('agf', [0, ...run.agf.jumps.map((j) => j.time)], [run.agf.initialLoss, ...run.agf.jumps.map((j) => j.lossAfter)], 'step'));
+  const range = lossDomain(series);
   const loss: PlotSpec = {
-    title: 'loss with predicted plateau levels and jump times',
-    xLabel: 'flow time', yLabel: 'loss (1/2n)Σ‖·‖²', logY: true, series,
-    hlines: run.prediction.order.filter((o) => o.levelAfter > floor).map((o) => ({ y: o.levelAfter, label: `after ξ=${o.freq}`, dashed: true })),
-    vlines: run.prediction.order.map((o) => ({ x: o.tau, label: `τ ξ=${o.freq}`, dashed: true })).filter((v) => v.x <= tEnd),
-    caption: `alpha = ${pr.alpha}; dashed verticals: aligned τ_ξ = (1/alpha − 1)/(3U*); step: AGF`,
+    title: `${pr.model.spec.name}: loss, AGF jumps numbered`,
+    xLabel: 'flow time t', yLabel: LOSS_AXIS, logY: true, series, yDomain: range.domain, xDomain: [0, tEnd],
+    vlines: run.agf.jumps.map((j, k) => { const f = freqOf(j.neuron); return { x: j.time, label: f === null ? `${k + 1}` : `${k + 1}: ξ=${f}`, color: methodStyle('agf').color, dashed: true }; }),
+    caption: [`α = ${pr.alpha}; init: ${pr.conventions.init}. Verticals: AGF's jumps (number: neuron's frequency class ξ at the end of AGF). Dots: jumps detected in the simulations at AGF's plateau levels.`, range.note].filter((s) => s).join(' '),
   };
-  const tr = run.trajectories.flow ?? Object.values(run.trajectories)[0];
-  const panels: PlotSpec[] = [loss];
-  if (tr) {
-    const fin = tr.states[tr.states.length - 1];
-    const p = pr.layout.dims.p;
-    const classes = Array.from({ length: Math.floor(p / 2) + 1 }, (_, c) => c);
-    const spec: Series[] = [];
-    for (let i = 0; i < pr.layout.H; i++) {
-      const pw = neuronPower(fin, p, i);
-      spec.push({ name: `n${i}`, x: classes, y: Array.from(pw, (v) => Math.max(v, 1e-12)), style: 'line' });
-    }
-    panels.push({ title: `per-neuron power spectra at t = ${tr.t[tr.t.length - 1].toPrecision(4)} (${tr.method})`, xLabel: 'frequency class ξ', yLabel: 'power of (u_i, v_i, w_i)', logY: true, series: spec });
+  const panels: (PlotSpec | HeatmapSpec)[] = [loss];
+  const heat = (title: string, theta: Float64Array): HeatmapSpec => {
+    const classes = Math.floor(p / 2) + 1;
+    const rows = Array.from({ length: pr.layout.H }, (_, i) => ({ i, pw: Array.from(neuronPower(theta, p, i)), nf: neuronFrequency(theta, p, i) }));
+    // neurons grouped by the frequency they carry, strongest first within a group
+    rows.sort((a, b) => a.nf.freq - b.nf.freq || b.nf.norm - a.nf.norm || a.i - b.i);
+    return {
+      kind: 'heatmap', title, xLabel: 'frequency class ξ', yLabel: 'neuron (grouped by dominant ξ)',
+      columns: Array.from({ length: classes }, (_, c) => String(c)), rows: rows.map((r) => `n${r.i}`), z: rows.map((r) => r.pw),
+      zLabel: 'power |U[ξ]|²+|V[ξ]|²+|W[ξ]|²', logZ: true, decades: 6,
+      caption: `Power of neuron i's weights (u_i, v_i, w_i) in frequency class ξ (DFT over Z/${p}; ξ and p − ξ pooled).`,
+    };
+  };
+  const sim = Object.entries(run.trajectories).find(([name]) => name === 'flow') ?? Object.entries(run.trajectories)[0];
+  if (sim) {
+    const [name, tr] = sim;
+    panels.push(heat(`${methodStyle(name).label} at t = ${formatNumber(tr.t[tr.t.length - 1], 4)}`, tr.states[tr.states.length - 1]));
   }
-  return renderPanels(panels, 2);
+  panels.push(heat(`AGF after its last jump (t = ${formatNumber(run.agf.jumps[run.agf.jumps.length - 1]?.time ?? 0, 4)})`, Float64Array.from(run.agf.extra!.finalDormant as number[])));
+  return renderPanels(panels, panels.length);
 }

@@ -8,7 +8,9 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
-import { CAPS, checkCap } from '../../util/limits.ts';
+import { CAPS, checkCap, hasOwn, printable } from '../../util/limits.ts';
+import { nearestIndex } from '../../trajectory.ts';
+import { formatNumber } from '../../report/table.ts';
 import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
 import { solveFlow } from '../../solvers/flow.ts';
@@ -16,19 +18,21 @@ import { solveDescent } from '../../solvers/descent.ts';
 import { DESCENT_BACKEND_NAMES, descentBackend } from '../../backends/select.ts';
 import { solveExact } from '../../solvers/exact.ts';
 import type { OdeMethod } from '../../solvers/ode/types.ts';
-import { checkpointTable, checkpoints, trajectoryJson, trajectoryPlots } from '../../report/trajectory-report.ts';
+import { checkpointTable, checkpoints, trajectoryJson, trajectoryPlots, type Checkpoint } from '../../report/trajectory-report.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
 
 const REPORT_OPTIONS = {
   points: { kind: 'int' as const, help: 'number of checkpoints in the table', default: '11' },
   export: { kind: 'string' as const, metavar: 'FILE', help: 'write the trajectory (t, loss, every parameter θ(t), full precision) to FILE.csv, FILE.json or FILE.npy' },
   'export-at': { kind: 'string' as const, metavar: 'TIMES', help: 'times to export: all (stored steps), log:N, lin:N or t1,t2,… (flow time)', default: 'all' },
+  overlay: { kind: 'list' as const, metavar: 'METHODS', help: 'also run these over the same time span and draw every method in one figure: flow, descent (or gd), exact, or all (those that apply); the table notes give the largest loss gap at the checkpoints' },
 };
 
 const EXPORT_FORMATS = ['.csv', '.json', '.npy'];
 
-/** --export is checked before anything is computed (--out is, by the common checks): a typo must not cost the run. */
-function checkOutputs(args: ParsedArgs): void {
+/** --export and --overlay are checked before anything is computed (--out is, by the common checks): a typo must not cost the run. */
+function checkOutputs(args: ParsedArgs, primary: Solver): void {
+  overlayList(args, primary);
   const file = str(args, 'export');
   if (file !== undefined) {
     if (!EXPORT_FORMATS.includes(extname(file).toLowerCase())) throw new GradflowError(`--export ${file}: the name must end in ${EXPORT_FORMATS.join(', ')} (it chooses the format)`);
@@ -52,11 +56,88 @@ function checkPoints(args: ParsedArgs): void {
   checkCap(CAPS.points, points, '--points');
 }
 
-function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): void {
+type Solver = 'flow' | 'descent' | 'exact';
+const OVERLAY_NAMES: Record<string, Solver> = { flow: 'flow', descent: 'descent', gd: 'descent', exact: 'exact' };
+/** The step of a gradient-descent overlay: descent's default. */
+const OVERLAY_LR = 0.01;
+
+/** --overlay's methods, checked before anything is computed; `all` keeps only what applies (exact needs a closed form). */
+function overlayList(args: ParsedArgs, primary: Solver): { solvers: Solver[]; all: boolean } {
+  const list = (args.values.get('overlay') as string[] | undefined) ?? [];
+  if (!args.values.has('overlay')) return { solvers: [], all: false };
+  if (list.length === 0) throw new GradflowError('--overlay needs at least one of flow, descent, exact or all');
+  if (list.includes('all')) {
+    if (list.length > 1) throw new GradflowError('--overlay all stands alone (it means flow, descent and exact)');
+    return { solvers: (['flow', 'descent', 'exact'] as Solver[]).filter((m) => m !== primary), all: true };
+  }
+  const solvers: Solver[] = [];
+  for (const m of list) {
+    const s = hasOwn(OVERLAY_NAMES, m) ? OVERLAY_NAMES[m] : undefined;
+    if (!s) throw new GradflowError(`--overlay: unknown method '${printable(m)}' (use flow, descent, gd, exact or all)`);
+    if (s === primary) throw new GradflowError(`--overlay ${m}: this command already runs ${primary}`);
+    if (solvers.includes(s)) throw new GradflowError(`--overlay: ${m} is given twice`);
+    solvers.push(s);
+  }
+  return { solvers, all: false };
+}
+
+/** The overlaid runs over the primary run's time span, with default settings (each named in the notes). */
+function runOverlays(p: Problem, tr: Trajectory, want: { solvers: Solver[]; all: boolean }): { runs: Trajectory[]; notes: string[] } {
+  const T = tr.t[tr.t.length - 1];
+  const runs: Trajectory[] = [], notes: string[] = [];
+  for (const s of want.solvers) {
+    if (s === 'flow') {
+      runs.push(solveFlow(p, { tEnd: T }));
+      notes.push('overlay flow: dopri5, rtol = 1e-10');
+    } else if (s === 'descent') {
+      const steps = Math.ceil(T / OVERLAY_LR - 1e-9);
+      runs.push(solveDescent(p, { lr: OVERLAY_LR, steps }));
+      notes.push(`overlay gd: lr = ${OVERLAY_LR}, ${steps} steps, t = k·lr`);
+    } else {
+      try {
+        runs.push(solveExact(p, { tEnd: T }));
+      } catch (err) {
+        // `all` means every method that applies; naming exact means the user wants the reason
+        if (!(want.all && err instanceof GradflowError)) throw err;
+        notes.push(`overlay exact: skipped (${err.message})`);
+      }
+    }
+  }
+  return { runs, notes };
+}
+
+/** A run's loss at time t: dense output when it has one, else linear between stored points. */
+function lossAt(p: Problem, tr: Trajectory, t: number): number {
+  if (tr.dense) return p.kernels.loss(tr.dense(t), p.data.X, p.data.Y, p.data.n);
+  let k = nearestIndex(tr, t);
+  if (tr.t[k] > t && k > 0) k--;
+  if (k >= tr.t.length - 1) return tr.loss[tr.t.length - 1];
+  const u = (t - tr.t[k]) / (tr.t[k + 1] - tr.t[k]);
+  return tr.loss[k] + u * (tr.loss[k + 1] - tr.loss[k]);
+}
+
+/**
+ * Largest |L_primary(t) − L_overlay(t)| over the checkpoint times (the overlay evaluated at exactly
+ * those times), also as a fraction of L(0): near a zero-loss end a pointwise relative gap means nothing.
+ */
+export function overlayGap(p: Problem, cps: Checkpoint[], other: Trajectory, initialLoss: number): { maxAbs: number; ofInitialLoss: number | null } {
+  let maxAbs = 0;
+  for (const c of cps) maxAbs = Math.max(maxAbs, Math.abs(c.loss - lossAt(p, other, c.t)));
+  return { maxAbs, ofInitialLoss: initialLoss > 0 ? maxAbs / initialLoss : null };
+}
+
+function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory, primary: Solver): void {
   const cps = checkpoints(tr, p, num(args, 'points', 11));
-  const notes = conventionLines(p, tr.conventions.time);
+  const over = runOverlays(p, tr, overlayList(args, primary));
+  const gaps = over.runs.map((o) => ({ method: o.method, ...overlayGap(p, cps, o, tr.loss[0]) }));
+  const notes = [
+    ...conventionLines(p, tr.conventions.time),
+    ...over.notes,
+    ...gaps.map((g) => `overlay ${g.method}: largest |ΔL| at the ${cps.length} checkpoints = ${formatNumber(g.maxAbs, 3)} (${g.ofInitialLoss === null ? 'L(0) = 0' : `${formatNumber(g.ofInitialLoss, 3)}·L(0)`})`),
+  ];
   const table = checkpointTable(tr, p, cps, notes);
-  const json = resultJson(args, 'trajectory', p.seed, trajectoryJson(tr, p, cps));
+  const body = trajectoryJson(tr, p, cps);
+  const json = resultJson(args, 'trajectory', p.seed, gaps.length ? { ...body, overlays: plain(gaps) } : body);
   const at = str(args, 'export-at') ?? 'all';
   const exportFile = str(args, 'export');
   // --out keeps the whole trajectory too, thinned to log-spaced times only when it is too long to read
@@ -77,7 +158,7 @@ function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory): vo
     [`${base}.csv`]: () => renderCsv(table),
     [`${base}.tex`]: () => renderLatex(table),
     [`${base}.json`]: () => jsonText(json),
-    ...figureFiles(base, () => trajectoryPlots([tr], p, `time: ${tr.conventions.time}; α = ${p.alpha}; init: ${p.conventions.init}.`)),
+    ...figureFiles(base, () => trajectoryPlots([tr, ...over.runs], p, `time: ${tr.conventions.time}; α = ${p.alpha}; init: ${p.conventions.init}.${over.notes.length ? ` ${over.notes.join('; ')}.` : ''}`)),
   }, [table]);
 }
 
@@ -107,7 +188,7 @@ export const flowCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
-    checkOutputs(args);
+    checkOutputs(args, 'flow');
     checkPoints(args);
     const maxSteps = num(args, 'max-steps', 1_000_000);
     if (maxSteps < 1) throw new GradflowError(`--max-steps must be a positive integer (got ${maxSteps})`);
@@ -120,7 +201,7 @@ export const flowCommand: Command = {
       dt: args.values.has('dt') ? num(args, 'dt', 0) : undefined,
       maxSteps,
     }));
-    report(args, io, p, tr);
+    report(args, io, p, tr, 'flow');
   },
 };
 
@@ -138,12 +219,12 @@ export const descentCommand: Command = {
     ...COMMON_OPTIONS,
   },
   async run(args, io) {
-    checkOutputs(args);
+    checkOutputs(args, 'descent');
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
     const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend });
-    report(args, io, p, tr);
+    report(args, io, p, tr, 'descent');
   },
 };
 
@@ -159,10 +240,10 @@ export const exactCommand: Command = {
     ...COMMON_OPTIONS,
   },
   run(args, io) {
-    checkOutputs(args);
+    checkOutputs(args, 'exact');
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const tr = solveExact(p, { tEnd: num(args, 't', 30), name: str(args, 'name') });
-    report(args, io, p, tr);
+    report(args, io, p, tr, 'exact');
   },
 };
