@@ -445,3 +445,36 @@ describe('sweep CSV headers', () => {
     expect(readFileSync(join(dir, 'sweep.md'), 'utf8')).toContain('t/log(1/α) at α → 0');
   }, 120_000);
 });
+
+describe('--figure-size: print presets', () => {
+  it('column is 3.5 in wide with one panel a row, page 7 in with two; both print 12-px text at 7.2 pt; PNG at 300 dpi, PDF at the physical size', async () => {
+    const { run, expectBadInput } = await import('./helpers/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-sizes-'));
+    const size = async (preset: string): Promise<{ w: number; h: number; vw: number; vh: number; png: [number, number]; pdf: [number, number] }> => {
+      const out = join(dir, preset);
+      const r = await run('flow', 'single-neuron', '--t', '8', '--figure-size', preset, '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const svg = readFileSync(join(out, 'flow-dopri5.svg'), 'utf8');
+      const m = /<svg [^>]*width="([\d.]+)in" height="([\d.]+)in" viewBox="0 0 (\d+) (\d+)"/.exec(svg)!;
+      const png = readFileSync(join(out, 'flow-dopri5.png'));
+      const pdf = readFileSync(join(out, 'flow-dopri5.pdf')).toString('latin1');
+      const box = /MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/.exec(pdf)!;
+      return { w: Number(m[1]), h: Number(m[2]), vw: Number(m[3]), vh: Number(m[4]), png: [png.readUInt32BE(16), png.readUInt32BE(20)], pdf: [Number(box[1]), Number(box[2])] };
+    };
+    const col = await size('column'), page = await size('page');
+    // two panels (loss, ‖θ‖): stacked in a column figure, side by side on a page
+    expect(col).toMatchObject({ w: 3.5, vw: 420, vh: 640 });
+    expect(page).toMatchObject({ w: 7, vw: 840, vh: 320 });
+    for (const f of [col, page]) {
+      const ptPerPx = (f.w * 72) / f.vw;
+      expect(12 * ptPerPx).toBeCloseTo(7.2, 6);
+      expect(Math.abs(f.h - (f.w * f.vh) / f.vw)).toBeLessThan(0.006);
+      expect(f.png[0]).toBe(Math.round(f.w * 300));
+      expect(Math.abs(f.png[1] - (f.png[0] * f.vh) / f.vw)).toBeLessThanOrEqual(1);
+      expect(f.pdf[0]).toBeCloseTo(f.w * 72, 1);
+    }
+    await expectBadInput(['flow', 'single-neuron', '--figure-size', 'poster', '--out', join(dir, 'x')], /--figure-size must be screen, column, page/);
+    await expectBadInput(['flow', 'single-neuron', '--figure-size', 'column'], /give --out too/);
+    await expectBadInput(['agf', 'diagonal', '--figure-size', 'column'], /unknown option --figure-size for 'agf'/);
+  }, 120_000);
+});

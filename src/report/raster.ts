@@ -37,12 +37,20 @@ function render(svg: string, scale: number): RenderedImage {
   }).render();
 }
 
-/** PNG at `scale` × the SVG's pixel size (2: sharp on screens and in slides). */
-export function svgToPng(svg: string, scale = 2): Uint8Array {
+/** Whether the SVG gives a physical size (a print layout: width="3.5in"). */
+function hasPhysicalSize(svg: string): boolean {
+  return /^<svg[^>]* width="[\d.]+in"/m.test(svg);
+}
+
+/**
+ * PNG at `scale` × the SVG's intrinsic size (CSS pixels, 96 per inch). Default: 2× for screen
+ * figures (sharp on screens and in slides), 300 dpi for print figures with a physical size.
+ */
+export function svgToPng(svg: string, scale = hasPhysicalSize(svg) ? 300 / 96 : 2): Uint8Array {
   return new Uint8Array(render(svg, scale).asPng());
 }
 
-/** One-page PDF, page size = the SVG's size at 96 px per inch, image at `dpi`. */
+/** One-page PDF, page size = the SVG's size (its inches, or its pixels at 96 per inch), image at `dpi`. */
 export function svgToPdf(svg: string, dpi = 300): Uint8Array {
   const img = render(svg, dpi / 96);
   const { width: w, height: h, pixels } = img;
