@@ -351,10 +351,13 @@ describe('figures from the command line', () => {
     // the verticals are at the schedule's times: pixel offsets proportional to the times (to 0.02 px rounding)
     const scale = (vx[vx.length - 1] - x0) / jumps[jumps.length - 1].time;
     jumps.forEach((jump, k) => expect(Math.abs(vx[k] - x0 - scale * jump.time)).toBeLessThan(0.02));
-    jumps.forEach((jump, k) => {
-      const f = groups.find((g) => g.neurons.includes(jump.neuron))?.freq;
-      expect(svg).toContain(`>${k + 1}${f === undefined ? '' : `: ξ=${f}`}</text>`);
-    });
+    // numbered above the frame; the caption names each jump's frequency, as JSON's groups have it
+    jumps.forEach((_, k) => expect(svg).toContain(`>${k + 1}</text>`));
+    const caption = [...svg.split('<g transform')[1].matchAll(/<text class="caption"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(' ');
+    for (const g of groups) {
+      const ks = jumps.map((jump, k) => (g.neurons.includes(jump.neuron) ? k + 1 : 0)).filter((k) => k);
+      if (ks.length) expect(caption).toContain(`ξ = ${g.freq}: ${ks.join(', ')}`);
+    }
     // two heatmaps (flow, AGF), each H neurons × (⌊p/2⌋ + 1) frequency classes, every cell with its value on hover
     const cells = [...svg.matchAll(/<title>n\d+, frequency class ξ \d+: power/g)];
     expect(cells).toHaveLength(2 * 6 * 4);
