@@ -63,6 +63,12 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
+/** The font size (at most `size`, at least 8 px) at which `text` fits in `length` px: long axis labels on short print panels. */
+export function fitFont(text: string, length: number, size: number): number {
+  const need = [...text].length * CHAR_EM * 1.1; // DejaVu Sans runs a little wider than the average estimate
+  return Math.max(8, Math.min(size, Math.floor((length / need) * 2) / 2));
+}
+
 /** A pixel coordinate, rounded to 0.01 px and short. */
 export function num(v: number): string {
   // a non-finite coordinate here is a bug upstream: every path skips such points before mapping
@@ -329,7 +335,7 @@ function plotBody(spec: PlotSpec, id: string): PanelBody {
   o.push(`<path class="grid" d="${grid}" stroke="#e6e6e6" stroke-width="0.75" fill="none"/>`);
   o.push(`<path class="ticks" d="${marks}" stroke="#000000" stroke-width="1" fill="none"/>`, labels);
   o.push(`<text x="${num((x0 + x1) / 2)}" y="${y1 + 36}" text-anchor="middle" font-size="13">${esc(spec.xLabel)}</text>`);
-  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="13">${esc(spec.yLabel)}</text>`);
+  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="${fitFont(spec.yLabel, 2 * Math.min((y0 + y1) / 2, H - (y0 + y1) / 2) - 8, 13)}">${esc(spec.yLabel)}</text>`);
 
   o.push(`<clipPath id="${id}"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath>`);
   o.push(`<g clip-path="url(#${id})">`);
