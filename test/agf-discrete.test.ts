@@ -13,7 +13,7 @@
  * Conventions: loss (1/2n)Σ(y − f)², steps k, η_eff = η (gd) or η/(1 − m) (momentum).
  */
 import { describe, expect, it } from 'vitest';
-import { diagonal } from '../models/diagonal.ts';
+import { diagonal, example2d } from '../models/diagonal.ts';
 import { linear } from '../models/linear.ts';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
@@ -157,6 +157,21 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
       console.log(`diagonal momentum m = ${m}, η = ${cEta}/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
       // t = kη/(1 − m) is far off for the heavy ball at these steps: the flow mapping's error is larger at α = 1e-16
       expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(Math.max(...o.err[2].map(Math.abs)));
+    }
+  });
+
+  it('diagonal worked 2-D example (theory.md §4: neuron 0 returns to the dormant set and re-enters with the other sign), gd at η = 0.1, 0.5 / λ̂, α = 1e-3 … 1e-5 (float64 descent cannot resolve the shrinking neuron below): the deactivation is reproduced and the offsets converge', () => {
+    for (const cEta of [0.1, 0.5]) {
+      let deact = 0;
+      const o = offsets((alpha) => createProblem(diagonal, { data: example2d(), alpha }), (_p, lamHat) => ({ kind: 'gd', lr: cEta / lamHat }), [1e-3, 1e-4, 1e-5]);
+      for (const alpha of [1e-4]) {
+        const p = createProblem(diagonal, { data: example2d(), alpha });
+        const c = compareDiscrete(p, { kind: 'gd', lr: cEta / hessianNormEstimate(p, p.theta0) });
+        expect(c.predicted.jumps.map((j) => j.deactivated)).toEqual(c.simulated!.jumps.map((j) => j.deactivated));
+        deact += c.predicted.jumps.reduce((n, j) => n + j.deactivated.length, 0);
+      }
+      expect(deact).toBe(1);
+      expectConverging(o.D);
     }
   });
 

@@ -5,6 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectBadInput, run, scratch } from './helpers/cli.ts';
+import { createProblem } from '../src/problem.ts';
+import { taskOf, tinyLm } from '../models/tiny-lm.ts';
+import { fitReference, referenceOf, sequencePreferenceRun } from '../src/analysis/sequence-forces.ts';
 
 describe('gradflow forces', () => {
   it('prints the decomposition with the η² slope and the influence table; --json carries the terms', async () => {
@@ -43,6 +46,54 @@ describe('gradflow forces', () => {
     await expectBadInput(['forces', 'single-neuron'], /force analysis needs softmax logits/);
     await expectBadInput(['forces', 'softmax', '--eta', '0'], /eta must be a positive number/);
     await expectBadInput(['forces', 'softmax', '--paths', '--squeeze', '0'], /give one of --squeeze, --paths, --preference/);
+  });
+});
+
+describe('gradflow force tiny-lm (the sequence form)', () => {
+  it('prints the sequence decomposition for y⁺, y⁻ and the argmax; --json carries A, K, G blocks with η² slopes and predictions that match the measured change', async () => {
+    const r = await run('force', 'tiny-lm', '--opt', 'n=6', '--observe', '1');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('sequence A·K·G: one GD step of size η = 0.01 on pair u\'s DPO loss');
+    expect(r.out).toContain('force split of one full-batch DPO step');
+    expect(r.out).toMatch(/loss: DPO .*sequence log-probabilities/);
+    const j = JSON.parse((await run('forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json')).out) as {
+      kind: string; sequence: { L: number; V: number; terms: { response: string; A: number[][]; K: number[]; G: number[]; rowsU: number; predictedSequence: number; actualSequence: number; etaSweep: { slope: number } }[] };
+    };
+    expect(j.kind).toBe('forces');
+    const { L, V } = j.sequence;
+    expect(j.sequence.terms.map((t) => t.response)).toEqual(['y⁺', 'y⁻', 'y*']);
+    for (const t of j.sequence.terms) {
+      expect(t.A).toHaveLength(L);
+      expect(t.rowsU).toBe(2 * L);
+      expect(t.K).toHaveLength(L * V * 2 * L * V);
+      expect(t.G).toHaveLength(2 * L * V);
+      expect(Math.abs(t.etaSweep.slope - 2)).toBeLessThan(0.1);
+      // η = 0.01: first order to within a few per cent
+      expect(Math.abs(t.actualSequence - t.predictedSequence)).toBeLessThan(0.05 * Math.abs(t.predictedSequence) + 1e-6);
+    }
+  });
+
+  it('--preference: the table’s changes are the library’s runs (seed by seed)', async () => {
+    const r = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '2', '--steps', '40', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { preference: { logChanges: Record<'sft' | 'dpo', { chosen: number[]; rejected: number[] }> } };
+    for (const seed of [0, 1]) {
+      const p = createProblem(tinyLm, { alpha: 0.1, seed, options: { n: 6 } });
+      const task = taskOf(p);
+      const ref = fitReference(p, task, p.theta0, 0.05, 100);
+      const run2 = sequencePreferenceRun(p, task, ref, { name: 'dpo', beta: 0.1, reference: referenceOf(p, task, ref) }, 0.05, 40, 40);
+      const [a, b] = [run2.points[0], run2.points[1]];
+      expect(j.preference.logChanges.dpo.chosen[seed]).toBeCloseTo(b.logChosen - a.logChosen, 12);
+      expect(j.preference.logChanges.dpo.rejected[seed]).toBeCloseTo(b.logRejected - a.logRejected, 12);
+    }
+    const t = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20');
+    expect(t.out).toContain('seeds with log π(y⁺)↓ · log π(y⁻)↓ · π(argmax)↑');
+  });
+
+  it('rejects what the sequence analysis cannot do, with one line and exit code 2', async () => {
+    await expectBadInput(['forces', 'tiny-lm', '--loss', 'cross-entropy'], /trains sft or dpo on whole responses/);
+    await expectBadInput(['forces', 'tiny-lm', '--noise'], /--noise is for the single-token softmax models/);
+    await expectBadInput(['forces', 'tiny-lm', '--opt', 'n=4', '--observe', '4'], /observed prompt 4 is out of range/);
   });
 });
 

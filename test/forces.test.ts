@@ -181,6 +181,29 @@ describe('translation law along the flow', () => {
 });
 
 describe('DPO forces', () => {
+  it('single-token DPO on linear softmax regression: the π terms of G cancel, so a pair’s own step raises log π(y⁺) by ηκc(1 − π⁺ + π⁻) > 0 (closed form)', () => {
+    const base = createProblem(softmax, { dims: { V: 6 }, alpha: 1, seed: 8, loss: { name: 'dpo', beta: 0.7 }, options: { n: 10, offpolicy: 1 } });
+    const p = withReference(base, base.theta0.map((v, q) => 0.3 * v + 0.1 * Math.cos(q)));
+    const { chosen, rejected } = pairsOf(p);
+    const V = 6, TW = 3 * V, dIn = p.data.dIn, eta = 1e-3;
+    for (let u = 0; u < p.data.n; u++) {
+      const x = p.data.X.subarray(u * dIn, (u + 1) * dIn);
+      const kappa = x.reduce((s2, v) => s2 + v * v, 0) + 1;
+      const z = logits(p, p.theta0, x), r = p.data.Y.subarray(u * TW + 2 * V, (u + 1) * TW);
+      const lse = (a: ArrayLike<number>): number => Math.log(Array.from(a).reduce((s2, v) => s2 + Math.exp(v), 0));
+      const yp = chosen[u], ym = rejected[u];
+      const margin = 0.7 * ((z[yp] - lse(z)) - (r[yp] - lse(r)) - (z[ym] - lse(z)) + (r[ym] - lse(r)));
+      const c = 0.7 / (1 + Math.exp(margin));
+      const pi = softmaxOf(z);
+      const t = forceTerms(p, p.theta0, u, u, eta);
+      for (let k = 0; k < V; k++) {
+        const want = eta * kappa * c * ((k === yp ? 1 : 0) - (k === ym ? 1 : 0) - (pi[yp] - pi[ym]));
+        expect(Math.abs(t.predicted[k] - want)).toBeLessThan(1e-12);
+      }
+      expect(t.predicted[yp]).toBeGreaterThan(0);
+    }
+  });
+
   it('the positive and negative halves of DPO’s G add up to the full first-order change (A K G is linear in G)', () => {
     const base = createProblem(softmax, { dims: { V: 6 }, alpha: 1, seed: 5, loss: { name: 'dpo', beta: 1 }, options: { n: 12 } });
     const p = withReference(base, base.theta0.map((v) => 0.5 * v));

@@ -39,8 +39,8 @@ export interface SequenceLoss {
 
 export function sequenceLossConvention(l: SequenceLoss): string {
   return l.name === 'sft'
-    ? 'SFT −log π(y⁺|x) = −Σ_t log π(y⁺_t | x, y⁺_<t), mean over prompts, in nats'
-    : `DPO −log σ(β[log π(y⁺|x)/π_ref(y⁺|x) − log π(y⁻|x)/π_ref(y⁻|x)]), β = ${l.beta}, sequence log-probabilities (sums over tokens), frozen reference, mean over pairs, in nats`;
+    ? 'SFT −log π(y⁺|x) = −Σ_t log π(y⁺_t | x, y⁺_<t) per prompt, in nats'
+    : `DPO −log σ(β[log π(y⁺|x)/π_ref(y⁺|x) − log π(y⁻|x)/π_ref(y⁻|x)]), β = ${l.beta}, sequence log-probabilities (sums over tokens), frozen reference, per pair, in nats`;
 }
 
 /** The context rows of the responses of some prompts, stacked: chosen[0], …, chosen[m−1], then (if given) rejected. */
@@ -330,6 +330,8 @@ export interface SequencePreferenceRun {
   /** Per-prompt values at the first and the last recorded step. */
   start: PromptLogProbs;
   end: PromptLogProbs;
+  /** θ after the last step. */
+  theta: Float64Array;
 }
 
 /**
@@ -364,7 +366,7 @@ export function sequencePreferenceRun(p: Problem, task: SequenceTask, theta0: Fl
   const now = argmaxResponses(p, task, end).responses;
   let kept = 0;
   for (let j = 0; j < n; j++) if (now.subarray(j * task.L, (j + 1) * task.L).every((t, k) => t === star[j * task.L + k])) kept++;
-  return { loss: loss.name, points, argmax: star, argmaxKept: kept / n, start: snaps[0], end: snaps[snaps.length - 1] };
+  return { loss: loss.name, points, argmax: star, argmaxKept: kept / n, start: snaps[0], end: snaps[snaps.length - 1], theta: end };
 }
 
 export interface SequenceForceSplit {

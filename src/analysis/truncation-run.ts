@@ -12,6 +12,7 @@ import {
   collapseMetrics, cumulative, effectiveThresholdVelocity, inputChain, inputLayerCost, layersOf, misalignment, owners, pulledBackTargets,
   type CollapseMetrics,
 } from './truncation.ts';
+import { blockDistance, blockNorm, cumulativeVelocity, inputCostGradient, lossGradientCumulative, projectGauge } from './truncation-general.ts';
 
 export interface TruncationSample {
   t: number;
@@ -28,6 +29,13 @@ export interface TruncationSample {
   share: number[][];
   /** ‖β̇_true − β̇_eff‖ / ‖β̇_eff‖ (null where β̇_eff = 0). */
   effectiveError: number | null;
+  /**
+   * General case (no alignment assumed), hidden layers, gauge projected out:
+   * ‖P⊥ċ_true − (−∇_c C̃)‖/‖∇_c C̃‖ with ċ_true = Jθ̇ (truncation-general.ts); null where ∇_c C̃ = 0.
+   */
+  generalError: number | null;
+  /** Its loss part: ‖P⊥(∇_c L − ∇_c C̃)‖/‖∇_c C̃‖ (0 when W^(L) is orthogonal: then L = C̃). */
+  costError: number | null;
   misalignment: number;
   collapse: CollapseMetrics;
 }
@@ -130,9 +138,19 @@ export function runTruncation(p: Problem, opts: { tEnd: number; points: number; 
         rate[l][q] = gap !== 0 ? -v / gap : NaN;
       }
     }
+    const grad = new Float64Array(th.length);
+    p.kernels.lossGrad(th, X, Y, n, grad);
+    const layers = layersOf(p.layout, th);
+    const vTrue = projectGauge(c, cumulativeVelocity(layers, layersOf(p.layout, grad.map((v) => -v))));
+    const gEff = inputCostGradient(c, X, Y, n);
+    const gL = projectGauge(c, lossGradientCumulative(c, X, Y, n));
+    const negEff = { W: gEff.W.map((w) => w.map((v) => -v)), b: gEff.b.map((b) => b.map((v) => -v)) };
+    const effNorm = blockNorm(gEff, L - 1);
+    const generalError = effNorm > 0 ? blockDistance(vTrue, negEff, L - 1) / effNorm : null;
+    const costError = effNorm > 0 ? blockDistance(gL, gEff, L - 1) / effNorm : null;
     samples.push({
       t, loss: tr.loss[k], inputCost: inputLayerCost(last, yt, n), truncated,
-      beta: beta.map((b) => Array.from(b)), rate, share, effectiveError: den > 0 ? Math.sqrt(num / den) : null,
+      beta: beta.map((b) => Array.from(b)), rate, share, effectiveError: den > 0 ? Math.sqrt(num / den) : null, generalError, costError,
       misalignment: misalignment(c), collapse: collapseMetrics(last, labels, n, Q, K),
     });
   }

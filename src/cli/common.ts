@@ -27,6 +27,8 @@ export interface CommandIO {
 
 export interface Command {
   name: string;
+  /** Other names the command answers to (e.g. `force` for `forces`). */
+  aliases?: string[];
   summary: string;
   usage: string;
   options: Record<string, OptionDecl>;

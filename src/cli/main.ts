@@ -26,7 +26,7 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(w)}${c.summary}`).join('\n')}
 
 /** A command by name, or one line naming the closest commands. */
 function findCommand(name: string): Command {
-  const cmd = COMMANDS.find((c) => c.name === name);
+  const cmd = COMMANDS.find((c) => c.name === name || (c.aliases ?? []).includes(name));
   if (cmd) return cmd;
   const close = suggest(name, COMMANDS.map((c) => c.name));
   const hint = close.length ? `did you mean ${close.map((c) => `'${c}'`).join(' or ')}? ` : '';

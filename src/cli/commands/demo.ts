@@ -25,6 +25,8 @@ import { renderPanels, type PlotSpec } from '../../report/svg.ts';
 import { comparisonPlot } from '../../report/schedule-report.ts';
 import { softmax } from '../../../models/softmax.ts';
 import { etaSweep, forceTerms, labelOf, squeezing } from '../../analysis/forces.ts';
+import { taskOf, tinyLm } from '../../../models/tiny-lm.ts';
+import { fitReference, referenceOf, sequenceEtaSweep, sequenceForceTerms } from '../../analysis/sequence-forces.ts';
 import { reluDemo } from './demo-relu.ts';
 
 export const demoCommand: Command = {
@@ -121,6 +123,18 @@ export const demoCommand: Command = {
     });
     const ps = createProblem(softmax, { dims: { V: 50, d: 4 }, alpha: 1.2, seed: 1, options: { n: 5 } });
     const sq = squeezing(ps, ps.theta0, 0, 1e-3).find((q) => q.sign === 'negative' && q.rank === 'low')!;
+    // the sequence form on the tiny language model: one DPO step on pair 0, from an SFT reference
+    const pl = createProblem(tinyLm, { alpha: 0.1, seed: 0 });
+    const lm = taskOf(pl);
+    const lmRef = fitReference(pl, lm, pl.theta0, 0.05, 100);
+    const dpo = { name: 'dpo' as const, beta: 0.1, reference: referenceOf(pl, lm, lmRef) };
+    const seqRows = (['chosen', 'rejected'] as const).map((which) => {
+      const y = lm[which].subarray(0, lm.L);
+      const t = sequenceForceTerms(pl, lm, lmRef, 0, y, 0, dpo, 0.01);
+      return { which, pred: t.predictedSequence, actual: t.actualSequence, slope: sequenceEtaSweep(pl, lm, lmRef, 0, y, 0, dpo).slope };
+    });
+    const seqNote = `tiny LM (V = ${lm.V}, L = ${lm.L}; DPO β = 0.1, frozen SFT reference): one step (η = 0.01) on pair 0, Σ_m −η[Σ_l A_m K_ml G_l]_{y_m}: `
+      + seqRows.map((r) => `Δlog π(${r.which === 'chosen' ? 'y⁺' : 'y⁻'}|x_0) ${r.pred.toExponential(4)} (measured ${r.actual.toExponential(4)}, error slope ${r.slope.toFixed(3)})`).join(', ');
     const forceTable: Table = {
       title: '6. Softmax regression: one GD step (η = 0.01) on example o, Δlog π(y_o|x_o) = −η A K G + O(η²)',
       columns: [
@@ -131,7 +145,8 @@ export const demoCommand: Command = {
       notes: [
         `squeezing (V = 50, d = 4): a negative-gradient step on the least likely class (π = ${sq.piLabel.toExponential(2)}) lowers ${(100 * sq.fallFraction).toFixed(0)}% of the classes and raises the argmax by ${sq.argmaxGain.toExponential(3)} (closed form ${sq.argmaxGainClosedForm.toExponential(3)})`,
         `loss: ${pf.conventions.loss}; time: one GD step of size η at θ(0)`, `init: ${pf.conventions.init}; alpha = 0.5`, `data: ${pf.data.source}`,
-        'more: gradflow forces softmax (--squeeze J, --paths, --preference); gradflow laws softmax proves 1ᵀW, 1ᵀb conserved',
+        seqNote,
+        'more: gradflow forces softmax (--squeeze J, --paths, --preference); gradflow forces tiny-lm (--preference); gradflow laws softmax proves 1ᵀW, 1ᵀb conserved',
       ],
     };
     say(renderText(forceTable));
@@ -140,7 +155,7 @@ export const demoCommand: Command = {
     const fullTable = comparisonTable(cmp, jumpTable.notes ?? [], { unit, columns: 'full' });
     const result = resultJson(args, 'demo', 0, {
       singleNeuron: plain({ conventions: machineConventions(createProblem(singleNeuron, { alpha }).conventions, null, { rescaled: false }), equations: equations(d), proofs: laws.proofs.map((p) => ({ law: p.text, status: p.status })), completeness: { found: c.found, expected: c.expected }, exactVsFlow: rows }),
-      forces: plain({ conventions: machineConventions(pf.conventions, null, { rescaled: false, time: 'one GD step of size eta = 0.01 at theta(0)' }), decomposition: forceRows, squeezing: { fallFraction: sq.fallFraction, argmaxGain: sq.argmaxGain, argmaxGainClosedForm: sq.argmaxGainClosedForm, relError: sq.relError } }),
+      forces: plain({ conventions: machineConventions(pf.conventions, null, { rescaled: false, time: 'one GD step of size eta = 0.01 at theta(0)' }), decomposition: forceRows, squeezing: { fallFraction: sq.fallFraction, argmaxGain: sq.argmaxGain, argmaxGainClosedForm: sq.argmaxGainClosedForm, relError: sq.relError }, sequence: { model: 'tiny-lm', loss: dpo.name, beta: dpo.beta, eta: 0.01, pair: 0, rows: seqRows } }),
       diagonal: comparisonJson(cmp, pd.derived.kappa, machineConventions(pd.conventions, pd.derived.kappa, { time: 'flow time (gd: t = k·lr); rescaledTime = time / timeScale' })),
       relu: plain(reluPart.json),
     });

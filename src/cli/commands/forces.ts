@@ -17,10 +17,9 @@ import { accuracy, descend, dpoForces, learningPaths, preferenceRun, trainWithTa
 import { isLossName, parseLossChoice, type LossChoice } from '../../symbolic/losses.ts';
 import { gaussianMixture } from '../../../models/softmax.ts';
 import { Rng } from '../../util/rng.ts';
+import { f3, f6, intList, pm, termColumns } from './forces-format.ts';
+import { isSequenceModel, sequenceDecomposition, sequencePreference } from './forces-sequence.ts';
 
-const MAX_OBSERVED = 50;
-const f6 = (v: unknown): string => (typeof v === 'number' ? formatNumber(v, 6) : String(v ?? '—'));
-const f3 = (v: unknown): string => (typeof v === 'number' ? formatNumber(v, 3) : String(v ?? '—'));
 
 function lossFromArgs(args: ParsedArgs): LossChoice | undefined {
   const name = str(args, 'loss');
@@ -33,14 +32,6 @@ function lossFromArgs(args: ParsedArgs): LossChoice | undefined {
   if (args.values.has('beta')) o.beta = num(args, 'beta', 0);
   if (args.values.has('epsilon')) o.epsilon = num(args, 'epsilon', 0);
   return parseLossChoice(o, '--loss');
-}
-
-function intList(args: ParsedArgs, key: string, fallback: number[]): number[] {
-  const s = str(args, key);
-  if (s === undefined) return fallback;
-  const out = s.split(',').map((t) => Number(t.trim()));
-  if (out.length === 0 || out.length > MAX_OBSERVED || out.some((v) => !Number.isInteger(v))) throw new GradflowError(`--${key} must be a comma-separated list of at most ${MAX_OBSERVED} example indices (got '${s}')`);
-  return out;
 }
 
 function checkSoftmax(p: Problem): void {
@@ -85,10 +76,7 @@ function decomposition(args: ParsedArgs, io: CommandIO, p: Problem): void {
     columns: [
       { key: 'o', header: 'o' }, { key: 'u', header: 'u' }, { key: 'y', header: 'y_o' },
       { key: 'pi', header: 'π(y_o|x_o)', align: 'right', format: f6 },
-      { key: 'nA', header: '‖A‖_F', align: 'right', format: f3 }, { key: 'nK', header: '‖K‖_F', align: 'right', format: f3 }, { key: 'nG', header: '‖G‖', align: 'right', format: f3 },
-      { key: 'pred', header: '−η[AKG]_y', align: 'right', format: f6 }, { key: 'actual', header: 'Δlog π(y_o) measured', align: 'right', format: f6 },
-      { key: 'err', header: '‖error‖ (all classes)', align: 'right', format: f3 },
-      { key: 'slope', header: 'error slope vs η', align: 'right', format: (v) => (v as number).toFixed(3) },
+      ...termColumns({ pred: '−η[AKG]_y', actual: 'Δlog π(y_o) measured', err: '‖error‖ (all classes)' }),
     ],
     rows,
     notes: [
@@ -160,9 +148,6 @@ function squeezeReport(args: ParsedArgs, io: CommandIO, p: Problem): void {
   emitFiles(args, io, { 'squeezing.md': () => renderMarkdown(table), 'squeezing.json': () => jsonText(json) });
 }
 
-const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
-const sd = (a: number[]): number => (a.length < 2 ? 0 : Math.sqrt(a.reduce((s, v) => s + (v - mean(a)) ** 2, 0) / (a.length - 1)));
-const pm = (a: number[]): string => `${formatNumber(mean(a), 4)} ± ${formatNumber(sd(a), 2)}`;
 
 /** Learning paths in the probability simplex: (π_0, π_1, π_2) ↦ (π_1 + π_2/2, (√3/2) π_2); four clean and four mislabelled examples. */
 function ternaryPlot(paths: Float64Array[][], flipped: Uint8Array, caption: string): string {
@@ -334,25 +319,26 @@ function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): vo
 
 export const forcesCommand: Command = {
   name: 'forces',
-  summary: 'Force analysis of a softmax model: the A·K·G decomposition of one step’s influence (predicted vs measured, η² error slope), the influence matrix, the squeezing effect, learning paths, SFT vs DPO.',
-  usage: 'gradflow forces <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference | --noise] [--json] [--out DIR]',
+  aliases: ['force'],
+  summary: 'Force analysis of a softmax model: the A·K·G decomposition of one step’s influence (predicted vs measured, η² error slope), the influence matrix, the squeezing effect, learning paths, SFT vs DPO; tiny-lm: the sequence form over token positions.',
+  usage: 'gradflow forces (or force) <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference | --noise] [--json] [--out DIR]\n       gradflow forces tiny-lm [--observe 0,1] [--update U] [--loss dpo|sft] [--beta B] [--warm W] [--at STEPS] [--lr LR] [--preference --seeds N --steps S]',
   options: {
     ...MODEL_OPTIONS,
-    alpha: { kind: 'number', help: 'initial scale alpha', default: '0.5' },
-    loss: { kind: 'string', help: 'train under this loss instead of the model’s (cross-entropy, label-smoothing, sft, dpo, neg-grad)' },
+    alpha: { kind: 'number', help: 'initial scale alpha', default: '0.5 (tiny-lm: 0.1)' },
+    loss: { kind: 'string', help: 'train under this loss instead of the model’s (cross-entropy, label-smoothing, sft, dpo, neg-grad; tiny-lm: dpo (default) or sft on whole responses)' },
     beta: { kind: 'number', help: 'DPO β', default: '0.1' },
     epsilon: { kind: 'number', help: 'label-smoothing ε', default: '0.1' },
     eta: { kind: 'number', help: 'size of the analysed step', default: '0.01 (squeeze: 1e-3)' },
     observe: { kind: 'string', help: 'observed examples x_o, comma-separated', default: '0,1' },
     update: { kind: 'int', help: 'update example x_u of the decomposition', default: 'each observed example itself' },
-    at: { kind: 'int', help: 'analyse after this many GD steps', default: '0' },
-    lr: { kind: 'number', help: 'GD step size of the training before the analysis (and of --paths, --preference)', default: '0.1 (paths, preference: 0.5)' },
+    at: { kind: 'int', help: 'analyse after this many GD steps (tiny-lm: of --loss, from the reference)', default: '0' },
+    lr: { kind: 'number', help: 'GD step size of the training before the analysis (and of --paths, --preference)', default: '0.1 (paths, preference: 0.5; tiny-lm: 0.05)' },
     squeeze: { kind: 'int', help: 'squeezing effect on example J: negative and positive gradient on labels of low, median and high probability' },
     paths: { kind: 'flag', help: 'learning paths on the noisy-label mixture: clean vs mislabelled examples' },
     preference: { kind: 'flag', help: 'SFT vs DPO from a frozen cross-entropy reference over seeds' },
     noise: { kind: 'flag', help: 'test accuracy of one-hot labels vs label smoothing vs Filter-KD at 0, 20, 40% flipped labels over seeds' },
-    steps: { kind: 'int', help: 'GD steps of --paths / --preference', default: '400 / 200' },
-    warm: { kind: 'int', help: '--preference: GD steps of the cross-entropy fit that becomes the reference', default: '200' },
+    steps: { kind: 'int', help: 'GD steps of --paths / --preference', default: '400 / 200 (tiny-lm: 500)' },
+    warm: { kind: 'int', help: 'GD steps of the fit that becomes the frozen reference (--preference; tiny-lm: sequence SFT on the target responses, also for the decomposition)', default: '200 (tiny-lm: 100)' },
     seeds: { kind: 'int', help: '--preference: number of seeds', default: '5' },
     ...COMMON_OPTIONS,
   },
@@ -360,6 +346,10 @@ export const forcesCommand: Command = {
     const def = resolveModel(args);
     const modes = ['squeeze', 'paths', 'preference', 'noise'].filter((k) => args.values.has(k));
     if (modes.length > 1) throw new GradflowError(`give one of --squeeze, --paths, --preference, --noise (got ${modes.map((m) => `--${m}`).join(', ')})`);
+    if (isSequenceModel(def)) {
+      if (modes.some((m) => m !== 'preference')) throw new GradflowError(`--${modes[0]} is for the single-token softmax models (softmax, softmax-mlp); tiny-lm takes the decomposition or --preference`);
+      return flag(args, 'preference') ? sequencePreference(args, io, def) : sequenceDecomposition(args, io, def);
+    }
     if (flag(args, 'preference')) return preferenceReport(args, io, def);
     if (flag(args, 'noise')) return noiseReport(args, io, def);
     const p = buildProblem(args, def, { alpha: 0.5, loss: lossFromArgs(args) });

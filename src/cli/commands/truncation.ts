@@ -16,6 +16,7 @@ function notes(p: Problem, run: TruncationRun): string[] {
     `data: ${p.data.source}; ${run.classes} classes (distinct targets)`,
     'N_T/N (layer ℓ): share of samples with a component clipped at layer ℓ; effective rate of a threshold = share of samples whose component ends on it',
     'measured rate = −(dβ/dt)/(β − β*), β* = mean pulled-back target of the samples on the threshold; eff. error = ‖β̇_true − β̇_eff‖/‖β̇_eff‖ with β̇_eff = −∇_β C̃ (Euclidean, aligned case)',
+    'general err. = ‖P⊥ċ_true − (−∇_c C̃)‖/‖∇_c C̃‖ over the hidden cumulative (W^(ℓ), b^(ℓ)), no alignment assumed, ċ_true = (∂c/∂θ)θ̇, P⊥ removes the gauge directions; L vs C̃ = ‖P⊥(∇_c L − ∇_c C̃)‖/‖∇_c C̃‖, the part due to the loss (0 when W^(L) is orthogonal), the rest is the metric JJᵀ ≠ I',
     'NC1 = tr(Σ_W Σ_B⁺)/K on ξ; ETF = Frobenius distance of the normalised Gram of centred class means from the simplex ETF; misalignment = max |W^(ℓ)_rc / W^(ℓ)_rr| (0: aligned)',
     'all reported quantities are invariant under the gauge (W^(ℓ), b^(ℓ)) → (D W^(ℓ), D b^(ℓ)), D > 0 diagonal',
   ];
@@ -33,6 +34,8 @@ export function truncationTables(p: Problem, run: TruncationRun, rows = 11): { t
       { key: 'cost', header: 'C̃', format: fmt },
       ...Array.from({ length: Lh }, (_, l) => ({ key: `nt${l}`, header: `N_T/N ℓ=${l + 1}`, format: fmt })),
       { key: 'eff', header: 'eff. error', format: fmt },
+      { key: 'gen', header: 'general err.', format: fmt },
+      { key: 'cerr', header: 'L vs C̃', format: fmt },
       { key: 'nc1', header: 'NC1', format: fmt },
       { key: 'sw', header: 'tr Σ_W', format: fmt },
       { key: 'etf', header: 'ETF dist', format: fmt },
@@ -40,7 +43,7 @@ export function truncationTables(p: Problem, run: TruncationRun, rows = 11): { t
     ],
     rows: pick.map((s) => ({
       t: formatNumber(s.t, 4), loss: s.loss, cost: s.inputCost, ...Object.fromEntries(s.truncated.map((v, l) => [`nt${l}`, v])),
-      eff: s.effectiveError, nc1: s.collapse.nc1, sw: s.collapse.withinTrace, etf: s.collapse.etfDistance, mis: s.misalignment,
+      eff: s.effectiveError, gen: s.generalError, cerr: s.costError, nc1: s.collapse.nc1, sw: s.collapse.withinTrace, etf: s.collapse.etfDistance, mis: s.misalignment,
     })),
     notes: [...notes(p, run), `within-class variability tr Σ_W: fitted exponential rate over the second half ${run.collapseRate === null ? '— (not decaying)' : formatNumber(run.collapseRate, 4)}`],
   };

@@ -75,7 +75,8 @@ export function flowTimePerStep(a: AgfAlgorithm): number {
 }
 
 export function algorithmLabel(a: AgfAlgorithm): string {
-  return a.kind === 'flow' ? 'gradient flow' : a.kind === 'gd' ? `gradient descent, lr = ${a.lr}` : `heavy-ball momentum, lr = ${a.lr}, momentum = ${a.momentum}`;
+  const lr = a.kind === 'flow' ? '' : String(Number(a.lr.toPrecision(6)));
+  return a.kind === 'flow' ? 'gradient flow' : a.kind === 'gd' ? `gradient descent, lr = ${lr}` : `heavy-ball momentum, lr = ${lr}, momentum = ${a.momentum}`;
 }
 
 export function dormantDynamics(a: AgfAlgorithm, ar: LogArith): DormantDynamics {
