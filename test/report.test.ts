@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -480,4 +481,54 @@ describe('--figure-size: print presets', () => {
     await expectBadInput(['flow', 'single-neuron', '--figure-size', 'column'], /give --out too/);
     await expectBadInput(['agf', 'diagonal', '--figure-size', 'column'], /unknown option --figure-size for 'agf'/);
   }, 120_000);
+});
+
+describe('vector PDF', () => {
+  const has = (cmd: string): boolean => {
+    try {
+      execFileSync(cmd, ['-v'], { stdio: 'ignore' });
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+  };
+
+  it('draws what resvg draws (poppler as a second renderer), keeps text as text, and falls back to a raster page for other SVG', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const { svgPixels, svgToPdf } = await import('../src/report/raster.ts');
+    const { LOSS_AXIS } = await import('../src/report/figure-style.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-pdf-'));
+    const r = await run('flow', 'single-neuron', '--t', '8', '--overlay', 'exact,descent', '--out', dir);
+    expect(r.code).toBe(0);
+    const pdf = readFileSync(join(dir, 'flow-dopri5.pdf'));
+    const text = pdf.toString('latin1');
+    expect(text).toContain('/FontFile2');
+    expect(text).not.toContain('/Subtype /Image');
+    // an SVG outside gradflow's vocabulary is still a PDF, as an image
+    const odd = svgToPdf('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox="0 0 20 10"><polygon points="0,0 20,0 10,10" fill="#ff0000"/></svg>');
+    expect(Buffer.from(odd).toString('latin1')).toContain('/Subtype /Image');
+    if (!has('pdftoppm') || !has('pdftotext')) {
+      if (process.env.CI) throw new Error('CI: poppler-utils is not installed (.ci/run installs it with apt-get)');
+      console.warn('report.test: no pdftoppm/pdftotext (apt-get install poppler-utils); skipped the second-renderer check');
+      return;
+    }
+    const words = execFileSync('pdftotext', [join(dir, 'flow-dopri5.pdf'), '-'], { encoding: 'utf8' });
+    for (const w of ['single-neuron: loss', LOSS_AXIS, '‖θ(t)‖', 'gradient descent', 'closed form (whitened) (predicted)']) expect(words).toContain(w);
+    // poppler at 96 dpi against resvg at 1× the SVG's pixels: the same picture up to anti-aliasing
+    execFileSync('pdftoppm', ['-r', '96', '-singlefile', join(dir, 'flow-dopri5.pdf'), join(dir, 'poppler')]);
+    const ppm = readFileSync(join(dir, 'poppler.ppm'));
+    const head = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.toString('latin1', 0, 40))!;
+    const [w, h, off] = [Number(head[1]), Number(head[2]), head[0].length];
+    const ref = svgPixels(readFileSync(join(dir, 'flow-dopri5.svg'), 'utf8'), 1);
+    expect([w, h]).toEqual([ref.width, ref.height]);
+    let sum = 0, far = 0;
+    for (let q = 0; q < w * h; q++) {
+      let d = 0;
+      for (let c = 0; c < 3; c++) d = Math.max(d, Math.abs(ppm[off + 3 * q + c] - ref.pixels[4 * q + c]));
+      sum += d;
+      if (d > 128) far++;
+    }
+    expect(sum / (w * h)).toBeLessThan(6);
+    expect(far / (w * h)).toBeLessThan(0.01);
+  }, 60_000);
 });
