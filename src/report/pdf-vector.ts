@@ -12,17 +12,17 @@ export class UnsupportedSvg extends Error {}
 
 // ---- the font: the few TrueType tables a PDF needs (cmap format 4, hmtx, head, hhea) ----
 
-export interface TtfFont { data: Buffer; unitsPerEm: number; bbox: number[]; ascent: number; descent: number; glyph(cp: number): number; advance(gid: number): number }
+export interface TtfFont { data: Buffer; tables: Map<string, { offset: number; length: number }>; unitsPerEm: number; bbox: number[]; ascent: number; descent: number; glyph(cp: number): number; advance(gid: number): number }
 
 export function readTtf(path: string): TtfFont {
   const b = readFileSync(path);
-  const tables = new Map<string, number>();
+  const tables = new Map<string, { offset: number; length: number }>();
   const n = b.readUInt16BE(4);
-  for (let i = 0; i < n; i++) tables.set(b.toString('latin1', 12 + 16 * i, 16 + 16 * i), b.readUInt32BE(12 + 16 * i + 8));
+  for (let i = 0; i < n; i++) tables.set(b.toString('latin1', 12 + 16 * i, 16 + 16 * i), { offset: b.readUInt32BE(12 + 16 * i + 8), length: b.readUInt32BE(12 + 16 * i + 12) });
   const at = (tag: string): number => {
     const o = tables.get(tag);
     if (o === undefined) throw new UnsupportedSvg(`font ${path} has no '${tag}' table`);
-    return o;
+    return o.offset;
   };
   const head = at('head'), hhea = at('hhea'), hmtx = at('hmtx'), cmap = at('cmap');
   const unitsPerEm = b.readUInt16BE(head + 18);
@@ -60,7 +60,96 @@ export function readTtf(path: string): TtfFont {
     return g;
   };
   const advance = (gid: number): number => b.readUInt16BE(hmtx + 4 * Math.min(gid, nMetrics - 1));
-  return { data: b, unitsPerEm, bbox, ascent, descent, glyph, advance };
+  return { data: b, tables, unitsPerEm, bbox, ascent, descent, glyph, advance };
+}
+
+/**
+ * The font with only the glyphs a page uses (and the parts of composite glyphs): the other glyph
+ * outlines are emptied, so glyph ids stay as they are (CIDToGIDMap Identity), and only the tables a
+ * PDF TrueType font needs are kept. DejaVu Sans' 757 kB become a few kB.
+ */
+export function subsetTtf(font: TtfFont, used: Iterable<number>): Buffer {
+  const b = font.data;
+  const t = (tag: string): { offset: number; length: number } => {
+    const e = font.tables.get(tag);
+    if (!e) throw new UnsupportedSvg(`font has no '${tag}' table`);
+    return e;
+  };
+  const head = t('head'), loca = t('loca'), glyf = t('glyf'), maxp = t('maxp');
+  const longLoca = b.readInt16BE(head.offset + 50) === 1;
+  const nGlyphs = b.readUInt16BE(maxp.offset + 4);
+  const off = (g: number): number => (longLoca ? b.readUInt32BE(loca.offset + 4 * g) : 2 * b.readUInt16BE(loca.offset + 2 * g));
+  const keep = new Set<number>([0]);
+  const todo = [...used];
+  while (todo.length) {
+    const g = todo.pop()!;
+    if (g >= nGlyphs || (keep.has(g) && g !== 0)) continue;
+    keep.add(g);
+    const start = glyf.offset + off(g);
+    if (off(g + 1) === off(g) || b.readInt16BE(start) >= 0) continue;
+    // composite: follow its components
+    let p = start + 10;
+    for (let more = true; more;) {
+      const flags = b.readUInt16BE(p);
+      todo.push(b.readUInt16BE(p + 2));
+      p += 4 + (flags & 1 ? 4 : 2) + (flags & 8 ? 2 : flags & 0x40 ? 4 : flags & 0x80 ? 8 : 0);
+      more = (flags & 0x20) !== 0;
+    }
+  }
+  const parts: Buffer[] = [];
+  const newLoca = Buffer.alloc(4 * (nGlyphs + 1));
+  let pos = 0;
+  for (let g = 0; g < nGlyphs; g++) {
+    newLoca.writeUInt32BE(pos, 4 * g);
+    if (!keep.has(g)) continue;
+    const data = b.subarray(glyf.offset + off(g), glyf.offset + off(g + 1));
+    const padded = Buffer.concat([data, Buffer.alloc((4 - (data.length % 4)) % 4)]);
+    parts.push(padded);
+    pos += padded.length;
+  }
+  newLoca.writeUInt32BE(pos, 4 * nGlyphs);
+  const newHead = Buffer.from(b.subarray(head.offset, head.offset + head.length));
+  newHead.writeInt16BE(1, 50); // long loca offsets
+  newHead.writeUInt32BE(0, 8); // checkSumAdjustment: recomputed below
+  const out: [string, Buffer][] = [
+    ['glyf', Buffer.concat(parts)],
+    ['head', newHead],
+    ['hhea', b.subarray(t('hhea').offset, t('hhea').offset + t('hhea').length)],
+    ['hmtx', b.subarray(t('hmtx').offset, t('hmtx').offset + t('hmtx').length)],
+    ['loca', newLoca],
+    ['maxp', b.subarray(maxp.offset, maxp.offset + maxp.length)],
+    ...(['cvt ', 'fpgm', 'prep'] as const).filter((k) => font.tables.has(k)).map((k): [string, Buffer] => [k, b.subarray(t(k).offset, t(k).offset + t(k).length)]),
+  ];
+  out.sort((x, y) => (x[0] < y[0] ? -1 : 1));
+  const sum = (d: Buffer): number => {
+    let s = 0;
+    const padded = Buffer.concat([d, Buffer.alloc((4 - (d.length % 4)) % 4)]);
+    for (let q = 0; q < padded.length; q += 4) s = (s + padded.readUInt32BE(q)) >>> 0;
+    return s;
+  };
+  const n = out.length;
+  const dir = Buffer.alloc(12 + 16 * n);
+  const log2 = Math.floor(Math.log2(n));
+  dir.writeUInt32BE(0x00010000, 0);
+  dir.writeUInt16BE(n, 4);
+  dir.writeUInt16BE(16 * 2 ** log2, 6);
+  dir.writeUInt16BE(log2, 8);
+  dir.writeUInt16BE(16 * n - 16 * 2 ** log2, 10);
+  let at = dir.length;
+  const bodies: Buffer[] = [];
+  out.forEach(([tag, data], i) => {
+    dir.write(tag, 12 + 16 * i, 'latin1');
+    dir.writeUInt32BE(sum(data), 12 + 16 * i + 4);
+    dir.writeUInt32BE(at, 12 + 16 * i + 8);
+    dir.writeUInt32BE(data.length, 12 + 16 * i + 12);
+    const padded = Buffer.concat([data, Buffer.alloc((4 - (data.length % 4)) % 4)]);
+    bodies.push(padded);
+    at += padded.length;
+  });
+  const file = Buffer.concat([dir, ...bodies]);
+  const headAt = dir.readUInt32BE(12 + 16 * out.findIndex(([tag]) => tag === 'head') + 8);
+  file.writeUInt32BE((0xb1b0afba - sum(file)) >>> 0, headAt + 8);
+  return file;
 }
 
 // ---- the SVG: a tokenizer for the XML gradflow writes ----
@@ -278,6 +367,7 @@ function pdfDocument(objects: (string | Buffer)[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
+const fontStream = (ttf: Buffer): Buffer => stream(`/Filter /FlateDecode /Length1 ${ttf.length}`, deflateSync(ttf));
 const stream = (dict: string, data: Buffer): Buffer => Buffer.concat([Buffer.from(`<< ${dict} /Length ${data.length} >>\nstream\n`), data, Buffer.from('\nendstream')]);
 
 /** The page size in points: the SVG's inches, or its pixels at 96 per inch. */
@@ -330,10 +420,10 @@ export function svgToVectorPdf(svg: string, font: TtfFont): Uint8Array {
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${f(size.w)} ${f(size.h)}] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>`,
     stream('/Filter /FlateDecode', deflateSync(Buffer.from(content, 'latin1'))),
-    '<< /Type /Font /Subtype /Type0 /BaseFont /DejaVuSans /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 9 0 R >>',
-    `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /DejaVuSans /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /DW 1000 /W [${widths}] /CIDToGIDMap /Identity >>`,
-    `<< /Type /FontDescriptor /FontName /DejaVuSans /Flags 32 /FontBBox [${bb}] /ItalicAngle 0 /Ascent ${f((font.ascent * 1000) / upm)} /Descent ${f((font.descent * 1000) / upm)} /CapHeight ${f((font.ascent * 1000) / upm)} /StemV 80 /FontFile2 8 0 R >>`,
-    stream(`/Filter /FlateDecode /Length1 ${font.data.length}`, deflateSync(font.data)),
+    '<< /Type /Font /Subtype /Type0 /BaseFont /GFSUBS+DejaVuSans /Encoding /Identity-H /DescendantFonts [6 0 R] /ToUnicode 9 0 R >>',
+    `<< /Type /Font /Subtype /CIDFontType2 /BaseFont /GFSUBS+DejaVuSans /CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> /FontDescriptor 7 0 R /DW 1000 /W [${widths}] /CIDToGIDMap /Identity >>`,
+    `<< /Type /FontDescriptor /FontName /GFSUBS+DejaVuSans /Flags 32 /FontBBox [${bb}] /ItalicAngle 0 /Ascent ${f((font.ascent * 1000) / upm)} /Descent ${f((font.descent * 1000) / upm)} /CapHeight ${f((font.ascent * 1000) / upm)} /StemV 80 /FontFile2 8 0 R >>`,
+    fontStream(subsetTtf(font, gids)),
     stream('/Filter /FlateDecode', deflateSync(Buffer.from(cmap, 'latin1'))),
   ]);
 }
