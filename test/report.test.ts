@@ -504,6 +504,8 @@ describe('vector PDF', () => {
     const text = pdf.toString('latin1');
     expect(text).toContain('/FontFile2');
     expect(text).not.toContain('/Subtype /Image');
+    // the font is a subset: the glyphs this figure uses, not DejaVu Sans' 757 kB
+    expect(pdf.length).toBeLessThan(100_000);
     // an SVG outside gradflow's vocabulary is still a PDF, as an image
     const odd = svgToPdf('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox="0 0 20 10"><polygon points="0,0 20,0 10,10" fill="#ff0000"/></svg>');
     expect(Buffer.from(odd).toString('latin1')).toContain('/Subtype /Image');
