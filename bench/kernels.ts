@@ -1,13 +1,17 @@
 /**
  * Compiled gradient kernels vs hand-written loops, measured in the same run (issue 2):
  * single neuron and diagonal network at d = 100, n = 1000. Prints time per gradient and the
- * ratio compiled ÷ hand (target ≤ 1.2).
+ * ratio compiled ÷ hand (target ≤ 1.2) — the per-sample kernel (moments off) against the
+ * per-sample hand loop. Then (issue 14) the moment form at growing n (its cost does not grow
+ * with n), and the modular model's kernels with and without row tables. `npx tsx bench/kernels.ts`
  */
 import { singleNeuron } from '../models/single-neuron.ts';
 import { diagonal } from '../models/diagonal.ts';
 import { createProblem } from '../src/problem.ts';
 import { Rng } from '../src/util/rng.ts';
 import { makeDataset } from '../src/data.ts';
+import { compileModel } from '../src/compile/kernels.ts';
+import { modular } from '../models/modular.ts';
 import { timeIt, report } from './timing.ts';
 
 const d = 100, n = 1000;
@@ -56,17 +60,77 @@ function handDiagonal(th: Float64Array, g: Float64Array): number {
 const rows: string[][] = [];
 for (const [name, def, hand] of [['single neuron', singleNeuron, handSingle], ['diagonal', diagonal, handDiagonal]] as const) {
   const p = createProblem(def, { data, alpha: 0.1, seed: 2 });
+  const k = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
   const th = rng.normalArray(p.theta0.length, 0.1);
   const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length);
-  const l1 = p.kernels.lossGrad(th, X, Y, n, g1), l2 = hand(th, g2);
+  const l1 = k.lossGrad(th, X, Y, n, g1), l2 = hand(th, g2);
   let maxDiff = Math.abs(l1 - l2);
   for (let q = 0; q < th.length; q++) maxDiff = Math.max(maxDiff, Math.abs(g1[q] - g2[q]));
   // alternate the two a few times and keep each one's best median: robust to a busy machine
   let tc = Infinity, th2 = Infinity;
   for (let round = 0; round < 5; round++) {
-    tc = Math.min(tc, timeIt(() => p.kernels.lossGrad(th, X, Y, n, g1), 150));
+    tc = Math.min(tc, timeIt(() => k.lossGrad(th, X, Y, n, g1), 150));
     th2 = Math.min(th2, timeIt(() => hand(th, g2), 150));
   }
   rows.push([name, `d = ${d}, n = ${n}`, `${(tc * 1e6).toFixed(1)} µs`, `${(th2 * 1e6).toFixed(1)} µs`, (tc / th2).toFixed(3), maxDiff.toExponential(1)]);
 }
-report('compiled gradient kernel vs hand-written loop (loss + gradient, one pass)', ['model', 'size', 'compiled', 'hand', 'ratio', 'max |Δ|'], rows);
+report('compiled per-sample gradient kernel (moment form off) vs hand-written loop (loss + gradient, one pass)', ['model', 'size', 'compiled', 'hand', 'ratio', 'max |Δ|'], rows);
+
+
+// ---- the moment form: loss + gradient from Σ_xx, Σ_yx; per-call cost independent of n
+const momentRows: string[][] = [];
+for (const [name, def] of [['single neuron', singleNeuron], ['diagonal', diagonal]] as const) {
+  for (const nn of [1000, 10000, 40000]) {
+    const r2 = new Rng(5);
+    const Xn = r2.normalArray(nn * d), Yn = r2.normalArray(nn);
+    const p = createProblem(def, { data: makeDataset(Xn, Yn, nn, d, 1, 'bench'), alpha: 0.1, seed: 2, monitors: [] });
+    const per = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
+    const th = r2.normalArray(p.theta0.length, 0.1);
+    const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length);
+    const t0 = performance.now();
+    p.kernels.lossGrad(th, Xn, Yn, nn, g1); // forms the moments
+    const setup = (performance.now() - t0) / 1000;
+    const l1 = p.kernels.lossGrad(th, Xn, Yn, nn, g1), l2 = per.lossGrad(th, Xn, Yn, nn, g2);
+    let gd = 0, gs = 0;
+    for (let q = 0; q < th.length; q++) { gd = Math.max(gd, Math.abs(g1[q] - g2[q])); gs = Math.max(gs, Math.abs(g2[q])); }
+    let tm = Infinity, ts = Infinity;
+    for (let round = 0; round < 3; round++) {
+      tm = Math.min(tm, timeIt(() => p.kernels.lossGrad(th, Xn, Yn, nn, g1), 100));
+      ts = Math.min(ts, timeIt(() => per.lossGrad(th, Xn, Yn, nn, g2), 100));
+    }
+    momentRows.push([name, `d = ${d}, n = ${nn}`, p.kernels.formFor(Xn, Yn, nn), `${(tm * 1e6).toFixed(1)} µs`, `${(ts * 1e6).toFixed(1)} µs`, (ts / tm).toFixed(1), `${(setup * 1e3).toFixed(1)} ms`, `${Math.abs(l1 - l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`]);
+  }
+}
+report('moment form (loss + gradient from the data\'s moments; its time does not grow with n) vs the per-sample kernel, same data; setup = first call, which forms Σ_xx once',
+  ['model', 'size', 'form', 'moments', 'per-sample', 'speed-up', 'setup', '|ΔL| / rel Δgrad'], momentRows);
+
+// ---- modular (κ = 3 AGF's kernels): all p² pairs, so x_a and x_b each take p distinct rows
+{
+  const p = createProblem(modular, { alpha: 0.01, seed: 0 });
+  const { X: Xm, Y: Ym, n: nm } = p.data;
+  const L = p.layout;
+  const plain = compileModel(p.derived, L.dims, undefined, { rowTables: false });
+  const th = p.theta0.map((v, q) => v + 0.1 * Math.sin(q));
+  const out = new Float64Array(L.H * nm * L.c), E = Float64Array.from(Ym, (v, q) => v + Math.cos(q));
+  const g = new Float64Array(th.length);
+  const mask = new Uint8Array(L.H).fill(1);
+  mask[3] = 0;
+  const cases: [string, (k: typeof plain) => void][] = [
+    ['neuronOutputs', (k) => k.neuronOutputs(th, Xm, nm, out)],
+    ['vjpMean (masked)', (k) => k.vjpMean(th, Xm, E, nm, g, mask)],
+    ['lossGrad', (k) => k.lossGrad(th, Xm, Ym, nm, g)],
+    ['lossGrad (masked)', (k) => k.lossGrad(th, Xm, Ym, nm, g, mask)],
+    ['forward (masked)', (k) => k.forward(th, Xm, nm, out, mask)],
+  ];
+  const rowsM: string[][] = [];
+  for (const [name, f] of cases) {
+    let tr = Infinity, tp = Infinity;
+    for (let round = 0; round < 3; round++) {
+      tr = Math.min(tr, timeIt(() => f(p.kernels), 100));
+      tp = Math.min(tp, timeIt(() => f(plain), 100));
+    }
+    rowsM.push([name, `${(tr * 1e3).toFixed(3)} ms`, `${(tp * 1e3).toFixed(3)} ms`, (tp / tr).toFixed(2)]);
+  }
+  report(`modular p = ${L.dims.p}, H = ${L.H}, n = ${nm} (form: ${p.kernels.formFor(Xm, Ym, nm)}): row tables vs plain per-sample loops (both with short loops written out)`,
+    ['kernel', 'row tables', 'plain', 'speed-up'], rowsM);
+}

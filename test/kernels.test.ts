@@ -127,3 +127,165 @@ describe('compiled kernels', () => {
     });
   }
 });
+
+/**
+ * The moment form (models linear in x, MSE): once a data set has been used enough, lossGrad and
+ * loss come from Σ_xx, Σ_yx instead of the samples. Checked against the per-sample kernel
+ * (compiled with moments off), central finite differences, and a closed-form zero loss.
+ */
+describe('moment form', () => {
+  const MOMENT_SPECS: ModelSpec[] = [
+    { name: 'single', dims: { d: 6 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 1, template: 'a * dot(w, x)' },
+    { name: 'diagonal', dims: { d: 5 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' },
+    { name: 'two-layer linear, scalar output', dims: { d: 4, h: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * dot(w, x)' },
+    { name: 'deep diagonal', dims: { d: 4 }, params: { u: [], v: [], s: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * s * x[i] + u^3 * x[i]' },
+  ];
+  /** The kernels use the moments from the first call on data of these sizes. */
+  const warm = (k: ReturnType<typeof compileModel>, X: Float64Array, Y: Float64Array, n: number): void => {
+    expect(k.formFor(X, Y, n)).toBe('moments');
+  };
+  for (const spec of MOMENT_SPECS) {
+    it(`${spec.name}: lossGrad and loss from the moments equal the per-sample kernel; masked calls stay per-sample`, () => {
+      const m = deriveModel(spec);
+      expect(m.moment).not.toBeNull();
+      const k = compileModel(m), ref = compileModel(m, {}, undefined, { moments: false });
+      const L = k.layout, rng = new Rng(7), n = 60;
+      const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n);
+      const th = rng.normalArray(L.H * L.P);
+      warm(k, X, Y, n);
+      expect(ref.formFor(X, Y, n)).toBe('samples');
+      const masks: (Uint8Array | null)[] = [null];
+      if (L.H > 1) { const mk = new Uint8Array(L.H).fill(1); mk[1] = 0; masks.push(mk); }
+      for (const mask of masks) {
+        const t2 = rng.normalArray(L.H * L.P);
+        const g = new Float64Array(t2.length), g2 = new Float64Array(t2.length);
+        const l = k.lossGrad(t2, X, Y, n, g, mask), l2 = ref.lossGrad(t2, X, Y, n, g2, mask);
+        expect(Math.abs(l - l2)).toBeLessThan(1e-13 * l2);
+        expect(Math.abs(k.loss(t2, X, Y, n, mask) - l2)).toBeLessThan(1e-13 * l2);
+        const scale = Math.max(...g2.map(Math.abs));
+        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-13 * scale);
+        if (mask) for (let q = 1 * L.P; q < 2 * L.P; q++) expect(g[q]).toBe(0);
+      }
+      // the gradient is that of the moment loss itself (central differences on k.loss, moments on)
+      const g = new Float64Array(th.length);
+      k.lossGrad(th, X, Y, n, g);
+      for (let q = 0; q < th.length; q++) {
+        const h = 1e-5;
+        const tp = th.slice(), tm = th.slice();
+        tp[q] += h; tm[q] -= h;
+        const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
+        expect(Math.abs(g[q] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
+      }
+    });
+  }
+
+  it('singular Σ_xx (a repeated input column), a loss of exactly zero at the teacher, and data refilled in place', () => {
+    const spec = MOMENT_SPECS[1];
+    const m = deriveModel(spec);
+    const k = compileModel(m), ref = compileModel(m, {}, undefined, { moments: false });
+    const d = 5, n = 50, rng = new Rng(3);
+    const X = rng.normalArray(n * d);
+    for (let j = 0; j < n; j++) X[j * d + 4] = X[j * d + 1]; // Σ_xx has rank 4
+    const beta = Float64Array.from([0.5, -1, 2, 0.25, 1]);
+    const Y = new Float64Array(n);
+    for (let j = 0; j < n; j++) for (let a = 0; a < d; a++) Y[j] += beta[a] * X[j * d + a];
+    const th = rng.normalArray(2 * d);
+    warm(k, X, Y, n);
+    const g = new Float64Array(2 * d), g2 = new Float64Array(2 * d);
+    const l = k.lossGrad(th, X, Y, n, g), l2 = ref.lossGrad(th, X, Y, n, g2);
+    expect(Math.abs(l - l2)).toBeLessThan(1e-12 * l2);
+    for (let q = 0; q < 2 * d; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-12 * Math.max(...g2.map(Math.abs)));
+    // at u_a v_a = β_a the residual is zero: the moment loss must not leave an O(ε·Σ_yy) floor
+    const star = new Float64Array(2 * d);
+    for (let a = 0; a < d; a++) { star[2 * a] = 1; star[2 * a + 1] = beta[a]; }
+    expect(k.loss(star, X, Y, n)).toBeLessThan(1e-28);
+    expect(k.lossGrad(star, X, Y, n, g)).toBeLessThan(1e-28);
+    for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-14);
+    // refill the same buffers with other data: the kernels must notice and follow the new data
+    const X2 = rng.normalArray(n * d), Y2 = rng.normalArray(n);
+    X.set(X2); Y.set(Y2);
+    const l3 = k.lossGrad(th, X, Y, n, g), l4 = ref.lossGrad(th, X, Y, n, g2);
+    expect(Math.abs(l3 - l4)).toBeLessThan(1e-12 * l4);
+    for (let q = 0; q < 2 * d; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-12 * Math.max(...g2.map(Math.abs)));
+  });
+
+  it('models outside the form keep the per-sample kernel', () => {
+    for (const spec of [SPECS[3], SPECS[4], SPECS[5]]) {
+      const k = compileModel(deriveModel(spec));
+      const L = k.layout, rng = new Rng(1), n = 500;
+      const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n * L.c), th = rng.normalArray(L.H * L.P), g = new Float64Array(th.length);
+      for (let r = 0; r < 50; r++) k.lossGrad(th, X, Y, n, g);
+      expect(k.formFor(X, Y, n)).not.toBe('moments');
+    }
+  });
+});
+
+/**
+ * Row tables: data whose input rows repeat (all pairs (a, b), as in modular addition) are run
+ * with θ·x products computed once per distinct row. Checked against the plain per-sample loops
+ * (compiled with row tables off) and finite differences, with masks.
+ */
+describe('row tables (repeated input rows)', () => {
+  const spec = SPECS.find((s) => s.name === 'modular')!;
+  const m = deriveModel(spec);
+  const k = compileModel(m), ref = compileModel(m, {}, undefined, { rowTables: false });
+  const L = k.layout, p = L.dims.p, rng = new Rng(11);
+  // all p² pairs of p distinct rows for x_a and p for x_b
+  const ra = rng.normalArray(p * p), rb = rng.normalArray(p * p);
+  const n = p * p;
+  const X = new Float64Array(n * L.dIn), Y = rng.normalArray(n * L.c);
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) {
+    const j = a * p + b;
+    X.set(ra.subarray(a * p, a * p + p), j * L.dIn);
+    X.set(rb.subarray(b * p, b * p + p), j * L.dIn + p);
+  }
+  const th = rng.normalArray(L.H * L.P), E = rng.normalArray(n * L.c);
+  const mask = new Uint8Array(L.H).fill(1); mask[2] = 0;
+  const close = (a: Float64Array, b: Float64Array): void => {
+    const scale = Math.max(...b.map(Math.abs));
+    for (let q = 0; q < a.length; q++) expect(Math.abs(a[q] - b[q])).toBeLessThanOrEqual(1e-13 * scale);
+  };
+
+  it('forward, neuronOutputs, vjpMean and lossGrad equal the per-sample loops, with and without a mask', () => {
+    expect(k.formFor(X, Y, n)).toBe('rows');
+    expect(ref.formFor(X, Y, n)).toBe('samples');
+    for (const mk of [null, mask]) {
+      const o1 = new Float64Array(n * L.c), o2 = o1.slice();
+      k.forward(th, X, n, o1, mk); ref.forward(th, X, n, o2, mk);
+      close(o1, o2);
+      const g1 = new Float64Array(th.length), g2 = g1.slice();
+      k.vjpMean(th, X, E, n, g1, mk); ref.vjpMean(th, X, E, n, g2, mk);
+      close(g1, g2);
+      const l1 = k.lossGrad(th, X, Y, n, g1, mk), l2 = ref.lossGrad(th, X, Y, n, g2, mk);
+      expect(Math.abs(l1 - l2)).toBeLessThan(1e-13 * l2);
+      close(g1, g2);
+      if (mk) for (let q = 2 * L.P; q < 3 * L.P; q++) expect(g1[q]).toBe(0);
+    }
+    const per1 = new Float64Array(L.H * n * L.c), per2 = per1.slice();
+    k.neuronOutputs(th, X, n, per1); ref.neuronOutputs(th, X, n, per2);
+    close(per1, per2);
+  });
+
+  it('the row-table gradient equals central finite differences of the loss', () => {
+    const g = new Float64Array(th.length);
+    k.lossGrad(th, X, Y, n, g, mask);
+    for (let q = 0; q < th.length; q += 3) {
+      const h = 1e-5;
+      const tp = th.slice(), tm = th.slice();
+      tp[q] += h; tm[q] -= h;
+      const fd = (ref.loss(tp, X, Y, n, mask) - ref.loss(tm, X, Y, n, mask)) / (2 * h);
+      expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+    }
+  });
+
+  it('a buffer refilled in place with rows that no longer repeat is followed', () => {
+    const X2 = X.slice();
+    const g1 = new Float64Array(th.length), g2 = g1.slice();
+    k.vjpMean(th, X2, E, n, g1);
+    expect(k.formFor(X2, Y, n)).toBe('rows');
+    X2.set(rng.normalArray(X2.length));
+    expect(k.formFor(X2, Y, n)).toBe('samples');
+    k.vjpMean(th, X2, E, n, g1); ref.vjpMean(th, X2, E, n, g2);
+    close(g1, g2);
+  });
+});

@@ -10,12 +10,24 @@
 import { type DerivedModel } from '../symbolic/derive.ts';
 import { bindDims } from '../symbolic/expr.ts';
 import { simplify } from '../symbolic/simplify.ts';
-import { Emitter, type GenContext } from './codegen.ts';
+import { Emitter, UNROLL, atIndex, type GenContext } from './codegen.ts';
 import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
+import { MomentSwitch } from './moments.ts';
+import { RowTableCache, type RowTables } from './row-tables.ts';
 
 export type Mask = Uint8Array | null;
+
+export interface CompileOptions {
+  /**
+   * Evaluate the MSE loss and gradient of models linear in x from the data's moments once they
+   * pay off (default true; false keeps the per-sample kernel, the independent path tests use).
+   */
+  moments?: boolean;
+  /** Row-table kernels for data whose input rows repeat (default true; false: the plain per-sample loops). */
+  rowTables?: boolean;
+}
 
 export interface Kernels {
   layout: Layout;
@@ -35,6 +47,14 @@ export interface Kernels {
   targetWidth: number;
   /** Generated source of each kernel, for inspection (`gradflow derive --code`). */
   source: Record<string, string>;
+  /**
+   * How unmasked lossGrad/loss run on this data set: 'moments' from Σ_xx, Σ_yx (cost independent
+   * of n), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
+   * vjpMean), 'samples' plain per-sample loops. Decided from the data alone (same inputs, same
+   * bytes). X and Y are read as immutable: what is derived from them is kept for the arrays last
+   * passed (a buffer refilled in place is noticed by a fingerprint and derived again).
+   */
+  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'rows' | 'samples';
 }
 
 interface Block {
@@ -42,17 +62,57 @@ interface Block {
   out: string; // scalar temp name, or '' for vector outputs (already accumulated)
 }
 
-function context(layout: Layout): GenContext {
+function context(layout: Layout, tabled = false): GenContext {
   return {
     layout,
     counter: { n: 0 },
     buffers: [],
     paramOffset: new Map(layout.params.map((p) => [p.name, { offset: p.offset, shape: p.shape }])),
     inputOffset: new Map(layout.inputs.map((p) => [p.name, { offset: p.offset, shape: p.shape }])),
+    ...(tabled ? { tables: { slots: new Map(tabledInputs(layout).map((s, k) => [s.name, { k, size: s.size }])), dots: [], coefs: [] } } : {}),
   };
 }
 
-export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice): Kernels {
+/** The inputs that get row tables: vector inputs. */
+function tabledInputs(layout: Layout): Layout['inputs'] {
+  return layout.inputs.filter((s) => s.shape.length === 1);
+}
+
+/**
+ * The pieces a row-table kernel adds around its sample loop: the data's row tables as the last
+ * argument D, the dot tables filled per neuron and distinct row, the per-sample row ids, and the
+ * coefficient tables expanded into grad after the loop.
+ */
+function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; perSample: string; post: string } {
+  const T = ctx.tables;
+  if (!T) return { decl: '', arg: '', pre: '', perSample: '', post: '' };
+  const { H, P } = ctx.layout;
+  const ks = [...T.slots.values()];
+  const all = [...T.dots.map((t) => t.name), ...T.coefs.map((t) => t.name)];
+  const decl = all.length ? `\nlet ${all.map((nm) => `${nm} = new Float64Array(0)`).join(', ')};` : '';
+  const pre: string[] = [];
+  for (const { k } of ks) pre.push(`  const RID${k} = D.rid[${k}], U${k} = D.rows[${k}], R${k} = D.count[${k}];`);
+  for (const t of [...T.dots, ...T.coefs]) pre.push(`  if (${t.name}.length < ${H} * R${t.k}) ${t.name} = new Float64Array(${H} * R${t.k});`);
+  for (const t of T.coefs) pre.push(`  ${t.name}.fill(0, 0, ${H} * R${t.k});`);
+  if (T.dots.length) {
+    pre.push(`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`);
+    for (const t of T.dots) pre.push(...t.fill);
+    pre.push('  }');
+  }
+  const used = new Set([...T.dots.map((t) => t.k), ...T.coefs.map((t) => t.k)]);
+  const perSample = [...used].map((k) => `    const r${k} = RID${k}[j];`).join('\n');
+  const post: string[] = [];
+  if (T.coefs.length) {
+    post.push(`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`);
+    for (const t of T.coefs) {
+      post.push(`    for (let r = 0; r < R${t.k}; r++) { const cf = ${t.name}[i * R${t.k} + r]; if (cf === 0) continue; const uo = r * ${t.size}; for (let k = 0; k < ${t.size}; k++) grad[${t.base} + k] += cf * U${t.k}[uo + k]; }`);
+    }
+    post.push('  }');
+  }
+  return { decl, arg: ', D', pre: pre.join('\n'), perSample, post: post.join('\n') };
+}
+
+export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
   const layout = makeLayout(m, dims);
   const choice = lossChoice ?? m.loss;
   const mse = choice.name === 'mse';
@@ -79,7 +139,10 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
     else {
       const ks = layout.outShape.map(() => em.fresh('k'));
       const body = em.elem(template, ks);
-      em.emit(`for (let ${ks[0]} = 0; ${ks[0]} < ${c}; ${ks[0]}++) out[(i * n + j) * ${c} + ${ks[0]}] = ${body};`);
+      if (c <= UNROLL) {
+        em.emit(`const oo = (i * n + j) * ${c};`);
+        for (let q = 0; q < c; q++) em.emit(`out[oo + ${q}] = ${atIndex(body, ks[0], q)};`);
+      } else em.emit(`for (let ${ks[0]} = 0; ${ks[0]} < ${c}; ${ks[0]}++) out[(i * n + j) * ${c} + ${ks[0]}] = ${body};`);
     }
     return { forward: em, out: '' };
   };
@@ -87,19 +150,6 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
   const buffersDecl = (ctx: GenContext): string =>
     [...ctx.buffers.map((b) => `const ${b.name} = new Float64Array(${b.size});`), vectorOut ? `const fv = new Float64Array(${c}); const ev = new Float64Array(${c});` : ''].join('\n');
 
-  // ---- lossGrad: forward (caching scalars), residual, gradient pass
-  const lgCtx = context(layout);
-  const fwd = forwardBlock(lgCtx, 'f');
-  const cacheSlots = new Map<string, number>();
-  const bwd = new Emitter(lgCtx, I, (key) => {
-    const t = fwd.forward.computed.get(key);
-    if (!t) return undefined;
-    if (!cacheSlots.has(key)) cacheSlots.set(key, cacheSlots.size);
-    return `cache[i * CACHE + ${cacheSlots.get(key)}]`;
-  });
-  for (const { slot, e } of vjps) bwd.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
-  const C = Math.max(1, cacheSlots.size);
-  const stores = [...cacheSlots].map(([key, s]) => `${I}cache[i * ${C} + ${s}] = ${fwd.forward.computed.get(key)};`);
   const mseResidual = vectorOut
     ? `    let s2 = 0;\n    for (let k = 0; k < ${c}; k++) { const r = fv[k] - Y[j * ${c} + k]; ev[k] = r; s2 += r * r; }\n    loss += s2;`
     : `    const e = f - Y[j];\n    loss += e * e;`;
@@ -116,14 +166,32 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
   };
   const residual = (ctx: GenContext): string => (mse ? mseResidual : generatedResidual(ctx));
   const lossScale = mse ? '0.5 * loss * inv' : 'loss * inv';
+
+  // ---- lossGrad: forward (caching scalars), residual, gradient pass
+  const genLossGrad = (tabled: boolean): string => {
+  const lgCtx = context(layout, tabled);
+  const fwd = forwardBlock(lgCtx, 'f');
+  const cacheSlots = new Map<string, number>();
+  const bwd = new Emitter(lgCtx, I, (key) => {
+    const t = fwd.forward.computed.get(key);
+    if (!t) return undefined;
+    if (!cacheSlots.has(key)) cacheSlots.set(key, cacheSlots.size);
+    return `cache[i * CACHE + ${cacheSlots.get(key)}]`;
+  });
+  for (const { slot, e } of vjps) bwd.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
+  const C = Math.max(1, cacheSlots.size);
+  const stores = [...cacheSlots].map(([key, s]) => `${I}cache[i * ${C} + ${s}] = ${fwd.forward.computed.get(key)};`);
   const lgRes = residual(lgCtx); // before buffersDecl: the loss may add scratch buffers (softmax)
-  const lossGradSrc = `${buffersDecl(lgCtx)}
+  const tp = tableParts(lgCtx);
+  return `${buffersDecl(lgCtx)}${tp.decl}
 const cache = new Float64Array(${H * C});
-return function lossGrad(th, X, Y, n, grad, mask) {
+return function lossGrad(th, X, Y, n, grad, mask${tp.arg}) {
   grad.fill(0);
   let loss = 0;
+${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
+${tp.perSample}
     ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
     for (let i = 0; i < ${H}; i++) {
       if (mask && mask[i] === 0) continue;
@@ -138,10 +206,13 @@ ${lgRes}
 ${bwd.lines.join('\n').replaceAll('CACHE', String(C))}
     }
   }
+${tp.post}
   const inv = 1 / n;
   for (let q = 0; q < grad.length; q++) grad[q] *= inv;
   return ${lossScale};
 };`;
+  };
+  const lossGradSrc = genLossGrad(false);
 
   // ---- one neuron: forward, residual and gradient in one pass, reusing the forward temporaries
   // directly (no per-neuron cache), which is the loop one would write by hand
@@ -171,12 +242,16 @@ ${sb.lines.join('\n')}
   }
 
   // ---- forward / loss only
-  const fCtx = context(layout);
+  const genForward = (tabled: boolean): string => {
+  const fCtx = context(layout, tabled);
   const f2 = forwardBlock(fCtx, 'f');
-  const forwardSrc = `${buffersDecl(fCtx)}
-return function forward(th, X, n, out, mask) {
+  const tp = tableParts(fCtx);
+  return `${buffersDecl(fCtx)}${tp.decl}
+return function forward(th, X, n, out, mask${tp.arg}) {
+${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
+${tp.perSample}
     ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
     for (let i = 0; i < ${H}; i++) {
       if (mask && mask[i] === 0) continue;
@@ -186,30 +261,43 @@ ${f2.forward.lines.join('\n')}
     ${vectorOut ? `for (let k = 0; k < ${c}; k++) out[j * ${c} + k] = fv[k];` : 'out[j] = f;'}
   }
 };`;
+  };
+  const forwardSrc = genForward(false);
 
   // ---- per-neuron outputs
-  const nCtx = context(layout);
+  const genNeuron = (tabled: boolean): string => {
+  const nCtx = context(layout, tabled);
   const f3 = forwardBlock(nCtx, 'out');
-  const neuronSrc = `${buffersDecl(nCtx)}
-return function neuronOutputs(th, X, n, out) {
+  const tp = tableParts(nCtx);
+  return `${buffersDecl(nCtx)}${tp.decl}
+return function neuronOutputs(th, X, n, out${tp.arg}) {
+  const mask = null;
+${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
+${tp.perSample}
     for (let i = 0; i < ${H}; i++) {
       const ob = i * ${P};
 ${f3.forward.lines.join('\n')}
     }
   }
 };`;
+  };
+  const neuronSrc = genNeuron(false);
 
   // ---- vjp with a given cotangent matrix
-  const vCtx = context(layout);
+  const genVjp = (tabled: boolean): string => {
+  const vCtx = context(layout, tabled);
   const vb = new Emitter(vCtx, I);
   for (const { slot, e } of vjps) vb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
-  const vjpSrc = `${buffersDecl(vCtx)}
-return function vjpMean(th, X, E, n, grad, mask) {
+  const tp = tableParts(vCtx);
+  return `${buffersDecl(vCtx)}${tp.decl}
+return function vjpMean(th, X, E, n, grad, mask${tp.arg}) {
   grad.fill(0);
+${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
+${tp.perSample}
     ${vectorOut ? `for (let k = 0; k < ${c}; k++) ev[k] = E[j * ${c} + k];` : 'const e = E[j];'}
     for (let i = 0; i < ${H}; i++) {
       if (mask && mask[i] === 0) continue;
@@ -217,9 +305,12 @@ return function vjpMean(th, X, E, n, grad, mask) {
 ${vb.lines.join('\n')}
     }
   }
+${tp.post}
   const inv = 1 / n;
   for (let q = 0; q < grad.length; q++) grad[q] *= inv;
 };`;
+  };
+  const vjpSrc = genVjp(false);
 
   // ---- ℓ and G from given outputs (the loss alone, and the forces analysis's G)
   const oCtx = context(layout);
@@ -235,7 +326,39 @@ ${oRes}
   return ${mse ? '0.5 * loss' : 'loss'};
 };`;
 
+  // ---- moment form (scalar-output models linear in one input, MSE): β = Σ_i ∇_x f_i, then
+  // ∇_θ L = ∇_θ f(x := g) with g = Σ_xx β − Σ_yx, i.e. vjpMean on the single row g with cotangent 1
+  let betaSrc: string | null = null;
+  if (mse && m.moment && compileOptions.moments !== false) {
+    const bCtx = context(layout);
+    const be = new Emitter(bCtx, I);
+    be.accumulate('beta', '0', bind(m.moment.beta), [dIn]);
+    betaSrc = `${buffersDecl(bCtx)}
+return function momentBeta(th, beta, mask) {
+  beta.fill(0);
+  for (let i = 0; i < ${H}; i++) {
+    if (mask && mask[i] === 0) continue;
+    const ob = i * ${P};
+${be.lines.join('\n')}
+  }
+};`;
+  }
+
   const make = <T>(src: string): T => new Function(src)() as T;
+  // row-table variants, generated on first use (only data sets whose input rows repeat use them)
+  const rowCache = new RowTableCache(dIn, compileOptions.rowTables === false ? [] : tabledInputs(layout));
+  type Tabled = {
+    lossGrad: (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, mask: Mask, D: RowTables) => number;
+    forward: (th: Float64Array, X: Float64Array, n: number, out: Float64Array, mask: Mask, D: RowTables) => void;
+    neuronOutputs: (th: Float64Array, X: Float64Array, n: number, out: Float64Array, D: RowTables) => void;
+    vjpMean: (th: Float64Array, X: Float64Array, E: Float64Array, n: number, grad: Float64Array, mask: Mask, D: RowTables) => void;
+  };
+  const rowSrc = compileOptions.rowTables === false || tabledInputs(layout).length === 0 ? null
+    : { lossGradRows: genLossGrad(true), forwardRows: genForward(true), neuronOutputsRows: genNeuron(true), vjpMeanRows: genVjp(true) };
+  let tabledKernels: Tabled | null = null;
+  const tabled = (): Tabled => (tabledKernels ??= {
+    lossGrad: make(rowSrc!.lossGradRows), forward: make(rowSrc!.forwardRows), neuronOutputs: make(rowSrc!.neuronOutputsRows), vjpMean: make(rowSrc!.vjpMeanRows),
+  });
   const lossGrad = make<Kernels['lossGrad']>(lossGradSrc);
   // the unmasked variant is the hot path of every flow and descent run: no per-neuron mask test
   const lossGradAll = make<Kernels['lossGrad']>(singleSrc ?? lossGradSrc.replaceAll('      if (mask && mask[i] === 0) continue;\n', ''));
@@ -244,7 +367,40 @@ ${oRes}
   const vjpMean = make<Kernels['vjpMean']>(vjpSrc);
   const outputLoss = make<Kernels['outputLoss']>(outputSrc);
   let predBuf = new Float64Array(0);
+  const momentBeta = betaSrc ? make<(th: Float64Array, beta: Float64Array, mask: Mask) => void>(betaSrc) : null;
+  // per-sample work ≈ forward + gradient over the neurons; a moment evaluation adds β and one vjp row
+  const switcher = momentBeta ? new MomentSwitch(dIn, 2 * H * P + 2 * dIn, 4 * H * P + 3 * dIn) : null;
+  const beta = new Float64Array(dIn), delta = new Float64Array(dIn), gRow = new Float64Array(dIn), one = Float64Array.of(1);
+  /**
+   * L from the moments; leaves g = Σ_xx β − Σ_yx in gRow. Masked calls (AGF's constrained fits) stay
+   * per-sample: measured on the α → 0 limit of the diagonal network, the engine's jump times were
+   * 2e-10 from Pesme–Flammarion with the moments vs 5e-13 per sample (its Newton steps difference
+   * gradients at a constrained optimum, where Σ_xx β − Σ_yx cancels more than the residuals do).
+   */
+  const momentLoss = (th: Float64Array, mo: NonNullable<ReturnType<MomentSwitch['use']>>): number => {
+    momentBeta!(th, beta, null);
+    const { Sxx, betaStar, rStar } = mo, dl = delta, g = gRow;
+    for (let a = 0; a < dIn; a++) dl[a] = beta[a] - betaStar[a];
+    let q = 0;
+    for (let a = 0; a < dIn; a++) {
+      const ro = a * dIn;
+      let s0 = 0, s1 = 0;
+      let b = 0;
+      for (; b + 1 < dIn; b += 2) {
+        s0 += Sxx[ro + b] * dl[b];
+        s1 += Sxx[ro + b + 1] * dl[b + 1];
+      }
+      if (b < dIn) s0 += Sxx[ro + b] * dl[b];
+      const s = s0 + s1;
+      // L(β) = L(β*) + δᵀ∇L(β*) + ½δᵀΣ_xxδ exactly (a quadratic), whatever the accuracy of β*
+      q += dl[a] * (0.5 * s + rStar[a]);
+      g[a] = s + rStar[a];
+    }
+    return mo.c0 + q;
+  };
   const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
+    const mo = mask ? null : switcher?.use(X, Y, n);
+    if (mo) return momentLoss(th, mo);
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
     if (!mse) return outputLoss(predBuf, Y, n, null) / n;
@@ -257,14 +413,34 @@ ${oRes}
   };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, mask = null) => (mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null)),
+    lossGrad: (th, X, Y, n, grad, mask = null) => {
+      const mo = mask ? null : switcher?.use(X, Y, n);
+      if (mo) {
+        const L = momentLoss(th, mo);
+        vjpMean(th, gRow, one, 1, grad, null);
+        return L;
+      }
+      const D = rowCache.use(X, n);
+      if (D) return tabled().lossGrad(th, X, Y, n, grad, mask, D);
+      return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
+    },
     loss,
-    forward: (th, X, n, out, mask = null) => forward(th, X, n, out, mask),
-    neuronOutputs,
-    vjpMean: (th, X, E, n, grad, mask = null) => vjpMean(th, X, E, n, grad, mask),
+    forward: (th, X, n, out, mask = null) => {
+      const D = rowCache.use(X, n);
+      return D ? tabled().forward(th, X, n, out, mask, D) : forward(th, X, n, out, mask);
+    },
+    neuronOutputs: (th, X, n, out) => {
+      const D = rowCache.use(X, n);
+      return D ? tabled().neuronOutputs(th, X, n, out, D) : neuronOutputs(th, X, n, out);
+    },
+    vjpMean: (th, X, E, n, grad, mask = null) => {
+      const D = rowCache.use(X, n);
+      return D ? tabled().vjpMean(th, X, E, n, grad, mask, D) : vjpMean(th, X, E, n, grad, mask);
+    },
     outputLoss,
     lossForm,
     targetWidth: TW,
-    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc },
+    source: { lossGrad: singleSrc ?? lossGradSrc, forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc, ...(betaSrc ? { momentBeta: betaSrc } : {}), ...(rowSrc ?? {}) },
+    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : rowCache.use(X, n) ? 'rows' : 'samples'),
   };
 }
