@@ -38,6 +38,40 @@ describe('diagonal: generic engine = closed form at every α', () => {
     expect(deactivations).toBeGreaterThan(0);
   });
 
+  it('100 more random datasets (d = 5, 12, 30, half with correlated inputs), each at one α ≥ 1e-8 and one ≤ 1e-16: same neurons, signs and deactivations; times ≤ 1e-9 relative before the last jump', () => {
+    // The last jump into zero loss is timed by the last, slowest rate, a correlation of a residual
+    // that is already tiny: there the two computations agree only to ~2e-7 (measured: 3 of these
+    // 200 runs above 1e-9, worst 1.9e-7 — the issue's 1e-9 is not met on those final jumps).
+    const small = [1e-2, 1e-4, 1e-8], tiny = [1e-16, 1e-100, 1e-300];
+    let runs = 0, deactivations = 0, reactivations = 0, worst = 0, worstLast = 0;
+    for (let seed = 0; seed < 100; seed++) {
+      const d = [5, 12, 30][seed % 3];
+      const data = seed % 2 ? correlatedData(seed, 2 * d, d) : undefined;
+      for (const alpha of [small[seed % 3], tiny[(seed >> 1) % 3]]) {
+        const p = createProblem(diagonal, { data, dims: { d }, alpha, seed, options: data ? {} : { n: 2 * d } });
+        const c = solveAgfDiagonal(p);
+        const g = solveAgf(p);
+        const K = c.jumps.length;
+        worst = Math.max(worst, expectSameSchedule({ ...g, jumps: g.jumps.slice(0, K - 1) }, { ...c, jumps: c.jumps.slice(0, K - 1) }, 1e-9));
+        expect(g.jumps.length).toBe(K);
+        expect(g.jumps[K - 1].neuron).toBe(c.jumps[K - 1].neuron);
+        const last = Math.abs(g.jumps[K - 1].time - c.jumps[K - 1].time) / c.jumps[K - 1].time;
+        worstLast = Math.max(worstLast, last);
+        expect(last).toBeLessThanOrEqual(2e-7);
+        const seen = new Set<number>();
+        for (const j of c.jumps) {
+          if (seen.has(j.neuron)) reactivations++;
+          seen.add(j.neuron);
+          deactivations += j.deactivated.length;
+        }
+        runs++;
+      }
+    }
+    console.log(`diagonal generic vs closed form: ${runs} more runs on 100 datasets, ${deactivations} deactivations, ${reactivations} reactivations; worst relative time error ${worst.toExponential(2)} before the last jump, ${worstLast.toExponential(2)} on it`);
+    expect(deactivations).toBeGreaterThan(10);
+    expect(reactivations).toBeGreaterThan(10);
+  });
+
   it('α → 0 limit (max-plus) = Pesme–Flammarion, including the 2-D worked example', () => {
     const cases = [createProblem(diagonal, { data: example2d(), alpha: 1e-3 })];
     for (const seed of [1, 3, 7]) cases.push(createProblem(diagonal, { data: correlatedData(seed, 16, 8), alpha: 1e-3 }));
@@ -128,6 +162,33 @@ describe('κ = 3', () => {
     }
     // rescaled times settle: the κ = 3 corrections are O(α), far below the ODE tolerance at α ≤ 1e-15
     runs[3].jumps.forEach((j, k) => expect(Math.abs(j.rescaledTime - runs[2].jumps[k].rescaledTime)).toBeLessThan(1e-6 * j.rescaledTime));
+  });
+});
+
+describe('κ = 3: the α → 0 limit against the flow extrapolated in α', () => {
+  it('three-factor spec: Richardson extrapolation of the flow\'s rescaled jump times from α = 1e-2, 5e-3, 2.5e-3 equals the engine\'s limit within the extrapolation\'s own error', async () => {
+    const { solveFlow } = await import('../src/solvers/flow.ts');
+    const { detectJumps } = await import('../src/analysis/jumps.ts');
+    const def = readSpec('examples/three-factor-diagonal.json');
+    const lim = solveAgf(createProblem(def, { alpha: 1e-2, seed: 0 }), { limit: true });
+    expect(lim.conventions.alpha).toBe(0);
+    // u(α) = u₀ + aα + bα² + …: the κ = 3 corrections are O(α) (activation at q = 1 instead of
+    // 0, T₃(α) = 1/α − 1, O(1) flow-time transitions), so halving α twice gives u₀ to O(α³)
+    const flows = [1e-2, 5e-3, 2.5e-3].map((alpha) => {
+      const p = createProblem(def, { alpha, seed: 0 });
+      const agf = solveAgf(p);
+      const tr = solveFlow(p, { tEnd: 1.2 * agf.jumps.at(-1)!.time + 50, rtol: 1e-11, dense: true });
+      return detectJumps(p, tr, { predicted: agf }).jumps;
+    });
+    const rows = lim.jumps.map((j, k) => {
+      const [u1, u2, u3] = flows.map((f) => f[k].rescaledTime);
+      flows.forEach((f) => expect(f[k].neuron).toBe(j.neuron));
+      const quad = (8 * u3 - 6 * u2 + u1) / 3, lin = 2 * u3 - u2;
+      const err = Math.abs(quad - lin); // the size of the term the quadratic fit removed
+      expect(Math.abs(j.rescaledTime - quad)).toBeLessThanOrEqual(Math.max(err, 1e-9 * quad));
+      return `jump ${k + 1} (neuron ${j.neuron}): limit ${j.rescaledTime.toFixed(7)}, flow extrapolated ${quad.toFixed(7)} (±${err.toExponential(1)}), flow at α = 2.5e-3 ${u3.toFixed(7)}`;
+    });
+    console.log(['three-factor spec, rescaled t/T₃(α), T₃ = 1/α − 1, loss (1/2n)Σ(y − f)²:', ...rows].join('\n  '));
   });
 });
 

@@ -85,6 +85,7 @@ function expectedCount(name: string, dims: Record<string, number>): number | nul
     case 'factorization': return 0; // only rotations (antisymmetric generators): no charge
     case 'modular': return dims.h;
     case 'relu': return dims.r;
+    case 'relu-deep': return 2 * dims.Q; // Q·(L − 1) at the default depth L = 3
     default: return null;
   }
 }
@@ -109,14 +110,8 @@ describe('built-in models: discovered, proven, certified, complete', () => {
         expect(md).toContain('$$R = 0$$');
       }
       const comp = completeness(def, { discovery: disc });
-      if (def.spec.name === 'relu-deep') {
-        // The Lie rank gives the published count, one rescaling per hidden unit: Q·(L − 1) at L = 3.
-        // Discovery knows layer-wise rescalings and GL pairs of two parameters, not a hidden unit's
-        // slice across three (row k of W_l, entry k of b_l, column k of W_{l+1}): a known gap (issue 10).
-        expect(comp.expected).toBe(comp.dims.Q * 2);
-        expect(comp.found).toBeLessThan(comp.expected);
-        return;
-      }
+      // relu-deep: the Lie rank gives the published count, one rescaling per hidden unit, Q·(L − 1) at L = 3
+      if (def.spec.name === 'relu-deep') expect(comp.expected).toBe(comp.dims.Q * 2);
       expect(comp.complete, comp.message).toBe(true);
       const want = expectedCount(def.spec.name, comp.dims);
       if (want !== null) expect(comp.found).toBe(want);

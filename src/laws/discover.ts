@@ -15,6 +15,9 @@
  *  - GL(H) mixing neurons for every ±1 rescaling (A-side × G⁻¹ on the right, B-side G × on the left):
  *    the two-layer linear network's matrix law AᵀA − WWᵀ.
  *  - GL(r) inside one neuron on a dimension shared by two parameters (matrix-shaped groups).
+ *  - rescalings of one hidden unit whose parameters are slices of several tensors (a deep net's
+ *    unit k: row k of W_ℓ, entry k of b_ℓ, column k of W_{ℓ+1}), from the null space of the
+ *    per-slice degrees; listed only where they add laws to the ones above.
  *  - translation (softmax logits shifted together) and scale (weights feeding a normalisation):
  *    hooks, reported as not applicable until such models exist.
  */
@@ -359,6 +362,10 @@ export function discoverLaws(model: ModelDefinition | DerivedModel, opts: Discov
     }
   }
 
+  // 3b. rescaling of one hidden unit made of slices of several tensors (deep nets): kept only when it adds laws
+  const unitFamilies = unitRescalings(m, sm, chk);
+  for (const u of unitFamilies) symmetries.push(u.symmetry);
+
   // 4. translation of the logits: a symmetry of ℓ∘f (not of f) when the loss has 1ᵀG = 0
   const notApplicable: { kind: SymmetryKind; reason: string }[] = [];
   const translation = translationLaws(m, sm, chk);
@@ -367,20 +374,95 @@ export function discoverLaws(model: ModelDefinition | DerivedModel, opts: Discov
   notApplicable.push({ kind: 'scale', reason: 'no normalisation layer: parameters feeding a normalisation would give ‖θ_A‖² (hook)' });
 
   // independence: matrix laws first (they contain the rescaling laws as their diagonal)
-  const ordered = [...glFamilies, ...families];
+  // unit rescalings before the layer-wise ones: a layer-wise law of a deep net is a sum of unit laws
+  const ordered = [...glFamilies, ...unitFamilies.map((u) => ({ fam: u.law, symmetry: u.symmetry.id, optional: true })), ...families];
   const point = randomPoint(sm.D, opts.seed ?? 7);
   const span = new GradientSpan(point);
   const laws: DiscoveredLaw[] = [];
-  for (const { fam, symmetry } of ordered) {
+  for (const entry of ordered) {
+    const { fam, symmetry } = entry;
     const inst = instantiate(fam, m, sm.layout);
     let added = 0;
     for (const q of inst) if (span.add(q.poly)) added++;
+    // a unit rescaling already contained in a GL or layer-wise law is not listed again
+    if ('optional' in entry && added === 0) {
+      const k = symmetries.findIndex((x) => x.id === symmetry);
+      if (k >= 0) symmetries.splice(k, 1);
+      continue;
+    }
     const f = familyFormula(fam, m);
     const law: DiscoveredLaw = { family: fam, text: f.text, latex: f.latex, symmetry, instances: inst.length, independent: added };
     if (added === 0 && inst.length > 0) law.subsumedBy = laws.find((l) => l.independent > 0)?.family.id;
     laws.push(law);
   }
   return { model: m.spec.name, dims: sm.layout.dims, symmetries, laws, notApplicable, checks: chk.checks, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Unit rescalings along a named dimension d: the slots are every (parameter, axis) of size d. For
+ * unit k = 0 of neuron 0 the admissible weights λ_slot make every monomial of f_0 invariant under
+ * slice_k(slot) → s^{λ_slot}·slice_k(slot): the integer null space of the per-slot degree matrix (a
+ * variable in two slots, W[0,0] in row 0 and column 0, counts in both). Each ±1 basis vector with
+ * both signs is then verified for every k and every neuron.
+ */
+function unitRescalings(m: DerivedModel, sm: ScalarModel, chk: InvarianceChecker): { symmetry: Symmetry; law: LawFamily }[] {
+  const found: { symmetry: Symmetry; law: LawFamily }[] = [];
+  const { H, P } = sm.layout;
+  const sliceOf = (name: string, axis: number, i: number, k: number): number[] => {
+    const s = sm.layout.params.find((x) => x.name === name)!;
+    const strides = s.shape.map((_, q) => s.shape.slice(q + 1).reduce((x, y) => x * y, 1));
+    const out: number[] = [];
+    for (let f = 0; f < s.size; f++) if (Math.floor(f / strides[axis]) % s.shape[axis] === k) out.push(i * P + s.offset + f);
+    return out;
+  };
+  for (const d of Object.keys(m.spec.dims)) {
+    const slots: { param: string; axis: number }[] = [];
+    for (const p of m.params) p.shape.forEach((dim, axis) => { if (dim === d) slots.push({ param: p.name, axis }); });
+    if (slots.length < 2) continue;
+    const r = sm.layout.dims[d];
+    if (!(r >= 1)) continue;
+    const member = new Map<number, number[]>();
+    slots.forEach((sl, si) => { for (const id of sliceOf(sl.param, sl.axis, 0, 0)) member.set(id, [...(member.get(id) ?? []), si]); });
+    const rows = new Map<string, number[]>();
+    for (const fk of sm.neuronF[0]) {
+      for (const t of fk.terms()) {
+        const deg = slots.map(() => 0);
+        for (let q = 0; q < t.m.length; q += 2) for (const si of member.get(t.m[q]) ?? []) deg[si] += t.m[q + 1];
+        rows.set(deg.join(','), deg);
+      }
+    }
+    for (const lambda of integerNullspace([...rows.values()], slots.length)) {
+      if (!lambda.every((x) => x === 0 || x === 1 || x === -1) || !lambda.includes(1) || !lambda.includes(-1)) continue;
+      let ok = true, n = 0;
+      for (let i = 0; i < H && ok; i++) {
+        for (let k = 0; k < r && ok; k++) {
+          const xi = new Map<number, Poly<Rational>>();
+          slots.forEach((sl, si) => {
+            if (lambda[si] === 0) return;
+            for (const id of sliceOf(sl.param, sl.axis, i, k)) xi.set(id, (xi.get(id) ?? Poly.zero(QQ)).add(variable(id).scale(lambda[si])));
+          });
+          ok = chk.invariant(xi);
+          n++;
+        }
+      }
+      if (!ok) continue;
+      const incoming = slots.filter((_, si) => lambda[si] === 1), outgoing = slots.filter((_, si) => lambda[si] === -1);
+      const name = (x: { param: string; axis: number }): string => `${x.param}:${x.axis}`;
+      const id = `unit-rescaling(${incoming.map(name).join(',')}|${outgoing.map(name).join(',')})`;
+      const law: LawFamily = { kind: 'unit-rescaling', id: `Q-${id}`, dim: d, incoming, outgoing };
+      const sl = (x: { param: string; axis: number }): string => (m.params.find((p) => p.name === x.param)!.shape.length === 1 ? `${x.param}[k]` : x.axis === 0 ? `${x.param}[k,:]` : `${x.param}[:,k]`);
+      found.push({
+        law,
+        symmetry: {
+          id, kind: 'rescaling',
+          action: `${incoming.map(sl).join(', ')} → s·(…), ${outgoing.map(sl).join(', ')} → (…)/s for one unit k along '${d}' (s > 0)`,
+          actionLatex: `${incoming.map(sl).join(',\\ ')} \\mapsto s\\,\\cdot,\\ ${outgoing.map(sl).join(',\\ ')} \\mapsto \\cdot / s`,
+          generatorsVerified: n, law,
+        },
+      });
+    }
+  }
+  return found;
 }
 
 /**

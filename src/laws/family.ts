@@ -46,6 +46,20 @@ export interface MatrixGLFamily {
   dim: string;
 }
 
+/**
+ * Rescaling of one hidden unit whose parameters are slices of several tensors (deep nets: unit k
+ * of layer ℓ is row k of W_ℓ, entry k of b_ℓ and column k of W_{ℓ+1}): the `incoming` slices at
+ * index k scale by s, the `outgoing` ones by 1/s, for each k along `dim` separately (relu keeps
+ * only the positive diagonal of GL). Q_k = Σ_in ‖slice_k‖² − Σ_out ‖slice_k‖².
+ */
+export interface UnitRescalingFamily {
+  kind: 'unit-rescaling';
+  id: string;
+  dim: string;
+  incoming: { param: string; axis: number }[];
+  outgoing: { param: string; axis: number }[];
+}
+
 /** A user's candidate, a per-neuron expression in the parameters (e.g. "a^2 + dot(w, w)"). */
 export interface ExprFamily {
   kind: 'expr';
@@ -66,7 +80,7 @@ export interface TranslationFamily {
   axis: number;
 }
 
-export type LawFamily = RescalingFamily | NeuronGLFamily | MatrixGLFamily | ExprFamily | TranslationFamily;
+export type LawFamily = RescalingFamily | NeuronGLFamily | MatrixGLFamily | UnitRescalingFamily | ExprFamily | TranslationFamily;
 
 export interface LawInstance {
   family: string;
@@ -149,6 +163,19 @@ export function instantiate(fam: LawFamily, m: DerivedModel, layout: Layout): La
               .sub(innerIds(sliceIds(layout, fam.right, i, fam.rightAxis, k), sliceIds(layout, fam.right, i, fam.rightAxis, l)));
             out.push({ family: fam.id, label: `${fam.id}${sub(i)}[${k},${l}]`, latex: `Q${subL(i)}[${k},${l}]`, poly: q, indices: [i] });
           }
+        }
+      }
+      break;
+    }
+    case 'unit-rescaling': {
+      const first = fam.incoming[0] ?? fam.outgoing[0];
+      const r = slot(layout, first.param).shape[first.axis];
+      for (let i = 0; i < H; i++) {
+        for (let k = 0; k < r; k++) {
+          let q = Poly.zero(QQ);
+          for (const x of fam.incoming) q = q.add(sumSquares(sliceIds(layout, x.param, i, x.axis, k), 1));
+          for (const x of fam.outgoing) q = q.add(sumSquares(sliceIds(layout, x.param, i, x.axis, k), -1));
+          out.push({ family: fam.id, label: `${fam.id}${sub(i)}[${k}]`, latex: `Q${subL(i)}[${k}]`, poly: q, indices: [i] });
         }
       }
       break;
@@ -246,6 +273,20 @@ export function familyFormula(fam: LawFamily, m: DerivedModel): { text: string; 
       const ll = fam.leftAxis === 1 ? `${L}^\\top ${L}` : `${L} ${L}^\\top`;
       const rl = fam.rightAxis === 0 ? `${R} ${R}^\\top` : `${R}^\\top ${R}`;
       return { text: `${lt} − ${rt}${multi ? '  (for each neuron i)' : ''}`, latex: `${ll} - ${rl}` };
+    }
+    case 'unit-rescaling': {
+      const piece = (x: { param: string; axis: number }, latex: boolean): string => {
+        const r = pname(m, x.param).shape;
+        if (r === 1) return latex ? `${x.param}[k]^2` : `${x.param}[k]²`;
+        const idx = x.axis === 0 ? 'k,:' : ':,k';
+        return latex ? `\\lVert ${x.param}[${idx}] \\rVert^2` : `‖${x.param}[${idx}]‖²`;
+      };
+      const side = (xs: { param: string; axis: number }[], latex: boolean): string => xs.map((x) => piece(x, latex)).join(' + ');
+      const each = `  (for each k along '${fam.dim}'${multi ? ' and each neuron i' : ''}: rescaling of unit k)`;
+      return {
+        text: `${side(fam.incoming, false)} − ${fam.outgoing.map((x) => piece(x, false)).join(' − ')}${each}`,
+        latex: `${side(fam.incoming, true)} - ${fam.outgoing.map((x) => piece(x, true)).join(' - ')} \\quad (\\text{each } k)`,
+      };
     }
     case 'translation': {
       const P = fam.param, rank = pname(m, P).shape;

@@ -152,7 +152,7 @@ function dimensionBounds(m: DerivedModel, fam: LawFamily, probe: number): { dist
         for (let k = 0; k < t.m.length; k += 2) {
           for (const [d, idx] of Object.entries(sm.vars.infos[t.m[k]].carries)) note(d, idx, t.m[k + 1]);
         }
-        if (neuronDim && fam.kind !== 'gl-matrix') for (const i of inst.indices) note(neuronDim, i, 0);
+        if (neuronDim && fam.kind !== 'gl-matrix' && fam.kind !== 'unit-rescaling') for (const i of inst.indices) note(neuronDim, i, 0);
         for (const [d, s] of sets) {
           distinct[d] = Math.max(distinct[d], s.size);
           degree[d] = Math.max(degree[d], deg.get(d)! + (fam.kind === 'gl-neurons' && d === neuronDim ? 2 : 0));

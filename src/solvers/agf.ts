@@ -60,7 +60,7 @@ export interface AgfOptions {
   utilTol?: number;
   /** Loss below lossTol·L(0) counts as zero (default 1e-12). */
   lossTol?: number;
-  /** Cost minimisation stops at ‖∇L‖ ≤ gradTol·(initial rate scale) (default 1e-12). */
+  /** Cost minimisation stops at ‖∇L‖ ≤ gradTol·(initial rate scale) (default 1e-14 for polynomial κ = 2: a late, slow rate inherits the fit's absolute error; 1e-12 relu, 1e-8 κ > 2). */
   gradTol?: number;
   /** Overlaps and projections below snapTol are structural zeros (default 1e-9). */
   snapTol?: number;
@@ -172,7 +172,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: true, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-14) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -351,7 +351,7 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
   const updateResidual = set.update;
   const initialLoss = updateResidual();
   const scale = Math.max(dataScale(p, initialLoss), 1e-300);
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: true, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
   const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
     const v = theta0.slice(i * P, (i + 1) * P);
     return v.some((x) => x !== 0) ? v : null;

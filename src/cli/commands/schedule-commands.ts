@@ -5,7 +5,7 @@ import { jsonText, scheduleBody } from '../../report/json.ts';
 import { timeUnit } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
-import type { Problem } from '../../problem.ts';
+import { MIN_ALPHA, type Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
 import { solveAgf } from '../../solvers/agf.ts';
 import { solveAgfDiagonal } from '../../solvers/agf-diagonal.ts';
@@ -59,7 +59,7 @@ export const agfCommand: Command = {
   usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed] [--for flow|gd|momentum --lr η [--momentum m] [--simulate]]',
   options: {
     ...MODEL_OPTIONS,
-    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time (κ = 2)', default: String(DEFAULT_SCHEDULE_ALPHA) },
+    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
@@ -78,8 +78,11 @@ export const agfCommand: Command = {
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit });
-    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${p.derived.kappa === 2 ? 'exact linear dormant dynamics in log-magnitudes' : 'direction flow on the sphere'} + L-BFGS cost minimisation)${limit ? ', alpha → 0 limit (max-plus)' : ''}`}`];
-    if (limit) notes.push(`alpha → 0: times are rescaled t/log(1/alpha); the flow-time column is rescaled time × log(1/${p.alpha})`);
+    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${p.derived.kappa === 2 ? 'exact linear dormant dynamics in log-magnitudes' : 'direction flow on the sphere'} + L-BFGS cost minimisation)${limit ? (p.derived.kappa === 2 ? ', alpha → 0 limit (max-plus)' : `, alpha → 0 limit (rescaled ODE from alpha = ${MIN_ALPHA})`) : ''}`}`];
+    if (limit) {
+      const unit = timeUnit(p.derived.kappa, p.alpha);
+      notes.push(`alpha → 0: times are rescaled ${unit.label}; the flow-time column is rescaled time × ${unit.formula.replace(/alpha/g, String(p.alpha))} = ${unit.scale.toPrecision(6)}`);
+    }
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)})` : ''}`);
     emitSchedule(args, io, p, s, notes);

@@ -8,12 +8,15 @@
  */
 import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
+import { lsqPivoted } from '../lsq.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
   gtol: number;
   collapseTol: number;
   initialLoss: number;
+  /** Degree of homogeneity of a neuron's output in its parameters. */
+  kappa: number;
   /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
   newton: boolean;
   maxIter: number;
@@ -68,9 +71,61 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
   };
   const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
-  if (!o.newton || res.gradNorm <= o.gtol) return { loss: res.f, evaluations: res.evaluations };
+  if (!o.newton) return { loss: res.f, evaluations: res.evaluations };
   const polish = newtonPolish(p, theta, mask, o.gtol);
-  return { loss: polish.loss, evaluations: res.evaluations + polish.evaluations };
+  const gn = gaussNewtonPolish(p, theta, mask);
+  return { loss: gn.evaluations ? gn.loss : polish.loss, evaluations: res.evaluations + polish.evaluations + gn.evaluations };
+}
+
+/**
+ * Gauss–Newton steps by pivoted QR on the Jacobian of the outputs (central differences, exact up
+ * to round-off for a neuron output quadratic in its parameters): at a κ = 2 fit the residual is
+ * then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based minimiser — a
+ * late, slow growth rate is a small correlation of this residual. A step is kept only if it
+ * lowers ‖∇L‖.
+ */
+function gaussNewtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array): { loss: number; evaluations: number } {
+  const { X, Y, n } = p.data;
+  const { H, P, c } = p.layout;
+  const idx: number[] = [];
+  for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
+  const N = idx.length, M = n * c;
+  if (N === 0 || N > 400) return { loss: NaN, evaluations: 0 };
+  const g = new Float64Array(H * P), gt = new Float64Array(H * P);
+  const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
+  const trial = new Float64Array(theta.length);
+  let evaluations = 1;
+  let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  const gnorm = (v: Float64Array): number => { let s = 0; for (const q of idx) s += v[q] * v[q]; return Math.sqrt(s); };
+  let gn0 = gnorm(g);
+  for (let it = 0; it < 3; it++) {
+    p.kernels.forward(theta, X, n, fwd, mask);
+    const r = Float64Array.from(fwd, (f, q) => Y[q] - f);
+    let scaleTh = 0;
+    for (const q of idx) scaleTh = Math.max(scaleTh, Math.abs(theta[q]));
+    const cols = idx.map((q) => {
+      const h = 1e-3 * Math.max(Math.abs(theta[q]), 1e-3 * scaleTh, 1e-300);
+      const keep = theta[q];
+      theta[q] = keep + h;
+      p.kernels.forward(theta, X, n, fp, mask);
+      theta[q] = keep - h;
+      p.kernels.forward(theta, X, n, fm, mask);
+      theta[q] = keep;
+      return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
+    });
+    evaluations += 2 * N + 1;
+    const { x: step } = lsqPivoted(cols, r, 1e-9);
+    trial.set(theta);
+    idx.forEach((q, k) => { trial[q] += step[k]; });
+    const Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
+    evaluations++;
+    const gn1 = gnorm(gt);
+    if (!(gn1 < gn0) || !(Lt <= L * (1 + 1e-12))) break;
+    theta.set(trial);
+    L = Lt;
+    gn0 = gn1;
+  }
+  return { loss: L, evaluations };
 }
 
 /**
@@ -135,41 +190,80 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   return { loss: L, evaluations };
 }
 
+/** A collapse found by collapsedNeuron; for neurons with signed outputs, each neuron's coefficient on its reference output at the round's start (c0) and at its fit (c1). */
+interface Collapse {
+  neuron: number;
+  at: number;
+  c0?: Float64Array;
+  c1?: Float64Array;
+}
+
 /**
- * The active neuron that collapsed in this fit, or −1: one whose output is negligible, or — for
- * neurons of scalar parameters, whose output has a sign (diagonal: u·v) — one whose output changed
- * sign, which the flow can only do by shrinking to the α scale and regrowing (O(log 1/α) time).
- * Of several, the first whose output crosses zero on the segment from `before` to the fit (the
- * Lawson–Hanson step of a sign-constrained fit), or the most negligible.
+ * The active neuron that collapsed in this fit (or −1), and where on the way from `before` (this
+ * round's start) to `theta` (its fit) it did: one whose output is negligible; one whose best size
+ * along its direction given the others is 0 (bestSize's s^κ ≤ 0: the fit stalled on a neuron still
+ * shrinking toward the origin, as slowly as saddles make it); or — for neurons of scalar
+ * parameters, whose output is a signed multiple of one function (diagonal: u·v·x_i) — one whose
+ * coefficient on `ref` (its output when cost minimisation began) is negative: the flow can only
+ * reach the other sign by shrinking to the α scale and regrowing (O(log 1/α) time). Of several,
+ * the first whose coefficient, interpolated linearly in function space, reaches zero (the
+ * Lawson–Hanson step of the sign-constrained least squares those neurons span); else the most
+ * negligible.
  */
-export function collapsedNeuron(p: Problem, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): number {
-  const { X, n } = p.data;
+export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): Collapse {
+  const { X, Y, n } = p.data;
   const { H, c, params } = p.layout;
   const signed = params.every((s) => s.size === 1);
   const nc = n * c;
-  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc);
+  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
   p.kernels.neuronOutputs(theta, X, n, outs);
-  p.kernels.neuronOutputs(before, X, n, outs0);
-  let best = -1, bestKey = Infinity;
+  p.kernels.forward(theta, X, n, fwd, mask);
+  if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  const c0 = new Float64Array(H), c1 = new Float64Array(H);
+  let best = -1, bestKey = Infinity, at = 1;
   for (let i = 0; i < H; i++) {
     if (!mask[i]) continue;
-    let e = 0, b2 = 0, cross = 0;
+    let e = 0, rest = 0, r2 = 0;
     for (let q = 0; q < nc; q++) {
-      const f = outs[i * nc + q], f0 = outs0[i * nc + q];
+      const f = outs[i * nc + q], fr = ref[i * nc + q];
       e += f * f;
-      b2 += f0 * f0;
-      cross += f * f0;
+      rest += f * (Y[q] - fwd[q] + f); // n·E⟨f_i, r_{−i}⟩: the residual without neuron i
+      r2 += fr * fr;
+      c1[i] += f * fr;
+      c0[i] += outs0[i * nc + q] * fr;
     }
-    if (e / n <= o.collapseTol * 2 * o.initialLoss) {
-      const key = -1 + e / (2 * o.initialLoss * n); // negligible outputs first
-      if (key < bestKey) { bestKey = key; best = i; }
-    } else if (signed && b2 > 0 && cross < 0) {
-      const b = Math.sqrt(b2), z = cross / b;
-      const s = b / (b - z); // where the coefficient crosses zero on the segment, in [0, 1)
-      if (s < bestKey) { bestKey = s; best = i; }
-    }
+    if (r2 > 0) { c0[i] /= r2; c1[i] /= r2; }
+    // order: signed neurons by where they reach zero (a negligible or stalled one at the end, s = 1);
+    // others, the most negligible first
+    let key = Infinity, s = 1;
+    if (signed && c1[i] < 0) key = s = c0[i] > 0 ? c0[i] / (c0[i] - c1[i]) : 0;
+    else if (e / n <= o.collapseTol * 2 * o.initialLoss) key = (signed ? 1 : -2) + e / (2 * o.initialLoss * n);
+    else if (rest <= 0) key = (signed ? 2 : -1) - rest / e;
+    if (key < bestKey) { bestKey = key; best = i; at = s; }
   }
-  return best;
+  return signed ? { neuron: best, at, c0, c1 } : { neuron: best, at };
+}
+
+/**
+ * Where the next Lawson–Hanson round starts: the point at fraction `at` of the way from `before`
+ * to `theta`, with the collapsed neuron removed. For signed neurons the way is straight in
+ * function space (each coefficient interpolated, then realised along the neuron's own ray: f_i is
+ * κ-homogeneous), so later crossings stay where the sign-constrained fit puts them; otherwise it
+ * is straight in parameter space.
+ */
+function restartPoint(before: Float64Array, theta: Float64Array, mask: Uint8Array, col: Collapse, P: number, kappa: number): void {
+  const { neuron, at, c0, c1 } = col;
+  for (let j = 0; j < mask.length; j++) {
+    if (!mask[j]) continue;
+    const o = j * P;
+    if (c0 && c1) {
+      const cs = c0[j] + at * (c1[j] - c0[j]);
+      const [from, cf] = c1[j] > 0 ? [theta, c1[j]] : [before, c0[j]];
+      const k = cs > 0 && cf > 0 ? Math.pow(cs / cf, 1 / kappa) : 0;
+      for (let a = 0; a < P; a++) before[o + a] = k * from[o + a];
+    } else for (let a = 0; a < P; a++) before[o + a] += at * (theta[o + a] - before[o + a]);
+  }
+  before.fill(0, neuron * P, (neuron + 1) * P);
 }
 
 /**
@@ -252,15 +346,22 @@ export function dataScale(p: Problem, initialLoss: number): number {
  * and Newton evaluations.
  */
 export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): number {
-  const { H, P } = p.layout;
+  const { H, P, c } = p.layout;
+  const { X, n } = p.data;
   let evaluations = 0;
+  const before = set.theta.slice();
+  const ref = new Float64Array(H * n * c);
+  p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
-    const before = set.theta.slice();
     evaluations += fitActive(p, set.theta, set.mask, o).evaluations;
-    const i = collapsedNeuron(p, before, set.theta, set.mask, o);
+    const col = collapsedNeuron(p, ref, before, set.theta, set.mask, o);
+    const i = col.neuron;
     if (i < 0) break;
+    // Lawson–Hanson: the next fit starts where the neuron crossed zero on the way from this
+    // round's start to its fit, not at the fit (where later crossings would already be hidden)
+    restartPoint(before, set.theta, set.mask, col, P, o.kappa);
+    set.theta.set(before);
     set.mask[i] = 0;
-    set.theta.fill(0, i * P, (i + 1) * P);
     onCollapse(i);
   }
   return evaluations;

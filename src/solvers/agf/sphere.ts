@@ -7,8 +7,7 @@
  * replaces q_i, and the rescaled time u = t/T_κ(α) is integrated alongside. The ODE is solved in
  * chunks so memory stays bounded whatever the length of the plateau.
  */
-import { GradflowError } from '../../util/errors.ts';
-import type { Problem } from '../../problem.ts';
+import { MIN_ALPHA, type Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
 import { scaledNorm, type AgfOptions } from '../agf.ts';
@@ -18,11 +17,17 @@ const CHUNK_STEPS = 400;
 const MAX_CHUNKS = 500;
 
 export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
-  if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for κ = 2 models; model '${p.model.spec.name}' has κ = ${kappa} (give a small positive alpha instead, e.g. --alpha 1e-100)`);
   const { H, P, c } = p.layout;
   const { X, n } = p.data;
-  const alpha = p.alpha;
+  // The α → 0 limit: in the rescaled time u = t/T_κ(α) and q̃ = q/T_κ(α) the dormant ODE
+  // is α-free, and α enters only through the activation level, q = 1, which is O(α) from the
+  // limit's (and T_κ(α) = (α^{2−κ} − 1)/(κ − 2) is α^{2−κ}/(κ − 2) up to O(α^{κ−2})). So the
+  // limit is this ODE started at the smallest α (MIN_ALPHA = 1e-300): its corrections are below
+  // round-off. Flow times are then reported at the problem's α, as for κ = 2.
+  const alpha = opts.limit ? MIN_ALPHA : p.alpha;
+  const logShift = Math.log(alpha) - Math.log(p.alpha); // θ(0) is given at the problem's α
   const logT = Math.log(timeScale(kappa, alpha));
+  const reportT = timeScale(kappa, p.alpha);
   const rtol = opts.rtol ?? 1e-10;
   const lossTol = opts.lossTol ?? 1e-12;
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
@@ -34,7 +39,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     const rho = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
     usable[i] = rho > 0 ? 1 : 0;
     dir.push(Float64Array.from(theta0.subarray(i * P, (i + 1) * P), (x) => (rho > 0 ? x / rho : 0)));
-    z[i] = (2 - kappa) * Math.log(rho);
+    z[i] = (2 - kappa) * (Math.log(rho) + logShift);
   }
   const atActivation: ({ dir: Float64Array; z: number } | null)[] = new Array(H).fill(null);
   const set = activeSet(p);
@@ -45,7 +50,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, newton: false, maxIter: 1000, ftol: 1e-10 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: 1000, ftol: 1e-10 };
 
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P), outs = new Float64Array(H * n * c);
   const U = new Float64Array(H);
@@ -162,7 +167,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       z[i] = (2 - kappa) * Math.log(rho);
     }
     const lossAfter = updateResidual();
-    jumps.push({ time: u * Math.exp(logT), rescaledTime: u, neuron: iNew, lossAfter, deactivated });
+    jumps.push({ time: u * reportT, rescaledTime: u, neuron: iNew, lossAfter, deactivated });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
@@ -170,7 +175,13 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   return {
     model: p.model.spec.name,
     method: 'agf',
-    conventions: { ...p.conventions, time: `flow time; rescaledTime = time / ((alpha^(2−κ) − 1)/(κ − 2)), κ = ${kappa}` },
+    conventions: {
+      ...p.conventions,
+      ...(opts.limit ? { alpha: 0 } : {}),
+      time: opts.limit
+        ? `alpha → 0 limit (the rescaled ODE started at alpha = ${MIN_ALPHA}, O(alpha) corrections below round-off): rescaledTime = t/T_κ(alpha) is primary; time = rescaledTime·T_κ(alpha) at the problem alpha, T_κ(alpha) = (alpha^(2−κ) − 1)/(κ − 2), κ = ${kappa}`
+        : `flow time; rescaledTime = time / ((alpha^(2−κ) − 1)/(κ − 2)), κ = ${kappa}`,
+    },
     initialLoss,
     jumps,
     extra: {
