@@ -172,7 +172,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-14) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: p.layout.params.every((s) => s.size === 1) ? 'first' : undefined, maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
