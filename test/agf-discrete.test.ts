@@ -223,3 +223,26 @@ describe('cli: agf --for', () => {
     await expectBadInput(['agf', 'modular', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models/);
   });
 });
+
+describe('κ = 3: the discrete algorithm on an aligned neuron (modular addition)', () => {
+  it('heavy ball and gd on the maximiser ray = simulated descent of the modular model from an aligned start (to 1 step); lr → 0 gives the flow closed form', async () => {
+    const { modularProblem } = await import('../models/modular.ts');
+    const { maximiser, utilityStar } = await import('../models/modular-theory.ts');
+    const { parseSpectrum } = await import('../models/modular-data.ts');
+    const { solveDescent } = await import('../src/solvers/descent.ts');
+    const { alignedActivation } = await import('../src/solvers/agf/discrete.ts');
+    const p = 11, alpha = 0.02, rho1 = 0.12;
+    const pr = modularProblem({ p, H: 1, alpha, spectrum: parseSpectrum('1:10,3:5') });
+    const u = utilityStar(p, 1, 10);
+    for (const algo of [{ kind: 'momentum', lr: 0.003, momentum: 0.9 }, { kind: 'momentum', lr: 0.01, momentum: 0.5 }, { kind: 'gd', lr: 0.01 }] as AgfAlgorithm[]) {
+      const k = alignedActivation(3, u, alpha, rho1, algo);
+      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      const tr = solveDescent(pr, { lr, momentum: m, steps: Math.ceil(1.5 * k), recordEvery: 1, theta0: maximiser(p, 1, 0).map((x) => alpha * x) });
+      const kSim = tr.states.findIndex((s) => Math.hypot(...s) >= rho1);
+      expect(Math.abs(kSim - k)).toBeLessThanOrEqual(1);
+      console.log(`aligned κ = 3 neuron, ${JSON.stringify(algo)}: ${k} steps predicted, ${kSim} simulated; flow time equivalent ${(k * lr / (1 - m)).toFixed(4)} vs flow ${alignedActivation(3, u, alpha, rho1, { kind: "flow" }).toFixed(4)}`);
+    }
+    const flow = alignedActivation(3, u, alpha, rho1, { kind: 'flow' });
+    expect(Math.abs(alignedActivation(3, u, alpha, rho1, { kind: 'gd', lr: 1e-5 }) * 1e-5 - flow)).toBeLessThanOrEqual(2e-3 * flow);
+  });
+});

@@ -106,4 +106,14 @@ describe('gradflow laws softmax', () => {
     for (const p of j.proofs) expect(p.status).toBe('proved');
     for (const f of j.audit.flow) expect(f.maxRelDrift).toBeLessThan(1e-12);
   });
+
+  it('softmax-mlp: proves 𝟏ᵀa_i; the audit reports the implicit methods that cannot step across relu kinks instead of failing', async () => {
+    const r = await run('laws', 'softmax-mlp', '--json');
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { proofs: { text: string; status: string }[]; audit: { flow: { method: string; maxRelDrift: number | null; worstLaw: string }[] } };
+    expect(j.proofs.find((q) => q.text.includes('𝟏ᵀa_i'))?.status).toBe('proved');
+    const dopri = j.audit.flow.find((f) => f.method === 'dopri5')!;
+    expect(dopri.maxRelDrift).toBeLessThan(1e-10);
+    for (const f of j.audit.flow) if (f.maxRelDrift === null) expect(f.worstLaw).toMatch(/^not run: /);
+  });
 });

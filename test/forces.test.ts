@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { softmax, softmaxMlp } from '../models/softmax.ts';
+import { tinyLm } from '../models/tiny-lm.ts';
 import { sym } from '../src/symbolic/expr.ts';
 import { parseTemplate } from '../src/symbolic/parse.ts';
 import { evaluate } from '../src/symbolic/evaluate.ts';
@@ -108,6 +109,8 @@ describe('first-order prediction error falls like η²', () => {
     ['softmax / dpo', () => problem(softmax, { name: 'dpo', beta: 0.5 })],
     ['softmax-mlp / cross-entropy', () => problem(softmaxMlp)],
     ['softmax-mlp / neg-grad', () => problem(softmaxMlp, { name: 'neg-grad' })],
+    // the sequence model's per-position network on its per-token SFT rows (whole sequences: forces-sequence.test.ts)
+    ['tiny-lm / cross-entropy per token', () => createProblem(tinyLm, { alpha: 0.5, seed: 4, dims: { H: 4 }, options: { n: 4 } })],
   ];
   for (const [name, make] of cases) {
     it(`${name}: log-log slope 2 ± 0.1 over η ∈ [1e-4, 1e-1]`, () => {
@@ -177,6 +180,17 @@ describe('translation law along the flow', () => {
     const mse = discoverLaws(deriveModel({ ...softmax.spec, name: 'mse-logits', loss: 'mse' }));
     expect(mse.laws.some((l) => l.family.kind === 'translation')).toBe(false);
     expect(mse.notApplicable.find((n) => n.kind === 'translation')?.reason).toMatch(/the loss is mse/);
+  });
+});
+
+describe('translation law along the softmax-mlp flow', () => {
+  it('1ᵀa_i drifts ≤ 1e-12 along the cross-entropy flow across relu kinks (a linear law: every RHS evaluation keeps it)', () => {
+    const p = createProblem(softmaxMlp, { alpha: 0.5, seed: 2, options: { n: 20 } });
+    const laws = lawInstances(discoverLaws(softmaxMlp), p.derived, p.layout).filter((q) => /translation/.test(q.label));
+    expect(laws.length).toBe(p.layout.H);
+    const tr = solveFlow(p, { tEnd: 10, method: 'dopri5', rtol: 1e-10, atol: 1e-12 });
+    expect(tr.loss[tr.loss.length - 1]).toBeLessThan(0.9 * tr.loss[0]);
+    for (const q of laws) for (const th of tr.states) expect(Math.abs(q.poly.evaluate(th) - q.poly.evaluate(tr.states[0]))).toBeLessThan(1e-12);
   });
 });
 

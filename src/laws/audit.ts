@@ -15,6 +15,7 @@ import { createProblem, type Problem } from '../problem.ts';
 import { solveFlow } from '../solvers/flow.ts';
 import type { OdeMethod } from '../solvers/ode/types.ts';
 import type { LawInstance } from './family.ts';
+import { GradflowError } from '../util/errors.ts';
 
 export interface FlowAuditRow {
   method: string;
@@ -102,7 +103,17 @@ export function auditFlow(p: Problem, laws: LawInstance[], opts: FlowAuditOption
     hMean ??= (0.5 * opts.tEnd) / Math.max(1, r.steps);
   }
   const dt = opts.dt ?? hMean ?? opts.tEnd / AUDIT_IMPLICIT_STEPS;
-  for (const m of methods.filter((x) => !adaptive(x))) rows.set(m, row(m, Math.min(opts.tEnd, AUDIT_IMPLICIT_STEPS * dt), dt));
+  for (const m of methods.filter((x) => !adaptive(x))) {
+    const tEnd = Math.min(opts.tEnd, AUDIT_IMPLICIT_STEPS * dt);
+    try {
+      rows.set(m, row(m, tEnd, dt));
+    } catch (err) {
+      // a fixed-step implicit stage iteration has no fixed point across a relu kink (softmax-mlp,
+      // relu): the row says so instead of failing the whole audit; the adaptive rows still stand
+      if (!(err instanceof GradflowError)) throw err;
+      rows.set(m, { method: m, tEnd, steps: 0, fevals: 0, maxRelDrift: Number.NaN, worstLaw: `not run: ${err.message}`, lossStart: Number.NaN, lossEnd: Number.NaN });
+    }
+  }
   return methods.map((m) => rows.get(m)!);
 }
 

@@ -525,3 +525,26 @@ export function stabilityNote(extra: Record<string, unknown> | undefined): strin
   if (bad) return `stability: unstable at saddle ${bad.saddle} (lr·λ_max = ${bad.etaLambda.toPrecision(4)} ≥ ${bad.limit}); the schedule stops there`;
   return `stability: stable at all ${list.length} saddles visited; largest lr·λ_max = ${worst.etaLambda.toPrecision(4)} (saddle ${worst.saddle}, ${worst.block} block) < ${worst.limit}`;
 }
+
+/**
+ * κ-homogeneous neuron on its utility maximiser: the maximiser is a critical point of Û on the
+ * sphere, so the neuron stays on its ray while dormant and its norm obeys ρ̇ = κρ^{κ−1}U* (flow);
+ * the discrete algorithm applied to the same ray is ρ ← ρ + ηκρ^{κ−1}U* (gd) or
+ * v ← m·v + ηκρ^{κ−1}U*, ρ ← ρ + v (heavy ball, buffer at rest). Returns the first step at which
+ * ρ ≥ rho1 (Infinity past maxSteps); flow: the flow time, closed form. This is the κ > 2 analogue of
+ * the per-step factors above for an aligned start (the modular model's τ_ξ); from a random start the
+ * direction also moves, which it does not model.
+ */
+export function alignedActivation(kappa: number, uStar: number, rho0: number, rho1: number, a: AgfAlgorithm, maxSteps = 1e8): number {
+  if (!(uStar > 0 && rho0 > 0 && rho1 > rho0)) throw new GradflowError(`alignedActivation: need U* > 0 and 0 < rho0 < rho1 (got ${uStar}, ${rho0}, ${rho1})`);
+  if (a.kind === 'flow') return kappa === 2 ? Math.log(rho1 / rho0) / (2 * uStar) : (Math.pow(rho0, 2 - kappa) - Math.pow(rho1, 2 - kappa)) / ((kappa - 2) * kappa * uStar);
+  checkAlgorithm(a);
+  const m = a.kind === 'momentum' ? a.momentum : 0;
+  let rho = rho0, v = 0;
+  for (let k = 1; k <= maxSteps; k++) {
+    v = m * v + a.lr * kappa * Math.pow(rho, kappa - 1) * uStar;
+    rho += v;
+    if (rho >= rho1) return k;
+  }
+  return Infinity;
+}
