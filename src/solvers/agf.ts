@@ -192,6 +192,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' | 'unstable' = 'max-jumps';
   let costEvaluations = 0;
   let plateaus = 0;
+  let rejoined = 0;
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
@@ -223,6 +224,11 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     if (!winner || !Number.isFinite(tau)) { status = 'no-positive-utility'; break; }
     time += tau;
     for (const u of units) if (!u.active && u.state) dyn.advance(u.state, tau);
+    // A neuron the last fit removed that re-enters at once (restored at norm 1, still growing) has
+    // not left: where the least squares is degenerate (n < d) the fit's path can cross a neuron's
+    // zero that the constrained optimum does not need. It rejoins that jump's cost minimisation.
+    const previous = jumps.at(-1);
+    const rejoin = tau <= 1e-12 * Math.max(1, time) && previous !== undefined && previous.deactivated.includes(winner.slot);
 
     // ---- activation and cost minimisation
     const w = winner;
@@ -242,6 +248,14 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       if (wasActive.includes(u)) deactivated.push(i);
     });
     const lossAfter = updateResidual();
+    if (rejoin && previous) {
+      previous.deactivated = previous.deactivated.filter((i) => i !== w.slot).concat(deactivated.filter((i) => !previous.deactivated.includes(i)));
+      previous.lossAfter = lossAfter;
+      activeSets[activeSets.length - 1] = units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b);
+      rejoined++;
+      if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+      continue;
+    }
     jumps.push({
       time: opts.limit ? time * logInv : time * perUnit,
       rescaledTime: opts.limit ? time : (time * perUnit) / logInv,
@@ -286,6 +300,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       interchangeable,
       activeSets,
       plateaus,
+      rejoined,
       costEvaluations,
       neuronMix: interchangeable ? units.map((u) => Array.from(u.q)) : undefined,
       finalTheta: Array.from(finalTheta),
