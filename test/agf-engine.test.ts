@@ -64,6 +64,17 @@ describe('diagonal: generic engine = closed form at every α', () => {
     expect(reactivations).toBeGreaterThan(10);
   });
 
+  it('n = 40 < d (degenerate least squares): d = 50 and 100 at α = 1e-8, same schedule as the closed form to 1e-9', () => {
+    // where the fit's path crosses a zero the constrained optimum does not need, the neuron re-enters at
+    // once and rejoins the same jump (no zero-length deactivation)
+    for (const [d, seed] of [[50, 0], [50, 1], [100, 1], [100, 3]] as const) {
+      const p = createProblem(diagonal, { dims: { d }, alpha: 1e-8, seed });
+      const c = solveAgfDiagonal(p);
+      expectSameSchedule(solveAgf(p), c, 1e-9);
+      expect(c.jumps.some((j) => j.deactivated.length > 1)).toBe(true);
+    }
+  });
+
   it('α → 0 limit (max-plus) = Pesme–Flammarion, including the 2-D worked example', () => {
     const cases = [createProblem(diagonal, { data: example2d(), alpha: 1e-3 })];
     for (const seed of [1, 3, 7]) cases.push(createProblem(diagonal, { data: correlatedData(seed, 16, 8), alpha: 1e-3 }));
