@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -351,10 +352,13 @@ describe('figures from the command line', () => {
     // the verticals are at the schedule's times: pixel offsets proportional to the times (to 0.02 px rounding)
     const scale = (vx[vx.length - 1] - x0) / jumps[jumps.length - 1].time;
     jumps.forEach((jump, k) => expect(Math.abs(vx[k] - x0 - scale * jump.time)).toBeLessThan(0.02));
-    jumps.forEach((jump, k) => {
-      const f = groups.find((g) => g.neurons.includes(jump.neuron))?.freq;
-      expect(svg).toContain(`>${k + 1}${f === undefined ? '' : `: ξ=${f}`}</text>`);
-    });
+    // numbered above the frame; the caption names each jump's frequency, as JSON's groups have it
+    jumps.forEach((_, k) => expect(svg).toContain(`>${k + 1}</text>`));
+    const caption = [...svg.split('<g transform')[1].matchAll(/<text class="caption"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]).join(' ');
+    for (const g of groups) {
+      const ks = jumps.map((jump, k) => (g.neurons.includes(jump.neuron) ? k + 1 : 0)).filter((k) => k);
+      if (ks.length) expect(caption).toContain(`ξ = ${g.freq}: ${ks.join(', ')}`);
+    }
     // two heatmaps (flow, AGF), each H neurons × (⌊p/2⌋ + 1) frequency classes, every cell with its value on hover
     const cells = [...svg.matchAll(/<title>n\d+, frequency class ξ \d+: power/g)];
     expect(cells).toHaveLength(2 * 6 * 4);
@@ -444,4 +448,89 @@ describe('sweep CSV headers', () => {
     // the printed table names the α → 0 column in the rescaled unit
     expect(readFileSync(join(dir, 'sweep.md'), 'utf8')).toContain('t/log(1/α) at α → 0');
   }, 120_000);
+});
+
+describe('--figure-size: print presets', () => {
+  it('column is 3.5 in wide with one panel a row, page 7 in with two; both print 12-px text at 7.2 pt; PNG at 300 dpi, PDF at the physical size', async () => {
+    const { run, expectBadInput } = await import('./helpers/cli.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-sizes-'));
+    const size = async (preset: string): Promise<{ w: number; h: number; vw: number; vh: number; png: [number, number]; pdf: [number, number] }> => {
+      const out = join(dir, preset);
+      const r = await run('flow', 'single-neuron', '--t', '8', '--figure-size', preset, '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const svg = readFileSync(join(out, 'flow-dopri5.svg'), 'utf8');
+      const m = /<svg [^>]*width="([\d.]+)in" height="([\d.]+)in" viewBox="0 0 (\d+) (\d+)"/.exec(svg)!;
+      const png = readFileSync(join(out, 'flow-dopri5.png'));
+      const pdf = readFileSync(join(out, 'flow-dopri5.pdf')).toString('latin1');
+      const box = /MediaBox \[0 0 ([\d.]+) ([\d.]+)\]/.exec(pdf)!;
+      return { w: Number(m[1]), h: Number(m[2]), vw: Number(m[3]), vh: Number(m[4]), png: [png.readUInt32BE(16), png.readUInt32BE(20)], pdf: [Number(box[1]), Number(box[2])] };
+    };
+    const col = await size('column'), page = await size('page');
+    // two panels (loss, ‖θ‖): stacked in a column figure, side by side on a page
+    expect(col).toMatchObject({ w: 3.5, vw: 420, vh: 640 });
+    expect(page).toMatchObject({ w: 7, vw: 840, vh: 320 });
+    for (const f of [col, page]) {
+      const ptPerPx = (f.w * 72) / f.vw;
+      expect(12 * ptPerPx).toBeCloseTo(7.2, 6);
+      expect(Math.abs(f.h - (f.w * f.vh) / f.vw)).toBeLessThan(0.006);
+      expect(f.png[0]).toBe(Math.round(f.w * 300));
+      expect(Math.abs(f.png[1] - (f.png[0] * f.vh) / f.vw)).toBeLessThanOrEqual(1);
+      expect(f.pdf[0]).toBeCloseTo(f.w * 72, 1);
+    }
+    await expectBadInput(['flow', 'single-neuron', '--figure-size', 'poster', '--out', join(dir, 'x')], /--figure-size must be screen, column, page/);
+    await expectBadInput(['flow', 'single-neuron', '--figure-size', 'column'], /give --out too/);
+    await expectBadInput(['agf', 'diagonal', '--figure-size', 'column'], /unknown option --figure-size for 'agf'/);
+  }, 120_000);
+});
+
+describe('vector PDF', () => {
+  const has = (cmd: string): boolean => {
+    try {
+      execFileSync(cmd, ['-v'], { stdio: 'ignore' });
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+  };
+
+  it('draws what resvg draws (poppler as a second renderer), keeps text as text, and falls back to a raster page for other SVG', async () => {
+    const { run } = await import('./helpers/cli.ts');
+    const { svgPixels, svgToPdf } = await import('../src/report/raster.ts');
+    const { LOSS_AXIS } = await import('../src/report/figure-style.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-pdf-'));
+    const r = await run('flow', 'single-neuron', '--t', '8', '--overlay', 'exact,descent', '--out', dir);
+    expect(r.code).toBe(0);
+    const pdf = readFileSync(join(dir, 'flow-dopri5.pdf'));
+    const text = pdf.toString('latin1');
+    expect(text).toContain('/FontFile2');
+    expect(text).not.toContain('/Subtype /Image');
+    // the font is a subset: the glyphs this figure uses, not DejaVu Sans' 757 kB
+    expect(pdf.length).toBeLessThan(100_000);
+    // an SVG outside gradflow's vocabulary is still a PDF, as an image
+    const odd = svgToPdf('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10" viewBox="0 0 20 10"><polygon points="0,0 20,0 10,10" fill="#ff0000"/></svg>');
+    expect(Buffer.from(odd).toString('latin1')).toContain('/Subtype /Image');
+    if (!has('pdftoppm') || !has('pdftotext')) {
+      if (process.env.CI) throw new Error('CI: poppler-utils is not installed (.ci/run installs it with apt-get)');
+      console.warn('report.test: no pdftoppm/pdftotext (apt-get install poppler-utils); skipped the second-renderer check');
+      return;
+    }
+    const words = execFileSync('pdftotext', [join(dir, 'flow-dopri5.pdf'), '-'], { encoding: 'utf8' });
+    for (const w of ['single-neuron: loss', LOSS_AXIS, '‖θ(t)‖', 'gradient descent', 'closed form (whitened) (predicted)']) expect(words).toContain(w);
+    // poppler at 96 dpi against resvg at 1× the SVG's pixels: the same picture up to anti-aliasing
+    execFileSync('pdftoppm', ['-r', '96', '-singlefile', join(dir, 'flow-dopri5.pdf'), join(dir, 'poppler')]);
+    const ppm = readFileSync(join(dir, 'poppler.ppm'));
+    const head = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.toString('latin1', 0, 40))!;
+    const [w, h, off] = [Number(head[1]), Number(head[2]), head[0].length];
+    const ref = svgPixels(readFileSync(join(dir, 'flow-dopri5.svg'), 'utf8'), 1);
+    expect([w, h]).toEqual([ref.width, ref.height]);
+    let sum = 0, far = 0;
+    for (let q = 0; q < w * h; q++) {
+      let d = 0;
+      for (let c = 0; c < 3; c++) d = Math.max(d, Math.abs(ppm[off + 3 * q + c] - ref.pixels[4 * q + c]));
+      sum += d;
+      if (d > 128) far++;
+    }
+    expect(sum / (w * h)).toBeLessThan(6);
+    expect(far / (w * h)).toBeLessThan(0.01);
+  }, 60_000);
 });

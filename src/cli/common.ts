@@ -11,6 +11,7 @@ import { momentsDataset } from '../moments.ts';
 import { createProblem, type Problem } from '../problem.ts';
 import { writeReport, type ReportContent } from '../report/files.ts';
 import { svgToPdf, svgToPng } from '../report/raster.ts';
+import { FIGURE_LAYOUTS, type FigureLayout } from '../report/svg.ts';
 import type { Layout } from '../compile/layout.ts';
 import { hasOwn, parseDecimal, printable, readInputFile } from '../util/limits.ts';
 import { envelope, gradflowVersion, jsonText, type OutputKind } from '../report/json.ts';
@@ -208,6 +209,20 @@ export function figureFiles(name: string, svg: string | (() => string)): Record<
   let cached: string | undefined;
   const get = (): string => (cached ??= typeof svg === 'function' ? svg() : svg);
   return { [`${name}.svg`]: get, [`${name}.png`]: () => svgToPng(get()), [`${name}.pdf`]: () => svgToPdf(get()) };
+}
+
+/** For the commands that draw figures: the size preset (src/report/svg.ts FIGURE_LAYOUTS). */
+export const FIGURE_OPTIONS: Record<string, OptionDecl> = {
+  'figure-size': { kind: 'string', metavar: 'PRESET', help: 'figures under --out: screen (640×400-px panels), column (3.5 in wide, one panel a row) or page (7 in, two a row); print sizes set 12-px text at 7.2 pt, PNG at 300 dpi', default: 'screen' },
+};
+
+/** The --figure-size preset, checked before anything runs (null: the command has none or it is not given). */
+export function figureLayout(args: ParsedArgs): FigureLayout | null {
+  const v = str(args, 'figure-size');
+  if (v === undefined) return null;
+  if (!hasOwn(FIGURE_LAYOUTS, v)) throw new GradflowError(`--figure-size must be ${Object.keys(FIGURE_LAYOUTS).join(', ')} (got '${printable(v)}')`);
+  if (str(args, 'out') === undefined) throw new GradflowError('--figure-size sizes the figures written by --out DIR: give --out too');
+  return FIGURE_LAYOUTS[v];
 }
 
 export const TABLE_OPTIONS: Record<string, OptionDecl> = {

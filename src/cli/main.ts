@@ -6,7 +6,8 @@ import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs, suggest, type OptionDecl } from './args.ts';
 import { printable, terminalSafe } from '../util/limits.ts';
 import { checkOutputDir, removePendingTemps } from '../report/files.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, type Command, type CommandIO } from './common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, figureLayout, type Command, type CommandIO } from './common.ts';
+import { withFigureLayout } from '../report/svg.ts';
 import { gradflowVersion } from '../report/json.ts';
 import { COMMANDS } from './registry.ts';
 
@@ -41,7 +42,7 @@ export function commandHelp(cmd: Command): string {
   const own: Record<string, OptionDecl> = {}, model: Record<string, OptionDecl> = {}, output: Record<string, OptionDecl> = {};
   for (const [k, d] of Object.entries(cmd.options)) {
     if (MODEL_OPTIONS[k] === d) model[k] = d;
-    else if (COMMON_OPTIONS[k] === d) output[k] = d;
+    else if (COMMON_OPTIONS[k] === d || FIGURE_OPTIONS[k] === d) output[k] = d;
     else own[k] = d;
   }
   return formatHelp(cmd.usage, cmd.summary, [['Options', own], ['Model and data', model], ['Output', output]]);
@@ -108,7 +109,8 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
     }
     const out = args.values.get('out');
     if (typeof out === 'string') checkOutputDir(out);
-    await cmd.run(args, io);
+    // every figure the command draws (also in sweep's report step) takes the --figure-size preset
+    await withFigureLayout(figureLayout(args), () => cmd.run(args, io));
     return 0;
   } catch (err) {
     return reportError(err, debug, io);

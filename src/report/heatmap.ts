@@ -6,7 +6,7 @@
  */
 import { GradflowError } from '../util/errors.ts';
 import { formatNumber } from './table.ts';
-import { CAPTION_SIZE, CHAR_EM, esc, num, wrapText, type PanelBody } from './svg.ts';
+import { CAPTION_SIZE, CHAR_EM, esc, fitFont, num, wrapText, type PanelBody } from './svg.ts';
 
 export interface HeatmapSpec {
   kind: 'heatmap';
@@ -102,7 +102,7 @@ export function heatmapBody(spec: HeatmapSpec): PanelBody {
   });
   o.push(labels);
   o.push(`<text x="${num((x0 + x1) / 2)}" y="${y1 + 36}" text-anchor="middle" font-size="13">${esc(spec.xLabel)}</text>`);
-  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="13">${esc(spec.yLabel)}</text>`);
+  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="${fitFont(spec.yLabel, 2 * Math.min((y0 + y1) / 2, H - (y0 + y1) / 2) - 8, 13)}">${esc(spec.yLabel)}</text>`);
   // colour bar: 32 bands, ticks at whole decades (log) or five even steps
   const bx = x1 + 14, bw = 12, bands = 32;
   let bar = '';
@@ -127,7 +127,7 @@ export function heatmapBody(spec: HeatmapSpec): PanelBody {
     tk += `<path d="M${bx + bw} ${num(y)}h4" stroke="#000000"/><text x="${bx + bw + 6}" y="${num(y + 4)}" font-size="10">${esc(t.text)}</text>`;
   }
   o.push(tk);
-  o.push(`<text transform="translate(${W - 8} ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="12">${esc(spec.zLabel)}</text>`);
+  o.push(`<text transform="translate(${W - 8} ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="${fitFont(spec.zLabel, 2 * Math.min((y0 + y1) / 2, H - (y0 + y1) / 2) - 8, 12)}">${esc(spec.zLabel)}</text>`);
   captionLines.forEach((line, k) => {
     const y = H - 8 - (captionLines.length - 1 - k) * (CAPTION_SIZE + 3);
     o.push(`<text class="caption" x="12" y="${y}" font-size="${CAPTION_SIZE}" fill="#333333">${esc(line)}</text>`);

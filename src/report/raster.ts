@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { GradflowError } from '../util/errors.ts';
+import { readTtf, svgToVectorPdf, UnsupportedSvg, type TtfFont } from './pdf-vector.ts';
 
 interface RenderedImage { width: number; height: number; pixels: Buffer; asPng(): Buffer }
 interface ResvgModule { Resvg: new (svg: string, opts: Record<string, unknown>) => { render(): RenderedImage } }
@@ -37,13 +38,44 @@ function render(svg: string, scale: number): RenderedImage {
   }).render();
 }
 
-/** PNG at `scale` × the SVG's pixel size (2: sharp on screens and in slides). */
-export function svgToPng(svg: string, scale = 2): Uint8Array {
+/** The figure's RGBA pixels at `scale` × its intrinsic size (for comparisons with another renderer). */
+export function svgPixels(svg: string, scale = 1): { width: number; height: number; pixels: Buffer } {
+  const img = render(svg, scale);
+  return { width: img.width, height: img.height, pixels: img.pixels };
+}
+
+/** Whether the SVG gives a physical size (a print layout: width="3.5in"). */
+function hasPhysicalSize(svg: string): boolean {
+  return /^<svg[^>]* width="[\d.]+in"/m.test(svg);
+}
+
+/**
+ * PNG at `scale` × the SVG's intrinsic size (CSS pixels, 96 per inch). Default: 2× for screen
+ * figures (sharp on screens and in slides), 300 dpi for print figures with a physical size.
+ */
+export function svgToPng(svg: string, scale = hasPhysicalSize(svg) ? 300 / 96 : 2): Uint8Array {
   return new Uint8Array(render(svg, scale).asPng());
 }
 
-/** One-page PDF, page size = the SVG's size at 96 px per inch, image at `dpi`. */
+let vectorFont: TtfFont | null = null;
+
+/**
+ * One-page PDF of the SVG's size (its inches, or its pixels at 96 per inch): vector (paths and
+ * text in embedded DejaVu Sans) for the figures src/report/svg.ts draws, else a raster page.
+ */
 export function svgToPdf(svg: string, dpi = 300): Uint8Array {
+  load();
+  try {
+    vectorFont ??= readTtf(fontFiles[0]);
+    return svgToVectorPdf(svg, vectorFont);
+  } catch (err) {
+    if (!(err instanceof UnsupportedSvg)) throw err;
+    return svgToRasterPdf(svg, dpi);
+  }
+}
+
+/** One-page PDF holding the figure as an image at `dpi`. */
+export function svgToRasterPdf(svg: string, dpi = 300): Uint8Array {
   const img = render(svg, dpi / 96);
   const { width: w, height: h, pixels } = img;
   const rgb = Buffer.alloc(w * h * 3);

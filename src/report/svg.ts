@@ -63,6 +63,12 @@ export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
 }
 
+/** The font size (at most `size`, at least 8 px) at which `text` fits in `length` px: long axis labels on short print panels. */
+export function fitFont(text: string, length: number, size: number): number {
+  const need = [...text].length * CHAR_EM * 1.1; // DejaVu Sans runs a little wider than the average estimate
+  return Math.max(8, Math.min(size, Math.floor((length / need) * 2) / 2));
+}
+
 /** A pixel coordinate, rounded to 0.01 px and short. */
 export function num(v: number): string {
   // a non-finite coordinate here is a bug upstream: every path skips such points before mapping
@@ -329,7 +335,7 @@ function plotBody(spec: PlotSpec, id: string): PanelBody {
   o.push(`<path class="grid" d="${grid}" stroke="#e6e6e6" stroke-width="0.75" fill="none"/>`);
   o.push(`<path class="ticks" d="${marks}" stroke="#000000" stroke-width="1" fill="none"/>`, labels);
   o.push(`<text x="${num((x0 + x1) / 2)}" y="${y1 + 36}" text-anchor="middle" font-size="13">${esc(spec.xLabel)}</text>`);
-  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="13">${esc(spec.yLabel)}</text>`);
+  o.push(`<text transform="translate(16 ${num((y0 + y1) / 2)}) rotate(-90)" text-anchor="middle" font-size="${fitFont(spec.yLabel, 2 * Math.min((y0 + y1) / 2, H - (y0 + y1) / 2) - 8, 13)}">${esc(spec.yLabel)}</text>`);
 
   o.push(`<clipPath id="${id}"><rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}"/></clipPath>`);
   o.push(`<g clip-path="url(#${id})">`);
@@ -394,26 +400,63 @@ function plotBody(spec: PlotSpec, id: string): PanelBody {
   return { w: W, h: H, body: o.filter((s) => s).join('\n') };
 }
 
+/**
+ * Figure size presets. screen: 640×400-px panels, up to three a row, sized in pixels. column and
+ * page: print figures of a physical width (3.5 in, one panel a row; 7 in, two a row) whose panels
+ * are 420×320 px of layout, so 12-px text prints at 7.2 pt in both and a column figure and a page
+ * figure set side by side in one paper have the same type size.
+ */
+export interface FigureLayout { name: string; panelWidth: number; panelHeight: number; maxColumns: number; widthInches: number | null }
+
+export const FIGURE_LAYOUTS: Record<string, FigureLayout> = {
+  screen: { name: 'screen', panelWidth: 640, panelHeight: 400, maxColumns: 3, widthInches: null },
+  column: { name: 'column', panelWidth: 420, panelHeight: 320, maxColumns: 1, widthInches: 3.5 },
+  page: { name: 'page', panelWidth: 420, panelHeight: 320, maxColumns: 2, widthInches: 7 },
+};
+
+let activeLayout: FigureLayout | null = null;
+
+/** Render every figure of `f` (sync or async) with `layout`; the previous layout comes back afterwards. */
+export async function withFigureLayout<T>(layout: FigureLayout | null, f: () => T | Promise<T>): Promise<T> {
+  const prev = activeLayout;
+  activeLayout = layout;
+  try {
+    return await f();
+  } finally {
+    activeLayout = prev;
+  }
+}
+
+/** Print layouts size the panels themselves; screen keeps what a panel asks for. */
+function sized<T extends { width?: number; height?: number }>(spec: T): T {
+  const l = activeLayout;
+  return l && l.widthInches !== null ? { ...spec, width: l.panelWidth, height: l.panelHeight } : spec;
+}
+
 function wrap(w: number, h: number, body: string): string {
+  const l = activeLayout;
+  // a print layout gives the physical size (inches at the layout's points per pixel); the viewBox keeps the pixel geometry
+  const inches = l && l.widthInches !== null ? (w * l.widthInches) / (l.maxColumns * l.panelWidth) : null;
+  const size = inches === null ? `width="${w}" height="${h}"` : `width="${num(inches)}in" height="${num((inches * h) / w)}in"`;
   return (
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="${FONT}">\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg" ${size} viewBox="0 0 ${w} ${h}" font-family="${FONT}">\n` +
     `${body}\n</svg>\n`
   );
 }
 
 /** Clip ids derive from the title so two figures inlined in one HTML page do not collide. */
 export function renderSvg(spec: PlotSpec): string {
-  const p = plotBody(spec, `gf-${fnv(spec.title)}-0`);
+  const p = plotBody(sized(spec), `gf-${fnv(spec.title)}-0`);
   return wrap(p.w, p.h, p.body);
 }
 
 /** Line plots and heatmaps side by side, `columns` to a row, each cell the size of the largest panel. */
 export function renderPanels(panels: (PlotSpec | HeatmapSpec)[], columns = Math.min(panels.length, 3)): string {
   if (panels.length === 0) throw new GradflowError('renderPanels needs at least one panel');
-  const cols = Math.max(1, Math.min(panels.length, Math.floor(columns)));
+  const cols = Math.max(1, Math.min(panels.length, Math.floor(columns), activeLayout?.maxColumns ?? Infinity));
   const key = fnv(panels.map((p) => p.title).join('\u0000'));
-  const bodies = panels.map((p, i) => ('kind' in p && p.kind === 'heatmap' ? heatmapBody(p) : plotBody(p as PlotSpec, `gf-${key}-${i}`)));
+  const bodies = panels.map((p, i) => ('kind' in p && p.kind === 'heatmap' ? heatmapBody(sized(p)) : plotBody(sized(p as PlotSpec), `gf-${key}-${i}`)));
   const cw = Math.max(...bodies.map((b) => b.w));
   const ch = Math.max(...bodies.map((b) => b.h));
   const cells = bodies.map((b, i) => `<g transform="translate(${(i % cols) * cw} ${Math.floor(i / cols) * ch})">\n${b.body}\n</g>`);

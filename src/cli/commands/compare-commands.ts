@@ -1,6 +1,6 @@
 /** compare: predictions and simulations side by side in one table (sweeps over grids: sweep.ts). */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { METHODS, runMethods, type RunOptions } from '../../analysis/runs.ts';
 import { compareSchedules, comparisonJson, comparisonTable } from '../../analysis/compare.ts';
@@ -43,6 +43,7 @@ export const compareCommand: Command = {
     ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
     ...SPECTRUM_OPTION,
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
@@ -80,7 +81,7 @@ export const compareCommand: Command = {
       'compare.csv': () => renderCsv(table),
       'compare.tex': () => renderLatex(table),
       'compare.json': () => jsonText(json),
-      ...(Object.keys(runs.trajectories).length ? figureFiles('compare', comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
+      ...(Object.keys(runs.trajectories).length ? figureFiles('compare', () => comparisonPlot(cmp.schedules, runs.trajectories, unit, `loss: ${p.conventions.loss}; init: ${p.conventions.init}`)) : {}),
     }, [table]);
   },
 };

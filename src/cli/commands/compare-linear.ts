@@ -6,7 +6,7 @@
  * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
@@ -125,6 +125,7 @@ export const compareLinearCommand: Command = {
     method: { kind: 'string', help: 'integrator: dopri5, gauss4, midpoint, rk4', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance of the flow', default: '1e-10' },
     agf: { kind: 'string', help: 'AGF solvers: closed (the closed form) or generic (also the generic per-neuron utility maximisation); same values as compare --agf', default: 'closed' },
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args: ParsedArgs, io: CommandIO) {

@@ -7,7 +7,7 @@
  *   4–5. integrate a two-layer ReLU net kink by kink, and read a deep one as a chain of truncations.
  */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, emitFiles, figureFiles, flag, num, printJson, resultJson } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, emitFiles, figureFiles, flag, num, printJson, resultJson } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { timeUnit } from '../../schedule.ts';
 import { singleNeuron, lawDrift } from '../../../models/single-neuron.ts';
@@ -36,6 +36,7 @@ export const demoCommand: Command = {
   positionals: 0,
   options: {
     alpha: { kind: 'number', help: 'initial scale for both models', default: '1e-6' },
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {

@@ -136,6 +136,16 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
  * frequency the jumping neuron carries), and neuron × frequency-class heatmaps of the power each
  * neuron holds at the end of the flow and of AGF.
  */
+/** "jumps by the frequency class ξ their neuron carries: ξ = 1: 1, 2, 4; ξ = 3: 3, 5" (jump numbers from 1). */
+function byFrequency(freqs: (number | null)[]): string {
+  const groups = new Map<string, number[]>();
+  freqs.forEach((f, k) => {
+    const key = f === null ? 'mixed' : `ξ = ${f}`;
+    groups.set(key, [...(groups.get(key) ?? []), k + 1]);
+  });
+  return `jumps by the frequency class of the neuron that jumps (at the end of AGF): ${[...groups].map(([key, ks]) => `${key}: ${ks.join(', ')}`).join('; ')}`;
+}
+
 function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, detected: JumpSchedule[]): string {
   const p = pr.layout.dims.p;
   const freqOf = (neuron: number): number | null => run.groups.agf.find((g) => g.neurons.includes(neuron))?.freq ?? null;
@@ -147,8 +157,9 @@ function modularPlots(run: ReturnType<typeof runModular>, pr: Problem, detected:
   const loss: PlotSpec = {
     title: `${pr.model.spec.name}: loss, AGF jumps numbered`,
     xLabel: 'flow time t', yLabel: LOSS_AXIS, logY: true, series, yDomain: range.domain, xDomain: [0, tEnd],
-    vlines: run.agf.jumps.map((j, k) => { const f = freqOf(j.neuron); return { x: j.time, label: f === null ? `${k + 1}` : `${k + 1}: ξ=${f}`, color: methodStyle('agf').color, dashed: true }; }),
-    caption: [`α = ${pr.alpha}; init: ${pr.conventions.init}. Verticals: AGF's jumps (number: neuron's frequency class ξ at the end of AGF). Dots: jumps detected in the simulations at AGF's plateau levels.`, range.note].filter((s) => s).join(' '),
+    // numbers only above the frame (18 jumps crowd the first plateaus); the caption maps them to frequencies
+    vlines: run.agf.jumps.map((j, k) => ({ x: j.time, label: `${k + 1}`, color: methodStyle('agf').color, dashed: true })),
+    caption: [`α = ${pr.alpha}; init: ${pr.conventions.init}. Numbered verticals: AGF's jumps; ${byFrequency(run.agf.jumps.map((j) => freqOf(j.neuron)))}. Dots: jumps detected in the simulations at AGF's plateau levels.`, range.note].filter((s) => s).join(' '),
   };
   const panels: (PlotSpec | HeatmapSpec)[] = [loss];
   const heat = (title: string, theta: Float64Array): HeatmapSpec => {

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { readDataset, type Dataset } from '../../data.ts';
@@ -139,6 +139,7 @@ export const sweepCommand: Command = {
     workers: { kind: 'int', help: 'worker threads (default: every core)' },
     shard: { kind: 'string', help: 'compute only shard k of N (1 ≤ k ≤ N; cells with index ≡ k−1 mod N) into --out; combine with gradflow merge' },
     resume: { kind: 'flag', help: 'continue the sweep in --out DIR: keep its finished cells, compute the rest' },
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
     out: { kind: 'string', help: 'directory for grid.json, cells.jsonl (streamed as cells finish) and the reports (sweep.md/.csv/.tex/.json/.svg)' },
   },
@@ -177,6 +178,7 @@ export const mergeCommand: Command = {
   usage: 'gradflow merge DIR… --out DIR [--json]',
   positionals: Infinity,
   options: {
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
     out: { kind: 'string', help: 'directory for the merged grid.json, cells.jsonl and reports' },
   },

@@ -1,6 +1,6 @@
 /** flow, descent and exact: three solvers, one reporting path. */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
 import { MAX_EXPORT_ROWS, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
 import { writeFileAtomic } from '../../report/files.ts';
@@ -185,6 +185,7 @@ export const flowCommand: Command = {
     dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },
     'max-steps': { kind: 'int', help: 'most integrator steps before the run stops with an error', default: '1000000' },
     ...REPORT_OPTIONS,
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
@@ -216,6 +217,7 @@ export const descentCommand: Command = {
     momentum: { kind: 'number', help: 'heavy-ball momentum in [0, 1)', default: '0' },
     backend: { kind: 'string', help: `${DESCENT_BACKEND_NAMES.join(', ')}: tfjs-* run TensorFlow.js in float32 (optional packages); auto = the first of node-gpu, node, wasm, cpu installed`, default: 'float64' },
     ...REPORT_OPTIONS,
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   async run(args, io) {
@@ -237,6 +239,7 @@ export const exactCommand: Command = {
     t: { kind: 'number', help: 'end time (flow time)', default: '30' },
     name: { kind: 'string', help: 'which closed form (default: the first that applies)' },
     ...REPORT_OPTIONS,
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {

@@ -1,6 +1,6 @@
 /** `gradflow truncation relu-deep`: the true flow in gauge-invariant cumulative coordinates, next to the effective equations. */
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, num, printJson, resolveModel, resultJson } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, num, printJson, resolveModel, resultJson } from '../common.ts';
 import { runTruncation, type TruncationRun } from '../../analysis/truncation-run.ts';
 import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
@@ -90,6 +90,7 @@ export const truncationCommand: Command = {
     t: { kind: 'number', help: 'end time (flow time)', default: '60' },
     points: { kind: 'int', help: 'sampled times (the table shows 11 of them)', default: '241' },
     rows: { kind: 'int', help: 'rows of the time table', default: '11' },
+    ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
   run(args, io) {
