@@ -86,8 +86,10 @@ describe('gradflow force tiny-lm (the sequence form)', () => {
       expect(j.preference.logChanges.dpo.chosen[seed]).toBeCloseTo(b.logChosen - a.logChosen, 12);
       expect(j.preference.logChanges.dpo.rejected[seed]).toBeCloseTo(b.logRejected - a.logRejected, 12);
     }
-    const t = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20');
+    const { dir } = scratch('gradflow-seqpref-');
+    const t = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20', '--out', dir);
     expect(t.out).toContain('seeds with log π(y⁺)↓ · log π(y⁻)↓ · π(argmax)↑');
+    expect(t.out).toMatch(/wrote .*preference\.svg/);
   });
 
   it('rejects what the sequence analysis cannot do, with one line and exit code 2', async () => {

@@ -21,6 +21,27 @@ export interface GenContext {
   targetOffset?: Map<string, number>;
   /** Set when generating the row-table variant (inputs whose rows repeat across samples). */
   tables?: TableSet;
+  /** Set in kernels with a sample loop: per-neuron values are moved out of it. */
+  hoist?: HoistSet;
+}
+
+/**
+ * Loop-invariant motion out of the sample loop. A scalar that depends on θ_i only (u·v, ‖w‖²) is
+ * computed once per neuron into PV[i] before the loop; a scalar gradient term (sample part) ·
+ * (θ part), e.g. e·x_i·v_i, sums only the sample part per neuron in Q[i] and multiplies by the θ
+ * part after the loop — terms with the same sample part (∂/∂u and ∂/∂v of u v x_i) share one Q.
+ */
+export interface HoistSet {
+  pv: { name: string; key: string }[];
+  q: { name: string; key: string }[];
+  /** Emitters of the per-neuron code before (fill) and after (flush) the sample loop. */
+  fill: Emitter;
+  flush: Emitter;
+}
+
+export function hoistSet(ctx: GenContext, indent: string): HoistSet {
+  const plain: GenContext = { ...ctx, hoist: undefined, tables: undefined };
+  return { pv: [], q: [], fill: new Emitter(plain, indent), flush: new Emitter(plain, indent) };
 }
 
 /**
@@ -57,6 +78,8 @@ export class Emitter {
   private readonly tensors = new Map<string, string>();
   /** key → temp name, for scalars this block computed (read by the next block's cache). */
   readonly computed = new Map<string, string>();
+  /** Q tables this block already adds its sample part to. */
+  private readonly qDone = new Set<string>();
 
   constructor(
     private readonly ctx: GenContext,
@@ -111,6 +134,19 @@ export class Emitter {
     const k = keyOf(e);
     const hit = this.cse.get(k);
     if (hit) return hit;
+    const hs = this.ctx.hoist;
+    if (hs && e.kind !== 'sym' && e.kind !== 'fill' && paramOnly(e)) {
+      let pv = hs.pv.find((x) => x.key === k);
+      if (!pv) {
+        pv = { name: this.fresh('PV'), key: k };
+        hs.fill.emit(`${pv.name}[i] = ${hs.fill.scalar(e)};`);
+        hs.pv.push(pv);
+      }
+      const t = this.fresh();
+      this.emit(`const ${t} = ${pv.name}[i];`);
+      this.cse.set(k, t);
+      return t;
+    }
     // only values that took a loop to compute are worth a cache round-trip; plain loads are cheaper to redo
     const cached = hasReduction(e) ? this.fromCache?.(k) : undefined;
     if (cached) {
@@ -126,6 +162,13 @@ export class Emitter {
       case 'mul': {
         if (e.factors.length <= 2) {
           code = e.factors.map((t) => this.scalar(t)).join(' * ');
+          break;
+        }
+        // with hoisting, the θ-only factors form one product computed per neuron, outside the sample loop
+        const th = this.ctx.hoist ? e.factors.filter(paramOnly) : [];
+        if (th.length >= 2 && th.length < e.factors.length) {
+          const rest = e.factors.filter((f) => !paramOnly(f));
+          code = `${this.scalar(rest.length === 1 ? rest[0] : { kind: 'mul', factors: rest })} * ${this.scalar({ kind: 'mul', factors: th })}`;
           break;
         }
         // residual- and input-side factors first, as a left-nested chain of temporaries, so that
@@ -274,6 +317,23 @@ export class Emitter {
 
   /** target[base + flat(k)] += elem(e, k) over e's shape. */
   accumulate(target: string, base: string, e: Expr, shape: number[]): void {
+    const hs = this.ctx.hoist;
+    if (shape.length === 0 && hs && target === 'grad' && e.kind === 'mul') {
+      const th = e.factors.filter(paramOnly), rest = e.factors.filter((f) => !paramOnly(f));
+      if (th.length > 0 && rest.length > 0) {
+        const sample: Expr = rest.length === 1 ? rest[0] : { kind: 'mul', factors: rest };
+        const key = keyOf(sample);
+        let q = hs.q.find((x) => x.key === key);
+        if (!q) {
+          q = { name: this.fresh('Q'), key };
+          hs.q.push(q);
+          this.emit(`${q.name}[i] += ${this.scalar(sample)};`);
+        } else if (!this.qDone.has(q.name)) this.emit(`${q.name}[i] += ${this.scalar(sample)};`);
+        this.qDone.add(q.name);
+        hs.flush.emit(`${target}[${base}] += ${q.name}[i] * ${hs.flush.scalar(th.length === 1 ? th[0] : { kind: 'mul', factors: th })};`);
+        return;
+      }
+    }
     if (shape.length === 0) {
       this.emit(`${target}[${base}] += ${this.scalar(e)};`);
       return;

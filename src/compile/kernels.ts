@@ -10,7 +10,7 @@
 import { type DerivedModel } from '../symbolic/derive.ts';
 import { bindDims } from '../symbolic/expr.ts';
 import { simplify } from '../symbolic/simplify.ts';
-import { Emitter, UNROLL, atIndex, type GenContext } from './codegen.ts';
+import { Emitter, UNROLL, atIndex, hoistSet, type GenContext } from './codegen.ts';
 import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
@@ -62,8 +62,8 @@ interface Block {
   out: string; // scalar temp name, or '' for vector outputs (already accumulated)
 }
 
-function context(layout: Layout, tabled = false): GenContext {
-  return {
+function context(layout: Layout, tabled = false, hoist = false): GenContext {
+  const ctx: GenContext = {
     layout,
     counter: { n: 0 },
     buffers: [],
@@ -71,6 +71,8 @@ function context(layout: Layout, tabled = false): GenContext {
     inputOffset: new Map(layout.inputs.map((p) => [p.name, { offset: p.offset, shape: p.shape }])),
     ...(tabled ? { tables: { slots: new Map(tabledInputs(layout).map((s, k) => [s.name, { k, size: s.size }])), dots: [], coefs: [] } } : {}),
   };
+  if (hoist) ctx.hoist = hoistSet(ctx, '    ');
+  return ctx;
 }
 
 /** The inputs that get row tables: vector inputs. */
@@ -84,8 +86,9 @@ function tabledInputs(layout: Layout): Layout['inputs'] {
  * coefficient tables expanded into grad after the loop.
  */
 function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; perSample: string; post: string } {
+  const hp = hoistParts(ctx);
   const T = ctx.tables;
-  if (!T) return { decl: '', arg: '', pre: '', perSample: '', post: '' };
+  if (!T) return { decl: hp.decl, arg: '', pre: hp.pre, perSample: '', post: hp.post };
   const { H, P } = ctx.layout;
   const ks = [...T.slots.values()];
   const all = [...T.dots.map((t) => t.name), ...T.coefs.map((t) => t.name)];
@@ -109,7 +112,19 @@ function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; 
     }
     post.push('  }');
   }
-  return { decl, arg: ', D', pre: pre.join('\n'), perSample, post: post.join('\n') };
+  return { decl: decl + hp.decl, arg: ', D', pre: [hp.pre, ...pre].join('\n'), perSample, post: [...post, hp.post].join('\n') };
+}
+
+/** Per-neuron values before the sample loop (PV) and the gradient terms expanded after it (Q). */
+function hoistParts(ctx: GenContext): { decl: string; pre: string; post: string } {
+  const hs = ctx.hoist;
+  if (!hs || (hs.pv.length === 0 && hs.q.length === 0)) return { decl: '', pre: '', post: '' };
+  const { H, P } = ctx.layout;
+  const decl = `\nconst ${[...hs.pv, ...hs.q].map((t) => `${t.name} = new Float64Array(${H})`).join(', ')};`;
+  const loop = (body: string[]): string[] => [`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`, ...body, '  }'];
+  const pre = [...hs.q.map((q) => `  ${q.name}.fill(0);`), ...(hs.pv.length ? loop(hs.fill.lines) : [])];
+  const post = hs.q.length ? loop(hs.flush.lines) : [];
+  return { decl, pre: pre.join('\n'), post: post.join('\n') };
 }
 
 export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
@@ -169,7 +184,7 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
 
   // ---- lossGrad: forward (caching scalars), residual, gradient pass
   const genLossGrad = (tabled: boolean): string => {
-  const lgCtx = context(layout, tabled);
+  const lgCtx = context(layout, tabled, true);
   const fwd = forwardBlock(lgCtx, 'f');
   const cacheSlots = new Map<string, number>();
   const bwd = new Emitter(lgCtx, I, (key) => {
@@ -243,7 +258,7 @@ ${sb.lines.join('\n')}
 
   // ---- forward / loss only
   const genForward = (tabled: boolean): string => {
-  const fCtx = context(layout, tabled);
+  const fCtx = context(layout, tabled, true);
   const f2 = forwardBlock(fCtx, 'f');
   const tp = tableParts(fCtx);
   return `${buffersDecl(fCtx)}${tp.decl}
@@ -266,7 +281,7 @@ ${f2.forward.lines.join('\n')}
 
   // ---- per-neuron outputs
   const genNeuron = (tabled: boolean): string => {
-  const nCtx = context(layout, tabled);
+  const nCtx = context(layout, tabled, true);
   const f3 = forwardBlock(nCtx, 'out');
   const tp = tableParts(nCtx);
   return `${buffersDecl(nCtx)}${tp.decl}
@@ -287,7 +302,7 @@ ${f3.forward.lines.join('\n')}
 
   // ---- vjp with a given cotangent matrix
   const genVjp = (tabled: boolean): string => {
-  const vCtx = context(layout, tabled);
+  const vCtx = context(layout, tabled, true);
   const vb = new Emitter(vCtx, I);
   for (const { slot, e } of vjps) vb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
   const tp = tableParts(vCtx);

@@ -7,7 +7,8 @@
  * split of DPO's force into its chosen-token and rejected-token parts.
  */
 import type { CommandIO } from '../common.ts';
-import { buildProblem, conventionLines, emitFiles, num, printJson, resultJson, str } from '../common.ts';
+import { buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resultJson, str } from '../common.ts';
+import { renderPanels, type Series } from '../../report/svg.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
@@ -17,7 +18,7 @@ import { formatNumber, renderMarkdown, renderText, type Table } from '../../repo
 import { taskOf, type SequenceTask } from '../../../models/tiny-lm.ts';
 import {
   argmaxResponses, fitReference, referenceOf, sequenceDescent, pairBatch, sequenceEtaSweep, sequenceForceSplit, sequenceForceTerms,
-  sequenceLossConvention, sequencePreferenceRun, type SequenceForceSplit, type SequenceLoss,
+  sequenceLossConvention, sequencePreferenceRun, type SequenceForceSplit, type SequenceLoss, type SequencePoint,
 } from '../../analysis/sequence-forces.ts';
 import { f6, intList, mean, pm, termColumns } from './forces-format.ts';
 
@@ -148,11 +149,16 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
   if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new GradflowError(`--seeds must be an integer in [1, 100] (got ${seeds})`);
   if (str(args, 'loss') !== undefined) throw new GradflowError('--preference trains both sft and dpo; leave out --loss');
   const seed0 = num(args, 'seed', 0);
-  type Changes = { chosen: number[]; rejected: number[]; argmax: number[]; peakStart: number[]; peakEnd: number[]; kept: number[]; piChosen: number[]; piRejected: number[] };
-  const perLoss: Record<'sft' | 'dpo', Changes> = {
-    sft: { chosen: [], rejected: [], argmax: [], peakStart: [], peakEnd: [], kept: [], piChosen: [], piRejected: [] },
-    dpo: { chosen: [], rejected: [], argmax: [], peakStart: [], peakEnd: [], kept: [], piChosen: [], piRejected: [] },
+  type Changes = {
+    chosen: number[]; rejected: number[]; argmax: number[]; peakStart: number[]; peakEnd: number[]; kept: number[]; piChosen: number[]; piRejected: number[];
+    /** Fraction of a seed's prompts whose log π(y⁺) fell, whose log π(y⁻) fell, whose max_y π(y|x) rose. */
+    promptsChosenDown: number[]; promptsRejectedDown: number[]; promptsPeakUp: number[];
+    /** The recorded means over training, one list per seed. */
+    curves: SequencePoint[][];
   };
+  const fresh = (): Changes => ({ chosen: [], rejected: [], argmax: [], peakStart: [], peakEnd: [], kept: [], piChosen: [], piRejected: [], promptsChosenDown: [], promptsRejectedDown: [], promptsPeakUp: [], curves: [] });
+  const perLoss: Record<'sft' | 'dpo', Changes> = { sft: fresh(), dpo: fresh() };
+  const every = Math.max(1, Math.floor(steps / 50));
   const splits: { start: SequenceForceSplit[]; end: SequenceForceSplit[] } = { start: [], end: [] };
   let shown: Setup | null = null;
   const lossNames: string[] = [];
@@ -163,7 +169,7 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
       const s = setup({ ...args, values }, def, seed0 + k, name);
       shown ??= s;
       if (k === 0) lossNames.push(`${name}: ${s.p.conventions.loss}`);
-      const run = sequencePreferenceRun(s.p, s.task, s.ref, s.loss, s.lr, steps, steps);
+      const run = sequencePreferenceRun(s.p, s.task, s.ref, s.loss, s.lr, steps, every);
       const [a, b] = [run.points[0], run.points[run.points.length - 1]];
       const c = perLoss[name];
       c.chosen.push(b.logChosen - a.logChosen);
@@ -174,6 +180,11 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
       c.kept.push(run.argmaxKept);
       c.piChosen.push(b.chosen - a.chosen);
       c.piRejected.push(b.rejected - a.rejected);
+      const frac = (f: (j: number) => boolean): number => Array.from({ length: s.task.n }, (_, j) => j).filter(f).length / s.task.n;
+      c.promptsChosenDown.push(frac((j) => run.end.chosen[j] < run.start.chosen[j]));
+      c.promptsRejectedDown.push(frac((j) => run.end.rejected[j] < run.start.rejected[j]));
+      c.promptsPeakUp.push(frac((j) => run.end.peak[j] > run.start.peak[j]));
+      c.curves.push(run.points);
       if (name === 'dpo') {
         splits.start.push(sequenceForceSplit(s.p, s.task, s.ref, s.loss, s.lr, run.argmax));
         splits.end.push(sequenceForceSplit(s.p, s.task, run.theta, s.loss, s.lr, argmaxResponses(s.p, s.task, run.theta).responses));
@@ -189,6 +200,7 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
       peak: `${formatNumber(mean(c.peakStart), 3)} → ${formatNumber(mean(c.peakEnd), 3)}`,
       seeds: `${count(c.chosen, false)} · ${count(c.rejected, false)} · ${count(peakUp, true)}`,
       kept: formatNumber(mean(c.kept), 3),
+      prompts: `${formatNumber(mean(c.promptsChosenDown), 3)} · ${formatNumber(mean(c.promptsRejectedDown), 3)} · ${formatNumber(mean(c.promptsPeakUp), 3)}`,
     };
   });
   const lr = shown?.lr ?? 0.05, warm = shown?.warm ?? 100, beta = shown?.loss.beta ?? 0.1;
@@ -197,7 +209,8 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
     columns: [
       { key: 'loss', header: 'loss' }, { key: 'chosen', header: 'Δ log π(y⁺|x)' }, { key: 'rejected', header: 'Δ log π(y⁻|x)' },
       { key: 'argmax', header: 'Δ log π(y*_ref|x)' }, { key: 'peak', header: 'π(argmax now): start → end' },
-      { key: 'seeds', header: 'seeds with log π(y⁺)↓ · log π(y⁻)↓ · π(argmax)↑' }, { key: 'kept', header: 'argmax still y*_ref' },
+      { key: 'seeds', header: 'seeds with log π(y⁺)↓ · log π(y⁻)↓ · π(argmax)↑' }, { key: 'prompts', header: 'prompts with the same (mean fraction)' },
+      { key: 'kept', header: 'argmax still y*_ref' },
     ],
     rows,
     notes: [
@@ -215,7 +228,26 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
     preference: { seeds, steps, lr, warm, logChanges: perLoss, dpoForceSplit: splits },
   });
   if (!printJson(args, io, json)) io.out(renderText(table));
-  emitFiles(args, io, { 'preference.md': () => renderMarkdown(table), 'preference.json': () => jsonText(json) });
+  emitFiles(args, io, {
+    'preference.md': () => renderMarkdown(table), 'preference.json': () => jsonText(json),
+    ...figureFiles('preference', () => curvesPlot(perLoss.sft.curves, perLoss.dpo.curves, `mean over prompts and ${seeds} seeds; GD steps of size ${lr}; DPO β = ${beta} from the frozen SFT reference (${warm} steps); sequence log-probabilities in nats`)),
+  });
+}
+
+/** Mean log π of y⁺, y⁻, y*_ref and the current argmax over training (averaged over seeds), SFT and DPO side by side. */
+function curvesPlot(sft: SequencePoint[][], dpo: SequencePoint[][], caption: string): string {
+  const panel = (runs: SequencePoint[][], title: string) => {
+    const steps = runs[0].map((q) => q.step);
+    const avg = (f: (q: SequencePoint) => number): number[] => steps.map((_, r) => mean(runs.map((run) => f(run[r]))));
+    const series: Series[] = [
+      { name: 'log π(y⁺|x)', x: steps, y: avg((q) => q.logChosen), color: '#2ca02c' },
+      { name: 'log π(y⁻|x)', x: steps, y: avg((q) => q.logRejected), color: '#d62728' },
+      { name: 'log π(y*_ref|x)', x: steps, y: avg((q) => q.logArgmax), color: '#7f7f7f', style: 'dashed' },
+      { name: 'log max_y π(y|x)', x: steps, y: avg((q) => q.logPeak), color: '#1f77b4' },
+    ];
+    return { title, xLabel: 'GD step', yLabel: 'mean log π (nats)', series, caption };
+  };
+  return renderPanels([panel(sft, 'SFT on y⁺'), panel(dpo, 'off-policy DPO')], 2);
 }
 
 function splitText(s: SequenceForceSplit[], which: keyof SequenceForceSplit): string {
