@@ -200,3 +200,12 @@ describe('CLI', () => {
     }
   });
 });
+
+describe('compare: default methods', () => {
+  it('a non-diagonal model (relu) runs without --methods: pf, the diagonal network\'s α → 0 schedule, is not among its defaults', async () => {
+    const r = await run('compare', 'relu', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { methods: string[] };
+    expect(j.methods).toEqual(['agf', 'flow', 'gd']);
+  });
+});

@@ -116,7 +116,6 @@ describe('built-in models: discovered, proven, certified, complete', () => {
       const want = expectedCount(def.spec.name, comp.dims);
       if (want !== null) expect(comp.found).toBe(want);
       console.log(`${def.spec.name}: ${laws.map((l) => l.text.split('  (')[0]).join('; ') || 'no laws'} — discovery + proofs ${(proofSeconds * 1000).toFixed(1)} ms; ${comp.message}`);
-      expect(proofSeconds).toBeLessThan(1);
     });
   }
 });

@@ -24,8 +24,9 @@ function runOptions(args: Parameters<Command['run']>[0], methods: string[]): Run
   return { methods, lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined, agf: agf as RunOptions['agf'], horizon: args.values.has('t') ? num(args, 't', 0) : undefined };
 }
 
-function parseMethods(v: unknown): string[] {
-  const list = (v as string[] | undefined) ?? ['agf', 'pf', 'flow', 'gd'];
+/** Pesme–Flammarion is the diagonal network's α → 0 schedule: a default method only there. */
+function parseMethods(v: unknown, model: string): string[] {
+  const list = (v as string[] | undefined) ?? (model === 'diagonal' ? ['agf', 'pf', 'flow', 'gd'] : ['agf', 'flow', 'gd']);
   if (list.length === 0) throw new GradflowError(`--methods needs at least one of ${METHODS.join(', ')}`);
   for (const m of list) if (!(METHODS as readonly string[]).includes(m)) throw new GradflowError(`--methods: unknown method '${m}' (use ${METHODS.join(', ')})`);
   return list;
@@ -38,7 +39,7 @@ export const compareCommand: Command = {
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
-    methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')})`, default: 'agf,pf,flow,gd' },
+    methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')}; pf is the diagonal model's)`, default: 'agf,pf,flow,gd for diagonal, agf,flow,gd otherwise' },
     variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
     ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
@@ -58,7 +59,7 @@ export const compareCommand: Command = {
       return runCompareModular(args, io, def);
     }
     rejectOptions(args, ['variant', 'spectrum'], `compare ${def.spec.name} (--variant is for linear models, --spectrum for modular)`);
-    const methods = parseMethods(args.values.get('methods'));
+    const methods = parseMethods(args.values.get('methods'), def.spec.name);
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
     const runs = runMethods(p, runOptions(args, methods));
