@@ -103,8 +103,9 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
 /**
  * Gauss–Newton on the active parameters: the step solves min ‖r − Jδ‖ by pivoted QR (rank-
  * revealing at 1e-9 relative: rescaling symmetries make J rank-deficient; the basic solution is
- * kept), J by central differences of the outputs — exact up to round-off when a neuron's output
- * is quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
+ * kept). J: its rows from one vjp each when there are fewer outputs than twice the parameters,
+ * else its columns by central differences of the outputs — exact up to round-off when a neuron's
+ * output is quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
  * loss falls; near it (the loss flat to round-off) a step is kept only if ‖∇L‖ falls. The fit's
  * residual is then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based
  * minimiser — and a late, slow growth rate is a small correlation of that residual.
@@ -121,6 +122,7 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
   let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
   if (N === 0 || N > 400) return { loss: L, evaluations, converged: false };
   const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
+  const onehot = new Float64Array(M), row = new Float64Array(H * P);
   const trial = new Float64Array(theta.length);
   const gnorm = (v: Float64Array): number => { let s = 0; for (const q of idx) s += v[q] * v[q]; return Math.sqrt(s); };
   let gn = gnorm(g);
@@ -131,17 +133,30 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     const r = Float64Array.from(fwd, (f, q) => Y[q] - f);
     let scaleTh = 0;
     for (const q of idx) scaleTh = Math.max(scaleTh, Math.abs(theta[q]));
-    const cols = idx.map((q) => {
-      const h = 1e-3 * Math.max(Math.abs(theta[q]), 1e-3 * scaleTh, 1e-300);
-      const keep = theta[q];
-      theta[q] = keep + h;
-      p.kernels.forward(theta, X, n, fp, mask);
-      theta[q] = keep - h;
-      p.kernels.forward(theta, X, n, fm, mask);
-      theta[q] = keep;
-      return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
-    });
-    evaluations += N + 1; // 2N forward passes ≈ N loss-and-gradient passes
+    let cols: Float64Array[];
+    if (M <= 2 * N) {
+      // fewer outputs than parameters: J's rows exactly, row m = n·vjp of the one-hot cotangent e_m
+      cols = idx.map(() => new Float64Array(M));
+      for (let m = 0; m < M; m++) {
+        onehot.fill(0);
+        onehot[m] = n;
+        p.kernels.vjpMean(theta, X, onehot, n, row, mask);
+        idx.forEach((q, k) => { cols[k][m] = row[q]; });
+      }
+      evaluations += M;
+    } else {
+      cols = idx.map((q) => {
+        const h = 1e-3 * Math.max(Math.abs(theta[q]), 1e-3 * scaleTh, 1e-300);
+        const keep = theta[q];
+        theta[q] = keep + h;
+        p.kernels.forward(theta, X, n, fp, mask);
+        theta[q] = keep - h;
+        p.kernels.forward(theta, X, n, fm, mask);
+        theta[q] = keep;
+        return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
+      });
+      evaluations += N + 1; // 2N forward passes ≈ N loss-and-gradient passes
+    }
     const { x: step } = lsqPivoted(cols, r, 1e-9);
     let t = 1, ok = false, Lt = L, gt1 = gn;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
