@@ -534,3 +534,42 @@ describe('vector PDF', () => {
     expect(far / (w * h)).toBeLessThan(0.01);
   }, 60_000);
 });
+
+describe('legend placement', () => {
+  // a segment meets an axis-aligned box iff the box is not wholly on one side of the line and their extents overlap
+  const crosses = (ax: number, ay: number, bx: number, by: number, r: { x: number; y: number; w: number; h: number }): boolean => {
+    if (Math.max(ax, bx) < r.x || Math.min(ax, bx) > r.x + r.w || Math.max(ay, by) < r.y || Math.min(ay, by) > r.y + r.h) return false;
+    const side = (px: number, py: number): number => Math.sign((bx - ax) * (py - ay) - (by - ay) * (px - ax));
+    const s = [side(r.x, r.y), side(r.x + r.w, r.y), side(r.x, r.y + r.h), side(r.x + r.w, r.y + r.h)];
+    return !(s.every((v) => v > 0) || s.every((v) => v < 0));
+  };
+  const layout = (svg: string): { box: { x: number; y: number; w: number; h: number }; frame: number[]; segs: number[][] } => {
+    const m = /<g class="legend"><rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(svg)!;
+    const f = /<rect class="plot-area" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/.exec(svg)!.slice(1).map(Number);
+    const segs: number[][] = [];
+    for (const p of svg.matchAll(/<path class="series[^"]*" d="([^"]+)"/g)) {
+      const pts = [...p[1].matchAll(/[ML]([-\d.]+) ([-\d.]+)/g)].map((q) => [Number(q[1]), Number(q[2])]);
+      for (let k = 1; k < pts.length; k++) segs.push([...pts[k - 1], ...pts[k]]);
+    }
+    return { box: { x: Number(m[1]), y: Number(m[2]), w: Number(m[3]), h: Number(m[4]) }, frame: [f[0], f[1], f[0] + f[2], f[1] + f[3]], segs };
+  };
+  const xs = Array.from({ length: 101 }, (_, k) => k / 100);
+
+  it('moves the legend to a free corner: off a rising diagonal to the top left, off a falling one to the top right, and never over a curve when a corner is free', () => {
+    const rising = layout(renderSvg({ title: 'rising', xLabel: 'x', yLabel: 'y', series: [{ name: 'up', x: xs, y: xs }] }));
+    const falling = layout(renderSvg({ title: 'falling', xLabel: 'x', yLabel: 'y', series: [{ name: 'down', x: xs, y: xs.map((x) => 1 - x) }] }));
+    // both corners of the top row, by position: left edge near the frame's left, or right edge near its right
+    expect(rising.box.x - rising.frame[0]).toBeLessThan(10);
+    expect(rising.box.y - rising.frame[1]).toBeLessThan(10);
+    expect(falling.frame[2] - (falling.box.x + falling.box.w)).toBeLessThan(10);
+    for (const l of [rising, falling]) for (const s of l.segs) expect(crosses(s[0], s[1], s[2], s[3], l.box)).toBe(false);
+    // everything but the bottom-left corner taken: that is where it goes
+    const three = layout(renderSvg({ title: 'three', xLabel: 'x', yLabel: 'y', series: [
+      { name: 'top', x: xs, y: xs.map(() => 0.95) },
+      { name: 'right', x: xs.map(() => 0.95), y: xs },
+    ] }));
+    expect(three.box.x - three.frame[0]).toBeLessThan(10);
+    expect(three.frame[3] - (three.box.y + three.box.h)).toBeLessThan(10);
+    for (const s of three.segs) expect(crosses(s[0], s[1], s[2], s[3], three.box)).toBe(false);
+  });
+});

@@ -238,7 +238,8 @@ function polyline(pts: (P | null)[], box: [number, number, number, number]): str
   return d;
 }
 
-function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, box: [number, number, number, number], i: number): string {
+/** A series' drawn vertices: data points, steps expanded (right-continuous), mapped to pixels (null: not drawable). */
+function seriesPixels(s: Series, ax: Axis, ay: Axis, xEnd: number): { data: [number, number][]; pts: (P | null)[] } {
   const n = s.x.length;
   // right-continuous steps: level y[k] holds on [x[k], x[k+1]), the last one to the axis end
   const data: [number, number][] = [];
@@ -251,6 +252,42 @@ function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, b
     const py = toAxis(ay, y);
     return px === null || py === null ? null : { x: px, y: py };
   });
+  return { data, pts };
+}
+
+/**
+ * Where the legend goes: the corner of the plot area (top right, top left, bottom right, bottom
+ * left, in that order of preference) whose box the fewest drawn segments and points cross.
+ */
+export function legendCorner(drawn: { pts: (P | null)[]; points: boolean }[], w: number, h: number, frame: [number, number, number, number]): { x: number; y: number } {
+  const [x0, y0, x1, y1] = frame;
+  const corners = [{ x: x1 - 8 - w, y: y0 + 8 }, { x: x0 + 8, y: y0 + 8 }, { x: x1 - 8 - w, y: y1 - 8 - h }, { x: x0 + 8, y: y1 - 8 - h }];
+  let best = corners[0], fewest = Infinity;
+  for (const c of corners) {
+    let hits = 0;
+    for (const d of drawn) {
+      const pts = decimate(d.pts);
+      for (let k = 0; k < pts.length; k++) {
+        const a = pts[k];
+        if (!a) continue;
+        if (d.points) {
+          if (a.x >= c.x && a.x <= c.x + w && a.y >= c.y && a.y <= c.y + h) hits++;
+        } else {
+          const b = pts[k + 1];
+          if (b && clip(a, b, c.x, c.y, c.x + w, c.y + h)) hits++;
+        }
+      }
+    }
+    if (hits < fewest) {
+      best = c;
+      fewest = hits;
+    }
+  }
+  return best;
+}
+
+function seriesSvg(s: Series, color: string, ax: Axis, ay: Axis, xEnd: number, box: [number, number, number, number], i: number): string {
+  const { data, pts } = seriesPixels(s, ax, ay, xEnd);
   const cls = `series series-${i}`;
   if (s.style === 'points') {
     const seen = new Set<string>();
@@ -376,9 +413,9 @@ function plotBody(spec: PlotSpec, id: string): PanelBody {
   if (named.length) {
     // width from a 0.6 em/character estimate: good enough for Helvetica without font metrics
     const bw = 44 + Math.max(...named.map((e) => [...e.s.name].length)) * 12 * CHAR_EM;
-    const bx = x1 - 8 - bw;
-    const by = y0 + 8;
-    o.push(`<g class="legend"><rect x="${num(bx)}" y="${by}" width="${num(bw)}" height="${8 + 16 * named.length}" fill="#ffffff" fill-opacity="0.9" stroke="#999999" stroke-width="0.75"/>`);
+    const drawn = spec.series.map((s) => ({ pts: seriesPixels(s, ax, ay, xEnd).pts, points: s.style === 'points' }));
+    const { x: bx, y: by } = legendCorner(drawn, bw, 8 + 16 * named.length, [x0, y0, x1, y1]);
+    o.push(`<g class="legend"><rect x="${num(bx)}" y="${num(by)}" width="${num(bw)}" height="${8 + 16 * named.length}" fill="#ffffff" fill-opacity="0.9" stroke="#999999" stroke-width="0.75"/>`);
     named.forEach(({ s, c }, k) => {
       const ly = by + 12 + 16 * k;
       const sx = bx + 8;
