@@ -38,26 +38,18 @@ describe('diagonal: generic engine = closed form at every α', () => {
     expect(deactivations).toBeGreaterThan(0);
   });
 
-  it('100 more random datasets (d = 5, 12, 30, half with correlated inputs), each at one α ≥ 1e-8 and one ≤ 1e-16: same neurons, signs and deactivations; times ≤ 1e-9 relative before the last jump', () => {
-    // The last jump into zero loss is timed by the last, slowest rate, a correlation of a residual
-    // that is already tiny: there the two computations agree only to ~2e-7 (measured: 3 of these
-    // 200 runs above 1e-9, worst 1.9e-7 — the issue's 1e-9 is not met on those final jumps).
+  it('100 more random datasets (d = 5, 12, 30, half with correlated inputs), each at one α ≥ 1e-8 and one ≤ 1e-16: ≤ 1e-9 relative, same neurons, signs and deactivations', () => {
     const small = [1e-2, 1e-4, 1e-8], tiny = [1e-16, 1e-100, 1e-300];
-    let runs = 0, deactivations = 0, reactivations = 0, worst = 0, worstLast = 0;
+    let runs = 0, deactivations = 0, reactivations = 0, worst = 0;
     for (let seed = 0; seed < 100; seed++) {
       const d = [5, 12, 30][seed % 3];
       const data = seed % 2 ? correlatedData(seed, 2 * d, d) : undefined;
       for (const alpha of [small[seed % 3], tiny[(seed >> 1) % 3]]) {
         const p = createProblem(diagonal, { data, dims: { d }, alpha, seed, options: data ? {} : { n: 2 * d } });
         const c = solveAgfDiagonal(p);
-        const g = solveAgf(p);
-        const K = c.jumps.length;
-        worst = Math.max(worst, expectSameSchedule({ ...g, jumps: g.jumps.slice(0, K - 1) }, { ...c, jumps: c.jumps.slice(0, K - 1) }, 1e-9));
-        expect(g.jumps.length).toBe(K);
-        expect(g.jumps[K - 1].neuron).toBe(c.jumps[K - 1].neuron);
-        const last = Math.abs(g.jumps[K - 1].time - c.jumps[K - 1].time) / c.jumps[K - 1].time;
-        worstLast = Math.max(worstLast, last);
-        expect(last).toBeLessThanOrEqual(2e-7);
+        // every jump, the last one into zero loss included: it is timed by the slowest rate, a
+        // correlation of an already tiny residual (hence Gauss–Newton at the end of each fit)
+        worst = Math.max(worst, expectSameSchedule(solveAgf(p), c, 1e-9));
         const seen = new Set<number>();
         for (const j of c.jumps) {
           if (seen.has(j.neuron)) reactivations++;
@@ -67,9 +59,20 @@ describe('diagonal: generic engine = closed form at every α', () => {
         runs++;
       }
     }
-    console.log(`diagonal generic vs closed form: ${runs} more runs on 100 datasets, ${deactivations} deactivations, ${reactivations} reactivations; worst relative time error ${worst.toExponential(2)} before the last jump, ${worstLast.toExponential(2)} on it`);
+    console.log(`diagonal generic vs closed form: ${runs} more runs on 100 datasets, ${deactivations} deactivations, ${reactivations} reactivations, worst relative time error ${worst.toExponential(2)}`);
     expect(deactivations).toBeGreaterThan(10);
     expect(reactivations).toBeGreaterThan(10);
+  });
+
+  it('n = 40 < d (degenerate least squares): d = 50 and 100 at α = 1e-8, same schedule as the closed form to 1e-9', () => {
+    // where the fit's path crosses a zero the constrained optimum does not need, the neuron re-enters at
+    // once and rejoins the same jump (no zero-length deactivation)
+    for (const [d, seed] of [[50, 0], [50, 1], [100, 1], [100, 3]] as const) {
+      const p = createProblem(diagonal, { dims: { d }, alpha: 1e-8, seed });
+      const c = solveAgfDiagonal(p);
+      expectSameSchedule(solveAgf(p), c, 1e-9);
+      expect(c.jumps.some((j) => j.deactivated.length > 1)).toBe(true);
+    }
   });
 
   it('α → 0 limit (max-plus) = Pesme–Flammarion, including the 2-D worked example', () => {

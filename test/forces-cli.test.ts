@@ -55,13 +55,18 @@ describe('gradflow force tiny-lm (the sequence form)', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('sequence A·K·G: one GD step of size η = 0.01 on pair u\'s DPO loss');
     expect(r.out).toContain('force split of one full-batch DPO step');
+    expect(r.out).toContain('influence of each training pair on log π(y | x_o)');
     expect(r.out).toMatch(/loss: DPO .*sequence log-probabilities/);
     const j = JSON.parse((await run('forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json')).out) as {
-      kind: string; sequence: { L: number; V: number; terms: { response: string; A: number[][]; K: number[]; G: number[]; rowsU: number; predictedSequence: number; actualSequence: number; etaSweep: { slope: number } }[] };
+      kind: string; sequence: { L: number; V: number; influence: { byPair: number[]; predicted: number; actual: number }[]; terms: { response: string; A: number[][]; K: number[]; G: number[]; rowsU: number; predictedSequence: number; actualSequence: number; etaSweep: { slope: number } }[] };
     };
     expect(j.kind).toBe('forces');
     const { L, V } = j.sequence;
     expect(j.sequence.terms.map((t) => t.response)).toEqual(['y⁺', 'y⁻', 'y*']);
+    for (const inf of j.sequence.influence) {
+      expect(inf.byPair).toHaveLength(6);
+      expect(Math.abs(inf.actual - inf.predicted)).toBeLessThan(0.05 * Math.abs(inf.predicted) + 1e-6);
+    }
     for (const t of j.sequence.terms) {
       expect(t.A).toHaveLength(L);
       expect(t.rowsU).toBe(2 * L);

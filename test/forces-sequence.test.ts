@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { contextRows, contextWidth, taskOf, tinyLm, type SequenceTask } from '../models/tiny-lm.ts';
 import {
-  argmaxResponses, fitReference, pairBatch, referenceOf, sequenceEtaSweep, sequenceForceSplit, sequenceForceTerms, sequenceObjective, type SequenceLoss,
+  argmaxResponses, fitReference, pairBatch, referenceOf, sequenceEtaSweep, sequenceForceSplit, sequenceForceTerms, sequenceInfluence, sequenceObjective, type SequenceLoss,
 } from '../src/analysis/sequence-forces.ts';
 import { logits } from '../src/analysis/forces.ts';
 import { discoverLaws, lawInstances } from '../src/laws/discover.ts';
@@ -184,6 +184,23 @@ describe('sequence first-order error falls like η²', () => {
     for (let o = 0; o < task.n; o++) for (let u = 0; u < task.n; u++) direct += sequenceForceTerms(p, task, th, o, resp(task.chosen, o, L), u, dpo, eta).predictedSequence / task.n;
     direct /= task.n;
     expect(f.chosen.positive + f.chosen.negative).toBeCloseTo(direct, 12);
+  });
+});
+
+describe('sequence influence of each training pair', () => {
+  it('row u equals (1/n) of the pair-u block decomposition −η Σ_m[Σ_l A_m K_ml G_l]_{y_m}; the row sum matches the full-batch step to O(η²)', () => {
+    const { p, task, ref, dpo } = setup(3, 6, 6);
+    const th = moved(ref);
+    const L = task.L;
+    for (const y of [resp(task.chosen, 2, L), resp(task.rejected, 2, L)]) {
+      const inf = sequenceInfluence(p, task, th, 2, y, dpo, 1e-3);
+      for (let u = 0; u < task.n; u++) {
+        const blocks = sequenceForceTerms(p, task, th, 2, y, u, dpo, 1e-3).predictedSequence / task.n;
+        expect(Math.abs(inf.byPair[u] - blocks)).toBeLessThan(1e-12 * Math.max(1e-6, Math.abs(blocks)) + 1e-18);
+      }
+      const errs = [1e-3, 1e-2].map((eta) => { const r = sequenceInfluence(p, task, th, 2, y, dpo, eta); return Math.abs(r.actual - r.predicted); });
+      expect(Math.log10(errs[1] / errs[0])).toBeGreaterThan(1.8);
+    }
   });
 });
 

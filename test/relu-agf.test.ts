@@ -136,6 +136,25 @@ describe('ReLU AGF vs the ReLU flow on the 2-D teacher–student data (bias-free
   });
 });
 
+describe('ReLU AGF co-activation: four units on one cone (3-unit teacher, seed 1)', () => {
+  // Units 0, 1, 3, 5 converge into one activation cone and grow at its top rate; when unit 3 reaches
+  // norm 1 the others sit at norms 0.25–0.7. The flow keeps all four and stops on that plateau.
+  it('AGF activates the whole group and stops where the flow stops: same active units, same final loss (1e-6)', () => {
+    const p = createProblem(relu, { alpha: 1e-8, seed: 1, options: { data: 1, teacher: 3 } });
+    const a = solveAgf(p);
+    const { H, P } = p.layout;
+    expect(a.jumps.length).toBe(1);
+    expect(a.extra!.status).toBe('no-positive-utility');
+    const group = [a.jumps[0].neuron, ...(a.extra!.coActivated as number[][])[0]].sort();
+    expect(group.length).toBeGreaterThan(1);
+    const flow = solveFlow(p, { tEnd: 3 * a.jumps[0].time, rtol: 1e-11 });
+    const end = flow.states[flow.states.length - 1];
+    const active = Array.from({ length: H }, (_, i) => i).filter((i) => norm(end.subarray(i * P, (i + 1) * P)) > 0.05);
+    expect(active).toEqual(group);
+    expect(Math.abs(flow.loss[flow.loss.length - 1] - a.jumps[0].lossAfter)).toBeLessThan(1e-6 * a.jumps[0].lossAfter);
+  });
+});
+
 describe('ReLU AGF on the teacher–student data with biases (the default): why the flow does not meet it at α ≥ 1e-12', () => {
   // Measured (report, not asserted): on this data the flow's plateau directions differ from AGF's by 0.52, 0.27,
   // 0.26 rad at α = 1e-4, 1e-8, 1e-12. The cause is the flow, not the engine: AGF's first saddle is a

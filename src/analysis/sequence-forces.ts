@@ -415,3 +415,46 @@ export function sequenceForceSplit(p: Problem, task: SequenceTask, theta: Float6
   const split = (resp: Int32Array): { positive: number; negative: number } => ({ positive: change(resp, gPos), negative: change(resp, gNeg) });
   return { chosen: split(task.chosen), rejected: split(task.rejected), argmax: split(argmax) };
 }
+
+export interface SequenceInfluence {
+  prompt: number;
+  response: Int32Array;
+  /** byPair[u] = −(η/n) Σ_m [A_m Σ_l K_{m,l} G_{u,l}]_{y_m}: how pair u's loss moves log π(y | x_o) in one full-batch step. */
+  byPair: number[];
+  /** Σ_u byPair: the first-order change under the full-batch step. */
+  predicted: number;
+  /** Δ log π(y | x_o) measured after θ ← θ − η ∇L (L the mean over all pairs). */
+  actual: number;
+}
+
+/**
+ * Which training pairs push response y of prompt o up or down: per pair the first-order change
+ * through its own gradient g_u = Σ_l J_lᵀ G_l (Σ_l K_{m,l} G_l = J_m g_u), then the real full-batch step.
+ */
+export function sequenceInfluence(p: Problem, task: SequenceTask, theta: Float64Array, o: number, y: ArrayLike<number>, loss: SequenceLoss, eta: number): SequenceInfluence {
+  if (!(eta > 0 && Number.isFinite(eta))) throw new GradflowError(`eta must be a positive number (got ${eta})`);
+  const V = p.layout.c, L = task.L, n = task.n, w = contextWidth(task), D = theta.length;
+  const response = Int32Array.from(y);
+  const rows = contextRows(task, o, response);
+  const before = rowLogProbs(p, theta, rows, L);
+  // cotangent of log π(y|x) at position m: row y_m of A_m, e_{y_m} − π_m
+  const cot = Array.from({ length: L }, (_, m) => Float64Array.from({ length: V }, (_, k) => (k === response[m] ? 1 : 0) - Math.exp(before[m * V + k])));
+  const grad = new Float64Array(D);
+  for (let m = 0; m < L; m++) {
+    const gm = new Float64Array(D);
+    p.kernels.vjpMean(theta, rows.subarray(m * w, (m + 1) * w), cot[m], 1, gm);
+    for (let q = 0; q < D; q++) grad[q] += gm[q];
+  }
+  const rej = loss.name === 'dpo' ? task.rejected : null;
+  const byPair = Array.from({ length: n }, (_, u) => {
+    const g = sequenceObjective(p, theta, pairBatch(task, [u], task.chosen, rej), loss).grad;
+    let s = 0;
+    for (let q = 0; q < D; q++) s += grad[q] * g[q];
+    return (-eta / n) * s;
+  });
+  const full = sequenceObjective(p, theta, pairBatch(task, Array.from({ length: n }, (_, j) => j), task.chosen, rej), loss).grad;
+  const after = rowLogProbs(p, theta.map((v, q) => v - eta * full[q]), rows, L);
+  let actual = 0;
+  for (let m = 0; m < L; m++) actual += after[m * V + response[m]] - before[m * V + response[m]];
+  return { prompt: o, response, byPair, predicted: byPair.reduce((a, b) => a + b, 0), actual };
+}

@@ -172,7 +172,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-14) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: p.layout.params.every((s) => s.size === 1) ? 'first' : undefined, maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -192,6 +192,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' | 'unstable' = 'max-jumps';
   let costEvaluations = 0;
   let plateaus = 0;
+  let rejoined = 0;
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
@@ -223,6 +224,11 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     if (!winner || !Number.isFinite(tau)) { status = 'no-positive-utility'; break; }
     time += tau;
     for (const u of units) if (!u.active && u.state) dyn.advance(u.state, tau);
+    // A neuron the last fit removed that re-enters at once (restored at norm 1, still growing) has
+    // not left: where the least squares is degenerate (n < d) the fit's path can cross a neuron's
+    // zero that the constrained optimum does not need. It rejoins that jump's cost minimisation.
+    const previous = jumps.at(-1);
+    const rejoin = tau <= 1e-12 * Math.max(1, time) && previous !== undefined && previous.deactivated.includes(winner.slot);
 
     // ---- activation and cost minimisation
     const w = winner;
@@ -242,6 +248,14 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       if (wasActive.includes(u)) deactivated.push(i);
     });
     const lossAfter = updateResidual();
+    if (rejoin && previous) {
+      previous.deactivated = previous.deactivated.filter((i) => i !== w.slot).concat(deactivated.filter((i) => !previous.deactivated.includes(i)));
+      previous.lossAfter = lossAfter;
+      activeSets[activeSets.length - 1] = units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b);
+      rejoined++;
+      if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+      continue;
+    }
     jumps.push({
       time: opts.limit ? time * logInv : time * perUnit,
       rescaledTime: opts.limit ? time : (time * perUnit) / logInv,
@@ -286,6 +300,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       interchangeable,
       activeSets,
       plateaus,
+      rejoined,
       costEvaluations,
       neuronMix: interchangeable ? units.map((u) => Array.from(u.q)) : undefined,
       finalTheta: Array.from(finalTheta),

@@ -18,7 +18,7 @@ import { formatNumber, renderMarkdown, renderText, type Table } from '../../repo
 import { taskOf, type SequenceTask } from '../../../models/tiny-lm.ts';
 import {
   argmaxResponses, fitReference, referenceOf, sequenceDescent, pairBatch, sequenceEtaSweep, sequenceForceSplit, sequenceForceTerms,
-  sequenceLossConvention, sequencePreferenceRun, type SequenceForceSplit, type SequenceLoss, type SequencePoint,
+  sequenceInfluence, sequenceLossConvention, sequencePreferenceRun, type SequenceForceSplit, type SequenceLoss, type SequencePoint,
 } from '../../analysis/sequence-forces.ts';
 import { f6, intList, mean, pm, termColumns } from './forces-format.ts';
 
@@ -93,6 +93,18 @@ export function sequenceDecomposition(args: ParsedArgs, io: CommandIO, def: Mode
     });
   });
   const split = sequenceForceSplit(p, task, theta, loss, eta, star);
+  const influence = rows.map((r) => ({ r, inf: sequenceInfluence(p, task, theta, r.o, r.terms.response, loss, eta) }));
+  const top = (o: number, row: number[], sign: 1 | -1): string => row.map((v, u) => ({ v, u })).filter((e) => sign * e.v > 0).sort((a, b) => sign * (b.v - a.v)).slice(0, 3)
+    .map((e) => `${e.u}${task.cluster[e.u] === task.cluster[o] ? '†' : ''} (${formatNumber(e.v, 3)})`).join(', ') || '—';
+  const infTable: Table = {
+    title: `influence of each training pair on log π(y | x_o) under one full-batch ${loss.name.toUpperCase()} step (η = ${eta}): −(η/n) Σ_m [A_m Σ_l K_ml G_{u,l}]_{y_m}`,
+    columns: [
+      { key: 'o', header: 'o' }, { key: 'which', header: 'response' }, { key: 'up', header: 'pushes up most (u, Δ)' }, { key: 'down', header: 'pushes down most (u, Δ)' },
+      { key: 'pred', header: 'Σ_u (first order)', align: 'right', format: f6 }, { key: 'actual', header: 'measured', align: 'right', format: f6 },
+    ],
+    rows: influence.map(({ r, inf }) => ({ o: r.o, which: r.which, up: top(r.o, inf.byPair, 1), down: top(r.o, inf.byPair, -1), pred: inf.predicted, actual: inf.actual })),
+    notes: [`${task.n} training pairs († same prompt cluster as o); the full rows are in --json`],
+  };
   const table: Table = {
     title: `sequence A·K·G: one GD step of size η = ${eta} on pair u's ${loss.name.toUpperCase()} loss, observed on responses of prompt o (after ${at} ${loss.name} steps of size ${lr} from the reference)`,
     columns: [
@@ -123,10 +135,11 @@ export function sequenceDecomposition(args: ParsedArgs, io: CommandIO, def: Mode
         etaSweep: { etas: r.sweep.etas, errors: r.sweep.errors, slope: r.sweep.slope },
       })),
       forceSplit: split,
+      influence: influence.map(({ r, inf }) => ({ observed: r.o, response: r.which, tokens: Array.from(inf.response), byPair: inf.byPair, predicted: inf.predicted, actual: inf.actual })),
     },
   });
-  if (!printJson(args, io, json)) io.out(`${renderText(table)}\n${renderText(splitTable)}`);
-  emitFiles(args, io, { 'forces.md': () => `${renderMarkdown(table)}\n\n${renderMarkdown(splitTable)}`, 'forces.json': () => jsonText(json) });
+  if (!printJson(args, io, json)) io.out(`${renderText(table)}\n${renderText(infTable)}\n${renderText(splitTable)}`);
+  emitFiles(args, io, { 'forces.md': () => [table, infTable, splitTable].map(renderMarkdown).join('\n\n'), 'forces.json': () => jsonText(json) });
 }
 
 function splitTableOf(split: SequenceForceSplit, loss: SequenceLoss, title: string): Table {

@@ -19,6 +19,14 @@ export interface CostOptions {
   kappa: number;
   /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
   newton: boolean;
+  /**
+   * Outputs quadratic in each neuron's parameters: 'polish' ends every fit with Gauss–Newton
+   * steps; 'first' also fits by Gauss–Newton from the warm start (L-BFGS only if it stalls), for
+   * neurons of scalar parameters, whose outputs span a fixed function each (the fit is then a
+   * least-squares problem in disguise; where it is not — linear networks, whose curvature term
+   * Σ r ∇²f does not vanish at the fit — Gauss–Newton alone stalls).
+   */
+  gaussNewton?: 'first' | 'polish';
   maxIter: number;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
@@ -69,36 +77,56 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
     for (let k = 0; k < idx.length; k++) g[k] = gFull[idx[k]];
     return L;
   };
+  let evaluations = 0;
+  if (o.gaussNewton === 'first') {
+    // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
+    const start = theta.slice();
+    const gn = gaussNewton(p, theta, mask, 30, o.gtol);
+    if (gn.converged) return { loss: gn.loss, evaluations: gn.evaluations };
+    theta.set(start);
+    evaluations += gn.evaluations;
+  }
   const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
-  if (!o.newton) return { loss: res.f, evaluations: res.evaluations };
-  const polish = newtonPolish(p, theta, mask, o.gtol);
-  const gn = gaussNewtonPolish(p, theta, mask);
-  return { loss: gn.evaluations ? gn.loss : polish.loss, evaluations: res.evaluations + polish.evaluations + gn.evaluations };
+  evaluations += res.evaluations;
+  let loss = res.f;
+  if (o.newton && res.gradNorm > o.gtol) {
+    const polish = newtonPolish(p, theta, mask, o.gtol);
+    evaluations += polish.evaluations;
+    loss = polish.loss;
+  }
+  if (!o.gaussNewton) return { loss, evaluations };
+  const gn = gaussNewton(p, theta, mask, 3, 0, 3);
+  return { loss: gn.loss, evaluations: evaluations + gn.evaluations };
 }
 
 /**
- * Gauss–Newton steps by pivoted QR on the Jacobian of the outputs (central differences, exact up
- * to round-off for a neuron output quadratic in its parameters): at a κ = 2 fit the residual is
- * then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based minimiser — a
- * late, slow growth rate is a small correlation of this residual. A step is kept only if it
- * lowers ‖∇L‖.
+ * Gauss–Newton on the active parameters: the step solves min ‖r − Jδ‖ by pivoted QR (rank-
+ * revealing at 1e-9 relative: rescaling symmetries make J rank-deficient; the basic solution is
+ * kept), J by central differences of the outputs — exact up to round-off when a neuron's output
+ * is quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
+ * loss falls; near it (the loss flat to round-off) a step is kept only if ‖∇L‖ falls. The fit's
+ * residual is then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based
+ * minimiser — and a late, slow growth rate is a small correlation of that residual.
+ * Stops after maxIter steps, when no step helps, or `polish` steps after ‖∇L‖ ≤ gtol.
  */
-function gaussNewtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array): { loss: number; evaluations: number } {
+function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter: number, gtol: number, polish = 2): { loss: number; evaluations: number; converged: boolean } {
   const { X, Y, n } = p.data;
   const { H, P, c } = p.layout;
   const idx: number[] = [];
   for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
   const N = idx.length, M = n * c;
-  if (N === 0 || N > 400) return { loss: NaN, evaluations: 0 };
   const g = new Float64Array(H * P), gt = new Float64Array(H * P);
-  const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
-  const trial = new Float64Array(theta.length);
   let evaluations = 1;
   let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  if (N === 0 || N > 400) return { loss: L, evaluations, converged: false };
+  const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
+  const trial = new Float64Array(theta.length);
   const gnorm = (v: Float64Array): number => { let s = 0; for (const q of idx) s += v[q] * v[q]; return Math.sqrt(s); };
-  let gn0 = gnorm(g);
-  for (let it = 0; it < 3; it++) {
+  let gn = gnorm(g);
+  let extra = 0;
+  for (let it = 0; it < maxIter && extra < polish; it++) {
+    if (gn <= gtol) extra++;
     p.kernels.forward(theta, X, n, fwd, mask);
     const r = Float64Array.from(fwd, (f, q) => Y[q] - f);
     let scaleTh = 0;
@@ -113,19 +141,24 @@ function gaussNewtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array): {
       theta[q] = keep;
       return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
     });
-    evaluations += 2 * N + 1;
+    evaluations += N + 1; // 2N forward passes ≈ N loss-and-gradient passes
     const { x: step } = lsqPivoted(cols, r, 1e-9);
-    trial.set(theta);
-    idx.forEach((q, k) => { trial[q] += step[k]; });
-    const Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
-    evaluations++;
-    const gn1 = gnorm(gt);
-    if (!(gn1 < gn0) || !(Lt <= L * (1 + 1e-12))) break;
+    let t = 1, ok = false, Lt = L, gt1 = gn;
+    for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
+      trial.set(theta);
+      idx.forEach((q, k) => { trial[q] += t * step[k]; });
+      Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
+      evaluations++;
+      gt1 = gnorm(gt);
+      const flat = Math.abs(Lt - L) <= 1e-12 * Math.abs(L);
+      ok = flat ? gt1 < gn : Lt < L;
+    }
+    if (!ok) break;
     theta.set(trial);
     L = Lt;
-    gn0 = gn1;
+    gn = gt1;
   }
-  return { loss: L, evaluations };
+  return { loss: L, evaluations, converged: gn <= gtol };
 }
 
 /**

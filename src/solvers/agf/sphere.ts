@@ -52,7 +52,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   // point only sets the next residual, so a looser gradient tolerance is enough
   const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: 1000, ftol: 1e-10 };
 
-  const packed = new Float64Array(H * P), grad = new Float64Array(H * P), outs = new Float64Array(H * n * c);
+  const packed = new Float64Array(H * P), grad = new Float64Array(H * P);
   const U = new Float64Array(H);
   const jumps: Jump[] = [];
   const activeSets: number[][] = [];
@@ -77,7 +77,6 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
         const inv = 1 / Math.sqrt(s);
         for (let a = 0; a < P; a++) packed[dormant[k] * P + a] = y[k * P + a] * inv;
       }
-      p.kernels.neuronOutputs(packed, X, n, outs);
       p.kernels.vjpMean(packed, X, residual, n, grad, dmask);
       let zmin = Infinity;
       for (let k = 0; k < m; k++) zmin = Math.min(zmin, y[m * P + k]);
@@ -85,11 +84,10 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       for (let k = 0; k < m; k++) { w[k] = Math.exp(zmin - y[m * P + k]); sw += w[k]; }
       for (let k = 0; k < m; k++) {
         const i = dormant[k];
-        let s = 0;
-        for (let q = 0; q < n * c; q++) s += outs[i * n * c + q] * residual[q];
-        U[i] = s / n;
         let radial = 0, ny = 0;
         for (let a = 0; a < P; a++) { radial += grad[i * P + a] * packed[i * P + a]; ny += y[k * P + a] ** 2; }
+        // Euler: ⟨∇U_i(θ̄), θ̄⟩ = κ U_i(θ̄) for a κ-homogeneous output, so U needs no forward pass
+        U[i] = radial / kappa;
         const wk = w[k] / sw;
         const sc = Math.sqrt(ny) * wk;
         for (let a = 0; a < P; a++) dy[k * P + a] = sc * (grad[i * P + a] - radial * packed[i * P + a]);
@@ -106,7 +104,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     for (let chunk = 0; chunk < MAX_CHUNKS && hit < 0; chunk++) {
       let steps = 0;
       let stationary = false;
-      const sol = integrate('dopri5', rhs, tau, y, tau + 1e12, {
+      const sol = integrate('dop853', rhs, tau, y, tau + 1e12, {
         rtol,
         atol: rtol * 1e-3,
         events: [{ name: 'activation', g: (_t, yy) => { let mn = Infinity; for (let k = 0; k < m; k++) mn = Math.min(mn, yy[m * P + k]); return mn; }, direction: -1, terminal: true }],
