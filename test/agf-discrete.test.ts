@@ -92,6 +92,24 @@ describe('discrete dormant dynamics = direct iteration of the algorithm', () => 
       expect(dyn.activationTime(st)).toBe(k);
     }
   });
+
+  it('a returning neuron (norm 1 on a shrinking direction, a tiny growing part) activates after its dip below 1, as direct iteration finds', () => {
+    const M = Float64Array.from([0.8, 0, 0, -3]);
+    const B = basisOf(M, 2);
+    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }, { kind: 'momentum', lr: 0.02, momentum: 0.5 }] as AgfAlgorithm[]) {
+      const dyn = dormantDynamics(algo, FINITE);
+      const x = [1e-6, 1], v = [0, 0];
+      const st = dyn.fromVector(B, x, 0, 1e-14);
+      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      let k = 0, dipped = false;
+      while (!(dipped && Math.hypot(...x) >= 1)) {
+        for (let a = 0; a < 2; a++) { const g = M[a * 2 + a] * x[a]; v[a] = m * v[a] + lr * g; x[a] += v[a]; }
+        k++;
+        if (Math.hypot(...x) < 1) dipped = true;
+      }
+      expect(dyn.activationTime(st)).toBe(k);
+    }
+  });
 });
 
 /** Offsets D = (k_pred − k_sim)·η_eff (flow-time units) per jump, per α, and the flow mapping's. */

@@ -11,6 +11,7 @@
  *   both are exact for whatever β* the solve returned — the loss is a quadratic in β).
  * Nothing here cancels O(1) quantities, unlike ½βᵀΣ_xxβ − βᵀΣ_yx + ½Σ_yy.
  */
+import { fingerprintX } from './row-tables.ts';
 
 export interface DataMoments {
   dIn: number;
@@ -112,14 +113,9 @@ function solvePsd(S: Float64Array, s: Float64Array, d: number): Float64Array {
   return beta;
 }
 
-/** A few strided entries of the data: a changed buffer (refilled in place) is noticed. */
+/** A few strided entries of X and Y: a buffer refilled in place is noticed. */
 function fingerprint(X: Float64Array, Y: Float64Array): number {
-  let h = X.length * 31 + Y.length;
-  const step = Math.max(1, Math.floor(X.length / 61));
-  for (let q = 0, k = 1; q < X.length; q += step, k++) h += k * X[q];
-  const stepY = Math.max(1, Math.floor(Y.length / 61));
-  for (let q = 0, k = 1; q < Y.length; q += stepY, k++) h += k * 1.5 * Y[q];
-  return h;
+  return fingerprintX(X) + 1.5 * fingerprintX(Y);
 }
 
 /**

@@ -45,7 +45,7 @@ function distinctRows(X: Float64Array, n: number, dIn: number, slot: Slot): { ri
   return { rid, rows, count: first.length };
 }
 
-/** A few strided entries of X: a buffer refilled in place is noticed. */
+/** A few strided entries of an array (the data's X or Y): a buffer refilled in place is noticed. */
 export function fingerprintX(X: Float64Array): number {
   let h = X.length;
   const step = Math.max(1, Math.floor(X.length / 61));

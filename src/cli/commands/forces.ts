@@ -154,9 +154,16 @@ function ternaryPlot(paths: Float64Array[][], flipped: Uint8Array, caption: stri
   const h = Math.sqrt(3) / 2;
   const series: Series[] = [{ name: 'simplex (corners: class 0, 1, 2)', x: [0, 1, 0.5, 0], y: [0, 0, h, 0], style: 'dashed', color: '#888888' }];
   const pick = (want: number): number[] => paths.map((_, j) => j).filter((j) => flipped[j] === want).slice(0, 4);
+  const ends: { x: number[]; y: number[] }[] = [{ x: [], y: [] }, { x: [], y: [] }];
   for (const [want, label, color] of [[0, 'clean', '#1f77b4'], [1, 'mislabelled', '#d62728']] as const) {
-    for (const j of pick(want)) series.push({ name: `${label} ${j}`, x: paths[j].map((pi) => pi[1] + pi[2] / 2), y: paths[j].map((pi) => h * pi[2]), color });
+    for (const j of pick(want)) {
+      const x = paths[j].map((pi) => pi[1] + pi[2] / 2), y = paths[j].map((pi) => h * pi[2]);
+      series.push({ name: `${label} ${j}`, x, y, color });
+      ends[0].x.push(x[0]); ends[0].y.push(y[0]);
+      ends[1].x.push(x[x.length - 1]); ends[1].y.push(y[y.length - 1]);
+    }
   }
+  series.push({ name: 'start', ...ends[0], style: 'points', color: '#444444' }, { name: 'end', ...ends[1], style: 'points', color: '#2ca02c' });
   return renderPanels([{ title: 'learning paths in the simplex', xLabel: 'π₁ + π₂/2', yLabel: '(√3/2) π₂', series, xDomain: [0, 1], yDomain: [0, h], caption }], 1);
 }
 

@@ -341,21 +341,20 @@ function momentumDynamics(lr: number, m: number): DormantDynamics {
         }
         return bisect(step === 1 ? k : k + step / 2, k + step);
       }
-      // earlier steps qualify only on the growing modes' rising branch, which starts at lo
-      const plusLog = (j: number): number => flowLogNorm(ar, plus, j);
-      let lo = 0, hi = k; // the first j with plusLog(j + 1) > plusLog(j)
-      if (!(plusLog(1) > plusLog(0))) {
-        while (hi - lo > 1) { const mid = Math.floor((lo + hi) / 2); if (plusLog(mid + 1) > plusLog(mid)) hi = mid; else lo = mid; }
-        lo = hi;
+      // earlier steps qualify only after the norm's last dip below 1 (a returning neuron starts at norm 1 and
+      // first shrinks): scan [0, k] densely from the top for a step below 1, then bisect; without a dip the
+      // activation is where the norm is smallest (as graded.ts does for the flow)
+      const stride = Math.max(1, Math.ceil(k / 256));
+      let prevOk = k, best = k, bestLog = logNormAfter(st, k);
+      for (let a = k - stride; ; a -= stride) {
+        const j = Math.max(0, a);
+        const g = logNormAfter(st, j);
+        if (g < 0) return bisect(j, prevOk);
+        if (g <= bestLog) { bestLog = g; best = j; }
+        prevOk = j;
+        if (j === 0) break;
       }
-      let b = k, step = 1;
-      while (b > lo) {
-        const a = Math.max(lo, b - step);
-        if (!ok(a)) return bisect(a, b);
-        b = a;
-        step *= 2;
-      }
-      return b;
+      return best;
     },
     advance(st, k) {
       if (k === 0) return;
