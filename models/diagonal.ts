@@ -23,7 +23,7 @@ export function example2d(): Dataset {
   const X = Float64Array.from([L00, 0, L10, L11]);
   const b = [-0.2, 2];
   const Y = Float64Array.from([X[0] * b[0] + X[1] * b[1], X[2] * b[0] + X[3] * b[1]]);
-  return { X, Y, n: 2, dIn: 2, c: 1, source: 'theory.md §4 worked example: X = chol(R·diag(1,25)·Rᵀ), R = rotation by 150°, β* = (−0.2, 2)' };
+  return { X, Y, n: 2, dIn: 2, c: 1, source: '2-D worked example (a deactivation, then a reactivation with the opposite sign): X = chol(R·diag(1,25)·Rᵀ), R = rotation by 150°, β* = (−0.2, 2)' };
 }
 
 export const diagonal: ModelDefinition = {
@@ -43,7 +43,7 @@ export const diagonal: ModelDefinition = {
   options: {
     n: 'number of samples of the generated data (default 40)',
     sparsity: 'number of non-zero entries of β* (default: all d)',
-    example: '1: the worked 2-D example of theory.md §4 (overrides d and the generator)',
+    example: '1: the 2-D worked example with a deactivation and a sign-flipping reactivation (overrides d and the generator)',
     noise: 'standard deviation of label noise (default 0)',
   },
   optionDomains: {

@@ -47,7 +47,7 @@ export const modular: ModelDefinition = {
   spec: {
     name: 'modular',
     title: 'Quadratic network on modular addition f = Σ_i w_i (u_iᵀx_a + v_iᵀx_b)²',
-    description: 'κ = 3 neurons learn the encoding\'s Fourier frequencies one at a time, in decreasing |X[ξ]| (theory.md §6).',
+    description: 'κ = 3 neurons learn the encoding\'s Fourier frequencies one at a time, in decreasing |X[ξ]| (Kunin et al. 2025, AGF).',
     // p = 20, H = 18: the default run of issue 6 (three frequencies, six neurons each)
     dims: { p: 20, h: 18 },
     params: { u: ['p'], v: ['p'], w: ['p'] },

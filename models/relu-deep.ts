@@ -30,7 +30,7 @@ export function reluDeepSpec(L: number): ModelSpec {
   return {
     name: 'relu-deep',
     title: `Deep ReLU network, depth L = ${L}, width Q: x⁽ˡ⁾ = relu(W_l x⁽ˡ⁻¹⁾ + b_l), f = W_L x⁽ᴸ⁻¹⁾ + b_L`,
-    description: 'All widths Q (input, hidden, output); the cumulative weights and biases describe the net as a chain of truncations of the data (Chen 2025, theory.md §8).',
+    description: 'All widths Q (input, hidden, output); the cumulative weights and biases describe the net as a chain of truncations of the data (Chen 2025).',
     dims: { Q: 2 },
     params,
     inputs: { x: ['Q'] },

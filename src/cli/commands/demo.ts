@@ -46,7 +46,7 @@ export const demoCommand: Command = {
 
     // 1. derivation and proof
     const d = derived(singleNeuron);
-    say('1. Single linear neuron f(x) = a wᵀx — derived gradient flow (theory.md §1)');
+    say('1. Single linear neuron f(x) = a wᵀx — derived gradient flow (Kunin et al. 2024, “Get rich quick”)');
     for (const e of equations(d).filter((q) => q.label.startsWith('moment') || q.label === 'homogeneity')) say(`     ${e.text}`);
     const laws = analyseLaws(createProblem(singleNeuron, { alpha: 0.1 }), { audit: false });
     for (const pr of laws.proofs) say(`     conserved: ${pr.text}  —  ${pr.status} symbolically (${pr.scope})`);
