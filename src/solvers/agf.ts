@@ -291,6 +291,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     jumps,
     extra: {
       kappa: 2,
+      solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton === 'first' ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
       status,
       limit: opts.limit === true,
       ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${jumps.at(-1)!.lossAfter.toPrecision(6)} (the active neurons cannot fit the rest)` } : {}),
@@ -451,6 +452,7 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
     jumps,
     extra: {
       kappa: 2,
+      solver: 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
       mechanism: 'relu activation cones (cones.ts)',

@@ -5,7 +5,7 @@ import { jsonText, scheduleBody } from '../../report/json.ts';
 import { timeUnit } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
-import { MIN_ALPHA, type Problem } from '../../problem.ts';
+import type { Problem } from '../../problem.ts';
 import type { JumpSchedule } from '../../schedule.ts';
 import { solveAgf } from '../../solvers/agf.ts';
 import { solveAgfDiagonal } from '../../solvers/agf-diagonal.ts';
@@ -78,7 +78,7 @@ export const agfCommand: Command = {
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit });
-    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${p.derived.kappa === 2 ? 'exact linear dormant dynamics in log-magnitudes' : 'direction flow on the sphere'} + L-BFGS cost minimisation)${limit ? (p.derived.kappa === 2 ? ', alpha → 0 limit (max-plus)' : `, alpha → 0 limit (rescaled ODE from alpha = ${MIN_ALPHA})`) : ''}`}`];
+    const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {
       const unit = timeUnit(p.derived.kappa, p.alpha);
       notes.push(`alpha → 0: times are rescaled ${unit.label}; the flow-time column is rescaled time × ${unit.formula.replace(/alpha/g, String(p.alpha))} = ${unit.scale.toPrecision(6)}`);
@@ -113,11 +113,11 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   const notes = [
     `algorithm: ${algorithmLabel(algo)}${givenLr ? '' : ' (lr = 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)'}; loss: ${p.conventions.loss}; init: ${p.conventions.init}, alpha = ${p.alpha}`,
     `data: ${p.data.source}`,
-    'solver: generic AGF engine, discrete dormant dynamics (exact per-step factors in log-magnitudes; solvers/agf/discrete.ts) + L-BFGS cost minimisation',
   ];
+  const solverNote = (s: JumpSchedule): string => `solver: generic AGF engine (${String(s.extra?.solver)}; solvers/agf/discrete.ts)`;
   if (!flag(args, 'simulate')) {
     const s = solveAgf(p, { algorithm: algo });
-    notes.push(`time: ${String(s.conventions.time)}`);
+    notes.push(solverNote(s), `time: ${String(s.conventions.time)}`);
     const sn = stabilityNote(s.extra);
     if (sn) notes.push(sn);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)})` : ''}`);
@@ -126,6 +126,7 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
     return;
   }
   const c = compareDiscrete(p, algo, { flow: flowSchedule });
+  notes.push(solverNote(c.predicted));
   if (c.predicted.extra?.status) notes.push(`prediction stopped: ${String(c.predicted.extra.status)}${c.predicted.extra?.stopReason ? ` (${String(c.predicted.extra.stopReason)})` : ''}`);
   const sn = stabilityNote(c.predicted.extra);
   if (sn) notes.push(sn);

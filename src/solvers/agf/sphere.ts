@@ -184,6 +184,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''} + L-BFGS cost minimisation`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
       activeSets,
