@@ -172,7 +172,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: p.layout.params.every((s) => s.size === 1) ? 'first' : undefined, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: p.layout.params.every((s) => s.size === 1), maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -291,7 +291,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     jumps,
     extra: {
       kappa: 2,
-      solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton === 'first' ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
+      solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
       status,
       limit: opts.limit === true,
       ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${jumps.at(-1)!.lossAfter.toPrecision(6)} (the active neurons cannot fit the rest)` } : {}),

@@ -20,13 +20,12 @@ export interface CostOptions {
   /** Polish with Newton steps (κ = 2: the next plateau's rates inherit the fit's accuracy). */
   newton: boolean;
   /**
-   * Outputs quadratic in each neuron's parameters: 'polish' ends every fit with Gauss–Newton
-   * steps; 'first' also fits by Gauss–Newton from the warm start (L-BFGS only if it stalls), for
-   * neurons of scalar parameters, whose outputs span a fixed function each (the fit is then a
-   * least-squares problem in disguise; where it is not — linear networks, whose curvature term
-   * Σ r ∇²f does not vanish at the fit — Gauss–Newton alone stalls).
+   * Fit by Gauss–Newton from the warm start (L-BFGS + Newton only if it stalls, then Gauss–Newton
+   * steps again), for neurons of scalar parameters with outputs quadratic in them: each spans a
+   * fixed function, so the fit is a least-squares problem in disguise. Not for linear networks:
+   * their curvature term Σ r ∇²f does not vanish at the fit, and Gauss–Newton alone stalls.
    */
-  gaussNewton?: 'first' | 'polish';
+  gaussNewton?: boolean;
   maxIter: number;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
@@ -78,7 +77,7 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
     return L;
   };
   let evaluations = 0;
-  if (o.gaussNewton === 'first') {
+  if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
     const gn = gaussNewton(p, theta, mask, 30, o.gtol);
