@@ -196,6 +196,21 @@ describe('κ = 3: the α → 0 limit against the flow extrapolated in α', () =>
 });
 
 describe('CLI', () => {
+  it('agf --max-jumps N stops after N jumps (the first N of the full schedule) and names the flag; bad values are one line, exit 2', async () => {
+    const { run, expectBadInput } = await import('./helpers/cli.ts');
+    const full = JSON.parse((await run('agf', 'diagonal', '--json')).out);
+    const cut = await run('agf', 'diagonal', '--max-jumps', '2');
+    expect(cut.code).toBe(0);
+    expect(cut.out).toContain('raise it with --max-jumps');
+    const two = JSON.parse((await run('agf', 'diagonal', '--max-jumps', '2', '--json')).out);
+    const fj = (full.schedule ?? full).jumps as { time: number; neuron: number }[];
+    const tj = (two.schedule ?? two).jumps as { time: number; neuron: number }[];
+    expect(tj.length).toBe(2);
+    tj.forEach((j, k) => { expect(j.neuron).toBe(fj[k].neuron); expect(j.time).toBe(fj[k].time); });
+    await expectBadInput(['agf', 'diagonal', '--max-jumps', '0'], /--max-jumps must be an integer/);
+    await expectBadInput(['agf', 'diagonal', '--max-jumps', '2', '--closed'], /--max-jumps is an option of the generic engine/);
+  });
+
   it('gradflow agf diagonal --alpha 0 --json prints the α → 0 schedule, equal to pf', async () => {
     const { run } = await import('./helpers/cli.ts');
     const agf = await run('agf', 'diagonal', '--alpha', '0', '--json');

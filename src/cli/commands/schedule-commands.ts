@@ -61,6 +61,7 @@ export const agfCommand: Command = {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
+    'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -77,14 +78,17 @@ export const agfCommand: Command = {
     if (flag(args, 'closed') && p.model.spec.name !== 'diagonal') throw new GradflowError(`--closed applies to the diagonal model only (got '${p.model.spec.name}')`);
     // a diagonal problem gets the same data checks (e.g. an all-zero column) whichever AGF runs
     if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit });
+    const maxJumps = args.values.has('max-jumps') ? num(args, 'max-jumps', 1) : undefined;
+    if (maxJumps !== undefined && !(Number.isInteger(maxJumps) && maxJumps >= 1 && maxJumps <= 1e5)) throw new GradflowError(`--max-jumps must be an integer in [1, 100000] (got ${maxJumps})`);
+    if (maxJumps !== undefined && flag(args, 'closed')) throw new GradflowError('--max-jumps is an option of the generic engine; drop --closed');
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps });
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {
       const unit = timeUnit(p.derived.kappa, p.alpha);
       notes.push(`alpha → 0: times are rescaled ${unit.label}; the flow-time column is rescaled time × ${unit.formula.replace(/alpha/g, String(p.alpha))} = ${unit.scale.toPrecision(6)}`);
     }
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
-    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)})` : ''}`);
+    if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)}${s.extra.status === 'max-jumps' ? '; raise it with --max-jumps' : ''})` : ''}`);
     emitSchedule(args, io, p, s, notes);
     // with --json the notes are not printed; scripts still see the warning on stderr
     if (s.extra?.warning && flag(args, 'json')) io.err(`gradflow: warning: ${String(s.extra.warning)}`);
