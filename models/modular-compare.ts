@@ -9,6 +9,7 @@
  * ξ in gradflow's and torch-MSELoss units, and the AGF / simulated loss just before the next
  * frequency's first activation (or at the end).
  */
+import type { Progress } from '../src/util/progress.ts';
 import type { Problem } from '../src/problem.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
 import type { Trajectory } from '../src/trajectory.ts';
@@ -55,6 +56,8 @@ export interface ModularRunOptions {
   lr?: number;
   momentum?: number;
   methods?: ('flow' | 'momentum')[];
+  /** A progress line per simulated run (flow, momentum). */
+  progress?: (run: string) => Progress;
 }
 
 export interface FrequencyRow {
@@ -109,7 +112,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const notes: string[] = [];
   if (methods.includes('flow')) {
     t0 = performance.now();
-    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: opts.dt ?? 0.1 });
+    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: opts.dt ?? 0.1, onProgress: opts.progress?.('flow') });
     timings.flow = (performance.now() - t0) / 1000;
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
@@ -117,7 +120,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     const lr = opts.lr ?? 0.003, m = opts.momentum ?? 0.9;
     const steps = Math.ceil(horizon * (1 - m) / lr);
     t0 = performance.now();
-    trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)) });
+    trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), onProgress: opts.progress?.('momentum') });
     timings.momentum = (performance.now() - t0) / 1000;
     notes.push(`momentum: heavy ball lr = ${lr}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
   }

@@ -12,6 +12,7 @@
  * hence every jump time, is within about ηλ̂/2 = 0.5% of the flow's, comfortably below the
  * O(1/log(1/α)) AGF-vs-flow differences being measured, at a cost of ~100·λ̂·t_end steps.
  */
+import type { Progress } from '../util/progress.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import type { JumpSchedule } from '../schedule.ts';
@@ -37,6 +38,8 @@ export interface RunOptions {
   horizon?: number;
   /** AGF solver: 'generic' (solvers/agf.ts, the default; 'auto' is the same) or 'closed' (the diagonal closed form, a cross-check). */
   agf?: 'generic' | 'closed' | 'auto';
+  /** A progress line per simulated method (flow, gd), e.g. the CLI's when stderr is a terminal or --progress. */
+  progress?: (method: string) => Progress;
 }
 
 export interface MethodRuns {
@@ -127,7 +130,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   const finalTheta = finalState(p, agf);
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
-    const flowOpts = { tEnd: horizon, rtol: opts.rtol ?? 1e-10 };
+    const flowOpts = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow') };
     const tr = psi ? solveFlowPsi(p, flowOpts) : solveFlow(p, flowOpts);
     if (psi) notes.push(`flow: integrated in exact ψ coordinates (u = √c·cosh(ψ/2), v = √c·sinh(ψ/2), c = u² − v² = 2α² conserved; solvers/flow-psi.ts) because at alpha = ${p.alpha} < ${PSI_FLOW_BELOW_ALPHA.toExponential(0)} the (u, v) coordinates cannot resolve a neuron shrinking through 0 (u − v ~ α² below one ulp of u)`);
     trajectories.flow = tr;
@@ -138,7 +141,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     lr = opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]);
     const steps = Math.ceil(horizon / lr);
     if (steps > 5e7) throw new GradflowError(`gd: ${steps} steps needed for flow time ${horizon} at lr = ${lr}; give a larger --lr`);
-    const tr = solveDescent(p, { lr, steps, recordEvery: Math.max(1, Math.floor(steps / 20000)) });
+    const tr = solveDescent(p, { lr, steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.('gd') });
     trajectories.gd = tr;
     schedules.push(detectJumps(p, tr, { predicted, method: 'gd' }));
     notes.push(`gd: lr = ${lr.toPrecision(4)} (${opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end'}), ${steps} steps, time t = k·lr`);

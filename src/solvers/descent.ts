@@ -16,6 +16,8 @@ export interface DescentOptions {
   recordEvery?: number;
   backend?: DescentBackend;
   theta0?: Float64Array;
+  /** Called at the stored steps with the fraction k/steps done (a progress line; no effect on the result). */
+  onProgress?: (fraction: number) => void;
 }
 
 export interface DescentRecord {
@@ -67,6 +69,7 @@ export function solveDescent(p: Problem, opts: DescentOptions): Trajectory {
   const t: number[] = [], states: Float64Array[] = [], loss: number[] = [], stepIdx: number[] = [];
   const timePerStep = lr / (1 - momentum);
   backend.run(p, { lr, steps, momentum, recordEvery }, opts.theta0 ?? p.theta0, (r) => {
+    opts.onProgress?.(steps > 0 ? r.step / steps : 1);
     t.push(r.step * timePerStep);
     states.push(r.theta);
     loss.push(r.loss);

@@ -30,7 +30,7 @@ import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { integrate } from './ode/index.ts';
-import { flowMethod, flowOdeOptions, type FlowOptions } from './flow.ts';
+import { flowMethod, flowOdeOptions, withProgress, type FlowOptions } from './flow.ts';
 import { residualLossGrad } from './sign-lsq.ts';
 
 /** The ψ-coordinate map of one start: c_i = u_i² − v_i² and ψ_i(0). */
@@ -97,7 +97,9 @@ export function solveFlowPsi(p: Problem, opts: FlowOptions): Trajectory {
       return m < tol;
     };
   }
+  withProgress(ode, opts.onProgress, tEnd);
   const sol = integrate(method, rhs, 0, psi0, tEnd, ode);
+  opts.onProgress?.(1);
   return buildTrajectory(p, `flow:psi-${method}`, sol.t, sol.y.map(thetaOf), {
     loss: sol.y.map(lossAndGrad),
     events: sol.events.map((e) => ({ name: e.name, t: e.t, state: thetaOf(e.y) })),

@@ -36,6 +36,18 @@ export interface FlowOptions {
   maxSteps?: number;
   /** Start from this state instead of the problem's θ(0). */
   theta0?: Float64Array;
+  /** Called after accepted steps with the fraction t/tEnd integrated (a progress line; no effect on the result). */
+  onProgress?: (fraction: number) => void;
+}
+
+/** Calls onProgress(t/tEnd) after every accepted step, keeping any stop rule already set. */
+export function withProgress(ode: OdeOptions, onProgress: ((fraction: number) => void) | undefined, tEnd: number): void {
+  if (!onProgress) return;
+  const stop = ode.stopWhen;
+  ode.stopWhen = (t, y, dy) => {
+    onProgress(tEnd > 0 ? t / tEnd : 1);
+    return stop ? stop(t, y, dy) : false;
+  };
 }
 
 export const FLOW_METHODS: OdeMethod[] = ['dop853', 'dopri5', 'gauss4', 'midpoint', 'rk4'];
@@ -90,7 +102,9 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
       return m < tol;
     };
   }
+  withProgress(ode, opts.onProgress, tEnd);
   const sol = integrate(method, rhs, 0, y0, tEnd, ode);
+  opts.onProgress?.(1);
   return buildTrajectory(p, `flow:${method}`, sol.t, sol.y, {
     events: sol.events.map((e) => ({ name: e.name, t: e.t, state: e.y })),
     dense: ode.dense ? (t) => sol.dense(t) : undefined,

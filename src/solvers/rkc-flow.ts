@@ -26,6 +26,8 @@ export interface RkcFlowOptions {
   mask?: Uint8Array;
   /** Skip building a Trajectory: return only the final state (in states[0]). */
   finalOnly?: boolean;
+  /** Called at the stored steps with the fraction done (a progress line; no effect on the result). */
+  onProgress?: (fraction: number) => void;
 }
 
 const EPS = 2 / 13;
@@ -136,6 +138,7 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
       continue;
     }
     if ((k + 1) % recordEvery === 0 || k + 1 === steps) {
+      opts.onProgress?.((k + 1) / steps);
       const L = p.kernels.loss(y, X, Y, n);
       if (!Number.isFinite(L)) throw new DivergenceError(`flow (rkc) diverged at t = ${((k + 1) * h).toPrecision(4)}; use a smaller --dt`);
       t.push((k + 1) * h);

@@ -1,4 +1,5 @@
 /** compare: predictions and simulations side by side in one table (sweeps over grids: sweep.ts). */
+import { progressLine } from '../../util/progress.ts';
 import type { Command } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
@@ -62,7 +63,7 @@ export const compareCommand: Command = {
     const methods = parseMethods(args.values.get('methods'), def.spec.name);
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
-    const runs = runMethods(p, runOptions(args, methods));
+    const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined });
     const cmp = compareSchedules(runs.schedules);
     const notes = [
       `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr)`,

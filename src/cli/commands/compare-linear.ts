@@ -5,6 +5,7 @@
  * Registered as its own command (written before the generic `compare` existed); `compare` now
  * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
+import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
@@ -45,13 +46,13 @@ export function endToEndSpectrum(p: Problem, theta: Float64Array): number[] {
   return singularValues(B, d, d);
 }
 
-export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting' | 'conjecture'; tEnd?: number; method?: OdeMethod; rtol?: number; agf?: boolean } = {}): LinearComparison {
+export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting' | 'conjecture'; tEnd?: number; method?: OdeMethod; rtol?: number; agf?: boolean; onProgress?: (fraction: number) => void } = {}): LinearComparison {
   const pred = predictLinear(p, { variant: opts.variant });
   const predicted = predictionSchedule(p, pred);
   const L = Math.log(1 / p.alpha);
   const last = pred.rescaledTimes[pred.rescaledTimes.length - 1] ?? 1;
   const tEnd = opts.tEnd ?? 1.5 * last * L + 20;
-  const flow = flowJumpsAtLevels(p, pred.initialLoss, pred.levels, { tEnd, method: opts.method, rtol: opts.rtol, label: 'flow' });
+  const flow = flowJumpsAtLevels(p, pred.initialLoss, pred.levels, { tEnd, method: opts.method, rtol: opts.rtol, label: 'flow', onProgress: opts.onProgress });
   const schedules = [predicted, flow.schedule];
   if (opts.agf) schedules.push(solveAgf(p));
   const sim = flow.schedule.jumps;
@@ -158,6 +159,7 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
     rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
     agf: agfArg === 'generic',
+    onProgress: io.progress ? progressLine(io.err, `compare ${def.spec.name}: flow`) : undefined,
   });
   // the DESIGN.md comparison contract (one schedule per method + the matched jumps), plus this table's rows
   // one method name per role whatever the solver: 'agf' is the closed form (its variant in extra.solver), 'agf-generic' the generic solver

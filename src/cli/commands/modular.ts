@@ -3,6 +3,7 @@
  * (with the modular model's frequency read-out and closed form), and the body of
  * `gradflow compare modular` (AGF vs flow vs momentum, frequency by frequency).
  */
+import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
@@ -109,6 +110,7 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
   const run = runModular(pr, {
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
+    progress: io.progress ? (m) => progressLine(io.err, `compare modular: ${m}`) : undefined,
   });
   const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))')];
   // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible

@@ -3,6 +3,7 @@
  * shardable across machines) and `gradflow merge DIR…` (combine shard directories). Thin shells
  * over src/sweep/.
  */
+import { fmtDuration, progressBar } from '../../util/progress.ts';
 import { readFileSync } from 'node:fs';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
@@ -81,12 +82,6 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
   return { ctx, def };
 }
 
-function fmtDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
-}
-
 /** A progress bar with ETA for the whole grid (stderr, at most once a second, and at the end). */
 export function progressReporter(io: CommandIO, label: string): (done: number, total: number, resumed: number) => void {
   const start = Date.now();
@@ -96,10 +91,9 @@ export function progressReporter(io: CommandIO, label: string): (done: number, t
     const now = Date.now();
     if (done < total && now - last < 1000 && done !== resumed) return;
     last = now;
-    const width = 24, filled = total ? Math.round((width * done) / total) : width;
     const fresh = done - resumed, elapsed = now - start;
     const eta = fresh > 0 && done < total ? ` · ETA ${fmtDuration((elapsed / fresh) * (total - done))}` : '';
-    io.err(`${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} cells${resumed ? ` (${resumed} resumed)` : ''} · ${fmtDuration(elapsed)}${eta}`);
+    io.err(`${label} ${progressBar(total ? done / total : 1)} ${done}/${total} cells${resumed ? ` (${resumed} resumed)` : ''} · ${fmtDuration(elapsed)}${eta}`);
   };
 }
 

@@ -1,4 +1,5 @@
 /** flow, descent and exact: three solvers, one reporting path. */
+import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
@@ -201,6 +202,7 @@ export const flowCommand: Command = {
       atol: args.values.has('atol') ? num(args, 'atol', 0) : undefined,
       dt: args.values.has('dt') ? num(args, 'dt', 0) : undefined,
       maxSteps,
+      onProgress: io.progress ? progressLine(io.err, 'flow') : undefined,
     }));
     report(args, io, p, tr, 'flow');
   },
@@ -225,7 +227,7 @@ export const descentCommand: Command = {
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
-    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend });
+    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend, onProgress: io.progress ? progressLine(io.err, 'descent') : undefined });
     report(args, io, p, tr, 'descent');
   },
 };
