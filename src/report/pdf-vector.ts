@@ -352,7 +352,8 @@ class Page {
   }
 }
 
-function pdfDocument(objects: (string | Buffer)[]): Uint8Array {
+/** A PDF file from its numbered objects (1 = catalog), with the cross-reference table and trailer. */
+export function pdfDocument(objects: (string | Buffer)[]): Uint8Array {
   const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
   let offset = parts[0].length;
   const offsets: number[] = [];

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { GradflowError } from '../util/errors.ts';
-import { readTtf, svgToVectorPdf, UnsupportedSvg, type TtfFont } from './pdf-vector.ts';
+import { pdfDocument, readTtf, svgToVectorPdf, UnsupportedSvg, type TtfFont } from './pdf-vector.ts';
 
 interface RenderedImage { width: number; height: number; pixels: Buffer; asPng(): Buffer }
 interface ResvgModule { Resvg: new (svg: string, opts: Record<string, unknown>) => { render(): RenderedImage } }
@@ -95,16 +95,5 @@ export function svgToRasterPdf(svg: string, dpi = 300): Uint8Array {
     Buffer.from(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`),
     Buffer.concat([Buffer.from(`<< /Type /XObject /Subtype /Image /Width ${w} /Height ${h} /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /FlateDecode /Length ${data.length} >>\nstream\n`), data, Buffer.from('\nendstream')]),
   ];
-  const parts: Buffer[] = [Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n', 'latin1')];
-  let offset = parts[0].length;
-  const offsets: number[] = [];
-  objects.forEach((o, i) => {
-    const obj = Buffer.concat([Buffer.from(`${i + 1} 0 obj\n`), o, Buffer.from('\nendobj\n')]);
-    offsets.push(offset);
-    offset += obj.length;
-    parts.push(obj);
-  });
-  const xref = `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  parts.push(Buffer.from(`${xref}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${offset}\n%%EOF\n`));
-  return new Uint8Array(Buffer.concat(parts));
+  return pdfDocument(objects);
 }
