@@ -32,7 +32,7 @@
 import type { Problem } from '../problem.ts';
 import type { Jump, JumpSchedule } from '../schedule.ts';
 import type { Trajectory } from '../trajectory.ts';
-import { AGF_COLLAPSE_FLOOR, agfTimeScale } from '../solvers/agf.ts';
+import { AGF_COLLAPSE_FLOOR, agfTimeScale, neuronSign } from '../solvers/agf.ts';
 
 export interface DetectOptions {
   /** Predicted schedule whose plateau levels time the jumps (rule 2). */
@@ -177,12 +177,7 @@ export function detectJumps(p: Problem, tr: Trajectory, opts: DetectOptions = {}
     }
     if (best < 0) break;
     active[best] = 1;
-    let sign: number | undefined;
-    if (p.layout.params.every((sl) => sl.size === 1)) {
-      let prod = 1;
-      for (let a = 0; a < P; a++) prod *= s[best * P + a];
-      sign = Math.sign(prod);
-    }
+    const sign = neuronSign(p, s, best);
     // the plateau it settles on: half-way (in time) to the next jump — plateaus last O(log 1/α), drops O(1)
     const next = times[q + 1];
     const lossAfter = next === undefined ? tr.loss[nT - 1] : lossAtTime(0.5 * (t + next));

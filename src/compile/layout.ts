@@ -30,6 +30,11 @@ export interface Layout {
   outShape: number[];
 }
 
+/** Every parameter of a neuron is a scalar (diagonal: u, v): its output is a signed multiple of one function. */
+export function scalarParams(layout: Layout): boolean {
+  return layout.params.every((s) => s.size === 1);
+}
+
 export function bindShape(shape: readonly Dim[], dims: Record<string, number>): number[] {
   return shape.map((d) => {
     const v = typeof d === 'number' ? d : dims[d];

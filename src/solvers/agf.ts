@@ -22,8 +22,9 @@
  * indices are the slots of the virtual neurons; extra.neuronMix holds each slot's neuron-space
  * vector (row j: weight of real neuron j).
  *
- * Cost minimisation: L-BFGS on the active set (cost.ts). An active neuron driven to the origin
- * collapses: it returns to the dormant set in the graded state it had when it activated (norm 1,
+ * Cost minimisation (cost.ts): Gauss–Newton for neurons of scalar parameters, L-BFGS + Newton
+ * otherwise; several neurons leaving at one jump go in Lawson–Hanson order. An active neuron
+ * driven to the origin collapses: it returns to the dormant set in the graded state it had when it activated (norm 1,
  * its exponentially small components intact — for the diagonal model c₊c₋ = α², the conserved
  * u² − v² — rather than recovered from round-off), and must shrink and regrow (theory.md §4).
  *
@@ -34,6 +35,7 @@
  * T_κ(α) = ∫_α^1 s^{1−κ} ds (log(1/α) for κ = 2). In the limit the rescaled time is primary and
  * `time` is rescaledTime·T_κ(α) at the Problem's α (as pf does).
  */
+import { scalarParams } from '../compile/layout.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import { timeUnit, type Jump, type JumpSchedule } from '../schedule.ts';
@@ -60,7 +62,7 @@ export interface AgfOptions {
   utilTol?: number;
   /** Loss below lossTol·L(0) counts as zero (default 1e-12). */
   lossTol?: number;
-  /** Cost minimisation stops at ‖∇L‖ ≤ gradTol·(initial rate scale) (default 1e-14 for polynomial κ = 2: a late, slow rate inherits the fit's absolute error; 1e-12 relu, 1e-8 κ > 2). */
+  /** Cost minimisation stops at ‖∇L‖ ≤ gradTol·(initial rate scale) (default 1e-12 for κ = 2 — Gauss–Newton then takes scalar-parameter fits to round-off — and 1e-8 for κ > 2). */
   gradTol?: number;
   /** Overlaps and projections below snapTol are structural zeros (default 1e-9). */
   snapTol?: number;
@@ -89,8 +91,8 @@ export function checkAgfModel(p: Problem): number {
 
 /** Scalar-parameter neurons (diagonal: u·v) carry a sign: that of the product of their parameters. */
 export function neuronSign(p: Problem, theta: Float64Array, i: number): number | undefined {
-  const { P, params } = p.layout;
-  if (!params.every((s) => s.size === 1)) return undefined;
+  const { P } = p.layout;
+  if (!scalarParams(p.layout)) return undefined;
   let prod = 1;
   for (let k = 0; k < P; k++) prod *= theta[i * P + k];
   return Math.sign(prod);
@@ -172,7 +174,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: p.layout.params.every((s) => s.size === 1), maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));

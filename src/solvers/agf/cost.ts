@@ -1,14 +1,16 @@
 /**
- * AGF's cost minimisation: a critical point of L over the active neurons, found by L-BFGS (the
- * fit is instantaneous on the slow time scale, so only its end point matters — no flow to
- * t = 1e12). A neuron the fit drives to the origin has collapsed: its best contribution along the
- * directions it can reach is zero (for a balanced diagonal neuron, a sign change, which gradient
- * dynamics cannot make through u = v = 0). Collapse is decided scale-free, by the neuron's share of
- * the output: E‖f_i‖² ≤ collapseTol·2L(0).
+ * AGF's cost minimisation: a critical point of L over the active neurons (the fit is
+ * instantaneous on the slow time scale, so only its end point matters — no flow to t = 1e12),
+ * found by Gauss–Newton for neurons of scalar parameters and by L-BFGS (+ Newton) otherwise. A
+ * neuron the fit drives to the origin has collapsed: its best contribution along the directions it
+ * can reach is zero (for a balanced diagonal neuron, a sign change, which gradient dynamics cannot
+ * make through u = v = 0). Collapses are found scale-free (collapsedNeuron) and removed in
+ * Lawson–Hanson order (fitWithCollapses).
  */
 import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
 import { lsqPivoted } from '../lsq.ts';
+import { scalarParams } from '../../compile/layout.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -259,8 +261,8 @@ interface Collapse {
  */
 export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Array, theta: Float64Array, mask: Uint8Array, o: CostOptions): Collapse {
   const { X, Y, n } = p.data;
-  const { H, c, params } = p.layout;
-  const signed = params.every((s) => s.size === 1);
+  const { H, c } = p.layout;
+  const signed = scalarParams(p.layout);
   const nc = n * c;
   const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
   p.kernels.neuronOutputs(theta, X, n, outs);
