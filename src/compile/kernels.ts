@@ -127,6 +127,25 @@ function hoistParts(ctx: GenContext): { decl: string; pre: string; post: string 
   return { decl, pre: pre.join('\n'), post: post.join('\n') };
 }
 
+/**
+ * Generated kernels by source text. A kernel is a pure function of its arguments (its scratch
+ * buffers are filled before they are read, and no kernel calls another), so problems with the
+ * same generated source can share one instance: a sweep builds a Problem per cell, and a fresh
+ * `new Function` per cell would make V8 interpret, profile and re-optimise every kernel again
+ * on each cell (measured: that recompilation was about a third of a sweep's CPU).
+ */
+const KERNEL_CACHE = new Map<string, unknown>();
+const KERNEL_CACHE_MAX = 256;
+
+function instantiate(src: string): unknown {
+  const hit = KERNEL_CACHE.get(src);
+  if (hit !== undefined) return hit;
+  const fn: unknown = new Function(src)();
+  if (KERNEL_CACHE.size >= KERNEL_CACHE_MAX) KERNEL_CACHE.delete(KERNEL_CACHE.keys().next().value as string);
+  KERNEL_CACHE.set(src, fn);
+  return fn;
+}
+
 export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
   const layout = makeLayout(m, dims);
   const choice = lossChoice ?? m.loss;
@@ -359,7 +378,7 @@ ${be.lines.join('\n')}
 };`;
   }
 
-  const make = <T>(src: string): T => new Function(src)() as T;
+  const make = <T>(src: string): T => instantiate(src) as T;
   // row-table variants, generated on first use (only data sets whose input rows repeat use them)
   const rowCache = new RowTableCache(dIn, compileOptions.rowTables === false ? [] : tabledInputs(layout));
   type Tabled = {
