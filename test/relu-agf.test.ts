@@ -245,3 +245,41 @@ describe('ReLU AGF on the teacher–student data with biases (the default): why 
     expect(far).toBeGreaterThan(1e-3);
   });
 });
+
+describe('ReLU AGF in the α → 0 limit (limit: true, `agf relu --alpha 0`): rescaled times against two independent α → 0 extrapolations', () => {
+  /** α → 0 extrapolation of rescaled jump times from flow times at two α: T_k = τ_k·log(1/α) + c_k + o(1). */
+  const extrapolate = (lo: number[], hi: number[], aLo: number, aHi: number): number[] => hi.map((t, k) => (t - lo[k]) / Math.log(aLo / aHi));
+  const groups = (s: JumpSchedule): number[][] => s.jumps.map((j, k) => [j.neuron, ...(s.extra!.coActivated as number[][])[k]].sort());
+
+  it('bias-free teacher: equal to the true flow extrapolated from α = 1e-8, 1e-12 (≤ 1e-4) and to the finite-α engine extrapolated from α = 1e-150, 1e-300 (≤ 1e-8)', () => {
+    const lim = solveAgf(runs[0].p, { limit: true });
+    expect(lim.extra!.status).toBe('zero-loss');
+    expect(lim.conventions.alpha).toBe(0);
+    const flowLimit = extrapolate(runs[1].flowJumps.jumps.map((j) => j.time), runs[2].flowJumps.jumps.map((j) => j.time), ALPHAS[1], ALPHAS[2]);
+    const fin = [1e-150, 1e-300].map((alpha) => solveAgf(createProblem(relu, { alpha, seed: 0, options: { data: 1, bias: 0 } })));
+    const engineLimit = extrapolate(fin[0].jumps.map((j) => j.time), fin[1].jumps.map((j) => j.time), 1e-150, 1e-300);
+    console.log(`relu AGF α → 0: rescaled ${lim.jumps.map((j) => j.rescaledTime.toFixed(6)).join(', ')}; flow extrapolated ${flowLimit.map((x) => x.toFixed(6)).join(', ')}; engine extrapolated ${engineLimit.map((x) => x.toFixed(6)).join(', ')}`);
+    expect(lim.jumps.length).toBe(flowLimit.length);
+    lim.jumps.forEach((j, k) => {
+      expect(Math.abs(j.rescaledTime - flowLimit[k])).toBeLessThanOrEqual(1e-4 * flowLimit[k]);
+      expect(Math.abs(j.rescaledTime - engineLimit[k])).toBeLessThanOrEqual(1e-8 * engineLimit[k]);
+    });
+    expect(groups(lim)).toEqual(groups(fin[1]));
+    expect(Math.abs(lim.jumps[0].lossAfter - fin[1].jumps[0].lossAfter)).toBeLessThanOrEqual(1e-9 * fin[1].jumps[0].lossAfter);
+  });
+
+  it('biased and 3-unit teachers, seeds 0 and 1: the finite-α engine\'s α → 0 extrapolation, with the same co-activated groups (and shares: the same plateau levels)', () => {
+    for (const options of [{ data: 1 }, { data: 1, teacher: 3 }] as Record<string, number>[]) for (const seed of [0, 1]) {
+      const lim = solveAgf(createProblem(relu, { alpha: 1e-4, seed, options }), { limit: true });
+      const fin = [1e-150, 1e-300].map((alpha) => solveAgf(createProblem(relu, { alpha, seed, options })));
+      const engineLimit = extrapolate(fin[0].jumps.map((j) => j.time), fin[1].jumps.map((j) => j.time), 1e-150, 1e-300);
+      expect(lim.jumps.length).toBe(fin[1].jumps.length);
+      expect(lim.extra!.status).toBe(fin[1].extra!.status);
+      expect(groups(lim)).toEqual(groups(fin[1]));
+      lim.jumps.forEach((j, k) => {
+        expect(Math.abs(j.rescaledTime - engineLimit[k])).toBeLessThanOrEqual(1e-8 * engineLimit[k]);
+        if (fin[1].jumps[k].lossAfter > 1e-12 * fin[1].initialLoss) expect(Math.abs(j.lossAfter - fin[1].jumps[k].lossAfter)).toBeLessThanOrEqual(1e-6 * fin[1].jumps[k].lossAfter);
+      });
+    }
+  });
+});
