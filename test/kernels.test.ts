@@ -92,19 +92,32 @@ describe('compiled kernels', () => {
         }
       });
 
-      it('masked lossGrad only sees and moves the active neurons', () => {
+      it('masked kernels (lossGrad, forward, vjpMean) see and move only the active neurons, for contiguous and scattered masks', () => {
         if (L.H < 2) return;
-        const mask = new Uint8Array(L.H).fill(1);
-        mask[0] = 0;
-        const g = new Float64Array(th.length);
-        const l = k.lossGrad(th, X, Y, n, g, mask);
-        const th2 = th.slice();
-        th2.fill(0, 0, L.P); // neuron 0 removed entirely
-        const g2 = new Float64Array(th.length);
-        const l2 = k.lossGrad(th2, X, Y, n, g2);
-        expect(l).toBeCloseTo(l2, 12);
-        for (let q = 0; q < L.P; q++) expect(g[q]).toBe(0);
-        for (let q = L.P; q < th.length; q++) expect(g[q]).toBeCloseTo(g2[q], 12);
+        const first = new Uint8Array(L.H).fill(1);
+        first[0] = 0;
+        const scattered = Uint8Array.from({ length: L.H }, (_, i) => (i % 2 === 1 || i === L.H - 1 ? 1 : 0));
+        for (const mask of [first, scattered]) {
+          // reference: the unmasked kernels on θ with the inactive neurons' parameters zeroed
+          const th2 = th.slice();
+          for (let i = 0; i < L.H; i++) if (!mask[i]) th2.fill(0, i * L.P, (i + 1) * L.P);
+          const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
+          const l = k.lossGrad(th, X, Y, n, g, mask);
+          const l2 = k.lossGrad(th2, X, Y, n, g2);
+          expect(l).toBeCloseTo(l2, 12);
+          const f1 = new Float64Array(n * L.c), f2 = new Float64Array(n * L.c);
+          k.forward(th, X, n, f1, mask);
+          k.forward(th2, X, n, f2);
+          for (let q = 0; q < f1.length; q++) expect(f1[q]).toBeCloseTo(f2[q], 12);
+          const E = rng.normalArray(n * L.c);
+          const v1 = new Float64Array(th.length), v2 = new Float64Array(th.length);
+          k.vjpMean(th, X, E, n, v1, mask);
+          k.vjpMean(th, X, E, n, v2);
+          for (let i = 0; i < L.H; i++) for (let a = 0; a < L.P; a++) {
+            const q = i * L.P + a;
+            if (!mask[i]) { expect(g[q]).toBe(0); expect(v1[q]).toBe(0); } else { expect(g[q]).toBeCloseTo(g2[q], 12); expect(v1[q]).toBeCloseTo(v2[q], 12); }
+          }
+        }
       });
 
       it('vjpMean equals finite differences of (1/n) Σ_j ⟨E_j, f(x_j)⟩', () => {

@@ -128,6 +128,26 @@ function hoistParts(ctx: GenContext): { decl: string; pre: string; post: string 
   return { decl, pre: pre.join('\n'), post: post.join('\n') };
 }
 
+/**
+ * Masked kernels loop over the active neurons' indices instead of testing the mask for every
+ * neuron of every sample: AGF's fits and dormant phases call them with a few active neurons of
+ * many (diagonal d = 1000: 40 of 1000), where the mask tests were most of the work. A kernel
+ * without a mask argument (or called with none) is unchanged.
+ */
+export function activeLoops(src: string, H: number): string {
+  const header = /return function (\w+)\(([^)]*)\) \{\n/;
+  const m = header.exec(src);
+  if (!m || !m[2].split(',').map((a) => a.trim()).includes('mask')) return src;
+  const loop = new RegExp(`for \\(let i = 0; i < ${H}; i\\+\\+\\) \\{\\n(\\s*)if \\(mask && mask\\[i\\] === 0\\) continue;`, 'g');
+  if (!loop.test(src)) return src;
+  const body = src
+    .replace(header, (h) => `${h}  const NI_ = mask ? activeIndex_(mask, IDX_) : ${H};\n`)
+    .replace(loop, (_all, ws: string) => `for (let a_ = 0; a_ < NI_; a_++) {\n${ws}const i = mask ? IDX_[a_] : a_;`);
+  return `const IDX_ = new Int32Array(${H});
+function activeIndex_(mk, idx) { let k = 0; for (let i = 0; i < ${H}; i++) if (mk[i] !== 0) idx[k++] = i; return k; }
+${body}`;
+}
+
 export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
   const layout = makeLayout(m, dims);
   const choice = lossChoice ?? m.loss;
@@ -404,7 +424,7 @@ ${be.lines.join('\n')}
 };`;
   }
 
-  const make = <T>(src: string): T => new Function(src)() as T;
+  const make = <T>(src: string): T => new Function(activeLoops(src, H))() as T;
   // row-table variants, generated on first use (only data sets whose input rows repeat use them)
   const rowCache = new RowTableCache(dIn, compileOptions.rowTables === false ? [] : tabledInputs(layout));
   type Tabled = {
