@@ -12,13 +12,15 @@
  * - the thresholds converge to the data points that bound the classes: β⁽¹⁾ → max of the lower
  *   class, β⁽²⁾ → min of the upper class (each class then sits on one point);
  * - the within-class variance decays exponentially: log-linear over the second half of the run,
- *   at the rate `truncation` reports.
+ *   at the rate `truncation` reports, which is 2λ with λ the smallest non-zero eigenvalue of the
+ *   loss Hessian at the point the flow converges to (the linearisation).
  * Contrast: from the default start W ≈ I the chain can only truncate from below; on the same data
  * the flow truncates every point onto one threshold, so the output is constant and the loss stalls
  * at the constant predictor's (1/2n)Σ(y − ȳ)².
  */
 import { describe, expect, it } from 'vitest';
-import { createProblem, type Problem } from '../src/problem.ts';
+import { createProblem, gradientOf, type Problem } from '../src/problem.ts';
+import { symEig } from '../src/util/dense.ts';
 import { reluDeep } from '../models/relu-deep.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
 import { runTruncation } from '../src/analysis/truncation-run.ts';
@@ -86,6 +88,23 @@ describe('neural collapse of two separable classes on a line under the true flow
     expect(slope).toBeLessThan(0);
     expect(worst).toBeLessThanOrEqual(0.02 * Math.abs(slope * (late.at(-1)!.t - late[0].t))); // straight on a log axis
     expect(Math.abs(run.collapseRate! + slope)).toBeLessThanOrEqual(0.02 * Math.abs(slope));
+    // and the rate is the linearisation's: twice the smallest non-zero eigenvalue of the loss Hessian
+    // (central differences, on the cone where the two class-bounding points are still active) at
+    // the state the flow converges to — the two zero eigenvalues are the layer rescalings (gauge)
+    const m = th.length, hh = 1e-8;
+    const Hm = new Float64Array(m * m), gp = new Float64Array(m), gm = new Float64Array(m);
+    for (let c = 0; c < m; c++) {
+      const z = th.slice();
+      z[c] += hh; gradientOf(p, z, gp);
+      z[c] -= 2 * hh; gradientOf(p, z, gm);
+      for (let r = 0; r < m; r++) Hm[r * m + c] = (gp[r] - gm[r]) / (2 * hh);
+    }
+    for (let r = 0; r < m; r++) for (let c = 0; c < r; c++) { const v = 0.5 * (Hm[r * m + c] + Hm[c * m + r]); Hm[r * m + c] = v; Hm[c * m + r] = v; }
+    const ev = symEig(Hm, m).values;
+    const lam = Math.min(...ev.filter((v) => v > 1e-6));
+    expect(ev.filter((v) => v <= 1e-6).length).toBe(2);
+    console.log(`relu-deep collapse: Hessian at the limit ${ev.map((v) => v.toExponential(3)).join(', ')}; 2λ_min = ${(2 * lam).toPrecision(5)} vs fitted ${run.collapseRate!.toPrecision(5)}`);
+    expect(Math.abs(run.collapseRate! - 2 * lam)).toBeLessThanOrEqual(0.01 * 2 * lam);
   }, 60_000);
 
   it('contrast, default start W ≈ I on the same data: every point is truncated onto one threshold, the output is constant, the loss stalls at (1/2n)Σ(y − ȳ)²', () => {
