@@ -77,16 +77,23 @@ export function compareDiscrete(p: Problem, algorithm: AgfAlgorithm, opts: Discr
     const tr = solveDescent(p, { lr: algorithm.lr, momentum, steps, recordEvery });
     simulated = detectJumps(p, tr, { predicted, method: algorithm.kind });
   }
+  const rows = discreteRows(p, algorithm, predicted, flow, simulated);
+  const schedules = simulated ? [simulated, predicted, flow] : [predicted, flow];
+  return { algorithm, flowTimePerStep: per, predicted, flow, simulated, steps, rows, comparison: compareSchedules(schedules, simulated ? simulated.method : predicted.method) };
+}
+
+/** Per-jump steps and rescaled errors of a discrete AGF schedule against a simulated run of the same algorithm (jumps matched by index). */
+export function discreteRows(p: Problem, algorithm: AgfAlgorithm, predicted: JumpSchedule, flow: JumpSchedule, simulated: JumpSchedule | null): DiscreteRow[] {
+  const per = flowTimePerStep(algorithm);
   const logInv = Math.log(1 / p.alpha);
-  const rows: DiscreteRow[] = predicted.jumps.map((j, q) => {
+  return predicted.jumps.map((j, q) => {
     const sim = simulated?.jumps[q];
     const stepSim = sim ? sim.time / per : null;
     const fl = flow.jumps[q] ? flow.jumps[q].time / per : null;
+    const step = j.step ?? j.time / per;
     const err = (k: number | null): number | null => (k === null || stepSim === null ? null : ((k - stepSim) * per) / logInv);
-    return { k: q + 1, neuron: j.neuron, neuronSim: sim?.neuron ?? null, stepSim, stepPredicted: j.step!, stepFlowMapped: fl, errPredicted: err(j.step!), errFlowMapped: err(fl) };
+    return { k: q + 1, neuron: j.neuron, neuronSim: sim?.neuron ?? null, stepSim, stepPredicted: step, stepFlowMapped: fl, errPredicted: err(step), errFlowMapped: err(fl) };
   });
-  const schedules = simulated ? [simulated, predicted, flow] : [predicted, flow];
-  return { algorithm, flowTimePerStep: per, predicted, flow, simulated, steps, rows, comparison: compareSchedules(schedules, simulated ? simulated.method : predicted.method) };
 }
 
 const fmt = (v: unknown, sig = 6): string => (typeof v === 'number' ? formatNumber(v, sig) : '—');
