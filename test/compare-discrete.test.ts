@@ -1,5 +1,5 @@
 /**
- * `gradflow compare <model> --methods agf,agf-gd,gd[,agf-momentum,momentum --momentum m]`: the
+ * `gradflow compare <model> --methods agf,agf-gd,gd[,agf-momentum,momentum,agf-nesterov,nesterov --momentum m]`: the
  * discrete-time AGF beside simulated GD / heavy-ball runs inside `compare`, checked against the
  * simulations themselves (solvers/descent.ts) as α → 0: AGF errs by an O(1) flow-time offset per
  * jump, so D = (k_pred − k_sim)·η_eff converges and the rescaled error D/log(1/α) shrinks like
@@ -48,15 +48,17 @@ function expectShrinking(o: { D: number[][]; err: number[][] }): void {
 const DIAG = ['diagonal', '--dim', 'd=3', '--opt', 'n=9', '--seed', '2'];
 const LIN = ['linear', '--dim', 'c=3', '--dim', 'd=3', '--dim', 'h=3', '--seed', '2', '--opt', 'case=2'];
 
-describe('compare --methods agf-gd,gd / agf-momentum,momentum', () => {
-  it('diagonal: gd (lr = 0.05 ≈ 0.07/λ̂) and heavy ball (m = 0.9, lr = 0.01) at α = 1e-4, 1e-8, 1e-16: offsets converge, rescaled step error ∝ 1/log(1/α)', async () => {
+describe('compare --methods agf-gd,gd / agf-momentum,momentum / agf-nesterov,nesterov', () => {
+  it('diagonal: gd (lr = 0.05 ≈ 0.07/λ̂), heavy ball and Nesterov (m = 0.9, lr = 0.01) at α = 1e-4, 1e-8, 1e-16: offsets converge, rescaled step error ∝ 1/log(1/α)', async () => {
     const alphas = [1e-4, 1e-8, 1e-16];
     const extra = ['--lr', '0.05'];
     const gd = await offsets(DIAG, 'agf,agf-gd,gd', extra, alphas, 'agf-gd');
     expectShrinking(gd);
     const hb = await offsets(DIAG, 'agf,agf-momentum,momentum', ['--lr', '0.01', '--momentum', '0.9'], alphas, 'agf-momentum');
     expectShrinking(hb);
-    console.log(`compare diagonal: gd D ${gd.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; momentum D ${hb.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}`);
+    const nv = await offsets(DIAG, 'agf,agf-nesterov,nesterov', ['--lr', '0.01', '--momentum', '0.9'], alphas, 'agf-nesterov');
+    expectShrinking(nv);
+    console.log(`compare diagonal: gd D ${gd.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; momentum D ${hb.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; nesterov D ${nv.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}`);
   });
 
   it('two-layer linear network (--methods takes the generic path): gd at lr = 0.1 and α = 1e-4, 1e-8, 1e-16: offsets converge', async () => {
@@ -71,7 +73,8 @@ describe('compare --methods agf-gd,gd / agf-momentum,momentum', () => {
     expect(r.out).toMatch(/step gd\s+step agf-gd\s+step err agf-gd/);
     expect(r.out).toMatch(/agf-gd stability: stable/);
     await expectBadInput(['compare', 'diagonal', '--methods', 'agf,momentum'], /need --momentum m/);
-    await expectBadInput(['compare', 'diagonal', '--methods', 'agf,gd', '--momentum', '0.9'], /--momentum is for the methods momentum and agf-momentum/);
+    await expectBadInput(['compare', 'diagonal', '--methods', 'agf-nesterov'], /need --momentum m/);
+    await expectBadInput(['compare', 'diagonal', '--methods', 'agf,gd', '--momentum', '0.9'], /--momentum is for the methods momentum, nesterov, agf-momentum and agf-nesterov/);
     await expectBadInput(['compare', 'diagonal', '--methods', 'agf-momentum', '--momentum', '1.5'], /momentum must lie in \(0, 1\)/);
     await expectBadInput(['compare', 'diagonal', '--methods', 'agf-gd', '--lr', '-1'], /learning rate must be a positive/);
     await expectBadInput(['compare', 'relu', '--methods', 'agf,agf-gd'], /implemented for polynomial κ = 2 models/);

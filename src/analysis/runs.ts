@@ -28,17 +28,19 @@ import { checkAlgorithm, checkDiscreteModel, type AgfAlgorithm } from '../solver
 import { simulationSteps } from './discrete-compare.ts';
 
 /**
- * agf-gd / agf-momentum: AGF for the discrete algorithm itself (solvers/agf/discrete.ts; κ = 2
- * polynomial models), in steps, with the same lr (and momentum) as the simulated gd / momentum run.
+ * agf-gd / agf-momentum / agf-nesterov: AGF for the discrete algorithm itself (solvers/agf/discrete.ts;
+ * κ = 2 polynomial models), in steps, with the same lr (and momentum) as the simulated gd /
+ * momentum (heavy ball) / nesterov run.
  */
-export const METHODS = ['agf', 'pf', 'flow', 'gd', 'agf-gd', 'momentum', 'agf-momentum'] as const;
+export const METHODS = ['agf', 'pf', 'flow', 'gd', 'agf-gd', 'momentum', 'agf-momentum', 'nesterov', 'agf-nesterov'] as const;
+const STEPPED = ['gd', 'momentum', 'nesterov'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export interface RunOptions {
   methods: string[];
   /** Gradient-descent step (default: 0.01/λ̂, see the header). */
   lr?: number;
-  /** Heavy-ball coefficient m in (0, 1) of the momentum and agf-momentum methods (v ← m·v − η∇L, θ ← θ + v). */
+  /** Momentum coefficient m in (0, 1) of the momentum / nesterov methods and their AGF (heavy ball v ← m·v − η∇L, θ ← θ + v; Nesterov as descent.ts). */
   momentum?: number;
   /** Flow integration tolerance (default 1e-10). */
   rtol?: number;
@@ -125,19 +127,18 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   for (const m of opts.methods) if (!(METHODS as readonly string[]).includes(m)) throw new GradflowError(`unknown method '${m}' (use ${METHODS.join(', ')})`);
   if (!(p.alpha > 0 && p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
   const want = new Set(opts.methods);
-  const wantMomentum = want.has('momentum') || want.has('agf-momentum');
-  if (wantMomentum && opts.momentum === undefined) throw new GradflowError('methods momentum and agf-momentum need --momentum m, m in (0, 1)');
-  if (!wantMomentum && opts.momentum !== undefined) throw new GradflowError('--momentum is for the methods momentum and agf-momentum (add them to --methods)');
+  const wantMomentum = ['momentum', 'agf-momentum', 'nesterov', 'agf-nesterov'].some((m) => want.has(m));
+  if (wantMomentum && opts.momentum === undefined) throw new GradflowError('methods momentum, nesterov, agf-momentum and agf-nesterov need --momentum m, m in (0, 1)');
+  if (!wantMomentum && opts.momentum !== undefined) throw new GradflowError('--momentum is for the methods momentum, nesterov, agf-momentum and agf-nesterov (add them to --methods)');
   // bad options and models fail before any solve
   if (opts.lr !== undefined) checkAlgorithm({ kind: 'gd', lr: opts.lr });
   if (wantMomentum) checkAlgorithm({ kind: 'momentum', lr: opts.lr ?? 1, momentum: opts.momentum! });
-  if (want.has('agf-gd')) checkDiscreteModel(p, { kind: 'gd', lr: 1 });
-  if (want.has('agf-momentum')) checkDiscreteModel(p, { kind: 'momentum', lr: 1, momentum: opts.momentum! });
+  for (const kind of STEPPED) if (want.has(`agf-${kind}`)) checkDiscreteModel(p, algorithmOf(kind, 1, opts.momentum));
   const notes: string[] = [];
   const schedules: JumpSchedule[] = [];
   const trajectories: Record<string, Trajectory> = {};
   const discrete: DiscretePair[] = [];
-  const needPrediction = ['flow', 'gd', 'momentum', 'agf-gd', 'agf-momentum'].some((m) => want.has(m));
+  const needPrediction = want.has('flow') || STEPPED.some((k) => want.has(k) || want.has(`agf-${k}`));
   let agf: JumpSchedule | undefined;
   if (want.has('agf') || needPrediction) {
     const mode = opts.agf ?? 'auto';
@@ -155,14 +156,13 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   const last = predicted && predicted.jumps.length ? predicted.jumps[predicted.jumps.length - 1].time : 0;
   const horizon = opts.horizon ?? 1.3 * last + 20;
   const finalTheta = finalState(p, agf);
-  const wantsStep = ['gd', 'momentum', 'agf-gd', 'agf-momentum'].some((m) => want.has(m));
+  const wantsStep = STEPPED.some((k) => want.has(k) || want.has(`agf-${k}`));
   const lr = wantsStep ? opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]) : undefined;
   const lrNote = opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end';
   // the discrete AGF predictions: after agf/pf, before the simulations, in method order
-  const algos: Exclude<AgfAlgorithm, { kind: 'flow' }>[] = [];
-  if (want.has('agf-gd')) algos.push({ kind: 'gd', lr: lr! });
-  if (want.has('agf-momentum')) algos.push({ kind: 'momentum', lr: lr!, momentum: opts.momentum! });
-  for (const algorithm of algos) {
+  for (const kind of STEPPED) {
+    if (!want.has(`agf-${kind}`)) continue;
+    const algorithm = algorithmOf(kind, lr!, opts.momentum);
     const s = solveAgf(p, { algorithm });
     schedules.push(s);
     discrete.push({ algorithm, predicted: s, simulated: null, steps: 0 });
@@ -176,23 +176,27 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     trajectories.flow = tr;
     schedules.push(detectJumps(p, tr, { predicted, method: 'flow' }));
   }
-  for (const kind of ['gd', 'momentum'] as const) {
+  for (const kind of STEPPED) {
     if (!want.has(kind)) continue;
-    const m = kind === 'momentum' ? opts.momentum! : 0;
+    const m = kind === 'gd' ? 0 : opts.momentum!;
     const perStep = lr! / (1 - m);
     const pair = discrete.find((d) => d.algorithm.kind === kind);
     // long enough for the flow prediction's horizon and, when it is here, the discrete prediction's last jump (with the heavy ball's ringing)
     const steps = Math.max(Math.ceil(horizon / perStep), pair && !opts.horizon ? simulationSteps(pair.predicted, pair.algorithm) : 0);
     if (steps > 5e7) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr}; give a larger --lr`);
-    const tr = solveDescent(p, { lr: lr!, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
+    const tr = solveDescent(p, { lr: lr!, momentum: m, nesterov: kind === 'nesterov', steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
     trajectories[kind] = tr;
     const sim = detectJumps(p, tr, { predicted, method: kind });
     schedules.push(sim);
     if (pair) Object.assign(pair, { simulated: sim, steps });
     notes.push(kind === 'gd'
       ? `gd: lr = ${lr!.toPrecision(4)} (${lrNote}), ${steps} steps, time t = k·lr`
-      : `momentum: heavy ball v ← m·v − lr·∇L, θ ← θ + v, m = ${m}, lr = ${lr!.toPrecision(4)} (${lrNote}), ${steps} steps, time t = k·lr/(1 − m)`);
+      : `${kind}: ${kind === 'momentum' ? 'heavy ball v ← m·v − lr·∇L, θ ← θ + v' : 'Nesterov v ← m·v − lr·∇L, θ ← θ + m·v − lr·∇L'}, m = ${m}, lr = ${lr!.toPrecision(4)} (${lrNote}), ${steps} steps, time t = k·lr/(1 − m)`);
   }
-  if (!want.has('gd') && !want.has('momentum') && lr !== undefined) notes.push(`lr = ${lr.toPrecision(4)} (${lrNote})`);
+  if (!STEPPED.some((k) => want.has(k)) && lr !== undefined) notes.push(`lr = ${lr.toPrecision(4)} (${lrNote})`);
   return { schedules, trajectories, notes, lr, horizon, discrete };
+}
+
+function algorithmOf(kind: (typeof STEPPED)[number], lr: number, momentum: number | undefined): Exclude<AgfAlgorithm, { kind: 'flow' }> {
+  return kind === 'gd' ? { kind, lr } : { kind, lr, momentum: momentum! };
 }

@@ -21,7 +21,7 @@ const RUN_OPTIONS = {
   lr: { kind: 'number' as const, help: 'gradient-descent step (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue; see src/analysis/runs.ts)' },
   agf: { kind: 'string' as const, help: 'AGF solver: auto (generic, diagonal closed form where the generic one is precision-limited), generic, closed', default: 'auto' },
   t: { kind: 'number' as const, help: 'simulated flow time (default 1.3 × last predicted jump + 20)' },
-  momentum: { kind: 'number' as const, help: 'heavy-ball coefficient m in (0, 1) of the methods momentum and agf-momentum (v ← m·v − lr·∇L, θ ← θ + v)' },
+  momentum: { kind: 'number' as const, help: 'momentum coefficient m in (0, 1) of the methods momentum / agf-momentum (heavy ball: v ← m·v − lr·∇L, θ ← θ + v) and nesterov / agf-nesterov (v ← m·v − lr·∇L, θ ← θ + m·v − lr·∇L, PyTorch\'s nesterov=True)' },
 };
 
 function runOptions(args: Parameters<Command['run']>[0], methods: string[]): RunOptions {
@@ -85,7 +85,7 @@ function parseMethods(v: unknown, model: string): string[] {
 export const compareCommand: Command = {
   name: 'compare',
   summary: 'Jump schedules from AGF, Pesme–Flammarion, gradient flow and gradient descent in one table (diagonal model).',
-  usage: 'gradflow compare diagonal [--data F] [--alpha A] [--methods agf,pf,flow,gd,agf-gd,momentum,agf-momentum] [--lr η] [--momentum m] [--out DIR] [--json]   |   gradflow compare linear|factorization|factorization-uv [--moments F] [--variant auto|commuting|conjecture] [--agf generic]',
+  usage: 'gradflow compare diagonal [--data F] [--alpha A] [--methods agf,pf,flow,gd,agf-gd,momentum,agf-momentum,nesterov,agf-nesterov] [--lr η] [--momentum m] [--out DIR] [--json]   |   gradflow compare linear|factorization|factorization-uv [--moments F] [--variant auto|commuting|conjecture] [--agf generic]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
@@ -115,7 +115,8 @@ export const compareCommand: Command = {
     checkAlpha(p);
     const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined });
     const cmp = compareSchedules(runs.schedules);
-    const timeNote = methods.some((m) => m.includes('momentum')) ? 'gd, agf-gd: t = k·lr; momentum, agf-momentum: t = k·lr/(1 − m)' : methods.includes('agf-gd') ? 'gd, agf-gd: t = k·lr' : 'gd: t = k·lr';
+    const withM = ['momentum', 'nesterov'].flatMap((k) => [k, `agf-${k}`]).filter((k) => methods.includes(k));
+    const timeNote = withM.length ? `gd, agf-gd: t = k·lr; ${withM.join(', ')}: t = k·lr/(1 − m)` : methods.includes('agf-gd') ? 'gd, agf-gd: t = k·lr' : 'gd: t = k·lr';
     const notes = [
       `loss: ${p.conventions.loss}; time: flow time (${timeNote})`,
       `init: ${p.conventions.init}; alpha = ${p.alpha}`,
