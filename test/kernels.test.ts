@@ -142,6 +142,45 @@ describe('compiled kernels', () => {
 });
 
 /**
+ * The unmasked lossGrad runs SB samples per iteration (sample-blocks.ts) and, with many neurons,
+ * ACC partial forward sums; the masked kernel does neither. With an all-ones mask the two compute
+ * the same sums in another order: they must agree to rounding, for every n mod SB (the blocked
+ * loop's tail), and the blocked gradient must equal finite differences of the loss.
+ */
+describe('sample-blocked lossGrad', () => {
+  const BLOCK_SPECS: ModelSpec[] = [
+    { name: 'diagonal, 11 neurons', dims: { d: 11 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' },
+    { name: 'cubic deep diagonal', dims: { d: 9 }, params: { u: [], v: [], s: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * s * x[i] + u^3 * x[i]' },
+    { name: 'relu, d = 37 (split dot sums)', dims: { d: 37, h: 9 }, params: { a: [], w: ['d'], b: [] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * relu(dot(w, x) + b)' },
+    { name: 'softplus of a squared dot', dims: { d: 5, h: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * softplus(dot(w, x)) + sq(dot(w, x))' },
+  ];
+  for (const spec of BLOCK_SPECS) {
+    it(`${spec.name}: equals the masked (one sample at a time) kernel and finite differences`, () => {
+      const k = compileModel(deriveModel(spec), {}, undefined, { moments: false, rowTables: false });
+      const L = k.layout, rng = new Rng(11);
+      expect(k.source.lossGradUnmasked).toContain('j + 3 < n');
+      const all = new Uint8Array(L.H).fill(1);
+      for (const n of [1, 4, 13, 14, 15, 16]) {
+        const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n), th = rng.normalArray(L.H * L.P);
+        const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
+        const l = k.lossGrad(th, X, Y, n, g), l2 = k.lossGrad(th, X, Y, n, g2, all);
+        expect(Math.abs(l - l2)).toBeLessThan(1e-14 * l2);
+        const scale = Math.max(...g2.map(Math.abs));
+        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-14 * scale);
+        if (n !== 15) continue;
+        for (let q = 0; q < th.length; q++) {
+          const h = 1e-5 * Math.max(1, Math.abs(th[q]));
+          const tp = th.slice(), tm = th.slice();
+          tp[q] += h; tm[q] -= h;
+          const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
+          expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+        }
+      }
+    });
+  }
+});
+
+/**
  * The moment form (models linear in x, MSE): once a data set has been used enough, lossGrad and
  * loss come from Σ_xx, Σ_yx instead of the samples. Checked against the per-sample kernel
  * (compiled with moments off), central finite differences, and a closed-form zero loss.
