@@ -9,7 +9,7 @@
  * ξ in gradflow's and torch-MSELoss units, and the AGF / simulated loss just before the next
  * frequency's first activation (or at the end).
  */
-import type { Progress } from '../src/util/progress.ts';
+import type { JumpReporter, Progress } from '../src/util/progress.ts';
 import type { Problem } from '../src/problem.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
 import type { Trajectory } from '../src/trajectory.ts';
@@ -58,6 +58,8 @@ export interface ModularRunOptions {
   methods?: ('flow' | 'momentum')[];
   /** A progress line per simulated run (flow, momentum). */
   progress?: (run: string) => Progress;
+  /** A jump-by-jump progress line for the modular AGF. */
+  agfProgress?: JumpReporter;
 }
 
 export interface FrequencyRow {
@@ -95,7 +97,8 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const prediction = predictModular(p, spectrum, pr.alpha);
   const timings: Record<string, number> = {};
   let t0 = performance.now();
-  const agf = solveAgfModular(pr);
+  const agf = solveAgfModular(pr, { onProgress: opts.agfProgress });
+  opts.agfProgress?.finish(agf);
   timings.agf = (performance.now() - t0) / 1000;
   const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
   const groups: Record<string, FrequencyActivation[]> = { agf: groupByFrequency(p, agfFinal, scheduleActivations(agf)) };

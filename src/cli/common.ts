@@ -17,6 +17,8 @@ import { hasOwn, parseDecimal, printable, readInputFile } from '../util/limits.t
 import { envelope, gradflowVersion, jsonText, type OutputKind } from '../report/json.ts';
 import { renderHtml } from '../report/html.ts';
 import type { Table } from '../report/table.ts';
+import { jumpProgressLine, type JumpReporter } from '../util/progress.ts';
+import { timeUnit } from '../schedule.ts';
 
 export interface CommandIO {
   out: (s: string) => void;
@@ -233,4 +235,9 @@ export function tableColumns(args: ParsedArgs): 'narrow' | 'full' {
   const c = str(args, 'columns') ?? 'narrow';
   if (c !== 'narrow' && c !== 'full') throw new GradflowError(`--columns must be narrow or full (got '${c}')`);
   return c;
+}
+
+/** A jump-by-jump progress line for an AGF run (stderr, when progress is drawn), in the problem's rescaled time. */
+export function agfProgress(io: CommandIO, label: string, p: Problem): JumpReporter | undefined {
+  return io.progress ? jumpProgressLine(io.err, label, timeUnit(p.derived.kappa, p.alpha).label) : undefined;
 }

@@ -101,7 +101,9 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
       io.out(`gradflow ${gradflowVersion()}`);
       return 0;
     }
-    const args = { ...parseArgs(rest, cmd.options, { command: cmd.name, others: OPTION_OWNERS }), argv: [name, ...rest] };
+    // --progress only draws on stderr: the recorded command line (JSON argv, report headers, sweep
+    // manifests) leaves it out, so results are the same bytes with or without it
+    const args = { ...parseArgs(rest, cmd.options, { command: cmd.name, others: OPTION_OWNERS }), argv: [name, ...rest.filter((a) => a !== '--progress')] };
     const maxPositionals = cmd.positionals ?? 1;
     if (args.positionals.length > maxPositionals) {
       const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');

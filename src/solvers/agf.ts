@@ -47,6 +47,7 @@ import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, 
 import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { advanceReluDormant } from './cones.ts';
+import type { JumpProgress } from '../util/progress.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
 export const AGF_COLLAPSE_FLOOR = 1e-3;
@@ -70,6 +71,8 @@ export interface AgfOptions {
   theta0?: Float64Array;
   /** The algorithm whose jumps are predicted (default gradient flow); gd and momentum: κ = 2 polynomial models, times in steps (agf/discrete.ts). */
   algorithm?: AgfAlgorithm;
+  /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
+  onProgress?: (at: JumpProgress) => void;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
@@ -268,6 +271,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       deactivated,
     });
     activeSets.push(units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b));
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: jumps[jumps.length - 1].rescaledTime, loss: lossAfter, initialLoss });
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
 
@@ -441,6 +445,7 @@ function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): Jump
     });
     const lossAfter = updateResidual();
     jumps.push({ time, rescaledTime: time / logInv, neuron: w, sign: neuronSign(p, theta, w), lossAfter, deactivated });
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: time / logInv, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }

@@ -1,7 +1,7 @@
 /** compare: predictions and simulations side by side in one table (sweeps over grids: sweep.ts). */
 import { progressLine } from '../../util/progress.ts';
 import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { METHODS, runMethods, type RunOptions } from '../../analysis/runs.ts';
 import { compareSchedules, comparisonJson, comparisonTable } from '../../analysis/compare.ts';
@@ -63,7 +63,7 @@ export const compareCommand: Command = {
     const methods = parseMethods(args.values.get('methods'), def.spec.name);
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
-    const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined });
+    const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined, agfProgress: agfProgress(io, `compare ${def.spec.name}: agf`, p) });
     const cmp = compareSchedules(runs.schedules);
     const notes = [
       `loss: ${p.conventions.loss}; time: flow time (gd: t = k·lr)`,

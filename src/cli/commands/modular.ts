@@ -5,7 +5,7 @@
  */
 import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { detectJumps } from '../../analysis/jumps.ts';
 import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
@@ -111,6 +111,7 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
     progress: io.progress ? (m) => progressLine(io.err, `compare modular: ${m}`) : undefined,
+    agfProgress: agfProgress(io, 'compare modular: agf', pr),
   });
   const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))')];
   // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible
