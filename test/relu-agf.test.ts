@@ -25,6 +25,7 @@ import { createProblem, gradientOf, type Problem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
 import { detectJumps } from '../src/analysis/jumps.ts';
+import { symEig } from '../src/util/dense.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
 import type { Trajectory } from '../src/trajectory.ts';
 
@@ -44,17 +45,18 @@ function angle(u: ArrayLike<number>, v: ArrayLike<number>): number {
   return c > 0 ? 2 * Math.asin(Math.sqrt(s) / 2) : Math.PI;
 }
 
-/** The flow state on plateau k: argmin of ‖∇L‖²/L between the flow's jumps k and k + 1. */
-function plateauState(r: Run, k: number): Float64Array {
+/** The flow state on plateau k: argmin of ‖∇L‖²/L between the flow's jumps k and k + 1 (and its time). */
+function plateauPoint(r: Run, k: number): { t: number; s: Float64Array } {
   const { p, flow, flowJumps, tEnd } = r;
   const a = flowJumps.jumps[k].time, b = flowJumps.jumps[k + 1]?.time ?? tEnd;
   const g = new Float64Array(p.theta0.length);
-  let best = Infinity, at = flow.dense!(b);
+  let best = Infinity, at = { t: b, s: flow.dense!(b) };
   for (let q = 1; q < 400; q++) {
-    const s = flow.dense!(a + ((b - a) * q) / 400);
+    const t = a + ((b - a) * q) / 400;
+    const s = flow.dense!(t);
     const L = gradientOf(p, s, g);
     const rate = g.reduce((x, v) => x + v * v, 0) / L;
-    if (rate < best) { best = rate; at = s; }
+    if (rate < best) { best = rate; at = { t, s }; }
   }
   return at;
 }
@@ -101,7 +103,7 @@ describe('ReLU AGF vs the ReLU flow on the 2-D teacher–student data (bias-free
     const a = solveAgf(r.p, { maxJumps: k + 1 });
     const th = a.extra!.finalTheta as number[];
     const active = (a.extra!.activeSets as number[][])[k];
-    const s = plateauState(r, k);
+    const s = plateauPoint(r, k).s;
     return active.map((i) => angle(incoming(r.p, th, i), incoming(r.p, s, i)));
   });
 
@@ -116,11 +118,70 @@ describe('ReLU AGF vs the ReLU flow on the 2-D teacher–student data (bias-free
     }
   });
 
-  // Not met at α = 1e-4 (measured 1.2e-3 rad on the first plateau): the flow leaves that plateau
-  // before its fit has relaxed (slowest Hessian rate 0.25 at the saddle against a plateau of
-  // 2.0·log(1/α) = 19 flow-time units) — the angle falls like α^0.11 (4.2e-4 at 1e-8, 1.5e-4 at 1e-12).
+  // Not met at α = 1e-4: 1.17e-3 rad on plateau 1 (bar 1e-3). Measured on α = 1e-3 … 1e-14 (report):
+  // 1.90e-3, 1.17e-3 (1e-4), 1.00e-3 (3e-5), 8.8e-4 (1e-5), 6.9e-4 (1e-6), 4.2e-4 (1e-8), 2.5e-4
+  // (1e-10), 1.5e-4 (1e-12), 8.7e-5 (1e-14): a power law α^0.112 from 1e-4 down, so the bar is met
+  // from α ≈ 3e-5. It is the flow, not the engine (the two tests below): AGF's saddle is the point
+  // the flow of its active units converges to, and the flow's angle at its plateau point is the
+  // transient e^{−λ_s s*} of the slowest Hessian mode λ_s at the saddle, s* the time from the jump
+  // to the plateau point, which grows only like 0.47·log(1/α) because the next units (at norm 0.12
+  // there at α = 1e-4) end the plateau. Other choices of the plateau point do not rescue α = 1e-4:
+  // closest approach to AGF's state in θ 1.45e-3, where the loss crosses AGF's plateau level 1.55e-3;
+  // the midpoint in time gives 4.3e-4, but there the loss is already 28 % below the plateau level
+  // and the next units are at norm 0.26 — that point is inside the second jump, not on a plateau.
   it.fails('active-unit directions ≤ 1e-3 rad at α = 1e-4 (known not to hold, see the comment)', () => {
     for (const a of angles(runs[0])) for (const x of a) expect(x).toBeLessThanOrEqual(1e-3);
+  });
+
+  it('α = 1e-4, the engine side: the flow of AGF\'s plateau-1 units alone converges to AGF\'s saddle (≤ 1e-4 rad, an O(α) offset)', () => {
+    const r = runs[0];
+    const { H, P } = r.p.layout;
+    const a = solveAgf(r.p, { maxJumps: 1 });
+    const th = a.extra!.finalTheta as number[];
+    const active = (a.extra!.activeSets as number[][])[0];
+    // the true flow's own state just after its first jump, with every other unit removed
+    const s0 = r.flow.dense!(r.flowJumps.jumps[0].time + 2);
+    const start = new Float64Array(H * P);
+    for (const i of active) start.set(s0.subarray(i * P, (i + 1) * P), i * P);
+    const f = solveFlow(r.p, { tEnd: 600, rtol: 1e-11, theta0: start });
+    const end = f.states[f.states.length - 1];
+    const off = Math.max(...active.map((i) => angle(incoming(r.p, th, i), incoming(r.p, end, i))));
+    console.log(`relu AGF α = 1e-4: the active units' own flow ends ${off.toExponential(2)} rad from AGF's saddle`);
+    expect(off).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('α dependence of the plateau-1 angle is the saddle\'s slowest relaxation: angle ∝ exp(−λ_s·s*), λ_s from the Hessian at AGF\'s saddle', () => {
+    // λ_s: smallest non-zero eigenvalue of the loss Hessian (central differences of ∇L) at AGF's
+    // first saddle, on its active units (the others are zero there)
+    const r = runs[1];
+    const { H, P } = r.p.layout;
+    const a = solveAgf(r.p, { maxJumps: 1 });
+    const active = (a.extra!.activeSets as number[][])[0];
+    const base = new Float64Array(H * P);
+    for (const i of active) for (let k = 0; k < P; k++) base[i * P + k] = (a.extra!.finalTheta as number[])[i * P + k];
+    const idx = active.flatMap((i) => Array.from({ length: P }, (_, k) => i * P + k));
+    const m = idx.length, h = 1e-6;
+    const Hm = new Float64Array(m * m), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
+    idx.forEach((ia, c) => {
+      const x = base.slice();
+      x[ia] += h; gradientOf(r.p, x, gp);
+      x[ia] -= 2 * h; gradientOf(r.p, x, gm);
+      idx.forEach((ib, q) => { Hm[q * m + c] = (gp[ib] - gm[ib]) / (2 * h); });
+    });
+    for (let q = 0; q < m; q++) for (let c = 0; c < q; c++) { const v = 0.5 * (Hm[q * m + c] + Hm[c * m + q]); Hm[q * m + c] = v; Hm[c * m + q] = v; }
+    const ev = symEig(Hm, m).values.filter((v) => v > 1e-8);
+    const lambdaS = Math.min(...ev);
+    // the flow's plateau-1 angle and the time from its jump to its plateau point, at α = 1e-4 and 1e-12
+    const at = (q: number): { ang: number; s: number } => ({ ang: Math.max(...angles(runs[q])[0]), s: plateauPoint(runs[q], 0).t - runs[q].flowJumps.jumps[0].time });
+    const lo = at(0), hi = at(2);
+    const measured = Math.log(lo.ang / hi.ang), predicted = lambdaS * (hi.s - lo.s);
+    const dL = Math.log(ALPHAS[0] / ALPHAS[2]);
+    console.log(`relu AGF plateau 1: λ_s = ${lambdaS.toPrecision(4)}; angle ${lo.ang.toExponential(2)} → ${hi.ang.toExponential(2)} (α^${(measured / dL).toFixed(3)}); s* ${lo.s.toFixed(2)} → ${hi.s.toFixed(2)}; log-ratio measured ${measured.toFixed(3)}, λ_s·Δs* ${predicted.toFixed(3)}`);
+    expect(Math.abs(measured - predicted)).toBeLessThanOrEqual(0.15 * predicted);
+    // a power of α, not 1/log(1/α): the exponent is the same on both halves of the α range
+    const mid = Math.max(...angles(runs[1])[0]);
+    const p1 = Math.log(lo.ang / mid) / Math.log(ALPHAS[0] / ALPHAS[1]), p2 = Math.log(mid / hi.ang) / Math.log(ALPHAS[1] / ALPHAS[2]);
+    expect(Math.abs(p1 - p2)).toBeLessThanOrEqual(0.1 * p2);
   });
 
   it('rescaled jump-time error shrinks like 1/log(1/α): the flow-time gap is the same at every α', () => {
@@ -182,5 +243,43 @@ describe('ReLU AGF on the teacher–student data with biases (the default): why 
     const far = Math.max(...active.map((i) => angle(wb(th, i), wb(mid, i))));
     console.log(`relu AGF, biased teacher–student data: the active unit's flow ends ${Math.max(...active.map((i) => angle(wb(th, i), wb(end, i)))).toExponential(2)} rad from AGF's saddle, but is ${far.toExponential(2)} rad off half an α = 1e-12 plateau after its jump`);
     expect(far).toBeGreaterThan(1e-3);
+  });
+});
+
+describe('ReLU AGF in the α → 0 limit (limit: true, `agf relu --alpha 0`): rescaled times against two independent α → 0 extrapolations', () => {
+  /** α → 0 extrapolation of rescaled jump times from flow times at two α: T_k = τ_k·log(1/α) + c_k + o(1). */
+  const extrapolate = (lo: number[], hi: number[], aLo: number, aHi: number): number[] => hi.map((t, k) => (t - lo[k]) / Math.log(aLo / aHi));
+  const groups = (s: JumpSchedule): number[][] => s.jumps.map((j, k) => [j.neuron, ...(s.extra!.coActivated as number[][])[k]].sort());
+
+  it('bias-free teacher: equal to the true flow extrapolated from α = 1e-8, 1e-12 (≤ 1e-4) and to the finite-α engine extrapolated from α = 1e-150, 1e-300 (≤ 1e-8)', () => {
+    const lim = solveAgf(runs[0].p, { limit: true });
+    expect(lim.extra!.status).toBe('zero-loss');
+    expect(lim.conventions.alpha).toBe(0);
+    const flowLimit = extrapolate(runs[1].flowJumps.jumps.map((j) => j.time), runs[2].flowJumps.jumps.map((j) => j.time), ALPHAS[1], ALPHAS[2]);
+    const fin = [1e-150, 1e-300].map((alpha) => solveAgf(createProblem(relu, { alpha, seed: 0, options: { data: 1, bias: 0 } })));
+    const engineLimit = extrapolate(fin[0].jumps.map((j) => j.time), fin[1].jumps.map((j) => j.time), 1e-150, 1e-300);
+    console.log(`relu AGF α → 0: rescaled ${lim.jumps.map((j) => j.rescaledTime.toFixed(6)).join(', ')}; flow extrapolated ${flowLimit.map((x) => x.toFixed(6)).join(', ')}; engine extrapolated ${engineLimit.map((x) => x.toFixed(6)).join(', ')}`);
+    expect(lim.jumps.length).toBe(flowLimit.length);
+    lim.jumps.forEach((j, k) => {
+      expect(Math.abs(j.rescaledTime - flowLimit[k])).toBeLessThanOrEqual(1e-4 * flowLimit[k]);
+      expect(Math.abs(j.rescaledTime - engineLimit[k])).toBeLessThanOrEqual(1e-8 * engineLimit[k]);
+    });
+    expect(groups(lim)).toEqual(groups(fin[1]));
+    expect(Math.abs(lim.jumps[0].lossAfter - fin[1].jumps[0].lossAfter)).toBeLessThanOrEqual(1e-9 * fin[1].jumps[0].lossAfter);
+  });
+
+  it('biased and 3-unit teachers, seeds 0 and 1: the finite-α engine\'s α → 0 extrapolation, with the same co-activated groups (and shares: the same plateau levels)', () => {
+    for (const options of [{ data: 1 }, { data: 1, teacher: 3 }] as Record<string, number>[]) for (const seed of [0, 1]) {
+      const lim = solveAgf(createProblem(relu, { alpha: 1e-4, seed, options }), { limit: true });
+      const fin = [1e-150, 1e-300].map((alpha) => solveAgf(createProblem(relu, { alpha, seed, options })));
+      const engineLimit = extrapolate(fin[0].jumps.map((j) => j.time), fin[1].jumps.map((j) => j.time), 1e-150, 1e-300);
+      expect(lim.jumps.length).toBe(fin[1].jumps.length);
+      expect(lim.extra!.status).toBe(fin[1].extra!.status);
+      expect(groups(lim)).toEqual(groups(fin[1]));
+      lim.jumps.forEach((j, k) => {
+        expect(Math.abs(j.rescaledTime - engineLimit[k])).toBeLessThanOrEqual(1e-8 * engineLimit[k]);
+        if (fin[1].jumps[k].lossAfter > 1e-12 * fin[1].initialLoss) expect(Math.abs(j.lossAfter - fin[1].jumps[k].lossAfter)).toBeLessThanOrEqual(1e-6 * fin[1].jumps[k].lossAfter);
+      });
+    }
   });
 });

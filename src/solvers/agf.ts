@@ -46,7 +46,7 @@ import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
-import { advanceReluDormant } from './cones.ts';
+import { solveAgfCones } from './agf/relu-cones.ts';
 import type { JumpProgress } from '../util/progress.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
@@ -129,7 +129,6 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   checkDiscreteModel(p, algo);
   if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
   if (!p.derived.polynomial) {
-    if (opts.limit) throw new GradflowError(`agf: the alpha → 0 limit is implemented for polynomial κ = 2 models; '${p.model.spec.name}' has relu units (give a small positive alpha instead)`);
     return solveAgfCones(p, theta0, opts);
   }
   return solveAgfLinearDormant(p, theta0, opts);
@@ -343,130 +342,4 @@ function regrade(dyn: DormantDynamics, dormant: Unit[], basis: Eigenbasis): void
     }
     pool.splice(pi, 1);
   }
-}
-
-/**
- * κ = 2 neurons with relu units (non-polynomial): on a plateau each dormant unit's dynamics are
- * linear inside each activation cone; cones.ts advances them exactly (eigenbasis log-magnitudes,
- * kink crossings as events, Filippov sliding), from which the first unit to reach norm 1 is
- * found; the others are advanced to that time. A unit's state between plateaus is its parameter
- * vector (limitation: exponentially small components of a returning unit are not kept, as they
- * are for polynomial models).
- *
- * Co-activation. Units whose directions converge into the same cone grow at the same top rate of
- * the same M, so when the first of them reaches norm 1 the others sit at O(1) norms (0.3–0.8 on
- * the teacher–student data): their activation times differ by O(1) flow time, i.e. they activate
- * together in rescaled time, and their outputs are not negligible. So every dormant unit on the
- * winner's activation cone at that time (same pattern: the same M, hence the same top direction)
- * enters the active set with it, whatever its norm — its share of the output is its share of the
- * top-mode coefficient, as in the flow. The group is sized with one common factor (aligned units
- * θ_i = c_i·φ have gradients c_i·G, so flow and fit both keep the ratios c_i/c_j) and then fitted.
- * extra.coActivated lists the co-activated units of each jump.
- */
-function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
-  const { H, P } = p.layout;
-  const logInv = Math.log(1 / p.alpha);
-  const maxJumps = opts.maxJumps ?? 4 * H + 10;
-  const lossTol = opts.lossTol ?? 1e-12;
-  const set = activeSet(p);
-  const { theta, mask: activeMask, residual } = set;
-  const updateResidual = set.update;
-  const initialLoss = updateResidual();
-  const scale = Math.max(dataScale(p, initialLoss), 1e-300);
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
-  const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
-    const v = theta0.slice(i * P, (i + 1) * P);
-    return v.some((x) => x !== 0) ? v : null;
-  });
-  const coActivated: number[][] = [];
-  /** One common size factor for a group entering together (bestSize for a group): s² = E⟨f_G, r_−G⟩ / E‖f_G‖². */
-  const sizeGroup = (group: number[]): void => {
-    const { X, Y, n } = p.data;
-    const nc = n * p.layout.c;
-    const others = activeMask.slice();
-    for (const i of group) others[i] = 0;
-    const f = new Float64Array(nc);
-    p.kernels.forward(theta, X, n, f, others);
-    const outs = new Float64Array(H * nc);
-    p.kernels.neuronOutputs(theta, X, n, outs);
-    let num = 0, den = 0;
-    for (let q = 0; q < nc; q++) {
-      let fg = 0;
-      for (const i of group) fg += outs[i * nc + q];
-      num += fg * (Y[q] - f[q]);
-      den += fg * fg;
-    }
-    if (!(num > 0 && den > 0)) return;
-    const sc = Math.sqrt(num / den);
-    for (const i of group) for (let a = 0; a < P; a++) theta[i * P + a] *= sc;
-  };
-  const atActivation: (Float64Array | null)[] = new Array(H).fill(null);
-  // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
-  const horizon = 1e6 * logInv / scale;
-  const jumps: Jump[] = [];
-  const activeSets: number[][] = [];
-  let time = 0;
-  let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
-  let dormantEvents = 0;
-  while (status === 'max-jumps' && jumps.length < maxJumps) {
-    let tau = Infinity, winner = -1;
-    for (let i = 0; i < H; i++) {
-      if (activeMask[i] || !dormant[i]) continue;
-      const adv = advanceReluDormant(p, i, dormant[i]!, residual, horizon);
-      if (adv.reason === 'norm' && adv.t < tau) { tau = adv.t; winner = i; }
-    }
-    if (winner < 0) { status = 'no-positive-utility'; break; }
-    time += tau;
-    const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
-    for (let i = 0; i < H; i++) {
-      if (activeMask[i] || !dormant[i]) continue;
-      const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau);
-      dormantEvents += adv.events.length;
-      dormant[i] = adv.theta;
-      patterns[i] = adv.pattern;
-    }
-    const wp = patterns[winner]!;
-    const group = [winner, ...patterns.flatMap((q, i) => (i !== winner && q && q.every((v, j) => v === wp[j]) ? [i] : []))];
-    const w = winner;
-    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1);
-    for (const i of group) {
-      atActivation[i] = dormant[i]!.slice();
-      theta.set(dormant[i]!, i * P);
-      dormant[i] = null;
-      activeMask[i] = 1;
-    }
-    if (group.length === 1) bestSize(p, theta, activeMask, w, 2);
-    else sizeGroup(group);
-    coActivated.push(group.slice(1));
-    const deactivated: number[] = [];
-    fitWithCollapses(p, set, cost, (i) => {
-      dormant[i] = atActivation[i];
-      if (wasActive[i]) deactivated.push(i);
-    });
-    const lossAfter = updateResidual();
-    jumps.push({ time, rescaledTime: time / logInv, neuron: w, sign: neuronSign(p, theta, w), lossAfter, deactivated });
-    opts.onProgress?.({ jumps: jumps.length, rescaledTime: time / logInv, loss: lossAfter, initialLoss });
-    activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
-    if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
-  }
-  const finalTheta = theta.slice();
-  for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
-  return {
-    model: p.model.spec.name,
-    method: 'agf',
-    conventions: { ...p.conventions, time: 'flow time; rescaledTime = time / log(1/alpha)' },
-    initialLoss,
-    jumps,
-    extra: {
-      kappa: 2,
-      solver: 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
-      status,
-      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
-      mechanism: 'relu activation cones (cones.ts)',
-      activeSets,
-      coActivated,
-      dormantEvents,
-      finalTheta: Array.from(finalTheta),
-    },
-  };
 }

@@ -309,3 +309,55 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
   throw new GradflowError('relu dormant dynamics: too many cone switches (the pattern chatters)');
 }
 
+
+export interface DirectionAttractor {
+  /** Unit vector the dormant unit's direction converges to under θ̇ = ∇U (residual fixed). */
+  direction: Float64Array;
+  /** Growth rate d log‖θ‖/dt there: the Rayleigh quotient of the cone's (or sliding) M. */
+  rate: number;
+  /** Pattern at the attractor (0 off, 1 on, 2 sliding). */
+  pattern: Uint8Array;
+  /** lim_{t→∞} (log‖θ(t)‖ − log‖θ(0)‖ − rate·t): the O(1) log-norm the transient to the attractor adds. */
+  logGain: number;
+  /** False when the direction had not settled after the flow-time budget (rate then is the last one). */
+  converged: boolean;
+}
+
+/**
+ * Where a dormant unit's direction settles for a fixed residual, and its growth rate there — the
+ * α → 0 view of one plateau: the direction moves in O(1) flow time (zero rescaled time) while the
+ * log-norm grows by rate·Δt over the O(log(1/α)) plateau. The direction flow is the ascent of the
+ * utility on the sphere, so it converges; it is followed with the exact cone dynamics in chunks of
+ * bounded growth (renormalised in between), until the direction stops moving.
+ */
+export function reluDirectionAttractor(p: Problem, i: number, direction: Float64Array, residual: Float64Array, opts: { rateScale: number; maxChunks?: number } = { rateScale: 1 }): DirectionAttractor {
+  const sys = new DormantSystem(p, i, residual);
+  const { P, n } = sys;
+  const nrm = (v: Float64Array): number => Math.hypot(...v);
+  const d0 = nrm(direction);
+  if (!(d0 > 0)) throw new GradflowError('relu direction attractor: the direction is zero');
+  let dir: Float64Array = direction.map((v) => v / d0);
+  // each chunk multiplies the norm by at most e^{±200}: from 1e-150 that stays inside double range
+  const chunk = 200 / Math.max(opts.rateScale, 1e-300);
+  const maxChunks = opts.maxChunks ?? 400;
+  let pattern: Uint8Array = new Uint8Array(n), mu: Float64Array = new Float64Array(n);
+  let converged = false, grown = 0, elapsed = 0;
+  for (let k = 0; k < maxChunks && !converged; k++) {
+    const adv = advanceReluDormant(p, i, dir.map((v) => 1e-150 * v), residual, chunk, { normTarget: Infinity });
+    grown += adv.logNorm - Math.log(1e-150);
+    elapsed += adv.t;
+    const m = nrm(adv.theta);
+    if (!(m > 0) || !Number.isFinite(m)) throw new GradflowError('relu direction attractor: the state left double range within one chunk');
+    const next = adv.theta.map((v) => v / m);
+    let diff = 0;
+    for (let q = 0; q < P; q++) diff = Math.max(diff, Math.abs(next[q] - dir[q]));
+    converged = diff <= 1e-13 && adv.pattern.every((s, j) => s === pattern[j]);
+    dir = next;
+    pattern = adv.pattern;
+    mu = adv.mu;
+  }
+  const M = sys.matrix(Float64Array.from(pattern, (s, j) => (s === ON ? 1 : s === SLIDE ? mu[j] : 0)));
+  let rate = 0;
+  for (let a = 0; a < P; a++) { let r = 0; for (let b = 0; b < P; b++) r += M[a * P + b] * dir[b]; rate += dir[a] * r; }
+  return { direction: dir, rate, pattern, logGain: grown - rate * elapsed, converged };
+}

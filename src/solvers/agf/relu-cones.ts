@@ -1,0 +1,211 @@
+/**
+ * AGF for κ = 2 neurons with relu units (non-polynomial), at finite α and in the α → 0 limit.
+ *
+ * Finite α. On a plateau each dormant unit's dynamics are linear inside each activation cone;
+ * cones.ts advances them exactly (eigenbasis log-magnitudes, kink crossings as events, Filippov
+ * sliding), from which the first unit to reach norm 1 is found; the others are advanced to that
+ * time. A unit's state between plateaus is its parameter vector (limitation: exponentially small
+ * components of a returning unit are not kept, as they are for polynomial models).
+ *
+ * The α → 0 limit (`limit: true`), in rescaled time s = t/log(1/α). A unit's direction moves in
+ * O(1) flow time — zero rescaled time — while its log-norm, in units of log(1/α), changes by
+ * rate·Δs over a plateau. So on each plateau every dormant unit jumps to the attractor of its
+ * direction flow for that residual (cones.ts, reluDirectionAttractor: the top direction of a
+ * self-consistent cone, or a sliding one) and its log-norm ℓ (−1 at the start) grows linearly at
+ * the attractor's rate; the first to reach ℓ = 0 activates. This is the max-plus rule with one
+ * exponent per unit. Limitation: a direction that sits exactly on an unstable critical point of
+ * the new plateau leaves it at once (the finite-α flow leaves it after O(log(1/α)) flow time, a
+ * finite rescaled delay that the limit does not keep).
+ *
+ * Co-activation. Units whose directions converge into the same cone grow at the same top rate of
+ * the same M, so when the first of them reaches norm 1 the others sit at O(1) norms (0.3–0.8 on
+ * the teacher–student data): their activation times differ by O(1) flow time, i.e. they activate
+ * together in rescaled time, and their outputs are not negligible. So every dormant unit on the
+ * winner's activation cone at that time (same pattern: the same M, hence the same top direction)
+ * enters the active set with it, whatever its norm — its share of the output is its share of the
+ * top-mode coefficient, as in the flow. In the limit the co-activated units are those on the
+ * winner's cone whose ℓ ties with the winner's (a lower ℓ is a norm α^{Δℓ} → 0); their shares are
+ * the α → 0 limit of the finite-α ones: the limit keeps, next to ℓ, the O(1) part of each log-norm
+ * (log‖θ‖ = ℓ·log(1/α) + κ; κ changes by the transient's log-gain on each plateau and by the
+ * plateau's O(1) flow-time offset), and a co-activated unit enters at norm e^{κ − κ_winner}. (The
+ * fit does depend on the shares: with equal ones the 3-unit teacher, seed 0, ends at loss 2.6e-3
+ * instead of the finite-α engine's 2.94e-3 at every α from 1e-12 to 1e-300.) The group is
+ * sized with one common factor (aligned units θ_i = c_i·φ have gradients c_i·G, so flow and fit
+ * both keep the ratios c_i/c_j) and then fitted. extra.coActivated lists the co-activated units.
+ */
+import type { Problem } from '../../problem.ts';
+import type { Jump, JumpSchedule } from '../../schedule.ts';
+import { neuronSign, type AgfOptions } from '../agf.ts';
+import { advanceReluDormant, reluDirectionAttractor } from '../cones.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './cost.ts';
+
+export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
+  const { H, P } = p.layout;
+  const limit = opts.limit === true;
+  const logInv = Math.log(1 / p.alpha);
+  const maxJumps = opts.maxJumps ?? 4 * H + 10;
+  const lossTol = opts.lossTol ?? 1e-12;
+  const set = activeSet(p);
+  const { theta, mask: activeMask, residual } = set;
+  const updateResidual = set.update;
+  const initialLoss = updateResidual();
+  const scale = Math.max(dataScale(p, initialLoss), 1e-300);
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
+  // finite α: the dormant parameter vector; limit: its direction (unit vector), with ell its log-norm / log(1/α)
+  const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
+    const v = theta0.slice(i * P, (i + 1) * P);
+    if (!v.some((x) => x !== 0)) return null;
+    if (!limit) return v;
+    const m = Math.hypot(...v);
+    return v.map((x) => x / m);
+  });
+  const ell = new Float64Array(H).fill(-1);
+  // the O(1) part of the log-norm (log‖θ‖ = ell·log(1/α) + kappaLog): it orders units whose ell tie and gives co-activated units their shares
+  const kappaLog = Float64Array.from({ length: H }, (_, i) => Math.log(Math.hypot(...theta0.subarray(i * P, (i + 1) * P)) / p.alpha));
+  const rateTol = (opts.utilTol ?? 1e-10) * scale;
+  const coActivated: number[][] = [];
+  /** One common size factor for a group entering together (bestSize for a group): s² = E⟨f_G, r_−G⟩ / E‖f_G‖². */
+  const sizeGroup = (group: number[]): void => {
+    const { X, Y, n } = p.data;
+    const nc = n * p.layout.c;
+    const others = activeMask.slice();
+    for (const i of group) others[i] = 0;
+    const f = new Float64Array(nc);
+    p.kernels.forward(theta, X, n, f, others);
+    const outs = new Float64Array(H * nc);
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    let num = 0, den = 0;
+    for (let q = 0; q < nc; q++) {
+      let fg = 0;
+      for (const i of group) fg += outs[i * nc + q];
+      num += fg * (Y[q] - f[q]);
+      den += fg * fg;
+    }
+    if (!(num > 0 && den > 0)) return;
+    const sc = Math.sqrt(num / den);
+    for (const i of group) for (let a = 0; a < P; a++) theta[i * P + a] *= sc;
+  };
+  const atActivation: (Float64Array | null)[] = new Array(H).fill(null);
+  // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
+  const horizon = 1e6 * logInv / scale;
+  const jumps: Jump[] = [];
+  const activeSets: number[][] = [];
+  let time = 0; // flow time (finite α) or rescaled time (limit)
+  let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
+  let dormantEvents = 0, unsettled = 0;
+
+  /** Finite α: the first unit to reach norm 1, all dormant units advanced to then, and their patterns. */
+  const plateauFinite = (): { tau: number; winner: number; patterns: (Uint8Array | null)[] } => {
+    let tau = Infinity, winner = -1;
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, horizon);
+      if (adv.reason === 'norm' && adv.t < tau) { tau = adv.t; winner = i; }
+    }
+    const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
+    if (winner < 0) return { tau, winner, patterns };
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau);
+      dormantEvents += adv.events.length;
+      dormant[i] = adv.theta;
+      patterns[i] = adv.pattern;
+    }
+    return { tau, winner, patterns };
+  };
+  /**
+   * The limit: every direction to its attractor, log-norms linear in rescaled time; the first to
+   * reach ell = 0 (ties: the largest O(1) part, which reaches norm 1 first at any small α). The O(1)
+   * parts follow the finite-α bookkeeping: log‖θ_i‖ = ell_i·log(1/α) + kappaLog_i grows by
+   * rate_i·t + logGain_i over a plateau of flow time t = Δs·log(1/α) − kappaLog_w/rate_w.
+   */
+  const plateauLimit = (): { tau: number; winner: number; patterns: (Uint8Array | null)[] } => {
+    const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
+    const rates = new Float64Array(H);
+    let tau = Infinity, winner = -1;
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      const att = reluDirectionAttractor(p, i, dormant[i]!, residual, { rateScale: scale });
+      if (!att.converged) unsettled++;
+      dormant[i] = att.direction;
+      patterns[i] = att.pattern;
+      rates[i] = att.rate;
+      kappaLog[i] += att.logGain;
+      const ds = att.rate > rateTol ? Math.max(0, -ell[i]) / att.rate : Infinity;
+      const tie = winner >= 0 && Math.abs(ds - tau) <= 1e-12 * Math.max(1, tau);
+      if (tie ? kappaLog[i] / att.rate > kappaLog[winner] / rates[winner] : ds < tau) { tau = Math.min(ds, tau); winner = i; }
+    }
+    if (winner < 0) return { tau, winner, patterns };
+    const offset = -kappaLog[winner] / rates[winner]; // O(1) flow time
+    for (let i = 0; i < H; i++) {
+      if (activeMask[i] || !dormant[i]) continue;
+      ell[i] += rates[i] * tau;
+      kappaLog[i] += rates[i] * offset;
+    }
+    ell[winner] = 0;
+    kappaLog[winner] = 0;
+    return { tau, winner, patterns };
+  };
+
+  while (status === 'max-jumps' && jumps.length < maxJumps) {
+    const { tau, winner, patterns } = limit ? plateauLimit() : plateauFinite();
+    if (winner < 0) { status = 'no-positive-utility'; break; }
+    time += tau;
+    const wp = patterns[winner]!;
+    // co-activated: the winner's cone; in the limit also the winner's exponent (ties to round-off)
+    const onCone = (i: number): boolean => i !== winner && patterns[i] !== null && patterns[i]!.every((v, j) => v === wp[j]) && (!limit || Math.abs(ell[i]) <= 1e-9);
+    const group = [winner, ...patterns.flatMap((_, i) => (onCone(i) ? [i] : []))];
+    const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1);
+    for (const i of group) {
+      // in the limit a co-activated unit enters at its O(1) norm relative to the winner (as α → 0 at finite α)
+      if (limit) dormant[i] = dormant[i]!.map((v) => v * Math.exp(Math.min(0, kappaLog[i] - kappaLog[winner])));
+      atActivation[i] = dormant[i]!.slice();
+      theta.set(dormant[i]!, i * P);
+      dormant[i] = null;
+      activeMask[i] = 1;
+    }
+    if (group.length === 1) bestSize(p, theta, activeMask, winner, 2);
+    else sizeGroup(group);
+    coActivated.push(group.slice(1));
+    const deactivated: number[] = [];
+    fitWithCollapses(p, set, cost, (i) => {
+      // back to dormant at its activation state (norm 1; in the limit ℓ = 0)
+      dormant[i] = atActivation[i];
+      ell[i] = 0;
+      kappaLog[i] = Math.log(Math.hypot(...atActivation[i]!));
+      if (wasActive[i]) deactivated.push(i);
+    });
+    const lossAfter = updateResidual();
+    jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: limit ? time : time / logInv, loss: lossAfter, initialLoss });
+    activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
+    if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+  }
+  const finalTheta = theta.slice();
+  if (!limit) for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
+  return {
+    model: p.model.spec.name,
+    method: 'agf',
+    conventions: {
+      ...p.conventions,
+      ...(limit ? { alpha: 0 } : {}),
+      time: limit ? 'alpha → 0 limit: rescaledTime = t/log(1/alpha) is primary; time = rescaledTime·log(1/alpha) at the problem alpha' : 'flow time; rescaledTime = time / log(1/alpha)',
+    },
+    initialLoss,
+    jumps,
+    extra: {
+      kappa: 2,
+      solver: limit
+        ? 'dormant directions to their activation-cone attractors, log-norms max-plus in rescaled time (alpha → 0) + L-BFGS + Newton cost minimisation'
+        : 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
+      status,
+      limit,
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      mechanism: 'relu activation cones (cones.ts)',
+      activeSets,
+      coActivated,
+      ...(limit ? { dormantLogNorms: Array.from(ell, (v, i) => (activeMask[i] || !dormant[i] ? null : v)), unsettledAttractors: unsettled } : { dormantEvents }),
+      finalTheta: Array.from(finalTheta),
+    },
+  };
+}
