@@ -193,6 +193,39 @@ describe('strict command line: per-command options, did you mean, --version, hel
     for (const c of COMMANDS) expect(top.out).toContain(`  ${c.name} `);
   });
 
+  it('help compare <model> lists exactly what compare accepts for that model; compare --help labels the rest', async () => {
+    const { compareCommand } = await import('../src/cli/commands/compare-commands.ts');
+    const { MODEL_OPTIONS, COMMON_OPTIONS, FIGURE_OPTIONS } = await import('../src/cli/common.ts');
+    // compare's own options (and --moments), each given with a value of its kind and an alpha out of
+    // range: an option the model does not take fails first ("does not apply"), one it takes reaches
+    // the alpha check (or its own value check): the run never computes
+    const probe = Object.entries(compareCommand.options).filter(([k, d]) => k === 'moments' || (MODEL_OPTIONS[k] !== d && COMMON_OPTIONS[k] !== d && FIGURE_OPTIONS[k] !== d && k !== 'alpha'));
+    const value = (kind: string): string[] => (kind === 'flag' ? [] : kind === 'list' ? ['agf'] : kind === 'number' || kind === 'int' ? ['1'] : ['auto']);
+    for (const model of ['diagonal', 'relu', 'linear', 'factorization', 'single-neuron', 'modular']) {
+      const help = await run('compare', model, '--help');
+      expect(help.out).toBe((await run('help', 'compare', model)).out);
+      const listed = new Set([...help.out.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]));
+      for (const [k, d] of probe) {
+        const r = await run('compare', model, `--${k}`, ...value(d.kind), '--alpha', '5');
+        expect(r.code, `${model} --${k}`).toBe(2);
+        expect(/does not apply/.test(r.err), `compare ${model} --${k}: ${r.err}`).toBe(!listed.has(k));
+      }
+      expect(listed.has('alpha') && listed.has('json') && listed.has('help')).toBe(true);
+    }
+    // the default alpha each form prints is the one it runs at (the JSON's conventions.alpha)
+    for (const [model, extra] of [['modular', ['--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1']], ['linear', []], ['diagonal', []]] as const) {
+      const shown = /--alpha N +initial scale alpha in \(0, 1\) \(default ([0-9.e-]+)\)/.exec((await run('help', 'compare', model)).out)![1];
+      const used = (JSON.parse((await run('compare', model, ...extra, '--json')).out) as { conventions: { alpha: number } }).conventions.alpha;
+      expect(used, model).toBe(Number(shown));
+    }
+    const full = (await run('compare', '--help')).out;
+    expect(full).toMatch(/--variant VALUE .*\[only linear models\]/);
+    expect(full).toMatch(/--spectrum VALUE .*\[only modular\]/);
+    expect(full).toMatch(/--methods A,B,… .*\[only other models\]/);
+    expect(full).toMatch(/--agf VALUE .*\[not modular\]/);
+    expect((await run('help', 'flow', 'diagonal')).err).toMatch(/help flow takes no model/);
+  });
+
   it('--init takes inline JSON as well as a file, with the same result', async () => {
     const csv = file('data3-inline.csv', 'x1,x2,x3,y\n1,0,0,1\n0,1,0,2\n0,0,1,3\n');
     const state = JSON.stringify({ a: [0.5], w: [0.25, -0.5, 0] });

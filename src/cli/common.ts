@@ -36,7 +36,35 @@ export interface Command {
   options: Record<string, OptionDecl>;
   /** How many positional arguments (the model name) it takes; default 1. */
   positionals?: number;
+  /** Per-model forms of the command (compare): `help cmd <model>` shows only what applies, and run rejects the rest. */
+  variants?: readonly CommandVariant[];
   run(args: ParsedArgs, io: CommandIO): void | Promise<void>;
+}
+
+/** One model family's form of a command: its usage and the declared options that do nothing for it. */
+export interface CommandVariant {
+  /** A short name (labels in the command's full help), e.g. 'linear models'. */
+  label: string;
+  /** The models, in words. */
+  models: string;
+  /** Declared options whose help or default differ for these models. */
+  options?: Record<string, Partial<OptionDecl>>;
+  matches: (def: ModelDefinition) => boolean;
+  usage: string;
+  /** Options that do not apply to these models: left out of their help, rejected when given. */
+  omit: readonly string[];
+  /** What the command does for them instead (the rejection's reason). */
+  why: string;
+}
+
+export function commandVariant(cmd: Command, def: ModelDefinition): CommandVariant | undefined {
+  return cmd.variants?.find((v) => v.matches(def));
+}
+
+/** The options of the model's variant that it does not take are an error (one list for help and run). */
+export function rejectForModel(cmd: Command, args: ParsedArgs, def: ModelDefinition): void {
+  const v = commandVariant(cmd, def);
+  if (v) rejectOptions(args, v.omit, `${cmd.name} ${def.spec.name} (${v.why}; see gradflow help ${cmd.name} ${def.spec.name})`);
 }
 
 export const COMMON_OPTIONS: Record<string, OptionDecl> = {
