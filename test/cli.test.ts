@@ -167,9 +167,32 @@ describe('strict command line: per-command options, did you mean, --version, hel
         kinds.get(name)!.add(d.kind === 'int' || d.kind === 'number' ? 'number' : d.kind);
       }
     }
-    // known exception, reported in issue 13: forces --seeds N is a count, sweep --seeds 0..9 a list
-    const mixed = [...kinds].filter(([name, k]) => k.size > 1 && name !== 'seeds').map(([name, k]) => `${name}: ${[...k].join('/')}`);
+    const mixed = [...kinds].filter(([, k]) => k.size > 1).map(([name, k]) => `${name}: ${[...k].join('/')}`);
     expect(mixed).toEqual([]);
+  });
+
+  it('--seeds is a list of seeds in every command: forces --seed 2 (5 seeds from 2) = --seeds 2..6 = 2,3,4,5,6, and --seeds 4 is the run of seed 4', async () => {
+    type Pref = { seed: number | number[]; argv: string[]; preference: { seeds: number[]; changes: Record<string, { chosen: number[] }> } };
+    const get = async (...extra: string[]): Promise<Pref> => {
+      const r = await run('forces', 'softmax', '--preference', '--steps', '20', ...extra, '--json');
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Pref;
+    };
+    const body = (j: Pref): string => JSON.stringify({ ...j, argv: null });
+    const byDefault = await get('--seed', '2'), range = await get('--seeds', '2..6'), list = await get('--seeds', '2,3,4,5,6');
+    expect(range.preference.seeds).toEqual([2, 3, 4, 5, 6]);
+    expect(range.seed).toEqual([2, 3, 4, 5, 6]);
+    expect(body(byDefault)).toBe(body(range));
+    expect(body(list)).toBe(body(range));
+    // one seed: the entry of that seed in the five-seed run
+    const one = await get('--seeds', '4');
+    expect(one.seed).toBe(4);
+    for (const loss of ['sft', 'dpo']) expect(one.preference.changes[loss].chosen).toEqual([range.preference.changes[loss].chosen[2]]);
+    // sweep and forces declare the same option
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const decls = COMMANDS.filter((c) => c.options.seeds).map((c) => ({ name: c.name, kind: c.options.seeds.kind, help: c.options.seeds.help }));
+    expect(decls.map((d) => d.name).sort()).toEqual(['forces', 'sweep']);
+    for (const d of decls) expect(d.help).toContain('a list and/or ranges, e.g. 0..9 or 0,3,7');
   });
 
   it('--version prints package.json\'s version, from the top level and from any command', async () => {
