@@ -38,6 +38,7 @@ export function modularFromArgs(args: ParsedArgs, def: ModelDefinition, defaultA
   const spec = str(args, 'spectrum');
   if (!spec) return base;
   if (def !== modular) throw new GradflowError(`--spectrum applies to the modular model only (got '${def.spec.name}')`);
+  if (args.values.has('data')) throw new GradflowError('--spectrum and --data exclude each other (--spectrum generates the data)');
   if (base.options.onehot === 1) throw new GradflowError('--spectrum and --opt onehot=1 exclude each other (one-hot has a flat spectrum)');
   const data = modularData({ p: base.layout.dims.p, spectrum: parseSpectrum(spec), phases: base.options.phases === 1 ? 'random' : 'zero', seed: base.seed });
   return createProblem(def, { data, dims: base.layout.dims, alpha: base.alpha, seed: base.seed, options: base.options });
