@@ -195,6 +195,33 @@ describe('strict command line: per-command options, did you mean, --version, hel
     for (const d of decls) expect(d.help).toContain('a list and/or ranges, e.g. 0..9 or 0,3,7');
   });
 
+  it('advice in errors and warnings names a flag of the command that printed it', async () => {
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const { cliAdvice } = await import('../src/cli/main.ts');
+    const optionsOf = (name: string): string[] => Object.keys(COMMANDS.find((c) => c.name === name)!.options);
+    const cases: [string[], RegExp][] = [
+      [['compare', 'linear', '--variant', 'commuting', '--opt', 'case=2'], /use the conjecture variant \(--variant conjecture\)/],
+      [['agf', 'diagonal', '--closed', '--init', JSON.stringify(Array(10).fill(1e-3))], /gradflow agf without --closed/],
+      [['agf', 'diagonal', '--for', 'gd', '--lr', '5'], /lower the learning rate below [\d.]+ \(--lr\)/],
+      [['agf', 'diagonal', '--for', 'gd', '--lr', '5', '--json'], /lower the learning rate below [\d.]+ \(--lr\)/],
+    ];
+    for (const [argv, advice] of cases) {
+      const r = await run(...argv);
+      const text = argv.includes('--json') ? r.err : r.out + r.err;
+      expect(text, argv.join(' ')).toMatch(advice);
+      const named = [...advice.exec(text)![0].matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]);
+      expect(named.length).toBeGreaterThan(0);
+      for (const o of named) expect(optionsOf(argv[0]), `${argv.join(' ')}: --${o}`).toContain(o);
+    }
+    // the integrators' "raise maxSteps or loosen rtol" becomes the running command's flags
+    const ode = 'ode (dopri5): exceeded maxSteps = 10 at t = 1 of [0, 5]; raise maxSteps or loosen rtol';
+    const cmd = (name: string) => COMMANDS.find((c) => c.name === name)!;
+    expect(cliAdvice(ode, cmd('flow'))).toMatch(/raise --max-steps or loosen --rtol or shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('compare'))).toMatch(/; shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('compare-linear'))).toMatch(/; loosen --rtol or shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('derive'))).toMatch(/; derive has no option to raise it$/);
+  });
+
   it('--version prints package.json\'s version, from the top level and from any command', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
     for (const argv of [['--version'], ['version'], ['flow', '--version']]) {

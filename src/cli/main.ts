@@ -99,8 +99,19 @@ export function stdoutFailure(err: unknown): unknown {
   return code ? new GradflowError(`cannot write to standard output (${code})`) : err;
 }
 
+/**
+ * The integrators' advice names their option fields ("raise maxSteps or loosen rtol"); on the
+ * command line it names the flags of the command that ran, or says there is none.
+ */
+export function cliAdvice(message: string, cmd: Command): string {
+  const o = cmd.options;
+  const ways = [o['max-steps'] && 'raise --max-steps', o.rtol && 'loosen --rtol', o.t && 'shorten the run with --t'].filter((w): w is string => typeof w === 'string');
+  return message.replace(/raise maxSteps or loosen rtol/, ways.length ? ways.join(' or ') : `${cmd.name} has no option to raise it`);
+}
+
 async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const debug = argv.includes('--debug');
+  let running: Command | undefined;
   try {
     const [name, ...rest] = argv;
     if (name === '--version' || name === 'version') {
@@ -139,9 +150,11 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
     const out = args.values.get('out');
     if (typeof out === 'string') checkOutputDir(out);
     // every figure the command draws (also in sweep's report step) takes the --figure-size preset
+    running = cmd;
     await withFigureLayout(figureLayout(args), () => cmd.run(args, io));
     return 0;
   } catch (err) {
+    if (err instanceof GradflowError && running) err.message = cliAdvice(err.message, running);
     return reportError(err, debug, io);
   }
 }
