@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { run } from './helpers/cli.ts';
+import { run, scratch } from './helpers/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const schema = JSON.parse(readFileSync(join(root, 'schema', 'gradflow.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -51,12 +51,29 @@ const COMMANDS: [string, string[]][] = [
   ['agf --for momentum --simulate', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate', '--json']],
   ['forces tiny-lm', ['forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json']],
   ['forces tiny-lm --preference', ['forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '0', '--steps', '20', '--json']],
+  ['forces --paths', ['forces', 'softmax', '--opt', 'n=8', '--paths', '--steps', '20', '--json']],
+  ['forces --preference', ['forces', 'softmax', '--preference', '--seeds', '0..1', '--steps', '20', '--json']],
+  ['forces --noise', ['forces', 'softmax', '--noise', '--seeds', '0', '--steps', '20', '--json']],
+  ['laws relu (audit rows not run: drift null)', ['laws', 'relu', '--json']],
+  ['truncation', ['truncation', 'relu-deep', '--json']],
+  ['demo', ['demo', '--json']],
 ];
 
 describe('--json against schema/gradflow.schema.json', () => {
   it.each(COMMANDS)('%s', async (_name, argv) => {
     const j = await validJson(argv);
     expect(j.schemaVersion).toBe(1);
+  });
+
+  it('merge (of two sweep shards), and every command that takes --json is covered here', async () => {
+    const { dir } = scratch('schema-merge');
+    const shard = (k: number): string[] => ['sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3', '--shard', `${k}/2`, '--out', join(dir, `s${k}`), '--json'];
+    await validJson(shard(1));
+    await validJson(shard(2));
+    await validJson(['merge', join(dir, 's1'), join(dir, 's2'), '--json']);
+    const { COMMANDS: ALL } = await import('../src/cli/registry.ts');
+    const covered = new Set([...COMMANDS.map(([, argv]) => argv[0]), 'merge']);
+    expect(ALL.filter((c) => c.options.json && !covered.has(c.name)).map((c) => c.name)).toEqual([]);
   });
 
   it('compare: every model gives the same comparison shape, schedules keyed by method', async () => {
