@@ -55,10 +55,11 @@ const COMPARE_VARIANTS: readonly CommandVariant[] = [
       alpha: { default: '0.3' },
       lr: { help: 'step of the heavy-ball momentum run (m = 0.9; t = k·lr/(1 − m))', default: '0.003' },
       t: { default: '1.4 × the latest AGF t½ over the frequencies + 10' },
+      columns: { help: 'table columns: narrow (ξ, U*, t½ per method, rel. diff vs AGF, neurons per frequency) or full (adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels)' },
     },
     matches: (def) => def.spec.name === 'modular',
-    usage: 'gradflow compare modular [--dim p=N --dim h=N] [--spectrum 1:10,3:5] [--alpha A] [--lr η] [--t T] [--out DIR] [--json]',
-    omit: ['methods', 'variant', 'agf', 'columns', 'moments'],
+    usage: 'gradflow compare modular [--dim p=N --dim h=N] [--spectrum 1:10,3:5] [--alpha A] [--lr η] [--t T] [--columns narrow|full] [--out DIR] [--json]',
+    omit: ['methods', 'variant', 'agf', 'moments'],
     why: 'it runs the modular AGF, flow and momentum',
   },
   {

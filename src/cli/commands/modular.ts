@@ -5,7 +5,7 @@
  */
 import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str, tableColumns } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { detectJumps } from '../../analysis/jumps.ts';
 import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
@@ -117,7 +117,7 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
   const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))')];
   // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible
   if (io.progress) io.err(`timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-  const table = modularTable(run, pr, notes);
+  const table = modularTable(run, pr, notes, tableColumns(args));
   // the comparison shape every model shares: schedules by method (jumps of the simulations detected
   // at AGF's plateau levels) and the matched table, plus the frequency-by-frequency read-out
   const simulated = Object.entries(run.trajectories).map(([name, tr]) => detectJumps(pr, tr, { predicted: run.agf, method: name }));
