@@ -15,7 +15,7 @@ import { solveAgf } from '../src/solvers/agf.ts';
 import { findModel } from '../models/index.ts';
 import { modular } from '../models/modular.ts';
 
-const BAR = /^[a-z ]+(: [a-z0-9 ]+)? \[[#.]{24}\] \d{1,3}% · \d+:\d\d( · ETA \d+:\d\d)?$/;
+const BAR = /^[a-z -]+(: [a-z0-9 ]+)? \[[#.]{24}\] \d{1,3}% · \d+:\d\d( · ETA \d+:\d\d)?$/;
 const JUMPS = /^[a-z :-]+?: (done, [a-z-]+: )?\d+ jumps? · t\/(log\(1\/α\)|T₃\(α\)) = [-\d.e+]+ · loss [-\d.e+]+ = \d\.\d\de[-+]\d+·L\(0\) · \d+:\d\d$/;
 
 async function cli(progress: boolean, ...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -110,9 +110,9 @@ describe('progress lines', () => {
     }
   });
 
-  it('gradflow agf / compare modular / laws --progress: jump lines on stderr; stdout and --json the same bytes', async () => {
+  it('gradflow agf / compare modular / laws / forces --preference --progress: progress on stderr; stdout and --json the same bytes', async () => {
     const small = ['--dim', 'p=7', '--dim', 'h=6'];
-    for (const argv of [['agf', 'diagonal'], ['agf', 'modular', ...small, '--alpha', '0.01'], ['compare', 'modular', ...small, '--spectrum', '1:4,2:1', '--alpha', '0.3'], ['laws', 'relu']]) {
+    for (const argv of [['agf', 'diagonal'], ['agf', 'modular', ...small, '--alpha', '0.01'], ['compare', 'modular', ...small, '--spectrum', '1:4,2:1', '--alpha', '0.3'], ['laws', 'relu'], ['forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '0..1', '--steps', '20']]) {
       // the text output once (agf diagonal), --json everywhere
       for (const json of argv[1] === 'diagonal' ? [[], ['--json']] : [['--json']]) {
         const withBar = await cli(true, ...argv, ...json, '--progress');
@@ -123,7 +123,7 @@ describe('progress lines', () => {
         const lines = withBar.err.filter((l) => !l.startsWith('timings (s): '));
         expect(lines.length).toBeGreaterThan(0);
         for (const l of lines) expect(l).toMatch(l.includes('[') ? BAR : JUMPS);
-        if (argv[0] !== 'laws') expect(lines.some((l) => /: done, [a-z-]+: \d+ jumps/.test(l))).toBe(true);
+        if (argv[0] === 'agf' || argv[0] === 'compare') expect(lines.some((l) => /: done, [a-z-]+: \d+ jumps/.test(l))).toBe(true);
       }
     }
   });

@@ -6,6 +6,7 @@
  * π(y⁺), π(y⁻), the reference's argmax response and the current argmax over training, with the
  * split of DPO's force into its chosen-token and rejected-token parts.
  */
+import { progressLine } from '../../util/progress.ts';
 import type { CommandIO } from '../common.ts';
 import { buildProblem, conventionLines, emitFiles, envelopeSeed, figureFiles, num, printJson, resultJson, seedList, str } from '../common.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
@@ -173,6 +174,7 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
   const splits: { start: SequenceForceSplit[]; end: SequenceForceSplit[] } = { start: [], end: [] };
   let shown: Setup | null = null;
   const lossNames: string[] = [];
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --preference: seeds`) : undefined;
   for (let k = 0; k < seeds; k++) {
     for (const name of ['sft', 'dpo'] as const) {
       const values = new Map([...args.values].filter(([key]) => key !== 'preference')).set('loss', name);
@@ -201,6 +203,7 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
         splits.end.push(sequenceForceSplit(s.p, s.task, run.theta, s.loss, s.lr, argmaxResponses(s.p, s.task, run.theta).responses));
       }
     }
+    bar?.((k + 1) / seeds);
   }
   const count = (a: number[], up: boolean): string => `${a.filter((v) => (up ? v > 0 : v < 0)).length}/${seeds}`;
   const rows = (['sft', 'dpo'] as const).map((name) => {

@@ -4,6 +4,7 @@
  * measured change and the η² error slope), the influence matrix over the training examples, and
  * optionally the squeezing effect, learning paths on the noisy-label mixture, or SFT vs DPO.
  */
+import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, SEEDS_OPTION, buildProblem, conventionLines, emitFiles, envelopeSeed, figureFiles, flag, num, printJson, resolveModel, resultJson, seedList, seedText, str } from '../common.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
@@ -223,6 +224,7 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
   const forceSplit = { chosenPos: [] as number[], chosenNeg: [] as number[], rejPos: [] as number[], rejNeg: [] as number[], maxPos: [] as number[], maxNeg: [] as number[] };
   let shown: Problem | null = null;
   const lossNames: string[] = [];
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --preference: seeds`) : undefined;
   for (let s = 0; s < seeds; s++) {
     // the policy starts from a cross-entropy fit (the reference model, frozen), then trains on pairs
     const ce = buildProblem({ ...args, values: new Map([...args.values].filter(([k]) => k !== 'loss' && k !== 'beta').concat([['seed', seedIds[s]]])) }, def, { alpha: 0.1, loss: { name: 'cross-entropy' } });
@@ -244,6 +246,7 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
         forceSplit.maxPos.push(f.argmax.positive); forceSplit.maxNeg.push(f.argmax.negative);
       }
     }
+    bar?.((s + 1) / seeds);
   }
   for (const name of ['sft', 'dpo'] as const) {
     const r = perLoss[name];
@@ -282,6 +285,7 @@ function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): vo
   const schemes = ['hard', 'label-smoothing', 'filter-kd'] as const;
   const acc: Record<string, number[][]> = Object.fromEntries(schemes.map((k) => [k, flips.map(() => [] as number[])]));
   let shown: Problem | null = null;
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --noise: runs`) : undefined;
   flips.forEach((flip, fi) => {
     for (let s = 0; s < seeds; s++) {
       const argsFor = (loss: string): ParsedArgs => {
@@ -301,6 +305,7 @@ function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): vo
         const run = trainWithTargets(scheme === 'label-smoothing' ? ls : ce, scheme, lr, steps, { gamma, every: 10 });
         acc[scheme][fi].push(accuracy(ce, run.theta, test.X, test.trueClass));
       }
+      bar?.((fi * seeds + s + 1) / (flips.length * seeds));
     }
   });
   const rows = flips.map((flip, fi) => ({ flip: `${(flip * 100).toFixed(0)}%`, ...Object.fromEntries(schemes.map((k) => [k, pm(acc[k][fi])])) }));
