@@ -117,5 +117,22 @@ describe('κ = 3: times are labelled and plotted in t/T₃(α), T₃(α) = 1/α 
     const row1 = text.out.split('\n').find((l) => /^1\s/.test(l))!;
     const printed = Number(row1.trim().split(/\s+/)[3]);
     expect(printed).toBeCloseTo(schedules.agf.jumps[0].time / T3, 4);
+
+    // the figure: both methods on the same axis, t/T₃(α) with T₃ by hand. The AGF verticals fix
+    // the pixel map x = a + b·u from their first and last jumps; every AGF vertical and every
+    // detected flow jump (the r = 3 circles) then sits at a + b·(time/T₃) to SVG rounding
+    const { dir } = scratch('schema-kappa3-plot');
+    const figRun = await run('compare', '--spec', threeFactor, '--alpha', String(alpha), '--methods', 'agf,flow', '--out', dir);
+    expect(figRun.code, figRun.err).toBe(0);
+    const svg = readFileSync(join(dir, 'compare.svg'), 'utf8');
+    expect(svg).toContain('>t/T₃(α), T₃(α) = 1/α − 1<');
+    const vx = [...svg.matchAll(/<path class="vline" d="M([\d.]+) /g)].map((m) => Number(m[1]));
+    const cx = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="3">/g)].map((m) => Number(m[1]));
+    const agfU = schedules.agf.jumps.map((jj) => jj.time / T3), flowU = schedules.flow.jumps.map((jj) => jj.time / T3);
+    expect(vx).toHaveLength(agfU.length);
+    expect(cx).toHaveLength(flowU.length);
+    const b = (vx[vx.length - 1] - vx[0]) / (agfU[agfU.length - 1] - agfU[0]), a = vx[0] - b * agfU[0];
+    agfU.forEach((u, k) => expect(Math.abs(vx[k] - (a + b * u))).toBeLessThan(0.02));
+    flowU.forEach((u, k) => expect(Math.abs(cx[k] - (a + b * u))).toBeLessThan(0.02));
   });
 });
