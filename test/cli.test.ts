@@ -255,8 +255,15 @@ describe('strict command line: per-command options, did you mean, --version, hel
       const help = await run('compare', model, '--help');
       expect(help.out).toBe((await run('help', 'compare', model)).out);
       const listed = new Set([...help.out.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]));
+      // "with --methods: …": the option applies only with that one, and alone it is rejected
+      const needs = new Map([...help.out.matchAll(/^ {2}--([a-z0-9-]+) [^\n]*? {2,}with --([a-z-]+): /gm)].map((m) => [m[1], m[2]]));
       for (const [k, d] of probe) {
-        const r = await run('compare', model, `--${k}`, ...value(d.kind), '--alpha', '5');
+        const need = needs.get(k);
+        if (need) {
+          const alone = await run('compare', model, `--${k}`, ...value(d.kind), '--alpha', '5');
+          expect(alone.err, `compare ${model} --${k} alone`).toMatch(new RegExp(`--${k} does not apply to compare ${model} without --${need}`));
+        }
+        const r = await run('compare', model, `--${k}`, ...value(d.kind), ...(need && k !== need ? [`--${need}`, 'agf'] : []), '--alpha', '5');
         expect(r.code, `${model} --${k}`).toBe(2);
         expect(/does not apply/.test(r.err), `compare ${model} --${k}: ${r.err}`).toBe(!listed.has(k));
       }
@@ -271,7 +278,7 @@ describe('strict command line: per-command options, did you mean, --version, hel
     const full = (await run('compare', '--help')).out;
     expect(full).toMatch(/--variant VALUE .*\[only linear models\]/);
     expect(full).toMatch(/--spectrum VALUE .*\[only modular\]/);
-    expect(full).toMatch(/--methods A,B,… .*\[only other models\]/);
+    expect(full).toMatch(/--methods A,B,… .*\[not modular\]/);
     expect(full).toMatch(/--agf VALUE .*\[not modular\]/);
     expect((await run('help', 'flow', 'diagonal')).err).toMatch(/help flow takes no model/);
   });

@@ -92,19 +92,32 @@ describe('compiled kernels', () => {
         }
       });
 
-      it('masked lossGrad only sees and moves the active neurons', () => {
+      it('masked kernels (lossGrad, forward, vjpMean) see and move only the active neurons, for contiguous and scattered masks', () => {
         if (L.H < 2) return;
-        const mask = new Uint8Array(L.H).fill(1);
-        mask[0] = 0;
-        const g = new Float64Array(th.length);
-        const l = k.lossGrad(th, X, Y, n, g, mask);
-        const th2 = th.slice();
-        th2.fill(0, 0, L.P); // neuron 0 removed entirely
-        const g2 = new Float64Array(th.length);
-        const l2 = k.lossGrad(th2, X, Y, n, g2);
-        expect(l).toBeCloseTo(l2, 12);
-        for (let q = 0; q < L.P; q++) expect(g[q]).toBe(0);
-        for (let q = L.P; q < th.length; q++) expect(g[q]).toBeCloseTo(g2[q], 12);
+        const first = new Uint8Array(L.H).fill(1);
+        first[0] = 0;
+        const scattered = Uint8Array.from({ length: L.H }, (_, i) => (i % 2 === 1 || i === L.H - 1 ? 1 : 0));
+        for (const mask of [first, scattered]) {
+          // reference: the unmasked kernels on θ with the inactive neurons' parameters zeroed
+          const th2 = th.slice();
+          for (let i = 0; i < L.H; i++) if (!mask[i]) th2.fill(0, i * L.P, (i + 1) * L.P);
+          const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
+          const l = k.lossGrad(th, X, Y, n, g, mask);
+          const l2 = k.lossGrad(th2, X, Y, n, g2);
+          expect(l).toBeCloseTo(l2, 12);
+          const f1 = new Float64Array(n * L.c), f2 = new Float64Array(n * L.c);
+          k.forward(th, X, n, f1, mask);
+          k.forward(th2, X, n, f2);
+          for (let q = 0; q < f1.length; q++) expect(f1[q]).toBeCloseTo(f2[q], 12);
+          const E = rng.normalArray(n * L.c);
+          const v1 = new Float64Array(th.length), v2 = new Float64Array(th.length);
+          k.vjpMean(th, X, E, n, v1, mask);
+          k.vjpMean(th, X, E, n, v2);
+          for (let i = 0; i < L.H; i++) for (let a = 0; a < L.P; a++) {
+            const q = i * L.P + a;
+            if (!mask[i]) { expect(g[q]).toBe(0); expect(v1[q]).toBe(0); } else { expect(g[q]).toBeCloseTo(g2[q], 12); expect(v1[q]).toBeCloseTo(v2[q], 12); }
+          }
+        }
       });
 
       it('vjpMean equals finite differences of (1/n) Σ_j ⟨E_j, f(x_j)⟩', () => {
@@ -124,6 +137,45 @@ describe('compiled kernels', () => {
           expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
         }
       });
+    });
+  }
+});
+
+/**
+ * The unmasked lossGrad runs SB samples per iteration (sample-blocks.ts) and, with many neurons,
+ * ACC partial forward sums; the masked kernel does neither. With an all-ones mask the two compute
+ * the same sums in another order: they must agree to rounding, for every n mod SB (the blocked
+ * loop's tail), and the blocked gradient must equal finite differences of the loss.
+ */
+describe('sample-blocked lossGrad', () => {
+  const BLOCK_SPECS: ModelSpec[] = [
+    { name: 'diagonal, 11 neurons', dims: { d: 11 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' },
+    { name: 'cubic deep diagonal', dims: { d: 9 }, params: { u: [], v: [], s: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * s * x[i] + u^3 * x[i]' },
+    { name: 'relu, d = 37 (split dot sums)', dims: { d: 37, h: 9 }, params: { a: [], w: ['d'], b: [] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * relu(dot(w, x) + b)' },
+    { name: 'softplus of a squared dot', dims: { d: 5, h: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * softplus(dot(w, x)) + sq(dot(w, x))' },
+  ];
+  for (const spec of BLOCK_SPECS) {
+    it(`${spec.name}: equals the masked (one sample at a time) kernel and finite differences`, () => {
+      const k = compileModel(deriveModel(spec), {}, undefined, { moments: false, rowTables: false });
+      const L = k.layout, rng = new Rng(11);
+      expect(k.source.lossGradUnmasked).toContain('j + 3 < n');
+      const all = new Uint8Array(L.H).fill(1);
+      for (const n of [1, 4, 13, 14, 15, 16]) {
+        const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n), th = rng.normalArray(L.H * L.P);
+        const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
+        const l = k.lossGrad(th, X, Y, n, g), l2 = k.lossGrad(th, X, Y, n, g2, all);
+        expect(Math.abs(l - l2)).toBeLessThan(1e-14 * l2);
+        const scale = Math.max(...g2.map(Math.abs));
+        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-14 * scale);
+        if (n !== 15) continue;
+        for (let q = 0; q < th.length; q++) {
+          const h = 1e-5 * Math.max(1, Math.abs(th[q]));
+          const tp = th.slice(), tm = th.slice();
+          tp[q] += h; tm[q] -= h;
+          const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
+          expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
+        }
+      }
     });
   }
 });

@@ -54,6 +54,8 @@ export interface CommandVariant {
   usage: string;
   /** Options that do not apply to these models: left out of their help, rejected when given. */
   omit: readonly string[];
+  /** Options that apply to these models only together with another one (lr → methods): labelled in help, rejected alone. */
+  requires?: Record<string, string>;
   /** What the command does for them instead (the rejection's reason). */
   why: string;
 }
@@ -65,7 +67,10 @@ export function commandVariant(cmd: Command, def: ModelDefinition): CommandVaria
 /** The options of the model's variant that it does not take are an error (one list for help and run). */
 export function rejectForModel(cmd: Command, args: ParsedArgs, def: ModelDefinition): void {
   const v = commandVariant(cmd, def);
-  if (v) rejectOptions(args, v.omit, `${cmd.name} ${def.spec.name} (${v.why}; see gradflow help ${cmd.name} ${def.spec.name})`);
+  if (!v) return;
+  const where = `${cmd.name} ${def.spec.name} (${v.why}; see gradflow help ${cmd.name} ${def.spec.name})`;
+  rejectOptions(args, v.omit, where);
+  for (const [k, needs] of Object.entries(v.requires ?? {})) if (args.values.has(k) && !args.values.has(needs)) throw new GradflowError(`--${k} does not apply to ${where.replace(' (', ` without --${needs} (`)}`);
 }
 
 export const COMMON_OPTIONS: Record<string, OptionDecl> = {

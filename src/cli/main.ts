@@ -43,9 +43,10 @@ export function commandHelp(cmd: Command, modelName?: string): string {
   const own: Record<string, OptionDecl> = {}, model: Record<string, OptionDecl> = {}, output: Record<string, OptionDecl> = {};
   for (const [k, d] of Object.entries(cmd.options)) {
     if (variant?.omit.includes(k)) continue;
-    const o = variant?.options?.[k];
-    if (o) {
-      own[k] = { ...d, ...o };
+    const o = variant?.options?.[k], needs = variant?.requires?.[k];
+    if (o || needs) {
+      const decl = { ...d, ...o };
+      own[k] = needs ? { ...decl, help: `with --${needs}: ${decl.help}` } : decl;
       continue;
     }
     if (MODEL_OPTIONS[k] === d) model[k] = d;

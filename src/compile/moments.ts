@@ -123,7 +123,8 @@ function fingerprint(X: Float64Array, Y: Float64Array): number {
  * same inputs give the same bytes whatever was called before (a rule that waited for the calls to
  * pay off would make results depend on the call history). The moments are used when an
  * evaluation there costs under half a pass over the samples and forming them costs at most
- * SETUP_PASSES passes (a one-off caller pays at most that). Keyed by the identity of X and Y
+ * SETUP_PASSES passes (a one-off caller pays at most that); an evaluation's cost is compared in time,
+ * a pass of a sample-blocked kernel counting 1/perSampleGain of its operations. Keyed by the identity of X and Y
  * (solvers pass the Problem's immutable data); a buffer refilled in place is caught by a
  * fingerprint and its moments are formed again.
  */
@@ -142,6 +143,8 @@ export class MomentSwitch {
     private readonly perSample: number,
     /** Work of one moment-form evaluation apart from Σ_xx δ. */
     private readonly perEval: number,
+    /** How much faster per operation the per-sample kernel runs than the moment evaluation's loops (sample blocking). */
+    private readonly perSampleGain = 1,
   ) {}
 
   /** Whether the moment form applies to data of these sizes (the rule above). */
@@ -149,7 +152,7 @@ export class MomentSwitch {
     const d = this.dIn;
     const pass = n * this.perSample, evalCost = d * d + this.perEval;
     const setup = n * d * (d + 1) * 0.5 + (d * d * d) / 3 + 2 * n * d;
-    return d <= 2048 && 2 * evalCost < pass && setup <= SETUP_PASSES * pass;
+    return d <= 2048 && 2 * evalCost < pass / this.perSampleGain && setup <= SETUP_PASSES * pass;
   }
 
   /** Whether calls on this data set are evaluated from the moments. */

@@ -248,7 +248,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     costEvaluations += fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
-      u.state = u.atActivation ? dyn.clone(u.atActivation) : null;
+      u.state = u.atActivation ? (dyn.restore ?? dyn.clone)(u.atActivation) : null;
       if (wasActive.includes(u)) deactivated.push(i);
     });
     const lossAfter = updateResidual();
