@@ -168,6 +168,33 @@ describe('κ = 3', () => {
   });
 });
 
+describe('fits that stop short of a critical point are reported', () => {
+  it('each jump records ‖∇L‖ where its fit stopped (equal to the gradient recomputed at the final state); a budget too small to converge warns, the default does not', () => {
+    const def = readSpec('examples/three-factor-diagonal.json');
+    const p = createProblem(def, { alpha: 1e-6, seed: 0 });
+    const { H, P } = p.layout;
+    const { X, Y, n } = p.data;
+    const gradAtEnd = (s: ReturnType<typeof solveAgf>): number => {
+      const th = Float64Array.from(s.extra?.finalTheta as number[]);
+      const mask = new Uint8Array(H);
+      for (const i of (s.extra?.activeSets as number[][]).at(-1)!) mask[i] = 1;
+      const g = new Float64Array(H * P);
+      p.kernels.lossGrad(th, X, Y, n, g, mask);
+      return Math.hypot(...g);
+    };
+    const full = solveAgf(p);
+    const norms = full.extra?.fitGradNorms as number[];
+    expect(norms).toHaveLength(full.jumps.length);
+    expect(full.extra?.warning).toBeUndefined();
+    expect(Math.abs(norms.at(-1)! - gradAtEnd(full))).toBeLessThanOrEqual(1e-12 + 1e-9 * norms.at(-1)!);
+    const short = solveAgf(p, { fitIter: 1, maxJumps: 2 });
+    const sn = short.extra?.fitGradNorms as number[];
+    expect(sn.at(-1)! / gradAtEnd(short)).toBeCloseTo(1, 9);
+    expect(Math.max(...sn)).toBeGreaterThan(1e3 * Math.max(...norms));
+    expect(String(short.extra?.warning)).toMatch(/stopped short of a critical point .* raise --fit-iter/);
+  });
+});
+
 describe('κ = 3: the α → 0 limit against the flow extrapolated in α', () => {
   it('three-factor spec: Richardson extrapolation of the flow\'s rescaled jump times from α = 1e-2, 5e-3, 2.5e-3 equals the engine\'s limit within the extrapolation\'s own error', async () => {
     const { solveFlow } = await import('../src/solvers/flow.ts');

@@ -44,7 +44,7 @@ import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
 import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import type { JumpProgress } from '../util/progress.ts';
@@ -71,6 +71,8 @@ export interface AgfOptions {
   theta0?: Float64Array;
   /** The algorithm whose jumps are predicted (default gradient flow); gd and momentum: κ = 2 polynomial models, times in steps (agf/discrete.ts). */
   algorithm?: AgfAlgorithm;
+  /** Iteration budget of each cost minimisation's L-BFGS (default 20000 for κ = 2, 1000 for κ > 2). */
+  fitIter?: number;
   /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
   onProgress?: (at: JumpProgress) => void;
 }
@@ -109,6 +111,11 @@ export function scaledNorm(v: ArrayLike<number>): number {
   let s = 0;
   for (let k = 0; k < v.length; k++) s += (v[k] / m) ** 2;
   return m * Math.sqrt(s);
+}
+
+/** `{ warning }` when there is one (schedules carry a warning only when something deserves it). */
+export function withWarning(w: string | undefined): { warning?: string } {
+  return w ? { warning: w } : {};
 }
 
 function usesSymbol(e: Expr, name: string): boolean {
@@ -176,7 +183,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: opts.fitIter ?? 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -197,6 +204,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   let costEvaluations = 0;
   let plateaus = 0;
   let rejoined = 0;
+  const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
@@ -245,16 +253,18 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     bestSize(p, theta, activeMask, w.slot, 2);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
-    costEvaluations += fitWithCollapses(p, set, cost, (i) => {
+    const fit = fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
       u.state = u.atActivation ? (dyn.restore ?? dyn.clone)(u.atActivation) : null;
       if (wasActive.includes(u)) deactivated.push(i);
     });
+    costEvaluations += fit.evaluations;
     const lossAfter = updateResidual();
     if (rejoin && previous) {
       previous.deactivated = previous.deactivated.filter((i) => i !== w.slot).concat(deactivated.filter((i) => !previous.deactivated.includes(i)));
       previous.lossAfter = lossAfter;
+      fitGradNorms[fitGradNorms.length - 1] = fit.gradNorm;
       activeSets[activeSets.length - 1] = units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b);
       rejoined++;
       if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
@@ -269,6 +279,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       lossAfter,
       deactivated,
     });
+    fitGradNorms.push(fit.gradNorm);
     activeSets.push(units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b));
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: jumps[jumps.length - 1].rescaledTime, loss: lossAfter, initialLoss });
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
@@ -303,6 +314,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       ...(status === 'unstable' ? { stopReason: unstableReason(stability.at(-1)!, algo, unstableJump) } : {}),
       ...(algo.kind !== 'flow' ? { algorithm: algo, stability } : {}),
       ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      fitGradNorms,
       interchangeable,
       activeSets,
       plateaus,
