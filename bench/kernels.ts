@@ -3,8 +3,8 @@
  * single neuron and diagonal network at d = 100, n = 1000. Prints time per gradient and the
  * ratio compiled ÷ hand (target ≤ 1.2) — the per-sample kernel (moments off) against the
  * per-sample hand loop. Then (issue 14) the moment form at growing n (its cost does not grow
- * with n; scalar outputs and the linear network's vector output), the sample-blocked lossGrad
- * against one sample at a time, and the modular model's kernels with and without row tables.
+ * with n; scalar outputs and the linear network's vector output), the WebAssembly data pass and
+ * the sample-blocked lossGrad against one sample at a time, and the modular model's kernels with and without row tables.
  * `npx tsx bench/kernels.ts`
  */
 import { singleNeuron } from '../models/single-neuron.ts';
@@ -120,22 +120,30 @@ report('moment form (loss + gradient from the data\'s moments; its time does not
   for (const [dd, nn] of [[100, 40], [1000, 40], [2000, 800]] as const) {
     const p = createProblem(diagonal, { dims: { d: dd }, options: { n: nn }, alpha: 0.1, seed: 1, monitors: [] });
     const k = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
+    const kw = compileModel(p.derived, p.layout.dims); // the default: the WebAssembly data pass where present
     const { X: Xb, Y: Yb } = p.data;
     const th = p.theta0.map((v, q) => v + 0.01 * Math.sin(q));
     const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length), all = new Uint8Array(p.layout.H).fill(1);
     const l1 = k.lossGrad(th, Xb, Yb, nn, g1), l2 = k.lossGrad(th, Xb, Yb, nn, g2, all);
     let gd = 0, gs = 0;
     for (let q = 0; q < th.length; q++) { gd = Math.max(gd, Math.abs(g1[q] - g2[q])); gs = Math.max(gs, Math.abs(g2[q])); }
-    const tb: number[] = [], to: number[] = [];
+    const g3 = new Float64Array(th.length);
+    const l3 = kw.lossGrad(th, Xb, Yb, nn, g3);
+    let gw = 0;
+    for (let q = 0; q < th.length; q++) gw = Math.max(gw, Math.abs(g3[q] - g2[q]));
+    const tb: number[] = [], to: number[] = [], tw: number[] = [];
     for (let round = 0; round < 4; round++) {
+      tw.push(timeIt(() => kw.lossGrad(th, Xb, Yb, nn, g3), 80));
       tb.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g1), 80));
       to.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g2, all), 80));
     }
-    const sp = to.map((x, q) => x / tb[q]);
-    rowsB.push([`diagonal d = ${dd}, n = ${nn}`, `${(Math.min(...tb) * 1e6).toFixed(1)} µs`, `${(Math.min(...to) * 1e6).toFixed(1)} µs`, `${Math.min(...sp).toFixed(2)}–${Math.max(...sp).toFixed(2)}`, `${(Math.abs(l1 - l2) / l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`]);
+    const sp = (a: number[], b: number[]): string => { const r = a.map((x, q) => x / b[q]); return `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`; };
+    const us = (xs: number[]): string => `${(Math.min(...xs) * 1e6).toFixed(1)} µs`;
+    rowsB.push([`diagonal d = ${dd}, n = ${nn}`, kw.formFor(Xb, Yb, nn), us(tw), us(tb), us(to), sp(to, tb), sp(to, tw),
+      `${(Math.abs(l1 - l2) / l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`, `${(Math.abs(l3 - l2) / l2).toExponential(1)} / ${(gw / gs).toExponential(1)}`]);
   }
-  report('sample-blocked lossGrad vs one sample at a time (the masked kernel, all neurons on), per-sample form; speed-up min–max over 4 alternating rounds',
-    ['problem', 'blocked', 'one sample', 'speed-up', 'rel ΔL / rel Δgrad'], rowsB);
+  report('per-sample kernels, same data: the default form (wasm = X β and Xᵀr in WebAssembly SIMD), the sample-blocked lossGrad, and one sample at a time (the masked kernel, all neurons on: the kernel before blocking); speed-ups over one sample, min–max over 4 alternating rounds; rel. differences vs one sample',
+    ['problem', 'form', 'default', 'blocked', 'one sample', '× blocked', '× default', 'Δ blocked', 'Δ default'], rowsB);
 }
 
 // ---- modular (κ = 3 AGF's kernels): all p² pairs, so x_a and x_b each take p distinct rows

@@ -16,6 +16,7 @@ import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
 import { MomentSwitch } from './moments.ts';
 import { RowTableCache, type RowTables } from './row-tables.ts';
+import { DataPassCache, WASM_GAIN, wasmAvailable } from './wasm-gemv.ts';
 import { BLOCKED_GAIN, SB, blockBody, type BlockedBody } from './sample-blocks.ts';
 
 export type Mask = Uint8Array | null;
@@ -28,6 +29,11 @@ export interface CompileOptions {
   moments?: boolean;
   /** Row-table kernels for data whose input rows repeat (default true; false: the plain per-sample loops). */
   rowTables?: boolean;
+  /**
+   * Scalar models linear in x on data the moments do not pay for: X β and Xᵀr in WebAssembly SIMD
+   * (wasm-gemv.ts) where the runtime has it (default true; moments: false turns it off as well).
+   */
+  wasm?: boolean;
 }
 
 export interface Kernels {
@@ -50,12 +56,12 @@ export interface Kernels {
   source: Record<string, string>;
   /**
    * How unmasked lossGrad/loss run on this data set: 'moments' from Σ_xx, Σ_yx (cost independent
-   * of n), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
+   * of n), 'wasm' β = Σ_i ∇_x f_i then X β and Xᵀr in WebAssembly SIMD (models linear in x), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
    * vjpMean), 'samples' plain per-sample loops. Decided from the data alone (same inputs, same
    * bytes). X and Y are read as immutable: what is derived from them is kept for the arrays last
    * passed (a buffer refilled in place is noticed by a fingerprint and derived again).
    */
-  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'rows' | 'samples';
+  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'wasm' | 'rows' | 'samples';
 }
 
 interface Block {
@@ -462,8 +468,10 @@ ${be.lines.join('\n')}
   let predBuf = new Float64Array(0);
   const momentBeta = betaSrc ? make<(th: Float64Array, beta: Float64Array, mask: Mask) => void>(betaSrc) : null;
   // per-sample work ≈ forward + gradient over the neurons (the sample-blocked kernel does it
-  // BLOCKED_GAIN× faster per operation); a moment evaluation adds β and one vjp row
-  const gain = blockedSamples && singleSrc === null ? BLOCKED_GAIN : 1;
+  // BLOCKED_GAIN× faster per operation, the data pass WASM_GAIN×); a moment evaluation adds β and one vjp row.
+  // Scalar models linear in x where the moments do not pay: ∇_θ L = ∇_θ f(x := Xᵀr/n), r = Xβ − y
+  const passes = momentBeta && compileOptions.wasm !== false && wasmAvailable() ? new DataPassCache(dIn) : null;
+  const gain = passes ? WASM_GAIN : blockedSamples && singleSrc === null ? BLOCKED_GAIN : 1;
   // vector outputs linear in x (linear networks, factorizations): B from f on the identity rows,
   // ∇_θ L = ∇_θ ⟨G, B(θ)⟩ from vjpMean on the same rows (measured on the linear network,
   // c = d = h = 50: the two together cost as much as a pass over d/2 samples)
@@ -541,6 +549,11 @@ ${be.lines.join('\n')}
   const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
     const mo = mask ? null : switcher?.use(X, Y, n);
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
+    const dp = mask ? null : passes?.use(X, Y, n);
+    if (dp) {
+      momentBeta!(th, beta, null);
+      return 0.5 * dp.pass(beta, gRow);
+    }
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
     if (!mse) return outputLoss(predBuf, Y, n, null) / n;
@@ -567,6 +580,13 @@ ${be.lines.join('\n')}
         for (let q = 0; q < grad.length; q++) grad[q] *= dIn;
         return L;
       }
+      const dp = mask ? null : passes?.use(X, Y, n);
+      if (dp) {
+        momentBeta!(th, beta, null);
+        const L = 0.5 * dp.pass(beta, gRow);
+        vjpMean(th, gRow, one, 1, grad, null);
+        return L;
+      }
       const D = rowCache.use(X, n);
       if (D) return tabled().lossGrad(th, X, Y, n, grad, mask, D);
       return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
@@ -588,6 +608,6 @@ ${be.lines.join('\n')}
     lossForm,
     targetWidth: TW,
     source: { lossGrad: singleSrc ?? lossGradSrc, ...(singleSrc ? {} : { lossGradUnmasked: lossGradAllSrc }), forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc, ...(betaSrc ? { momentBeta: betaSrc } : {}), ...(rowSrc ?? {}) },
-    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : rowCache.use(X, n) ? 'rows' : 'samples'),
+    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : passes?.active(X, Y, n) ? 'wasm' : rowCache.use(X, n) ? 'rows' : 'samples'),
   };
 }
