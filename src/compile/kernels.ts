@@ -306,7 +306,7 @@ ${bwdLines.join('\n')}
   }
 ${tp.post}
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
   return ${lossScale};
 };`;
   };
@@ -335,7 +335,7 @@ ${sRes}
 ${sb.lines.join('\n')}
   }
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
   return ${lossScale};
 };`;
   }
@@ -406,7 +406,7 @@ ${vb.lines.join('\n')}
   }
 ${tp.post}
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
 };`;
   };
   const vjpSrc = genVjp(false);

@@ -153,7 +153,8 @@ export function dataPass(X: Float64Array, Y: Float64Array, n: number, d: number)
   const inv = 1 / n;
   return {
     pass(beta, g) {
-      B.set(beta.subarray(0, d));
+      if (beta.length === d) B.set(beta);
+      else B.set(beta.subarray(0, d));
       G.fill(0);
       const s = run(xOff * 8, bOff * 8, yOff * 8, gOff * 8, n4, d4);
       for (let a = 0; a < d; a++) g[a] = G[a] * inv;
