@@ -12,6 +12,7 @@ import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
 import { scaledNorm, withWarning, type AgfOptions } from '../agf.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { formatNumber } from '../../report/table.ts';
 
 const CHUNK_STEPS = 400;
 const MAX_CHUNKS = 500;
@@ -189,7 +190,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       kappa,
       solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''} + L-BFGS cost minimisation`,
       status,
-      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
       fitGradNorms,
       activeSets,
