@@ -17,11 +17,12 @@ import { diagonal, example2d } from '../models/diagonal.ts';
 import { linear } from '../models/linear.ts';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
-import { dormantDynamics, saddleStability, type AgfAlgorithm } from '../src/solvers/agf/discrete.ts';
+import { dormantDynamics, saddleStability, stabilityLimit, type AgfAlgorithm } from '../src/solvers/agf/discrete.ts';
 import { FINITE } from '../src/solvers/agf/logscale.ts';
 import { jacobiEig, overlaps, type Eigenbasis } from '../src/solvers/agf/spectral.ts';
 import { compareDiscrete } from '../src/analysis/discrete-compare.ts';
 import { hessianNormEstimate } from '../src/analysis/runs.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectBadInput, run } from './helpers/cli.ts';
 
@@ -33,25 +34,43 @@ function randomSym(rng: Rng, P: number, shift = 0): Float64Array {
 }
 const basisOf = (M: Float64Array, P: number): Eigenbasis => jacobiEig(M, P);
 
+/**
+ * One step of the algorithm on L with ∇L(x) = −Mx, written as each is usually coded: gd x ← x − η∇L;
+ * heavy ball v ← m·v − η∇L, x ← x + v; Nesterov as PyTorch's SGD(nesterov=True): b ← m·b + ∇L,
+ * x ← x − η(∇L + m·b) (b in gradient units, a different variable from the engine's displacement buffer).
+ */
+function directStep(algo: AgfAlgorithm, M: ArrayLike<number>, x: Float64Array, buf: Float64Array): void {
+  const P = x.length;
+  const grad = new Float64Array(P);
+  for (let a = 0; a < P; a++) { let t = 0; for (let b = 0; b < P; b++) t += M[a * P + b] * x[b]; grad[a] = -t; }
+  if (algo.kind === 'flow') throw new Error('directStep: a discrete algorithm');
+  const lr = algo.lr;
+  for (let a = 0; a < P; a++) {
+    if (algo.kind === 'gd') x[a] -= lr * grad[a];
+    else if (algo.kind === 'momentum') { buf[a] = algo.momentum * buf[a] - lr * grad[a]; x[a] += buf[a]; }
+    else { buf[a] = algo.momentum * buf[a] + grad[a]; x[a] -= lr * (grad[a] + algo.momentum * buf[a]); }
+  }
+}
+
 describe('discrete dormant dynamics = direct iteration of the algorithm', () => {
-  it('gd and heavy ball (m = 0.5, 0.9, 0.99), growing, decaying, oscillating and complex-root coordinates, two plateaus with the buffer carried: ≤ 1e-9 relative', () => {
+  it('gd, heavy ball and Nesterov (m = 0.5, 0.9, 0.99), growing, decaying, oscillating, complex-root and (Nesterov) negative-determinant coordinates, two plateaus with the buffer carried: ≤ 1e-9 relative', () => {
     const rng = new Rng(7);
     const P = 5;
     let worst = 0;
-    for (const algo of [{ kind: 'gd', lr: 0.3 }, { kind: 'gd', lr: 1.7 }, { kind: 'momentum', lr: 0.2, momentum: 0.5 }, { kind: 'momentum', lr: 0.05, momentum: 0.9 }, { kind: 'momentum', lr: 0.01, momentum: 0.99 }] as AgfAlgorithm[]) {
+    for (const algo of [
+      { kind: 'gd', lr: 0.3 }, { kind: 'gd', lr: 1.7 },
+      { kind: 'momentum', lr: 0.2, momentum: 0.5 }, { kind: 'momentum', lr: 0.05, momentum: 0.9 }, { kind: 'momentum', lr: 0.01, momentum: 0.99 },
+      { kind: 'nesterov', lr: 0.2, momentum: 0.5 }, { kind: 'nesterov', lr: 0.05, momentum: 0.9 }, { kind: 'nesterov', lr: 0.01, momentum: 0.99 }, { kind: 'nesterov', lr: 1.3, momentum: 0.5 },
+    ] as AgfAlgorithm[]) {
       const dyn = dormantDynamics(algo, FINITE);
       const M1 = randomSym(rng, P), M2 = randomSym(rng, P, 0.5);
       const B1 = basisOf(M1, P), B2 = basisOf(M2, P);
       const theta = Float64Array.from({ length: P }, () => rng.normal());
       let st = dyn.fromVector(B1, theta, 0, 1e-14);
       // direct iteration
-      const x = theta.slice(), v = new Float64Array(P), g = new Float64Array(P);
-      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      const x = theta.slice(), v = new Float64Array(P);
       const run = (M: Float64Array, k: number): void => {
-        for (let s = 0; s < k; s++) {
-          for (let a = 0; a < P; a++) { let t = 0; for (let b = 0; b < P; b++) t += M[a * P + b] * x[b]; g[a] = t; }
-          for (let a = 0; a < P; a++) { v[a] = m * v[a] + lr * g[a]; x[a] += m === 0 ? lr * g[a] : v[a]; }
-        }
+        for (let s = 0; s < k; s++) directStep(algo, M, x, v);
       };
       const check = (): void => {
         const y = dyn.toVector(st, P);
@@ -75,18 +94,16 @@ describe('discrete dormant dynamics = direct iteration of the algorithm', () => 
   it('activation: the first step at which ‖θ‖ ≥ 1, from α = 1e-6 (direct iteration counts the steps)', () => {
     const rng = new Rng(3);
     const P = 4;
-    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }] as AgfAlgorithm[]) {
+    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }, { kind: 'nesterov', lr: 0.1, momentum: 0.9 }] as AgfAlgorithm[]) {
       const dyn = dormantDynamics(algo, FINITE);
       const M = randomSym(rng, P);
       const B = basisOf(M, P);
       const theta = Float64Array.from({ length: P }, () => rng.normal());
       const st = dyn.fromVector(B, theta, Math.log(1e-6), 1e-14);
-      const x = theta.map((t) => 1e-6 * t), v = new Float64Array(P), g = new Float64Array(P);
-      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
+      const x = theta.map((t) => 1e-6 * t), v = new Float64Array(P);
       let k = 0;
       while (Math.hypot(...x) < 1) {
-        for (let a = 0; a < P; a++) { let t = 0; for (let b = 0; b < P; b++) t += M[a * P + b] * x[b]; g[a] = t; }
-        for (let a = 0; a < P; a++) { v[a] = m * v[a] + lr * g[a]; x[a] += m === 0 ? lr * g[a] : v[a]; }
+        directStep(algo, M, x, v);
         k++;
       }
       expect(dyn.activationTime(st)).toBe(k);
@@ -96,18 +113,65 @@ describe('discrete dormant dynamics = direct iteration of the algorithm', () => 
   it('a returning neuron (norm 1 on a shrinking direction, a tiny growing part) activates after its dip below 1, as direct iteration finds', () => {
     const M = Float64Array.from([0.8, 0, 0, -3]);
     const B = basisOf(M, 2);
-    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }, { kind: 'momentum', lr: 0.02, momentum: 0.5 }] as AgfAlgorithm[]) {
+    for (const algo of [{ kind: 'gd', lr: 0.1 }, { kind: 'momentum', lr: 0.1, momentum: 0.9 }, { kind: 'momentum', lr: 0.02, momentum: 0.5 }, { kind: 'nesterov', lr: 0.1, momentum: 0.9 }] as AgfAlgorithm[]) {
       const dyn = dormantDynamics(algo, FINITE);
-      const x = [1e-6, 1], v = [0, 0];
+      const x = Float64Array.from([1e-6, 1]), v = new Float64Array(2);
       const st = dyn.fromVector(B, x, 0, 1e-14);
-      const lr = algo.kind === 'flow' ? 0 : algo.lr, m = algo.kind === 'momentum' ? algo.momentum : 0;
       let k = 0, dipped = false;
       while (!(dipped && Math.hypot(...x) >= 1)) {
-        for (let a = 0; a < 2; a++) { const g = M[a * 2 + a] * x[a]; v[a] = m * v[a] + lr * g; x[a] += v[a]; }
+        directStep(algo, M, x, v);
         k++;
         if (Math.hypot(...x) < 1) dipped = true;
       }
       expect(dyn.activationTime(st)).toBe(k);
+    }
+  });
+});
+
+describe('Nesterov in descent.ts', () => {
+  it('= PyTorch\'s SGD(nesterov=True) update (b ← m·b + ∇L, θ ← θ − η(∇L + m·b)) on the diagonal model, 300 steps, to 1e-12; other backends refuse it', () => {
+    const p = diag(0.1);
+    const lr = 0.05, m = 0.9;
+    const tr = solveDescent(p, { lr, momentum: m, nesterov: true, steps: 300, recordEvery: 300 });
+    const th = Float64Array.from(p.theta0), b = new Float64Array(th.length), g = new Float64Array(th.length);
+    for (let k = 0; k < 300; k++) {
+      p.kernels.lossGrad(th, p.data.X, p.data.Y, p.data.n, g);
+      for (let q = 0; q < th.length; q++) { b[q] = m * b[q] + g[q]; th[q] -= lr * (g[q] + m * b[q]); }
+    }
+    const last = tr.states.at(-1)!;
+    for (let q = 0; q < th.length; q++) expect(Math.abs(last[q] - th[q])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(th[q])));
+    expect(tr.method).toBe('nesterov');
+    expect(tr.t.at(-1)).toBeCloseTo((300 * lr) / (1 - m), 12);
+    expect(() => solveDescent(p, { lr, momentum: m, nesterov: true, steps: 3, backend: { name: 'other', run: () => {} } })).toThrow(/has no Nesterov/);
+    expect(() => solveDescent(p, { lr, nesterov: true, steps: 3 })).toThrow(/Nesterov needs a momentum/);
+  });
+});
+
+describe('a collapsing neuron\'s dormant state (heavy ball, Nesterov)', () => {
+  it('restore = the buffer relaxed at zero gradient (direct iteration of the algorithm with ∇L = 0 until the buffer is below 1e-300), then the next plateau as direct iteration', () => {
+    const rng = new Rng(11);
+    const P = 4;
+    for (const algo of [{ kind: 'momentum', lr: 0.05, momentum: 0.9 }, { kind: 'nesterov', lr: 0.05, momentum: 0.9 }, { kind: 'momentum', lr: 0.3, momentum: 0.5 }] as AgfAlgorithm[]) {
+      const dyn = dormantDynamics(algo, FINITE);
+      const M1 = randomSym(rng, P), M2 = randomSym(rng, P, 0.3), Z = new Float64Array(P * P);
+      const B1 = basisOf(M1, P), B2 = basisOf(M2, P);
+      const theta = Float64Array.from({ length: P }, () => rng.normal());
+      const st = dyn.fromVector(B1, theta, 0, 1e-14);
+      const x = theta.slice(), v = new Float64Array(P);
+      for (let s = 0; s < 29; s++) directStep(algo, M1, x, v);
+      dyn.advance(st, 29);
+      // the neuron sits at a fit: zero gradient until its buffer has died out
+      while (v.some((b) => Math.abs(b) > 1e-300)) directStep(algo, Z, x, v);
+      let r = dyn.restore!(st);
+      const y = dyn.toVector(r, P);
+      const nx = Math.max(...x.map(Math.abs));
+      for (let a = 0; a < P; a++) expect(Math.abs(y[a] - x[a])).toBeLessThanOrEqual(1e-12 * nx);
+      // and the restored buffer is zero: the next plateau from (x, 0) is the same
+      r = dyn.reexpand(r, B2, overlaps(B2, B1, 0));
+      for (let s = 0; s < 17; s++) directStep(algo, M2, x, v);
+      dyn.advance(r, 17);
+      const z = dyn.toVector(r, P), nz = Math.max(...x.map(Math.abs));
+      for (let a = 0; a < P; a++) expect(Math.abs(z[a] - x[a])).toBeLessThanOrEqual(1e-10 * nz);
     }
   });
 });
@@ -178,6 +242,17 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
     }
   });
 
+  it('Nesterov (PyTorch nesterov=True) m = 0.5, 0.9 at η = 0.1/λ̂, diagonal and linear network: offsets converge, the rescaled error halves from α = 1e-8 to 1e-16', () => {
+    for (const [make, name] of [[diag, 'diagonal'], [lin, 'linear']] as const) {
+      for (const m of [0.5, 0.9]) {
+        const o = offsets(make, (_p, lamHat) => ({ kind: 'nesterov', lr: 0.1 / lamHat, momentum: m }), ALPHAS);
+        expectConverging(o.D);
+        o.err[2].forEach((e, j) => expect(Math.abs(e)).toBeLessThanOrEqual(0.5 * Math.abs(o.err[1][j]) * 1.2 + 0.01));
+        console.log(`${name} nesterov m = ${m}, η = 0.1/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+      }
+    }
+  });
+
   it('diagonal worked 2-D example (theory.md §4: neuron 0 returns to the dormant set and re-enters with the other sign), gd at η = 0.1, 0.5 / λ̂, α = 1e-3 … 1e-5 (float64 descent cannot resolve the shrinking neuron below): the deactivation is reproduced and the offsets converge', () => {
     for (const cEta of [0.1, 0.5]) {
       let deact = 0;
@@ -203,6 +278,17 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
 });
 
 describe('stability at the saddles', () => {
+  it('Nesterov\'s bound ηh < 2(1 + m)/(1 + 2m): direct iteration on a quadratic of curvature h decays 2% below it and grows 2% above', () => {
+    for (const m of [0.5, 0.9, 0.99]) {
+      const bound = stabilityLimit({ kind: 'nesterov', lr: 1, momentum: m });
+      for (const [f, grows] of [[0.98, false], [1.02, true]] as const) {
+        const x = Float64Array.from([1]), b = new Float64Array(1);
+        for (let k = 0; k < 2000; k++) directStep({ kind: 'nesterov', lr: f * bound, momentum: m }, [-1], x, b);
+        expect(!(Math.abs(x[0]) <= 1)).toBe(grows);
+      }
+    }
+  });
+
   it('λ_max at a saddle = a power-iteration estimate of ‖∇²L‖ there; beyond η = 2/λ_max the schedule stops with the reason', () => {
     const p = diag(1e-8);
     const one = solveAgf(p, { maxJumps: 1 });
@@ -232,7 +318,16 @@ describe('cli: agf --for', () => {
     const s = await run('agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--seed', '2', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate');
     expect(s.code).toBe(0);
     expect(s.out).toMatch(/step momentum \(sim\)/);
-    await expectBadInput(['agf', 'diagonal', '--for', 'adam'], /--for must be flow, gd or momentum/);
+    const n = await run('agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--seed', '2', '--alpha', '1e-4', '--for', 'nesterov', '--lr', '0.05', '--momentum', '0.5', '--simulate');
+    expect(n.code, n.err).toBe(0);
+    expect(n.out).toMatch(/AGF for Nesterov momentum/);
+    expect(n.out).toMatch(/step nesterov \(sim\)/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'adam'], /--for must be flow, gd, momentum or nesterov/);
+    await expectBadInput(['agf', 'diagonal', '--for', 'nesterov', '--lr', '0.1'], /agf --for nesterov needs --momentum/);
+    const d = await run('descent', 'diagonal', '--steps', '50', '--lr', '0.05', '--momentum', '0.9', '--nesterov', '--json');
+    expect(d.code, d.err).toBe(0);
+    expect(JSON.parse(d.out).method).toBe('nesterov');
+    await expectBadInput(['descent', 'diagonal', '--steps', '20', '--nesterov'], /Nesterov needs a momentum/);
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1'], /needs --momentum/);
     await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--momentum', '0.9'], /--momentum does not apply/);
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1', '--momentum', '1'], /momentum must lie in \(0, 1\)/);

@@ -49,6 +49,7 @@ const COMMANDS: [string, string[]][] = [
   ['flow --overlay', ['flow', 'single-neuron', '--t', '3', '--overlay', 'exact,descent', '--json']],
   ['agf --for gd', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'gd', '--lr', '0.05', '--json']],
   ['agf --for momentum --simulate', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate', '--json']],
+  ['compare --methods agf-gd,gd,agf-momentum,momentum,agf-nesterov,nesterov', ['compare', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--methods', 'agf,agf-gd,gd,agf-momentum,momentum,agf-nesterov,nesterov', '--lr', '0.05', '--momentum', '0.5', '--json']],
   ['forces tiny-lm', ['forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json']],
   ['forces tiny-lm --preference', ['forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20', '--json']],
 ];

@@ -16,7 +16,7 @@ import { formatNumber } from '../report/table.ts';
 import { GradflowError } from '../util/errors.ts';
 import { CAPS } from '../util/limits.ts';
 import { solveAgf } from '../solvers/agf.ts';
-import { algorithmLabel, flowTimePerStep, type AgfAlgorithm } from '../solvers/agf/discrete.ts';
+import { algorithmLabel, flowTimePerStep, hasMomentum, type AgfAlgorithm } from '../solvers/agf/discrete.ts';
 import { solveDescent } from '../solvers/descent.ts';
 import { detectJumps } from './jumps.ts';
 import { compareSchedules, type Comparison } from './compare.ts';
@@ -59,7 +59,7 @@ export interface DiscreteCompareOptions {
 /** Steps to simulate: past the last predicted jump, plus settling time (20 in flow time, 20/(1 − m) steps for the heavy ball's ringing). */
 export function simulationSteps(s: JumpSchedule, a: AgfAlgorithm): number {
   const last = s.jumps.at(-1)?.step ?? 0;
-  const ring = a.kind === 'momentum' ? 20 / (1 - a.momentum) : 0;
+  const ring = hasMomentum(a) ? 20 / (1 - a.momentum) : 0;
   return Math.ceil(1.3 * last + 20 / flowTimePerStep(a) + ring);
 }
 
@@ -68,25 +68,32 @@ export function compareDiscrete(p: Problem, algorithm: AgfAlgorithm, opts: Discr
   const predicted = solveAgf(p, { algorithm });
   const flow = opts.flow ?? solveAgf(p);
   const per = flowTimePerStep(algorithm);
-  const momentum = algorithm.kind === 'momentum' ? algorithm.momentum : 0;
+  const momentum = hasMomentum(algorithm) ? algorithm.momentum : 0;
   let simulated: JumpSchedule | null = null, steps = 0;
   if (predicted.jumps.length) {
     steps = simulationSteps(predicted, algorithm);
     if (steps > CAPS.steps.value) throw new GradflowError(`agf --simulate: ${steps} steps would be needed (cap ${CAPS.steps.value}, GRADFLOW_MAX_STEPS); raise --lr or alpha`);
     const recordEvery = opts.recordEvery ?? (steps <= 200_000 ? 1 : Math.ceil(steps / 200_000));
-    const tr = solveDescent(p, { lr: algorithm.lr, momentum, steps, recordEvery });
+    const tr = solveDescent(p, { lr: algorithm.lr, momentum, nesterov: algorithm.kind === 'nesterov', steps, recordEvery });
     simulated = detectJumps(p, tr, { predicted, method: algorithm.kind });
   }
+  const rows = discreteRows(p, algorithm, predicted, flow, simulated);
+  const schedules = simulated ? [simulated, predicted, flow] : [predicted, flow];
+  return { algorithm, flowTimePerStep: per, predicted, flow, simulated, steps, rows, comparison: compareSchedules(schedules, simulated ? simulated.method : predicted.method) };
+}
+
+/** Per-jump steps and rescaled errors of a discrete AGF schedule against a simulated run of the same algorithm (jumps matched by index). */
+export function discreteRows(p: Problem, algorithm: AgfAlgorithm, predicted: JumpSchedule, flow: JumpSchedule, simulated: JumpSchedule | null): DiscreteRow[] {
+  const per = flowTimePerStep(algorithm);
   const logInv = Math.log(1 / p.alpha);
-  const rows: DiscreteRow[] = predicted.jumps.map((j, q) => {
+  return predicted.jumps.map((j, q) => {
     const sim = simulated?.jumps[q];
     const stepSim = sim ? sim.time / per : null;
     const fl = flow.jumps[q] ? flow.jumps[q].time / per : null;
+    const step = j.step ?? j.time / per;
     const err = (k: number | null): number | null => (k === null || stepSim === null ? null : ((k - stepSim) * per) / logInv);
-    return { k: q + 1, neuron: j.neuron, neuronSim: sim?.neuron ?? null, stepSim, stepPredicted: j.step!, stepFlowMapped: fl, errPredicted: err(j.step!), errFlowMapped: err(fl) };
+    return { k: q + 1, neuron: j.neuron, neuronSim: sim?.neuron ?? null, stepSim, stepPredicted: step, stepFlowMapped: fl, errPredicted: err(step), errFlowMapped: err(fl) };
   });
-  const schedules = simulated ? [simulated, predicted, flow] : [predicted, flow];
-  return { algorithm, flowTimePerStep: per, predicted, flow, simulated, steps, rows, comparison: compareSchedules(schedules, simulated ? simulated.method : predicted.method) };
 }
 
 const fmt = (v: unknown, sig = 6): string => (typeof v === 'number' ? formatNumber(v, sig) : '—');
@@ -109,7 +116,7 @@ export function discreteTable(c: DiscreteComparison, notes: string[]): Table {
     notes: [
       `steps k of the algorithm; η_eff = ${name === 'gd' ? 'lr' : 'lr/(1 − momentum)'} = ${formatNumber(c.flowTimePerStep, 6)} flow time per step; agf-flow is the gradient-flow AGF time over η_eff`,
       'err = (k − k_sim)·η_eff / log(1/α): the step error in rescaled flow-time units (AGF errs by O(1) flow time per jump, so this shrinks like 1/log(1/α); the flow mapping adds an η-dependent relative offset)',
-      `agf-${name}: first step at which the arriving neuron has ‖θ‖ ≥ 1 under the ${name === 'gd' ? 'per-step factor 1 + ηλ' : 'heavy-ball recurrence (buffer carried across plateaus)'}; sim: loss crosses the geometric midpoint of the predicted plateau levels (src/analysis/jumps.ts)`,
+      `agf-${name}: first step at which the arriving neuron has ‖θ‖ ≥ 1 under the ${name === 'gd' ? 'per-step factor 1 + ηλ' : `${name === 'nesterov' ? 'Nesterov' : 'heavy-ball'} recurrence (buffer carried across plateaus)`}; sim: loss crosses the geometric midpoint of the predicted plateau levels (src/analysis/jumps.ts)`,
       ...(c.steps ? [`simulated: ${c.steps} steps of ${algorithmLabel(c.algorithm)} from the same start (solvers/descent.ts, float64)`] : ['not simulated: the prediction has no jump']),
       ...notes,
     ],

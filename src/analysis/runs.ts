@@ -24,14 +24,24 @@ import { solveFlow } from '../solvers/flow.ts';
 import { solveFlowPsi } from '../solvers/flow-psi.ts';
 import { solveDescent } from '../solvers/descent.ts';
 import { detectJumps } from './jumps.ts';
+import { checkAlgorithm, checkDiscreteModel, type AgfAlgorithm } from '../solvers/agf/discrete.ts';
+import { simulationSteps } from './discrete-compare.ts';
 
-export const METHODS = ['agf', 'pf', 'flow', 'gd'] as const;
+/**
+ * agf-gd / agf-momentum / agf-nesterov: AGF for the discrete algorithm itself (solvers/agf/discrete.ts;
+ * κ = 2 polynomial models), in steps, with the same lr (and momentum) as the simulated gd /
+ * momentum (heavy ball) / nesterov run.
+ */
+export const METHODS = ['agf', 'pf', 'flow', 'gd', 'agf-gd', 'momentum', 'agf-momentum', 'nesterov', 'agf-nesterov'] as const;
+const STEPPED = ['gd', 'momentum', 'nesterov'] as const;
 export type MethodName = (typeof METHODS)[number];
 
 export interface RunOptions {
   methods: string[];
   /** Gradient-descent step (default: 0.01/λ̂, see the header). */
   lr?: number;
+  /** Momentum coefficient m in (0, 1) of the momentum / nesterov methods and their AGF (heavy ball v ← m·v − η∇L, θ ← θ + v; Nesterov as descent.ts). */
+  momentum?: number;
   /** Flow integration tolerance (default 1e-10). */
   rtol?: number;
   /** Simulated flow time (default: 1.3 × the last predicted jump + 20/λ̂-independent margin of 20). */
@@ -48,6 +58,16 @@ export interface MethodRuns {
   notes: string[];
   lr?: number;
   horizon?: number;
+  /** The discrete AGF schedules next to their simulated runs (agf-gd with gd, agf-momentum with momentum), for step tables. */
+  discrete: DiscretePair[];
+}
+
+export interface DiscretePair {
+  algorithm: Exclude<AgfAlgorithm, { kind: 'flow' }>;
+  predicted: JumpSchedule;
+  /** The simulated run of the same algorithm (null when not among the methods). */
+  simulated: JumpSchedule | null;
+  steps: number;
 }
 
 /** Largest Hessian eigenvalue of L at theta (power iteration, finite-difference Hessian-vector products). */
@@ -106,11 +126,19 @@ function usePsiFlow(p: Problem): boolean {
 export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   for (const m of opts.methods) if (!(METHODS as readonly string[]).includes(m)) throw new GradflowError(`unknown method '${m}' (use ${METHODS.join(', ')})`);
   if (!(p.alpha > 0 && p.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${p.alpha}); it is the initial scale and log(1/alpha) the time unit`);
+  const want = new Set(opts.methods);
+  const wantMomentum = ['momentum', 'agf-momentum', 'nesterov', 'agf-nesterov'].some((m) => want.has(m));
+  if (wantMomentum && opts.momentum === undefined) throw new GradflowError('methods momentum, nesterov, agf-momentum and agf-nesterov need --momentum m, m in (0, 1)');
+  if (!wantMomentum && opts.momentum !== undefined) throw new GradflowError('--momentum is for the methods momentum, nesterov, agf-momentum and agf-nesterov (add them to --methods)');
+  // bad options and models fail before any solve
+  if (opts.lr !== undefined) checkAlgorithm({ kind: 'gd', lr: opts.lr });
+  if (wantMomentum) checkAlgorithm({ kind: 'momentum', lr: opts.lr ?? 1, momentum: opts.momentum! });
+  for (const kind of STEPPED) if (want.has(`agf-${kind}`)) checkDiscreteModel(p, algorithmOf(kind, 1, opts.momentum));
   const notes: string[] = [];
   const schedules: JumpSchedule[] = [];
   const trajectories: Record<string, Trajectory> = {};
-  const want = new Set(opts.methods);
-  const needPrediction = want.has('flow') || want.has('gd');
+  const discrete: DiscretePair[] = [];
+  const needPrediction = want.has('flow') || STEPPED.some((k) => want.has(k) || want.has(`agf-${k}`));
   let agf: JumpSchedule | undefined;
   if (want.has('agf') || needPrediction) {
     const mode = opts.agf ?? 'auto';
@@ -124,10 +152,22 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     schedules.push(pf);
   }
   const predicted = agf ?? pf;
-  if (!needPrediction) return { schedules, trajectories, notes };
+  if (!needPrediction) return { schedules, trajectories, notes, discrete };
   const last = predicted && predicted.jumps.length ? predicted.jumps[predicted.jumps.length - 1].time : 0;
   const horizon = opts.horizon ?? 1.3 * last + 20;
   const finalTheta = finalState(p, agf);
+  const wantsStep = STEPPED.some((k) => want.has(k) || want.has(`agf-${k}`));
+  const lr = wantsStep ? opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]) : undefined;
+  const lrNote = opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end';
+  // the discrete AGF predictions: after agf/pf, before the simulations, in method order
+  for (const kind of STEPPED) {
+    if (!want.has(`agf-${kind}`)) continue;
+    const algorithm = algorithmOf(kind, lr!, opts.momentum);
+    const s = solveAgf(p, { algorithm });
+    schedules.push(s);
+    discrete.push({ algorithm, predicted: s, simulated: null, steps: 0 });
+    if (s.extra?.status === 'unstable') notes.push(`${s.method}: stopped, ${String(s.extra.stopReason)}`);
+  }
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
     const flowOpts = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow') };
@@ -136,15 +176,27 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     trajectories.flow = tr;
     schedules.push(detectJumps(p, tr, { predicted, method: 'flow' }));
   }
-  let lr: number | undefined;
-  if (want.has('gd')) {
-    lr = opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]);
-    const steps = Math.ceil(horizon / lr);
-    if (steps > 5e7) throw new GradflowError(`gd: ${steps} steps needed for flow time ${horizon} at lr = ${lr}; give a larger --lr`);
-    const tr = solveDescent(p, { lr, steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.('gd') });
-    trajectories.gd = tr;
-    schedules.push(detectJumps(p, tr, { predicted, method: 'gd' }));
-    notes.push(`gd: lr = ${lr.toPrecision(4)} (${opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end'}), ${steps} steps, time t = k·lr`);
+  for (const kind of STEPPED) {
+    if (!want.has(kind)) continue;
+    const m = kind === 'gd' ? 0 : opts.momentum!;
+    const perStep = lr! / (1 - m);
+    const pair = discrete.find((d) => d.algorithm.kind === kind);
+    // long enough for the flow prediction's horizon and, when it is here, the discrete prediction's last jump (with the heavy ball's ringing)
+    const steps = Math.max(Math.ceil(horizon / perStep), pair && !opts.horizon ? simulationSteps(pair.predicted, pair.algorithm) : 0);
+    if (steps > 5e7) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr}; give a larger --lr`);
+    const tr = solveDescent(p, { lr: lr!, momentum: m, nesterov: kind === 'nesterov', steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
+    trajectories[kind] = tr;
+    const sim = detectJumps(p, tr, { predicted, method: kind });
+    schedules.push(sim);
+    if (pair) Object.assign(pair, { simulated: sim, steps });
+    notes.push(kind === 'gd'
+      ? `gd: lr = ${lr!.toPrecision(4)} (${lrNote}), ${steps} steps, time t = k·lr`
+      : `${kind}: ${kind === 'momentum' ? 'heavy ball v ← m·v − lr·∇L, θ ← θ + v' : 'Nesterov v ← m·v − lr·∇L, θ ← θ + m·v − lr·∇L'}, m = ${m}, lr = ${lr!.toPrecision(4)} (${lrNote}), ${steps} steps, time t = k·lr/(1 − m)`);
   }
-  return { schedules, trajectories, notes, lr, horizon };
+  if (!STEPPED.some((k) => want.has(k)) && lr !== undefined) notes.push(`lr = ${lr.toPrecision(4)} (${lrNote})`);
+  return { schedules, trajectories, notes, lr, horizon, discrete };
+}
+
+function algorithmOf(kind: (typeof STEPPED)[number], lr: number, momentum: number | undefined): Exclude<AgfAlgorithm, { kind: 'flow' }> {
+  return kind === 'gd' ? { kind, lr } : { kind, lr, momentum: momentum! };
 }

@@ -44,9 +44,10 @@ import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
 import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './agf/cost.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
+import { formatNumber } from '../report/table.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
 export const AGF_COLLAPSE_FLOOR = 1e-3;
@@ -70,6 +71,8 @@ export interface AgfOptions {
   theta0?: Float64Array;
   /** The algorithm whose jumps are predicted (default gradient flow); gd and momentum: κ = 2 polynomial models, times in steps (agf/discrete.ts). */
   algorithm?: AgfAlgorithm;
+  /** Iteration budget of each cost minimisation's L-BFGS (default 20000 for κ = 2, 1000 for κ > 2). */
+  fitIter?: number;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
@@ -106,6 +109,11 @@ export function scaledNorm(v: ArrayLike<number>): number {
   let s = 0;
   for (let k = 0; k < v.length; k++) s += (v[k] / m) ** 2;
   return m * Math.sqrt(s);
+}
+
+/** `{ warning }` when there is one (schedules carry a warning only when something deserves it). */
+export function withWarning(w: string | undefined): { warning?: string } {
+  return w ? { warning: w } : {};
 }
 
 function usesSymbol(e: Expr, name: string): boolean {
@@ -173,7 +181,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: opts.fitIter ?? 20000 };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -194,6 +202,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   let costEvaluations = 0;
   let plateaus = 0;
   let rejoined = 0;
+  const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
@@ -242,16 +251,18 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     bestSize(p, theta, activeMask, w.slot, 2);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
-    costEvaluations += fitWithCollapses(p, set, cost, (i) => {
+    const fit = fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
-      u.state = u.atActivation ? dyn.clone(u.atActivation) : null;
+      u.state = u.atActivation ? (dyn.restore ?? dyn.clone)(u.atActivation) : null;
       if (wasActive.includes(u)) deactivated.push(i);
     });
+    costEvaluations += fit.evaluations;
     const lossAfter = updateResidual();
     if (rejoin && previous) {
       previous.deactivated = previous.deactivated.filter((i) => i !== w.slot).concat(deactivated.filter((i) => !previous.deactivated.includes(i)));
       previous.lossAfter = lossAfter;
+      fitGradNorms[fitGradNorms.length - 1] = fit.gradNorm;
       activeSets[activeSets.length - 1] = units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b);
       rejoined++;
       if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
@@ -266,6 +277,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       lossAfter,
       deactivated,
     });
+    fitGradNorms.push(fit.gradNorm);
     activeSets.push(units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
@@ -295,10 +307,12 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
       status,
       limit: opts.limit === true,
-      ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${jumps.at(-1)!.lossAfter.toPrecision(6)} (the active neurons cannot fit the rest)` } : {}),
+      ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${formatNumber(jumps.at(-1)!.lossAfter)} (the active neurons cannot fit the rest)` } : {}),
       ...(status === 'unstable' ? { stopReason: unstableReason(stability.at(-1)!, algo, unstableJump) } : {}),
       ...(algo.kind !== 'flow' ? { algorithm: algo, stability } : {}),
-      ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
+      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      fitGradNorms,
       interchangeable,
       activeSets,
       plateaus,

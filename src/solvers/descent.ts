@@ -1,5 +1,5 @@
 /**
- * Gradient descent and heavy-ball momentum. Step k maps to flow time t = kη/(1 − m), the time
+ * Gradient descent, heavy-ball momentum and Nesterov momentum. Step k maps to flow time t = kη/(1 − m), the time
  * at which the matching gradient flow is compared. Backends implement one interface so a
  * TensorFlow.js backend can replace gradflow's Float64Array loop without touching callers.
  */
@@ -12,6 +12,12 @@ export interface DescentOptions {
   lr: number;
   steps: number;
   momentum?: number;
+  /**
+   * Nesterov momentum (needs momentum > 0), in the form PyTorch's SGD(nesterov=True) uses:
+   * b ← m·b + ∇L(θ), θ ← θ − η(∇L(θ) + m·b); with v = −η·b: v ← m·v − η∇L, θ ← θ + m·v − η∇L.
+   * One gradient per step, at θ (the loss recorded is L(θ)).
+   */
+  nesterov?: boolean;
   /** Store every this many steps (the last step is always stored). */
   recordEvery?: number;
   backend?: DescentBackend;
@@ -29,13 +35,16 @@ export interface DescentRecord {
 export interface DescentBackend {
   name: string;
   /** Run the iteration, calling record(k, θ_k, L(θ_k)) at the stored steps. */
-  run(p: Problem, opts: Required<Pick<DescentOptions, 'lr' | 'steps' | 'momentum' | 'recordEvery'>>, theta0: Float64Array, record: (r: DescentRecord) => void): void;
+  /** nesterov: only backends that list it in `nesterov` are given it (the others run heavy ball). */
+  nesterov?: boolean;
+  run(p: Problem, opts: Required<Pick<DescentOptions, 'lr' | 'steps' | 'momentum' | 'recordEvery'>> & { nesterov?: boolean }, theta0: Float64Array, record: (r: DescentRecord) => void): void;
 }
 
 /** gradflow's own double-precision loop over the compiled kernels. */
 export const float64Backend: DescentBackend = {
   name: 'float64',
-  run(p, { lr, steps, momentum, recordEvery }, theta0, record) {
+  nesterov: true,
+  run(p, { lr, steps, momentum, recordEvery, nesterov }, theta0, record) {
     const { X, Y, n } = p.data;
     const th = Float64Array.from(theta0);
     const g = new Float64Array(th.length);
@@ -47,6 +56,11 @@ export const float64Backend: DescentBackend = {
       if (k === steps) break;
       if (momentum === 0) {
         for (let q = 0; q < th.length; q++) th[q] -= lr * g[q];
+      } else if (nesterov) {
+        for (let q = 0; q < th.length; q++) {
+          v[q] = momentum * v[q] - lr * g[q];
+          th[q] += momentum * v[q] - lr * g[q];
+        }
       } else {
         for (let q = 0; q < th.length; q++) {
           v[q] = momentum * v[q] - lr * g[q];
@@ -64,21 +78,24 @@ export function solveDescent(p: Problem, opts: DescentOptions): Trajectory {
   if (!Number.isInteger(steps) || steps < 0) throw new GradflowError(`descent: steps must be a non-negative integer (got ${steps})`);
   checkCap(CAPS.steps, steps, 'descent: steps');
   if (!(momentum >= 0 && momentum < 1)) throw new GradflowError(`descent: momentum must be in [0, 1) (got ${momentum})`);
+  const nesterov = opts.nesterov === true;
+  if (nesterov && !(momentum > 0)) throw new GradflowError('descent: Nesterov needs a momentum in (0, 1)');
   const recordEvery = Math.max(1, Math.floor(opts.recordEvery ?? Math.max(1, Math.ceil(steps / 2000))));
   const backend = opts.backend ?? float64Backend;
+  if (nesterov && !backend.nesterov) throw new GradflowError(`descent: the ${backend.name} backend has no Nesterov momentum; use the float64 backend`);
   const t: number[] = [], states: Float64Array[] = [], loss: number[] = [], stepIdx: number[] = [];
   const timePerStep = lr / (1 - momentum);
-  backend.run(p, { lr, steps, momentum, recordEvery }, opts.theta0 ?? p.theta0, (r) => {
+  backend.run(p, { lr, steps, momentum, recordEvery, nesterov }, opts.theta0 ?? p.theta0, (r) => {
     opts.onProgress?.(steps > 0 ? r.step / steps : 1);
     t.push(r.step * timePerStep);
     states.push(r.theta);
     loss.push(r.loss);
     stepIdx.push(r.step);
   });
-  const tr = buildTrajectory(p, momentum > 0 ? 'momentum' : 'gd', t, states, {
+  const tr = buildTrajectory(p, nesterov ? 'nesterov' : momentum > 0 ? 'momentum' : 'gd', t, states, {
     loss,
-    stats: { steps, lr, momentum, backend: backend.name },
-    timeConvention: momentum > 0 ? `flow time t = k·lr/(1 − momentum), lr = ${lr}, momentum = ${momentum}` : `flow time t = k·lr, lr = ${lr}`,
+    stats: { steps, lr, momentum, backend: backend.name, ...(nesterov ? { update: 'nesterov' } : {}) },
+    timeConvention: momentum > 0 ? `flow time t = k·lr/(1 − momentum), lr = ${lr}, momentum = ${momentum}${nesterov ? ', Nesterov' : ''}` : `flow time t = k·lr, lr = ${lr}`,
   });
   tr.monitors.step = stepIdx;
   return tr;

@@ -47,21 +47,22 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
 }
 
 const ALGORITHM_OPTIONS = {
-  for: { kind: 'string' as const, help: 'the algorithm whose jumps are predicted: flow (gradient flow, the default), gd or momentum (κ = 2 polynomial models; times in steps)', default: 'flow' },
+  for: { kind: 'string' as const, help: 'the algorithm whose jumps are predicted: flow (gradient flow, the default), gd, momentum (heavy ball) or nesterov (κ = 2 polynomial models; times in steps)', default: 'flow' },
   lr: { kind: 'number' as const, help: '--for gd|momentum: the learning rate η (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)' },
-  momentum: { kind: 'number' as const, help: '--for momentum: the heavy-ball coefficient m in (0, 1) (v ← m·v − η∇L, θ ← θ + v)' },
+  momentum: { kind: 'number' as const, help: '--for momentum|nesterov: the coefficient m in (0, 1) (heavy ball v ← m·v − η∇L, θ ← θ + v; Nesterov θ ← θ + m·v − η∇L)' },
   simulate: { kind: 'flag' as const, help: '--for gd|momentum: also run the algorithm (solvers/descent.ts) and compare its jump steps with the prediction and with the gradient-flow AGF mapped to steps' },
 };
 
 export const agfCommand: Command = {
   name: 'agf',
   summary: 'Alternating Gradient Flows: predicted saddle-to-saddle jump times, neurons and loss levels (any κ-homogeneous model).',
-  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed] [--for flow|gd|momentum --lr η [--momentum m] [--simulate]]',
+  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed] [--for flow|gd|momentum|nesterov --lr η [--momentum m] [--simulate]]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
+    'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine)', default: '20000 (κ = 2), 1000 (κ > 2)' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -81,7 +82,10 @@ export const agfCommand: Command = {
     const maxJumps = args.values.has('max-jumps') ? num(args, 'max-jumps', 1) : undefined;
     if (maxJumps !== undefined && !(Number.isInteger(maxJumps) && maxJumps >= 1 && maxJumps <= 1e5)) throw new GradflowError(`--max-jumps must be an integer in [1, 100000] (got ${maxJumps})`);
     if (maxJumps !== undefined && flag(args, 'closed')) throw new GradflowError('--max-jumps is an option of the generic engine; drop --closed');
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps });
+    const fitIter = args.values.has('fit-iter') ? num(args, 'fit-iter', 1) : undefined;
+    if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= 1 && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [1, 1000000] (got ${fitIter})`);
+    if (fitIter !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-iter is an option of the generic engine; drop --closed');
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter });
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {
       const unit = timeUnit(p.derived.kappa, p.alpha);
@@ -98,22 +102,22 @@ export const agfCommand: Command = {
 
 /** agf --for gd|momentum: the jump schedule of the discrete algorithm in steps (solvers/agf/discrete.ts), optionally against a simulated run. */
 function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void {
-  if (forAlgo !== 'gd' && forAlgo !== 'momentum') throw new GradflowError(`--for must be flow, gd or momentum (got '${forAlgo}')`);
+  if (forAlgo !== 'gd' && forAlgo !== 'momentum' && forAlgo !== 'nesterov') throw new GradflowError(`--for must be flow, gd, momentum or nesterov (got '${forAlgo}')`);
   rejectOptions(args, ['closed'], `agf --for ${forAlgo} (the closed form is gradient flow's)`);
   if (forAlgo === 'gd') rejectOptions(args, ['momentum'], 'agf --for gd (use --for momentum)');
-  if (forAlgo === 'momentum' && !args.values.has('momentum')) throw new GradflowError('agf --for momentum needs --momentum m, m in (0, 1)');
+  if (forAlgo !== 'gd' && !args.values.has('momentum')) throw new GradflowError(`agf --for ${forAlgo} needs --momentum m, m in (0, 1)`);
   if (args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0) throw new GradflowError(`agf --for ${forAlgo}: the alpha → 0 limit is computed for gradient flow only; give a positive alpha`);
   const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
   checkAlpha(p);
   const givenLr = args.values.has('lr');
   const momentum = num(args, 'momentum', NaN);
   // bad options fail before any solve
-  checkAlgorithm(forAlgo === 'gd' ? { kind: 'gd', lr: givenLr ? num(args, 'lr', 0) : 1 } : { kind: 'momentum', lr: givenLr ? num(args, 'lr', 0) : 1, momentum });
+  checkAlgorithm(forAlgo === 'gd' ? { kind: 'gd', lr: givenLr ? num(args, 'lr', 0) : 1 } : { kind: forAlgo, lr: givenLr ? num(args, 'lr', 0) : 1, momentum });
   checkDiscreteModel(p, { kind: forAlgo, lr: 1, momentum });
   if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
   const flowSchedule = solveAgf(p);
   const lr = givenLr ? num(args, 'lr', 0) : defaultStep(p, [p.theta0, Float64Array.from((flowSchedule.extra?.finalTheta as number[] | undefined) ?? p.theta0)]);
-  const algo: AgfAlgorithm = forAlgo === 'gd' ? { kind: 'gd', lr } : { kind: 'momentum', lr, momentum };
+  const algo: AgfAlgorithm = forAlgo === 'gd' ? { kind: 'gd', lr } : { kind: forAlgo, lr, momentum };
   const notes = [
     `algorithm: ${algorithmLabel(algo)}${givenLr ? '' : ' (lr = 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)'}; loss: ${p.conventions.loss}; init: ${p.conventions.init}, alpha = ${p.alpha}`,
     `data: ${p.data.source}`,

@@ -83,12 +83,12 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
 }
 
 /** A progress bar with ETA for the whole grid (stderr, at most once a second, and at the end). */
-export function progressReporter(io: CommandIO, label: string): (done: number, total: number, resumed: number) => void {
-  const start = Date.now();
-  let last = 0;
+export function progressReporter(io: CommandIO, label: string, clock: () => number = Date.now): (done: number, total: number, resumed: number) => void {
+  const start = clock();
+  let last = start;
   return (done, total, resumed) => {
     if (!io.progress) return;
-    const now = Date.now();
+    const now = clock();
     if (done < total && now - last < 1000 && done !== resumed) return;
     last = now;
     const fresh = done - resumed, elapsed = now - start;
@@ -130,7 +130,7 @@ export const sweepCommand: Command = {
   usage: 'gradflow sweep <model|--spec FILE> --alphas 1e-2,1e-4,1e-8 --seeds 0..9 [--dim d=5,10] [--methods agf,flow,gd] [--workers N] [--out DIR [--resume]] [--shard k/N --out DIR] [--json]',
   options: {
     ...GRID_OPTIONS,
-    workers: { kind: 'int', help: 'worker threads (default: every core)' },
+    workers: { kind: 'int', help: 'worker processes (default: every core)' },
     shard: { kind: 'string', help: 'compute only shard k of N (1 ≤ k ≤ N; cells with index ≡ k−1 mod N) into --out; combine with gradflow merge' },
     resume: { kind: 'flag', help: 'continue the sweep in --out DIR: keep its finished cells, compute the rest' },
     ...FIGURE_OPTIONS,

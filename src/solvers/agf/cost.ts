@@ -11,6 +11,7 @@ import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
 import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
+import { formatNumber } from '../../report/table.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -58,7 +59,29 @@ export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: n
   for (let a = 0; a < P; a++) theta[i * P + a] *= s;
 }
 
-export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): { loss: number; evaluations: number } {
+/** A fit's outcome: its loss, the loss-and-gradient evaluations it took, and ‖∇L‖ over the active parameters where it stopped. */
+export interface FitResult {
+  loss: number;
+  evaluations: number;
+  gradNorm: number;
+}
+
+export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): FitResult {
+  const r = fitActiveRaw(p, theta, mask, o);
+  return { ...r, gradNorm: activeGradNorm(p, theta, mask) };
+}
+
+function activeGradNorm(p: Problem, theta: Float64Array, mask: Uint8Array): number {
+  const { X, Y, n } = p.data;
+  const { H, P } = p.layout;
+  const g = new Float64Array(H * P);
+  p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  let s = 0;
+  for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) s += g[i * P + a] ** 2;
+  return Math.sqrt(s);
+}
+
+function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): { loss: number; evaluations: number } {
   const { X, Y, n } = p.data;
   const { H, P } = p.layout;
   // L-BFGS runs on the active coordinates only: its vector work then scales with the active set, not with H
@@ -391,18 +414,21 @@ export function dataScale(p: Problem, initialLoss: number): number {
 
 /**
  * Cost minimisation with the collapse rule: fit, and while a neuron collapses, zero it, hand it
- * to onCollapse (which restores its dormant state) and refit without it. Returns the L-BFGS
- * and Newton evaluations.
+ * to onCollapse (which restores its dormant state) and refit without it. Returns the
+ * evaluations and ‖∇L‖ (active parameters) where the last fit stopped.
  */
-export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): number {
+export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onCollapse: (i: number) => void): { evaluations: number; gradNorm: number } {
   const { H, P, c } = p.layout;
   const { X, n } = p.data;
   let evaluations = 0;
+  let gradNorm = 0;
   const before = set.theta.slice();
   const ref = new Float64Array(H * n * c);
   p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
-    evaluations += fitActive(p, set.theta, set.mask, o).evaluations;
+    const fit = fitActive(p, set.theta, set.mask, o);
+    evaluations += fit.evaluations + 1;
+    gradNorm = fit.gradNorm;
     const col = collapsedNeuron(p, ref, before, set.theta, set.mask, o);
     const i = col.neuron;
     if (i < 0) break;
@@ -413,5 +439,17 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
     set.mask[i] = 0;
     onCollapse(i);
   }
-  return evaluations;
+  return { evaluations, gradNorm };
+}
+
+/**
+ * The schedule's warning when fits stopped short of a critical point (‖∇L‖ above 100·gtol at the
+ * end of the iteration budget): AGF's premise is that each cost minimisation ends at one, so every
+ * jump after the first such fit depends on where the fit stopped. fitGradNorms[k] is jump k's.
+ */
+export function unconvergedFitWarning(fitGradNorms: number[], o: CostOptions): string | undefined {
+  const bad = fitGradNorms.flatMap((g, k) => (g > 100 * o.gtol ? [k] : []));
+  if (!bad.length) return undefined;
+  const worst = bad.reduce((a, k) => (fitGradNorms[k] > fitGradNorms[a] ? k : a), bad[0]);
+  return `cost minimisation stopped short of a critical point in ${bad.length} of ${fitGradNorms.length} fits (first at jump ${bad[0] + 1}; worst ‖∇L‖ = ${formatNumber(fitGradNorms[worst], 3)} at jump ${worst + 1}, tolerance ${formatNumber(o.gtol, 3)}, ${o.maxIter} iterations per fit): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped; raise --fit-iter to check`;
 }

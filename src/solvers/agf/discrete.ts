@@ -31,7 +31,12 @@ import { activationTime as flowActivationTime, advance as flowAdvance, cloneGrad
 export type AgfAlgorithm =
   | { kind: 'flow' }
   | { kind: 'gd'; lr: number }
-  | { kind: 'momentum'; lr: number; momentum: number };
+  | { kind: 'momentum'; lr: number; momentum: number }
+  | { kind: 'nesterov'; lr: number; momentum: number };
+
+/** The algorithms with a momentum buffer. */
+export type MomentumAlgorithm = Extract<AgfAlgorithm, { momentum: number }>;
+export const hasMomentum = (a: AgfAlgorithm): a is MomentumAlgorithm => a.kind === 'momentum' || a.kind === 'nesterov';
 
 /** A dormant state: position coordinates (s, l); momentum adds the second part of each coordinate (ys, yl). */
 export interface DormantState extends GradedState {
@@ -51,6 +56,11 @@ export interface DormantDynamics {
   clone(st: DormantState): DormantState;
   toVector(st: DormantState, P: number): Float64Array;
   logNorm(st: DormantState): number;
+  /**
+   * The dormant state a collapsing neuron returns to, from its state at activation (default: that state).
+   * Heavy ball: the buffer relaxed into the position, as while the neuron sat at a fit (zero gradient).
+   */
+  restore?(atActivation: DormantState): DormantState;
   /** Rotation of two dormant neurons zeroing the growing part of coordinate n of b; (c, s) as floats for the neuron-space vectors. */
   givens(a: DormantState, b: DormantState, n: number): [number, number];
 }
@@ -60,13 +70,13 @@ export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   const kappa = p.derived.kappa;
   if (kappa === 2 && p.derived.polynomial) return;
-  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
 }
 
 export function checkAlgorithm(a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   if (!(Number.isFinite(a.lr) && a.lr > 0)) throw new GradflowError(`agf: the learning rate must be a positive number (got ${a.lr})`);
-  if (a.kind === 'momentum' && !(a.momentum > 0 && a.momentum < 1)) throw new GradflowError(`agf: momentum must lie in (0, 1) (got ${a.momentum}; momentum 0 is --for gd)`);
+  if (hasMomentum(a) && !(a.momentum > 0 && a.momentum < 1)) throw new GradflowError(`agf: momentum must lie in (0, 1) (got ${a.momentum}; momentum 0 is --for gd)`);
 }
 
 /** Flow time per step: η for gd, η/(1 − m) for momentum (the time descent.ts stamps on step k). */
@@ -76,14 +86,14 @@ export function flowTimePerStep(a: AgfAlgorithm): number {
 
 export function algorithmLabel(a: AgfAlgorithm): string {
   const lr = a.kind === 'flow' ? '' : String(Number(a.lr.toPrecision(6)));
-  return a.kind === 'flow' ? 'gradient flow' : a.kind === 'gd' ? `gradient descent, lr = ${lr}` : `heavy-ball momentum, lr = ${lr}, momentum = ${a.momentum}`;
+  return a.kind === 'flow' ? 'gradient flow' : a.kind === 'gd' ? `gradient descent, lr = ${lr}` : `${a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} momentum, lr = ${lr}, momentum = ${a.momentum}`;
 }
 
 export function dormantDynamics(a: AgfAlgorithm, ar: LogArith): DormantDynamics {
   checkAlgorithm(a);
   if (a.kind === 'flow') return flowDynamics(ar);
   if (ar.tropical) throw new GradflowError('agf: the alpha → 0 limit is computed for gradient flow only; give a positive alpha with --for gd|momentum');
-  return a.kind === 'gd' ? gdDynamics(a.lr) : momentumDynamics(a.lr, a.momentum);
+  return a.kind === 'gd' ? gdDynamics(a.lr) : momentumDynamics(a.lr, a.momentum, a.kind === 'nesterov');
 }
 
 function flowDynamics(ar: LogArith): DormantDynamics {
@@ -157,13 +167,19 @@ function checkSteps(k: number): void {
   if (!Number.isSafeInteger(k) || k < 0) throw new GradflowError(`agf: a discrete algorithm advances by whole steps (got ${k}); the plateau needs more than 2^53 steps — raise the learning rate`);
 }
 
-/** Roots and mode data of one heavy-ball coordinate of rate λ. */
+/**
+ * Roots and mode data of one momentum coordinate of rate λ, (c, v) ← A(c, v) with v the displacement
+ * buffer: heavy ball A = [[1 + ηλ, m], [ηλ, m]]; Nesterov (b ← m·b + ∇L, θ ← θ − η(∇L + m·b), v = −ηb)
+ * A = [[1 + ηλ(1 + m), m²], [ηλ, m]], trace (1 + m)(1 + ηλ), determinant m(1 + ηλ).
+ */
 interface Coord {
   /** λ ≥ 0: stored as mode coefficients (a₊, a₋); else raw (c, v). */
   modes: boolean;
-  /** 1 + ηλ and ηλ: the map A = [[a11, m], [a21, m]]. */
+  /** A = [[a11, a12], [a21, m]] and det A. */
   a11: number;
+  a12: number;
   a21: number;
+  det: number;
   /** Mode form: log z₊, log z₋ and w± = 1 − 1/z±. */
   lzp: number;
   lzm: number;
@@ -171,23 +187,42 @@ interface Coord {
   wm: number;
 }
 
-function coordOf(lr: number, m: number, lam: number): Coord {
-  const a11 = 1 + lr * lam, a21 = lr * lam;
-  if (!(lam >= 0)) return { modes: false, a11, a21, lzp: NaN, lzm: NaN, wp: NaN, wm: NaN };
-  const T = 1 + m + lr * lam;
-  const sq = Math.sqrt(T * T - 4 * m); // ≥ 1 − m > 0
+function coordOf(lr: number, m: number, lam: number, nesterov = false): Coord {
+  const a21 = lr * lam;
+  const a11 = nesterov ? 1 + a21 * (1 + m) : 1 + a21, a12 = nesterov ? m * m : m;
+  const det = nesterov ? m * (1 + a21) : m;
+  if (!(lam >= 0)) return { modes: false, a11, a12, a21, det, lzp: NaN, lzm: NaN, wp: NaN, wm: NaN };
+  const T = a11 + m;
+  const sq = Math.sqrt(T * T - 4 * det); // ≥ 1 − m > 0 for λ ≥ 0
   const zp = 0.5 * (T + sq);
-  const zm = m / zp; // the product of the roots is m (no cancellation)
-  return { modes: true, a11, a21, lzp: Math.log(zp), lzm: Math.log(zm), wp: 1 - 1 / zp, wm: 1 - 1 / zm };
+  const zm = det / zp; // the product of the roots is det A (no cancellation)
+  // mode vectors (1, w): w = (z − a11)/a12 (heavy ball: 1 − 1/z); a11 − z₋ = z₊ − m > 0 without cancellation
+  return { modes: true, a11, a12, a21, det, lzp: Math.log(zp), lzm: Math.log(zm), wp: (zp - a11) / a12, wm: -(zp - m) / a12 };
 }
 
 /**
  * log|U_k| and its sign, U_k = Σ_{j<k} z₁^j z₂^{k−1−j} for the roots of z² − Tz + m (so that
- * A^k = U_k A − m U_{k−1} I); real or complex roots, k a non-negative integer.
+ * A^k = U_k A − m U_{k−1} I, m = det A); real or complex roots, k a non-negative integer. m ≤ 0
+ * (Nesterov past 1 + ηλ = 0): real roots of opposite signs (or one zero root).
  */
 function chebU(T: number, m: number, k: number, out: Float64Array): void {
   if (k === 0) { out[0] = 0; out[1] = -Infinity; return; }
   if (k === 1) { out[0] = 1; out[1] = 0; return; }
+  if (m === 0) {
+    // roots T and 0: U_k = T^{k−1}
+    out[0] = T === 0 ? 0 : T < 0 && (k - 1) % 2 === 1 ? -1 : 1;
+    out[1] = T === 0 ? -Infinity : (k - 1) * Math.log(Math.abs(T));
+    return;
+  }
+  if (m < 0) {
+    // z_a (|z_a| > |z_b|, sign of T; T = 0 gives ±√−m) and z_b = m/z_a: U_k = z_a^{k−1}(1 − ρ^k)/(1 − ρ), ρ = z_b/z_a ∈ [−1, 0)
+    const za = 0.5 * (Math.abs(T) + Math.sqrt(T * T - 4 * m)) * (T < 0 ? -1 : 1);
+    const rho = m / (za * za);
+    const ratio = (1 - Math.pow(rho, k)) / (1 - rho);
+    out[0] = ratio === 0 ? 0 : (za < 0 && (k - 1) % 2 === 1 ? -1 : 1);
+    out[1] = ratio === 0 ? -Infinity : (k - 1) * Math.log(Math.abs(za)) + Math.log(ratio);
+    return;
+  }
   const disc = T * T - 4 * m;
   const r = Math.sqrt(m);
   if (disc < 0) {
@@ -208,16 +243,16 @@ function chebU(T: number, m: number, k: number, out: Float64Array): void {
   out[1] = (k - 1) * Math.log(ya) + Math.log(ratio);
 }
 
-function momentumDynamics(lr: number, m: number): DormantDynamics {
+function momentumDynamics(lr: number, m: number, nesterov: boolean): DormantDynamics {
   const ar = FINITE;
   const coordCache = new WeakMap<Eigenbasis, Coord[]>();
   const coords = (b: Eigenbasis): Coord[] => {
     let c = coordCache.get(b);
-    if (!c) { c = Array.from(b.values, (lam) => coordOf(lr, m, lam)); coordCache.set(b, c); }
+    if (!c) { c = Array.from(b.values, (lam) => coordOf(lr, m, lam, nesterov)); coordCache.set(b, c); }
     return c;
   };
   // the growing modes alone: log-convex in the step count, so graded.ts locates where they reach norm 1
-  const plusRates = shadowCache((lam) => (lam >= 0 ? coordOf(lr, m, lam).lzp : -Infinity));
+  const plusRates = shadowCache((lam) => (lam >= 0 ? coordOf(lr, m, lam, nesterov).lzp : -Infinity));
   const t2 = new Float64Array(2), u1 = new Float64Array(2), u0 = new Float64Array(2);
   const lm = Math.log(m);
 
@@ -251,19 +286,20 @@ function momentumDynamics(lr: number, m: number): DormantDynamics {
     stepRaw(st.s[n], st.l[n], st.ys![n], st.yl![n], C, k, tmp4);
     out[0] = tmp4[0]; out[1] = tmp4[1];
   };
-  /** A^k (c, v) in log form for a raw coordinate: c' = U_k c₁ − m U_{k−1} c, v' = U_k v₁ − m U_{k−1} v, (c₁, v₁) = A(c, v). */
+  /** A^k (c, v) in log form for a raw coordinate: c' = U_k c₁ − d U_{k−1} c, v' = U_k v₁ − d U_{k−1} v, (c₁, v₁) = A(c, v), d = det A. */
   const stepRaw = (cs: number, cl: number, vs: number, vl: number, C: Coord, k: number, out: Float64Array): void => {
     if (k === 0) { out[0] = cs; out[1] = cl; out[2] = vs; out[3] = vl; return; }
     const T = C.a11 + m;
-    signedAdd(ar, cs * Math.sign(C.a11), cl + logOf(ar, C.a11), vs, vl + lm, t2);
+    const sd = Math.sign(C.det), ld = logOf(ar, C.det), l12 = Math.log(C.a12);
+    signedAdd(ar, cs * Math.sign(C.a11), cl + logOf(ar, C.a11), vs, vl + l12, t2);
     const c1s = t2[0], c1l = t2[1];
     signedAdd(ar, cs * Math.sign(C.a21), cl + logOf(ar, C.a21), vs, vl + lm, t2);
     const v1s = t2[0], v1l = t2[1];
-    chebU(T, m, k, u1);
-    chebU(T, m, k - 1, u0);
-    signedAdd(ar, u1[0] * c1s, u1[1] + c1l, -u0[0] * cs, lm + u0[1] + cl, t2);
+    chebU(T, C.det, k, u1);
+    chebU(T, C.det, k - 1, u0);
+    signedAdd(ar, u1[0] * c1s, u1[1] + c1l, -sd * u0[0] * cs, ld + u0[1] + cl, t2);
     out[0] = t2[0]; out[1] = t2[0] === 0 ? -Infinity : t2[1];
-    signedAdd(ar, u1[0] * v1s, u1[1] + v1l, -u0[0] * vs, lm + u0[1] + vl, t2);
+    signedAdd(ar, u1[0] * v1s, u1[1] + v1l, -sd * u0[0] * vs, ld + u0[1] + vl, t2);
     out[2] = t2[0]; out[3] = t2[0] === 0 ? -Infinity : t2[1];
   };
   const pos = new Float64Array(2);
@@ -284,7 +320,7 @@ function momentumDynamics(lr: number, m: number): DormantDynamics {
   const empty = (basis: Eigenbasis, P: number): DormantState => ({ basis, s: new Float64Array(P), l: new Float64Array(P).fill(-Infinity), ys: new Float64Array(P), yl: new Float64Array(P).fill(-Infinity) });
 
   return {
-    algorithm: { kind: 'momentum', lr, momentum: m },
+    algorithm: { kind: nesterov ? 'nesterov' : 'momentum', lr, momentum: m },
     flowTimePerUnit: lr / (1 - m),
     fromVector(basis, v, baseLog, snapTol) {
       // the buffer starts at 0, as in descent.ts
@@ -373,6 +409,18 @@ function momentumDynamics(lr: number, m: number): DormantDynamics {
       }
     },
     clone: (st) => ({ basis: st.basis, s: st.s.slice(), l: st.l.slice(), ys: st.ys!.slice(), yl: st.yl!.slice() }),
+    restore(st) {
+      // at a fit the gradient on the neuron is 0: v ← m·v, θ ← θ + a12·v sums the buffer into the position, θ + a12·v/(1 − m) (a12 = m heavy ball, m² Nesterov)
+      const C = coords(st.basis);
+      const out = empty(st.basis, st.l.length);
+      const lk = Math.log((nesterov ? m * m : m) / (1 - m));
+      for (let n = 0; n < st.l.length; n++) {
+        raw(st, n, C[n], tmp4);
+        signedAdd(ar, tmp4[0], tmp4[1], tmp4[2], tmp4[3] + lk, t2);
+        if (t2[0] !== 0) store(out, n, C[n], t2[0], t2[1], 0, -Infinity);
+      }
+      return out;
+    },
     toVector(st, P) {
       const C = coords(st.basis);
       const out = new Float64Array(P);
@@ -413,10 +461,16 @@ function logSum2(x: number, y: number): number {
   return mx + Math.log(Math.exp(x - mx) + Math.exp(y - mx));
 }
 
-/** The stable range of an algorithm on a quadratic of curvature h > 0: ηh < 2 (gd), ηh < 2(1 + m) (heavy ball). */
+/**
+ * The stable range of an algorithm on a quadratic of curvature h > 0: ηh < 2 (gd), ηh < 2(1 + m)
+ * (heavy ball), ηh < 2(1 + m)/(1 + 2m) (Nesterov: its characteristic polynomial at z = −1 is
+ * 1 + (1 + 2m)(1 − ηh)).
+ */
 export function stabilityLimit(a: AgfAlgorithm): number {
-  return a.kind === 'gd' ? 2 : a.kind === 'momentum' ? 2 * (1 + a.momentum) : Infinity;
+  return a.kind === 'gd' ? 2 : a.kind === 'momentum' ? 2 * (1 + a.momentum) : a.kind === 'nesterov' ? (2 * (1 + a.momentum)) / (1 + 2 * a.momentum) : Infinity;
 }
+
+const boundText = (a: AgfAlgorithm, limit: number): string => (a.kind === 'gd' ? '2' : a.kind === 'momentum' ? `2(1 + momentum) = ${limit}` : `2(1 + momentum)/(1 + 2·momentum) = ${limit.toPrecision(6)}`);
 
 export interface SaddleStability {
   /** 0 = the origin, k = the saddle after jump k. */
@@ -504,14 +558,14 @@ function activeCurvature(p: Problem, theta: Float64Array, mask: Uint8Array): num
 export function stepConvention(a: AgfAlgorithm): string {
   if (a.kind === 'flow') return 'flow time; rescaledTime = time / log(1/alpha)';
   const per = a.kind === 'gd' ? `k·lr (lr = ${a.lr})` : `k·lr/(1 − momentum) (lr = ${a.lr}, momentum = ${a.momentum})`;
-  return `${a.kind === 'gd' ? 'gradient-descent' : 'heavy-ball'} steps: jump.step = k, the first step at which the arriving neuron has ‖θ‖ ≥ 1 (primary); time = ${per}, the flow-time equivalent descent.ts stamps on step k; rescaledTime = time / log(1/alpha)`;
+  return `${a.kind === 'gd' ? 'gradient-descent' : a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} steps: jump.step = k, the first step at which the arriving neuron has ‖θ‖ ≥ 1 (primary); time = ${per}, the flow-time equivalent descent.ts stamps on step k; rescaledTime = time / log(1/alpha)`;
 }
 
 /** Why a discrete schedule stops at an unstable saddle. */
 export function unstableReason(s: SaddleStability, a: AgfAlgorithm, jump?: { step?: number }): string {
-  const name = a.kind === 'gd' ? `gradient descent (lr = ${a.lr})` : a.kind === 'momentum' ? `heavy-ball momentum (lr = ${a.lr}, momentum = ${a.momentum})` : 'gradient flow';
+  const name = a.kind === 'gd' ? `gradient descent (lr = ${a.lr})` : hasMomentum(a) ? `${a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} momentum (lr = ${a.lr}, momentum = ${a.momentum})` : 'gradient flow';
   const where = s.saddle === 0 ? 'at the origin (the first plateau)' : `at the saddle after jump ${s.saddle}${jump?.step !== undefined ? ` (reached at step ≈ ${jump.step}; that jump is not reported)` : ''}`;
-  const bound = a.kind === 'gd' ? '2' : `2(1 + momentum) = ${s.limit}`;
+  const bound = boundText(a, s.limit);
   return `${name} is unstable ${where}: lr·λ_max = ${s.etaLambda.toPrecision(4)} > ${bound}, λ_max = ${s.lambdaMax.toPrecision(6)} the largest Hessian eigenvalue of L there (${s.block} block); no prediction past it — lower the learning rate below ${(s.limit / s.lambdaMax).toPrecision(4)}`;
 }
 
@@ -521,8 +575,9 @@ export function stabilityNote(extra: Record<string, unknown> | undefined): strin
   if (!list || !list.length) return null;
   const worst = list.reduce((a, b) => (b.etaLambda > a.etaLambda ? b : a));
   const bad = list.find((s) => !s.stable);
-  if (bad) return `stability: unstable at saddle ${bad.saddle} (lr·λ_max = ${bad.etaLambda.toPrecision(4)} ≥ ${bad.limit}); the schedule stops there`;
-  return `stability: stable at all ${list.length} saddles visited; largest lr·λ_max = ${worst.etaLambda.toPrecision(4)} (saddle ${worst.saddle}, ${worst.block} block) < ${worst.limit}`;
+  const lim = (x: number): string => String(Number(x.toPrecision(6)));
+  if (bad) return `stability: unstable at saddle ${bad.saddle} (lr·λ_max = ${bad.etaLambda.toPrecision(4)} ≥ ${lim(bad.limit)}); the schedule stops there`;
+  return `stability: stable at all ${list.length} saddles visited; largest lr·λ_max = ${worst.etaLambda.toPrecision(4)} (saddle ${worst.saddle}, ${worst.block} block) < ${lim(worst.limit)}`;
 }
 
 /**
@@ -538,11 +593,12 @@ export function alignedActivation(kappa: number, uStar: number, rho0: number, rh
   if (!(uStar > 0 && rho0 > 0 && rho1 > rho0)) throw new GradflowError(`alignedActivation: need U* > 0 and 0 < rho0 < rho1 (got ${uStar}, ${rho0}, ${rho1})`);
   if (a.kind === 'flow') return kappa === 2 ? Math.log(rho1 / rho0) / (2 * uStar) : (Math.pow(rho0, 2 - kappa) - Math.pow(rho1, 2 - kappa)) / ((kappa - 2) * kappa * uStar);
   checkAlgorithm(a);
-  const m = a.kind === 'momentum' ? a.momentum : 0;
+  const m = hasMomentum(a) ? a.momentum : 0;
   let rho = rho0, v = 0;
   for (let k = 1; k <= maxSteps; k++) {
-    v = m * v + a.lr * kappa * Math.pow(rho, kappa - 1) * uStar;
-    rho += v;
+    const g = a.lr * kappa * Math.pow(rho, kappa - 1) * uStar;
+    v = m * v + g;
+    rho += a.kind === 'nesterov' ? m * v + g : v;
     if (rho >= rho1) return k;
   }
   return Infinity;

@@ -35,9 +35,10 @@
  */
 import type { Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
-import { neuronSign, type AgfOptions } from '../agf.ts';
+import { neuronSign, withWarning, type AgfOptions } from '../agf.ts';
 import { advanceReluDormant, reluDirectionAttractor } from '../cones.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './cost.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { formatNumber } from '../../report/table.ts';
 
 export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
@@ -50,7 +51,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   const updateResidual = set.update;
   const initialLoss = updateResidual();
   const scale = Math.max(dataScale(p, initialLoss), 1e-300);
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: 20000 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: opts.fitIter ?? 20000 };
   // finite α: the dormant parameter vector; limit: its direction (unit vector), with ell its log-norm / log(1/α)
   const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
     const v = theta0.slice(i * P, (i + 1) * P);
@@ -147,6 +148,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     return { tau, winner, patterns };
   };
 
+  const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     const { tau, winner, patterns } = limit ? plateauLimit() : plateauFinite();
     if (winner < 0) { status = 'no-positive-utility'; break; }
@@ -168,13 +170,14 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     else sizeGroup(group);
     coActivated.push(group.slice(1));
     const deactivated: number[] = [];
-    fitWithCollapses(p, set, cost, (i) => {
+    const fit = fitWithCollapses(p, set, cost, (i) => {
       // back to dormant at its activation state (norm 1; in the limit ℓ = 0)
       dormant[i] = atActivation[i];
       ell[i] = 0;
       kappaLog[i] = Math.log(Math.hypot(...atActivation[i]!));
       if (wasActive[i]) deactivated.push(i);
     });
+    fitGradNorms.push(fit.gradNorm);
     const lossAfter = updateResidual();
     jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
@@ -199,7 +202,9 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
         : 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
       status,
       limit,
-      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
+      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      fitGradNorms,
       mechanism: 'relu activation cones (cones.ts)',
       activeSets,
       coActivated,

@@ -10,8 +10,9 @@
 import { MIN_ALPHA, type Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
-import { scaledNorm, type AgfOptions } from '../agf.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, type CostOptions } from './cost.ts';
+import { scaledNorm, withWarning, type AgfOptions } from '../agf.ts';
+import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { formatNumber } from '../../report/table.ts';
 
 const CHUNK_STEPS = 400;
 const MAX_CHUNKS = 500;
@@ -50,7 +51,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: 1000, ftol: 1e-10 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10 };
 
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P);
   const U = new Float64Array(H);
@@ -59,6 +60,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   let u = 0; // rescaled time t / T_κ(α)
   let status = 'max-jumps';
   let odeSteps = 0, costEvaluations = 0;
+  const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   if (initialLoss === 0) status = 'zero-loss';
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
@@ -150,12 +152,14 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     bestSize(p, theta, activeMask, iNew, kappa);
     const wasActive = Array.from({ length: H }, (_, i) => activeMask[i] === 1 && i !== iNew);
     const deactivated: number[] = [];
-    costEvaluations += fitWithCollapses(p, set, cost, (i) => {
+    const fit = fitWithCollapses(p, set, cost, (i) => {
       const back = atActivation[i]!;
       dir[i].set(back.dir);
       z[i] = back.z;
       if (wasActive[i]) deactivated.push(i);
     });
+    costEvaluations += fit.evaluations;
+    fitGradNorms.push(fit.gradNorm);
     for (let i = 0; i < H; i++) {
       if (!activeMask[i]) continue;
       let s = 0;
@@ -186,7 +190,9 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       kappa,
       solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''} + L-BFGS cost minimisation`,
       status,
-      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
+      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      fitGradNorms,
       activeSets,
       odeSteps,
       costEvaluations,
