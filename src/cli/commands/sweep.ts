@@ -83,12 +83,12 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
 }
 
 /** A progress bar with ETA for the whole grid (stderr, at most once a second, and at the end). */
-export function progressReporter(io: CommandIO, label: string): (done: number, total: number, resumed: number) => void {
-  const start = Date.now();
-  let last = 0;
+export function progressReporter(io: CommandIO, label: string, clock: () => number = Date.now): (done: number, total: number, resumed: number) => void {
+  const start = clock();
+  let last = start;
   return (done, total, resumed) => {
     if (!io.progress) return;
-    const now = Date.now();
+    const now = clock();
     if (done < total && now - last < 1000 && done !== resumed) return;
     last = now;
     const fresh = done - resumed, elapsed = now - start;
