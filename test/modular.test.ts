@@ -216,6 +216,19 @@ describe('AGF (κ = 3)', () => {
   });
 });
 
+describe('RKC flow on a diverging state', () => {
+  it('stops with a DivergenceError (one line, exit 2) instead of growing its stage count until the process dies', async () => {
+    // p = 11, H = 9, α = 1e-2 at step 0.1 blows up within t = 10 (λ of L reaches ~1e26; a 2000-stage cap is hλ ≈ 2.6e6)
+    const pr = modularProblem({ p: 11, H: 9, alpha: 1e-2, spectrum: parseSpectrum('1:10,3:5'), initSeed: 0 });
+    expect(() => solveFlowRkc(pr, { tEnd: 40, dt: 0.1 })).toThrow(/diverging/);
+    const err: string[] = [];
+    const code = await main(['compare', 'modular', '--dim', 'p=11', '--dim', 'h=9', '--alpha', '1e-2'], { out: () => {}, err: (s: string) => err.push(s), progress: false });
+    expect(code).toBe(2);
+    expect(err.join('').trim().split('\n')).toHaveLength(1);
+    expect(err.join('')).toMatch(/^gradflow: flow \(rkc\) at t = .* diverging/);
+  });
+});
+
 describe('one-hot encoding', () => {
   it('flat spectrum: every frequency has the same U*, so no frequency is learned first — no ordered plateaus', () => {
     const p = 7, H = 10;

@@ -67,6 +67,13 @@ function stagesFor(hl: number): number {
   return Math.max(2, Math.ceil(Math.sqrt((hl / 0.9) / 0.653)) + 1);
 }
 
+/**
+ * Most stages per step: hλ ≈ 2.6e6. A stiffness estimate beyond it comes from a state that is
+ * blowing up (λ grows without bound, and with it the stage count and the coefficient tables,
+ * until the process dies), not from a fit: κ = 3 fits measured λ ≤ 1e5.
+ */
+export const RKC_MAX_STAGES = 2000;
+
 export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
   const { tEnd } = opts;
   const h0 = opts.dt ?? 0.05;
@@ -120,6 +127,7 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
       gradEvals += iters;
       // 1.5: the estimate comes from few power iterations, and λ grows fast while a neuron jumps
       s = stagesFor(1.5 * lambda * h);
+      if (!(s <= RKC_MAX_STAGES)) throw new DivergenceError(`flow (rkc) at t = ${(k * h).toPrecision(4)}: the largest Hessian eigenvalue of L reached ${lambda.toPrecision(3)}, which needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES}); the state is diverging at this step (a smaller step or a smaller alpha keeps it stable)`);
       maxStages = Math.max(maxStages, s);
     }
     const co = coefficients(s);
