@@ -72,6 +72,12 @@ export interface AgfOptions {
   algorithm?: AgfAlgorithm;
   /** Iteration budget of each cost minimisation's L-BFGS (default 20000 for κ = 2, 1000 for κ > 2). */
   fitIter?: number;
+  /**
+   * κ > 2: begin each cost minimisation with this many flow-time units of the masked gradient
+   * flow (RKC), then L-BFGS (fitIter = 0: none), then rebalance every active neuron to the
+   * conserved quantities of its rescaling symmetries (agf/rescaling.ts). Default: L-BFGS only.
+   */
+  fitRelax?: number;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */

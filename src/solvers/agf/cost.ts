@@ -11,6 +11,8 @@ import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
 import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
+import { solveFlowRkc } from '../rkc-flow.ts';
+import { conservedOf, rebalanceNeuron } from './rescaling.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -31,6 +33,14 @@ export interface CostOptions {
   maxIter: number;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
+  /**
+   * κ > 2: start the fit with the masked gradient flow itself for `relax` flow-time units (RKC),
+   * then L-BFGS, then move each neuron back along its rescaling orbits (`syms`, from
+   * rescaling.ts) to the conserved values it had when the fit began. AGF's fit is the limit of
+   * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
+   * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
+   */
+  maskedFlow?: { relax: number; syms: number[][] };
 }
 
 /**
@@ -101,6 +111,22 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     return L;
   };
   let evaluations = 0;
+  let conserved: number[][] | null = null;
+  if (o.maskedFlow) {
+    conserved = Array.from({ length: H }, (_, i) => (mask[i] ? conservedOf(p, theta, i, o.maskedFlow!.syms) : []));
+    if (o.maskedFlow.relax > 0) {
+      const start = theta.slice();
+      for (let i = 0; i < H; i++) if (!mask[i]) start.fill(0, i * P, (i + 1) * P);
+      const flow = solveFlowRkc(p, { tEnd: o.maskedFlow.relax, dt: 0.05, recheck: 2, mask, theta0: start, finalOnly: true });
+      const end = flow.states[0];
+      for (const q of idx) theta[q] = end[q];
+      evaluations += Number(flow.stats.gradEvals ?? 0);
+    }
+  }
+  const balance = (): void => {
+    if (!conserved) return;
+    for (let i = 0; i < H; i++) if (mask[i]) rebalanceNeuron(p, theta, i, o.maskedFlow!.syms, conserved[i]);
+  };
   if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
@@ -109,9 +135,14 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     theta.set(start);
     evaluations += gn.evaluations;
   }
+  if (o.maskedFlow && o.maxIter === 0) {
+    balance();
+    return { loss: p.kernels.loss(theta, X, Y, n, mask), evaluations: evaluations + 1 };
+  }
   const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
   evaluations += res.evaluations;
+  balance();
   let loss = res.f;
   if (o.newton && res.gradNorm > o.gtol) {
     const polish = newtonPolish(p, theta, mask, o.gtol);

@@ -10,7 +10,9 @@
 import { MIN_ALPHA, type Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
+import { GradflowError } from '../../util/errors.ts';
 import { scaledNorm, withWarning, type AgfOptions } from '../agf.ts';
+import { rescalingSymmetries } from './rescaling.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
 
 const CHUNK_STEPS = 400;
@@ -31,6 +33,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const rtol = opts.rtol ?? 1e-10;
   const lossTol = opts.lossTol ?? 1e-12;
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
+  if (opts.fitRelax !== undefined && !(Number.isFinite(opts.fitRelax) && opts.fitRelax >= 0)) throw new GradflowError(`fitRelax must be a flow time ≥ 0 (got ${opts.fitRelax})`);
 
   const dir: Float64Array[] = [];
   const z = new Float64Array(H); // log q, q = ‖θ‖^{2−κ}
@@ -50,7 +53,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p) } } : {}) };
 
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P);
   const U = new Float64Array(H);
@@ -187,7 +190,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
-      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''} + L-BFGS cost minimisation`,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
