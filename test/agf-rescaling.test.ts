@@ -13,6 +13,8 @@ import { readSpec } from '../src/specfile.ts';
 import { integrate } from '../src/solvers/ode/index.ts';
 import { conservedOf, rebalanceNeuron, rescalingSymmetries } from '../src/solvers/agf/rescaling.ts';
 import { Rng } from '../src/util/rng.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { expectBadInput } from './helpers/cli.ts';
 
 /** |cos| between a found symmetry and the closed form. */
 function alignment(a: number[], b: number[]): number {
@@ -72,5 +74,25 @@ describe('rescaling symmetries from the kernels', () => {
       before.forEach((v, q) => { top = Math.max(top, Math.abs(v)); err = Math.max(err, Math.abs(v - after[q])); });
       expect(err).toBeLessThan(1e-9 * top);
     }
+  });
+});
+
+describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', () => {
+  it('three-factor spec: the same activations, times and levels as the L-BFGS-only fit (a second minimiser to the same isolated critical point), to ≤ 1e-6', () => {
+    const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
+    const a = solveAgf(p, {}), b = solveAgf(p, { fitRelax: 2 });
+    expect(b.extra?.status).toBe('zero-loss');
+    expect(b.jumps.map((j) => j.neuron)).toEqual(a.jumps.map((j) => j.neuron));
+    b.jumps.forEach((j, k) => {
+      expect(Math.abs(j.rescaledTime / a.jumps[k].rescaledTime - 1)).toBeLessThan(1e-6);
+      expect(Math.abs(j.lossAfter - a.jumps[k].lossAfter)).toBeLessThan(1e-6 * a.initialLoss);
+    });
+    expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units/);
+  });
+
+  it('bad input: --fit-relax < 0, --fit-relax on compare modular without --agf generic, an unknown --agf', async () => {
+    await expectBadInput(['agf', '--spec', 'examples/three-factor-diagonal.json', '--fit-relax', '-1'], /--fit-relax must be a flow time/);
+    await expectBadInput(['compare', 'modular', '--fit-relax', '2'], /--fit-relax is an option of the generic engine: add --agf generic/);
+    await expectBadInput(['compare', 'modular', '--agf', 'fast'], /compare modular --agf: use closed/);
   });
 });

@@ -94,6 +94,7 @@ export const compareCommand: Command = {
     ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
     ...SPECTRUM_OPTION,
+    'fit-relax': { kind: 'number', help: 'compare modular --agf generic: the generic engine\'s masked-flow transient per cost minimisation (see agf --fit-relax)', default: 'off' },
     ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -106,7 +107,7 @@ export const compareCommand: Command = {
       return runCompareLinear(args, io, def);
     }
     if (def.spec.name === 'modular') {
-      rejectOptions(args, ['methods', 'variant', 'agf'], 'compare modular (it runs the modular AGF, flow and momentum; AGF for gd/momentum is for κ = 2 models)');
+      rejectOptions(args, ['methods', 'variant'], 'compare modular (it runs the modular AGF — --agf closed|generic — flow and momentum; AGF for gd/momentum is for κ = 2 models)');
       return runCompareModular(args, io, def);
     }
     rejectOptions(args, ['variant', 'spectrum'], `compare ${def.spec.name} (--variant is for linear models, --spectrum for modular)`);

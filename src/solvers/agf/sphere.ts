@@ -59,6 +59,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const U = new Float64Array(H);
   const jumps: Jump[] = [];
   const activeSets: number[][] = [];
+  const states: Float64Array[] = []; // active parameters after each jump (dormant entries 0), for per-jump read-outs
   let u = 0; // rescaled time t / T_κ(α)
   let status = 'max-jumps';
   let odeSteps = 0, costEvaluations = 0;
@@ -173,6 +174,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     const lossAfter = updateResidual();
     jumps.push({ time: u * reportT, rescaledTime: u, neuron: iNew, lossAfter, deactivated });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
+    states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
   if (status === 'max-jumps' && jumps.length < maxJumps) status = 'no-positive-utility';
@@ -199,6 +201,13 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       odeSteps,
       costEvaluations,
       finalTheta: Array.from(theta),
+      states,
+      // every neuron's state: active ones their fit, dormant ones direction × ‖θ‖ = q^{1/(2−κ)} (its
+      // size at the problem's alpha, or at MIN_ALPHA in the limit)
+      finalDormant: Array.from({ length: H * P }, (_, q) => {
+        const i = Math.floor(q / P);
+        return activeMask[i] ? theta[q] : dir[i][q - i * P] * Math.exp(z[i] / (2 - kappa));
+      }),
     },
   };
 }
