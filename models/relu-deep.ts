@@ -8,7 +8,10 @@
  * truncation is max(x, β) with threshold β = −(W^{(ℓ)})⁻¹ b^{(ℓ)}.
  *
  * Initial-scale convention: W_ℓ = I + alpha·N(0, 1) entrywise, b_ℓ = alpha·N(0, 1): an aligned
- * (positive-diagonal) start, perturbed at scale alpha.
+ * (positive-diagonal) start, perturbed at scale alpha. `--opt start=1` is the start adapted to two
+ * separable classes in one dimension (Q = 1, depth 3; see adaptedStart): from W ≈ I the chain can
+ * only truncate from below, so at most one class collapses; with a negative second gain the
+ * second layer truncates from above and both classes can.
  */
 import type { ModelDefinition, ModelSpec } from '../src/spec.ts';
 import type { Dataset } from '../src/data.ts';
@@ -88,9 +91,34 @@ export function truncationTheory(L: number): { label: string; text: string; late
   ];
 }
 
-function definition(L: number): ModelDefinition {
+/**
+ * The start adapted to two separable classes on a line (Q = 1, L = 3): layer 1 has gain +1 and its
+ * threshold β⁽¹⁾ at the mean of the lower class (ξ = max(x, β⁽¹⁾) truncates it from below), layer 2
+ * has gain −1 and its threshold β⁽²⁾ at the mean of the upper class (τ₂(ξ) = min(ξ, β⁽²⁾) truncates
+ * it from above), and the last layer maps the two truncation points to the two class targets.
+ * Both thresholds start inside their clusters; every entry is then perturbed by alpha·N(0, 1).
+ */
+function adaptedStart(L: number, Q: number, data: Dataset | undefined, alpha: number, rng: Rng): Float64Array {
+  if (Q !== 1 || L !== 3) throw new GradflowError(`--opt start=1 (the adapted start) is defined for --dim Q=1 and --opt depth=3 (got Q = ${Q}, depth ${L})`);
+  if (!data) throw new GradflowError('--opt start=1 needs the data set to place its thresholds');
+  const { X, Y, n } = data;
+  const classes = new Map<number, number[]>();
+  for (let j = 0; j < n; j++) { const v = classes.get(Y[j]) ?? []; v.push(X[j]); classes.set(Y[j], v); }
+  if (classes.size !== 2) throw new GradflowError(`--opt start=1 needs exactly two classes (got ${classes.size}; use --opt classes=2)`);
+  const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+  const [lo, hi] = [...classes.entries()].sort((a, b) => mean(a[1]) - mean(b[1]));
+  if (!(Math.max(...lo[1]) < Math.min(...hi[1]))) throw new GradflowError('--opt start=1 needs two separable classes (their ranges overlap on the line)');
+  if (lo[0] === hi[0]) throw new GradflowError('--opt start=1 needs two different class targets');
+  const b1 = mean(lo[1]), b2 = mean(hi[1]);
+  // h1 = relu(x − β1), h2 = relu(−h1 + β2 − β1) = β2 − min(max(x, β1), β2), f = W3 h2 + b3
+  const th = [1, -b1, -1, b2 - b1, (lo[0] - hi[0]) / (b2 - b1), hi[0]];
+  return Float64Array.from(th, (v) => v + alpha * rng.normal());
+}
+
+function definition(L: number, adapted: boolean): ModelDefinition {
+  const spec = reluDeepSpec(L);
   return {
-    spec: reluDeepSpec(L),
+    spec: adapted ? { ...spec, initConvention: 'adapted start (--opt start=1): W1 = 1, β1 = mean of the lower class; W2 = −1, β2 = mean of the upper class; W3, b3 map the two truncation points to the class targets; every entry + alpha·N(0, 1)' } : spec,
     theory: truncationTheory(L),
     options: {
       depth: `number of layers L in [2, ${MAX_DEPTH}] (default 3; the last is linear)`,
@@ -99,11 +127,13 @@ function definition(L: number): ModelDefinition {
       spread: 'within-cluster standard deviation (default 0.05)',
       overlap: 'cluster overlap in [0, 1] (default 0)',
       classes: 'number of classes (default K)',
+      start: '0: W_l = I + alpha·N(0, 1) (default); 1: the start adapted to two separable classes on a line (Q = 1, depth 3): layer 1 truncates the lower class from below, layer 2 (gain −1) the upper one from above',
     },
-    optionDomains: { depth: { integer: true, min: 2, max: MAX_DEPTH }, n: RELU_DATA_DOMAINS.n, K: RELU_DATA_DOMAINS.K, spread: RELU_DATA_DOMAINS.spread, overlap: RELU_DATA_DOMAINS.overlap, classes: RELU_DATA_DOMAINS.classes },
+    optionDomains: { depth: { integer: true, min: 2, max: MAX_DEPTH }, n: RELU_DATA_DOMAINS.n, K: RELU_DATA_DOMAINS.K, spread: RELU_DATA_DOMAINS.spread, overlap: RELU_DATA_DOMAINS.overlap, classes: RELU_DATA_DOMAINS.classes, start: { values: [0, 1] } },
     generateData: (dims, rng, opts) => deepClusterData(dims.Q, rng, opts),
-    init(dims, _H, opts, rng) {
+    init(dims, _H, opts, rng, data) {
       const Q = dims.Q;
+      if ((opts.extra.start ?? 0) === 1) return adaptedStart(L, Q, data, opts.alpha, rng);
       const th = new Float64Array(L * (Q * Q + Q));
       let o = 0;
       for (let l = 0; l < L; l++) {
@@ -115,12 +145,13 @@ function definition(L: number): ModelDefinition {
   };
 }
 
-const byDepth = new Map<number, ModelDefinition>();
-function atDepth(L: number): ModelDefinition {
-  let d = byDepth.get(L);
+const byDepth = new Map<string, ModelDefinition>();
+function atDepth(L: number, adapted = false): ModelDefinition {
+  const key = `${L}/${adapted}`;
+  let d = byDepth.get(key);
   if (!d) {
-    d = definition(L);
-    byDepth.set(L, d);
+    d = definition(L, adapted);
+    byDepth.set(key, d);
   }
   return d;
 }
@@ -130,6 +161,6 @@ export const reluDeep: ModelDefinition = {
   variant(opts) {
     const L = opts.depth ?? 3;
     if (!Number.isInteger(L) || L < 2 || L > MAX_DEPTH) throw new GradflowError(`--opt depth must be an integer in [2, ${MAX_DEPTH}] (got ${L})`);
-    return atDepth(L);
+    return atDepth(L, opts.start === 1);
   },
 };

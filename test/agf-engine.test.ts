@@ -18,6 +18,7 @@ import { solveAgfDiagonal } from '../src/solvers/agf-diagonal.ts';
 import { solvePf } from '../src/solvers/pf.ts';
 import { commutingPrediction, conjecturePrediction, momentsOfProblem, predictLinear } from '../src/solvers/agf-linear.ts';
 import { readSpec } from '../src/specfile.ts';
+import { runMethods } from '../src/analysis/runs.ts';
 import { correlatedData } from './helpers/data.ts';
 import { expectSameSchedule } from './helpers/schedules.ts';
 
@@ -130,6 +131,28 @@ describe('linear networks and factorisations from random starts', () => {
         expect(Math.abs(j.lossAfter - conj.levels[k])).toBeLessThanOrEqual(1e-8 * lim.initialLoss);
       });
     }
+  });
+
+  it('non-commuting moments: the simulated flow approaches the engine\'s limit (= the conjecture) like 1/log(1/α) from α = 1e-4 to 1e-16', () => {
+    // the flow's rescaled gap e(α) = |t_flow/log(1/α) − τ_k|: an O(1) flow-time offset, so e·log(1/α)
+    // stays put while e itself falls 4-fold from α = 1e-4 to 1e-16 (a constant or α^p error would not)
+    const make = (alpha: number) => createProblem(linear, { alpha, seed: 0, options: { case: 2 } });
+    const lim = solveAgf(make(1e-4), { limit: true });
+    const conj = conjecturePrediction(momentsOfProblem(make(1e-4)));
+    lim.jumps.forEach((j, k) => expect(Math.abs(j.rescaledTime - conj.rescaledTimes[k])).toBeLessThanOrEqual(1e-6 * conj.rescaledTimes[k]));
+    const alphas = [1e-4, 1e-8, 1e-16];
+    const gaps = alphas.map((alpha) => {
+      const flow = runMethods(make(alpha), { methods: ['flow'] }).schedules.find((s) => s.method === 'flow')!;
+      expect(flow.jumps).toHaveLength(lim.jumps.length);
+      return flow.jumps.map((j, k) => Math.abs(j.rescaledTime - lim.jumps[k].rescaledTime));
+    });
+    const rows = lim.jumps.map((j, k) => `  ${k + 1}  ${j.rescaledTime.toFixed(6)}  ${gaps.map((g) => g[k].toExponential(3)).join('  ')}  ${gaps.map((g, a) => (g[k] * Math.log(1 / alphas[a])).toFixed(4)).join('  ')}`);
+    console.log(['linear case=2 (c = d = h = 4), rescaled t/log(1/α): limit, flow gap at α = 1e-4 / 1e-8 / 1e-16, gap × log(1/α)', ...rows].join('\n'));
+    lim.jumps.forEach((_, k) => {
+      const scaled = gaps.map((g, a) => g[k] * Math.log(1 / alphas[a]));
+      expect(Math.max(...scaled) / Math.min(...scaled)).toBeLessThan(1.5);
+      expect(gaps[2][k]).toBeLessThan(gaps[0][k] / 2.5);
+    });
   });
 
   it('symmetric factorisation uuᵀ and UVᵀ: limits 1/(2λ_k) and 1/σ_k (closed forms), every mode learned at α = 1e-300', () => {

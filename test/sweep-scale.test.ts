@@ -1,5 +1,5 @@
 /**
- * Sweeps at scale: the same grid gives the same bytes on 1, 2 or 3 worker threads, after a kill
+ * Sweeps at scale: the same grid gives the same bytes on 1, 2 or 3 worker processes, after a kill
  * and --resume, and as 4 shards merged — by the library, by GNU parallel (Debian's `parallel`,
  * skipped with a message when it is not installed) and by the SLURM array script run with the
  * variables SLURM sets. The reference is always the uninterrupted single-worker run.
@@ -72,14 +72,14 @@ describe('sweep at scale: same bytes whoever computes the cells', () => {
     for (const f of ['grid.json', 'sweep.md', 'sweep.csv', 'sweep.tex', 'sweep.json', 'sweep.svg', 'sweep.png', 'sweep.pdf', 'sweep-extrapolation.csv']) expect(existsSync(join(ref, f)), f).toBe(true);
   });
 
-  it('2 worker threads (from the TypeScript sources, through tsx) give the same bytes as 1', async () => {
+  it('2 worker processes (from the TypeScript sources, through tsx) give the same bytes as 1', async () => {
     const dir = join(tmp, 'w2');
     const r = await run('sweep', ...GRID, '--workers', '2', '--out', dir);
     expect(r.code, r.err).toBe(0);
     expectSameBytes(dir, ref);
   });
 
-  it('from the build (bin/gradflow → dist/), 3 worker threads give the same bytes (skipped without dist/)', (ctx) => {
+  it('from the build (bin/gradflow → dist/), 3 worker processes give the same bytes (skipped without dist/)', (ctx) => {
     if (!built) {
       console.log('skipped: dist/ is not built (npm test builds it first; or npm run build)');
       ctx.skip();

@@ -9,7 +9,7 @@ import type { Problem } from '../problem.ts';
 import { solveFlow } from '../solvers/flow.ts';
 import { GradflowError } from '../util/errors.ts';
 import {
-  collapseMetrics, cumulative, effectiveThresholdVelocity, inputChain, inputLayerCost, layersOf, misalignment, owners, pulledBackTargets,
+  collapseMetrics, cumulative, effectiveThresholdVelocity, gainSigns, inputChain, inputLayerCost, layersOf, misalignment, owners, pulledBackTargets,
   type CollapseMetrics,
 } from './truncation.ts';
 import { blockDistance, blockNorm, cumulativeVelocity, inputCostGradient, lossGradientCumulative, projectGauge } from './truncation-general.ts';
@@ -107,7 +107,8 @@ export function runTruncation(p: Problem, opts: { tEnd: number; points: number; 
     const yt = pulledBackTargets(c, Y, n);
     const last = chain.xi[L - 1];
     const beta = c.beta.map((b) => (b ? b : new Float64Array(Q).fill(NaN)));
-    const own = owners(beta, X, n, Q);
+    const signs = gainSigns(c);
+    const own = owners(beta, X, n, Q, signs);
     ownersAt.push(own);
     const truncated = chain.clipped.map((cl) => {
       let m = 0;
@@ -124,7 +125,7 @@ export function runTruncation(p: Problem, opts: { tEnd: number; points: number; 
     const h = 1e-3 * dt;
     const ta = Math.max(0, t - h), tb = Math.min(opts.tEnd, t + h);
     const ba = betaAt(ta), bb = betaAt(tb);
-    const vEff = effectiveThresholdVelocity(beta, X, yt, n, Q);
+    const vEff = effectiveThresholdVelocity(beta, X, yt, n, Q, signs);
     let num = 0, den = 0;
     const rate: number[][] = beta.map(() => new Array(Q).fill(NaN));
     for (let l = 0; l < beta.length; l++) for (let q = 0; q < Q; q++) {

@@ -145,20 +145,30 @@ export function inputLayerCost(xiLast: Float64Array, yt: Float64Array, n: number
 /**
  * Aligned-case bookkeeping: which threshold each final component sits on. owner[j·Q + q] = ℓ ≥ 1
  * when ξ^{(L−1)}_{jq} = β^{(ℓ)}_q (the last layer that truncates it), 0 when it is still x_jq.
+ * A layer whose cumulative gain W^{(ℓ)}_qq is negative (signs[ℓ][q] < 0) truncates from above:
+ * τ(ξ) = min(ξ, β); the default is every gain positive, τ(ξ) = max(ξ, β).
  */
-export function owners(beta: Float64Array[], X: Float64Array, n: number, Q: number): Int32Array {
+export function owners(beta: Float64Array[], X: Float64Array, n: number, Q: number, signs?: Float64Array[]): Int32Array {
   const own = new Int32Array(n * Q);
   for (let j = 0; j < n; j++) for (let q = 0; q < Q; q++) {
     let v = X[j * Q + q], o = 0;
-    for (let l = 0; l < beta.length; l++) if (beta[l][q] >= v) { v = beta[l][q]; o = l + 1; }
+    for (let l = 0; l < beta.length; l++) {
+      const below = !signs || signs[l][q] > 0;
+      if (below ? beta[l][q] >= v : beta[l][q] <= v) { v = beta[l][q]; o = l + 1; }
+    }
     own[j * Q + q] = o;
   }
   return own;
 }
 
+/** Signs of the diagonal cumulative gains W^{(ℓ)}_qq of the hidden layers (gauge-invariant: D > 0). */
+export function gainSigns(c: Cumulative): Float64Array[] {
+  return c.W.slice(0, c.L - 1).map((W) => Float64Array.from({ length: c.Q }, (_, q) => Math.sign(W[q * c.Q + q])));
+}
+
 /** The effective (Euclidean, aligned) threshold velocity −∂C̃/∂β for every hidden layer. */
-export function effectiveThresholdVelocity(beta: Float64Array[], X: Float64Array, yt: Float64Array, n: number, Q: number): Float64Array[] {
-  const own = owners(beta, X, n, Q);
+export function effectiveThresholdVelocity(beta: Float64Array[], X: Float64Array, yt: Float64Array, n: number, Q: number, signs?: Float64Array[]): Float64Array[] {
+  const own = owners(beta, X, n, Q, signs);
   const v = beta.map(() => new Float64Array(Q));
   for (let j = 0; j < n; j++) for (let q = 0; q < Q; q++) {
     const o = own[j * Q + q];
@@ -260,7 +270,7 @@ export function solveEffectiveThresholds(beta0: Float64Array[], X: Float64Array,
 }
 
 export interface CollapseMetrics {
-  /** tr(Σ_W Σ_B⁺)/K (NC1). */
+  /** tr(Σ_W Σ_B⁺)/K (NC1); NaN when the class means coincide (Σ_B = 0 to round-off). */
   nc1: number;
   /** Within-class variability tr Σ_W. */
   withinTrace: number;
@@ -280,8 +290,12 @@ export function collapseMetrics(F: Float64Array, labels: Int32Array, n: number, 
   for (let k = 0; k < K; k++) for (let a = 0; a < Q; a++) for (let b = 0; b < Q; b++) SB.set(a, b, SB.get(a, b) + ((mu[k * Q + a] - g[a]) * (mu[k * Q + b] - g[b])) / K);
   const P = pseudoInverse(SB, 1e-12);
   const prod = SW.mmul(P);
-  let tr = 0, wt = 0;
-  for (let a = 0; a < Q; a++) { tr += prod.get(a, a); wt += SW.get(a, a); }
+  let tr = 0, wt = 0, bt = 0, scale = 0;
+  for (let a = 0; a < Q; a++) { tr += prod.get(a, a); wt += SW.get(a, a); bt += SB.get(a, a); }
+  for (let j = 0; j < n * Q; j++) scale += F[j] * F[j] / n;
+  // class means that coincide (every class truncated onto one point) leave NC1 undefined, not the
+  // ratio of two round-off terms
+  if (!(bt > 1e-24 * Math.max(scale, 1e-300))) tr = NaN;
   // Gram of centred means vs the simplex ETF Gram (K/(K−1))(I − 11ᵀ/K)
   const G = new Float64Array(K * K), E = new Float64Array(K * K);
   for (let k = 0; k < K; k++) for (let l = 0; l < K; l++) {

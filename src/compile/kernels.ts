@@ -129,6 +129,25 @@ function hoistParts(ctx: GenContext): { decl: string; pre: string; post: string 
 }
 
 /**
+ * Generated kernels by source text. A kernel is a pure function of its arguments (its scratch
+ * buffers are filled before they are read, and no kernel calls another), so problems with the
+ * same generated source can share one instance: a sweep builds a Problem per cell, and a fresh
+ * `new Function` per cell would make V8 interpret, profile and re-optimise every kernel again
+ * on each cell (measured: that recompilation was about a third of a sweep's CPU).
+ */
+const KERNEL_CACHE = new Map<string, unknown>();
+const KERNEL_CACHE_MAX = 256;
+
+function instantiate(src: string): unknown {
+  const hit = KERNEL_CACHE.get(src);
+  if (hit !== undefined) return hit;
+  const fn: unknown = new Function(src)();
+  if (KERNEL_CACHE.size >= KERNEL_CACHE_MAX) KERNEL_CACHE.delete(KERNEL_CACHE.keys().next().value as string);
+  KERNEL_CACHE.set(src, fn);
+  return fn;
+}
+
+/**
  * Masked kernels loop over the active neurons' indices instead of testing the mask for every
  * neuron of every sample: AGF's fits and dormant phases call them with a few active neurons of
  * many (diagonal d = 1000: 40 of 1000), where the mask tests were most of the work. A kernel
@@ -424,7 +443,7 @@ ${be.lines.join('\n')}
 };`;
   }
 
-  const make = <T>(src: string): T => new Function(activeLoops(src, H))() as T;
+  const make = <T>(src: string): T => instantiate(activeLoops(src, H)) as T;
   // row-table variants, generated on first use (only data sets whose input rows repeat use them)
   const rowCache = new RowTableCache(dIn, compileOptions.rowTables === false ? [] : tabledInputs(layout));
   type Tabled = {

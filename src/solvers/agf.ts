@@ -47,6 +47,7 @@ import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, 
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
+import { formatNumber } from '../report/table.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
 export const AGF_COLLAPSE_FLOOR = 1e-3;
@@ -312,10 +313,10 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
       status,
       limit: opts.limit === true,
-      ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${jumps.at(-1)!.lossAfter.toPrecision(6)} (the active neurons cannot fit the rest)` } : {}),
+      ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${formatNumber(jumps.at(-1)!.lossAfter)} (the active neurons cannot fit the rest)` } : {}),
       ...(status === 'unstable' ? { stopReason: unstableReason(stability.at(-1)!, algo, unstableJump) } : {}),
       ...(algo.kind !== 'flow' ? { algorithm: algo, stability } : {}),
-      ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
       fitGradNorms,
       interchangeable,

@@ -1,15 +1,22 @@
 /**
- * Computes sweep cells on a pool of worker threads (node:worker_threads), one cell per worker
- * at a time, and hands each finished line to the caller as it arrives (completion order). With
- * one worker it computes in this thread. A worker that hits a bug (anything but a
- * GradflowError, which the cell records itself) stops the whole pool with that error.
+ * Computes sweep cells on a pool of worker processes (node:child_process fork, IPC with
+ * structured-clone serialisation), and hands each finished line to the caller as it arrives
+ * (completion order). With one worker it computes in this process. A worker that hits a bug
+ * (anything but a GradflowError, which the cell records itself) stops the whole pool.
  *
- * Workers run from the sources under tsx (development, tests) and from the build: from sources
- * the worker is ./worker.ts, booted through tsx's ESM loader (`tsx/esm/api`), so it works under
- * vitest and `tsx`; from dist/ it is the build's own entry dist/sweep-worker.js
- * (scripts/build.mjs), loaded directly.
+ * Why processes, started with `--single-threaded`: a V8 isolate with default flags runs its
+ * optimising compiler and garbage collector on background threads, so one sweep worker already
+ * keeps ~1.4 cores busy, and N workers on N cores fight over them; most of that background work
+ * is the JIT warming up the solvers, which every isolate pays again. V8 flags are per process
+ * (worker_threads cannot take them), so each worker is a process with its compiler and GC on its
+ * own thread: N workers use N cores, and the total CPU of a sweep drops (bench/sweep.ts).
+ * Workers stay up for the whole grid (one warm-up each) and always hold the next cell, so a
+ * worker never waits for the main process between cells.
+ *
+ * Workers run from the sources under tsx (development, tests: src/sweep/worker.ts with tsx's
+ * loader) and from the build (its own entry, dist/sweep-worker.js; scripts/build.mjs).
  */
-import { Worker } from 'node:worker_threads';
+import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,44 +36,41 @@ export function defaultWorkers(): number {
 
 export const MAX_WORKERS = 512;
 
-function workerEntry(): { url: URL; tsxApi: string | null } {
+/** V8 flags of a pooled worker: compiler and GC on the worker's own thread (see above). */
+export const WORKER_V8_FLAGS = ['--single-threaded'];
+
+/** Cells handed to a worker ahead of its answers: the one it computes and the next. */
+const PREFETCH = 2;
+
+function workerEntry(): { path: string; execArgv: string[] } {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) {
     // the build bundles this module into dist/ or dist/chunks/; the worker is its own entry, dist/sweep-worker.js
     for (const rel of ['./sweep-worker.js', '../sweep-worker.js']) {
-      const url = new URL(rel, here);
-      if (existsSync(fileURLToPath(url))) return { url, tsxApi: null };
+      const path = fileURLToPath(new URL(rel, here));
+      if (existsSync(path)) return { path, execArgv: [...WORKER_V8_FLAGS] };
     }
     throw new GradflowError('sweep --workers: dist/sweep-worker.js is missing (rebuild with npm run build, or use --workers 1)');
   }
-  const url = new URL('./worker.ts', here);
-  // tsx's package exports give `require` the CommonJS build; the worker needs the ESM api
   const req = createRequire(here);
-  let api: string;
+  let loader: string;
   try {
-    api = join(dirname(req.resolve('tsx/package.json')), 'dist', 'esm', 'api', 'index.mjs');
+    loader = join(dirname(req.resolve('tsx/package.json')), 'dist', 'loader.mjs');
   } catch {
     throw new GradflowError('sweep --workers: running from TypeScript sources needs the tsx package (npm install), or run the built dist/');
   }
-  if (!existsSync(api)) throw new GradflowError(`sweep --workers: tsx's ESM loader is not at ${api} (tsx version?); use --workers 1 or the built dist/`);
-  return { url, tsxApi: pathToFileURL(api).href };
+  if (!existsSync(loader)) throw new GradflowError(`sweep --workers: tsx's loader is not at ${loader} (tsx version?); use --workers 1 or the built dist/`);
+  return { path: fileURLToPath(new URL('./worker.ts', here)), execArgv: [...WORKER_V8_FLAGS, '--import', pathToFileURL(loader).href] };
 }
 
-const BOOT = `const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
-  await import(workerData.entry);
-})().catch((e) => { setImmediate(() => { throw e; }); });`;
-
-function spawn(): Worker {
-  const { url, tsxApi } = workerEntry();
-  if (tsxApi === null) return new Worker(url);
-  return new Worker(BOOT, { eval: true, workerData: { entry: url.href, tsxApi } });
+function spawn(): ChildProcess {
+  const { path, execArgv } = workerEntry();
+  return fork(path, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /**
  * Computes `cells` and calls `onLine` with each cell's line as it finishes. Resolves when all
- * are done; rejects on the first worker failure (after terminating the others).
+ * are done; rejects on the first worker failure (after stopping the others).
  */
 export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void): Promise<void> {
   if (cells.length === 0) return;
@@ -80,43 +84,52 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
     }
     return;
   }
-  const pool: Worker[] = [];
+  const pool: ChildProcess[] = [];
   await new Promise<void>((resolve, reject) => {
-    let next = 0, done = 0, failed = false;
+    let next = 0, done = 0, settled = false;
+    const stop = (): void => {
+      for (const w of pool) if (w.exitCode === null && w.signalCode === null) w.kill();
+    };
     const fail = (err: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of pool) void w.terminate();
+      if (settled) return;
+      settled = true;
+      stop();
       reject(err);
     };
-    const feed = (w: Worker): void => {
-      if (failed) return;
-      if (next < cells.length) w.postMessage({ type: 'cell', cell: cells[next++] } satisfies PoolRequest);
+    const feed = (w: ChildProcess, outstanding: { n: number }): void => {
+      while (!settled && outstanding.n < PREFETCH && next < cells.length) {
+        outstanding.n++;
+        w.send({ type: 'cell', cell: cells[next++] } satisfies PoolRequest);
+      }
     };
     for (let q = 0; q < n; q++) {
       const w = spawn();
+      const outstanding = { n: 0 };
       pool.push(w);
       w.on('message', (m: PoolReply) => {
-        if (failed) return;
+        if (settled) return;
         if (m.type === 'fatal') return fail(Object.assign(new Error(`sweep worker: ${m.message}`), { stack: m.stack }));
         if (m.type === 'done') {
+          outstanding.n--;
           try {
             onLine(m.index, m.line);
           } catch (err) {
             return fail(err as Error);
           }
           if (++done === cells.length) {
-            for (const x of pool) void x.terminate();
+            settled = true;
+            // disconnecting lets each worker exit once its queue is empty
+            for (const x of pool) if (x.connected) x.disconnect();
             return resolve();
           }
         }
-        feed(w);
+        feed(w, outstanding);
       });
       w.on('error', (err) => fail(err));
-      w.on('exit', (code) => {
-        if (!failed && done < cells.length) fail(new Error(`sweep worker exited with code ${code} before the sweep finished`));
+      w.on('exit', (code, signal) => {
+        if (!settled) fail(new Error(`sweep worker exited (${signal ?? `code ${code}`}) before the sweep finished`));
       });
-      w.postMessage({ type: 'init', context: ctx } satisfies PoolRequest);
+      w.send({ type: 'init', context: ctx } satisfies PoolRequest);
     }
   });
 }

@@ -1,18 +1,21 @@
 /**
- * Worker-thread entry of the sweep pool (pool.ts): receives the grid's context once, then one
- * cell at a time, and answers with the cell's finished JSON line.
+ * Worker-process entry of the sweep pool (pool.ts): receives the grid's context once, then
+ * cells, and answers each with the cell's finished JSON line. It exits when the pool
+ * disconnects (the sweep is done, or the main process died).
  */
-import { parentPort } from 'node:worker_threads';
 import type { ModelDefinition } from '../spec.ts';
 import { cellLine, resolveContextModel, runCell, type SweepContext } from './cell.ts';
 import type { PoolReply, PoolRequest } from './pool.ts';
 
-const port = parentPort;
-if (!port) throw new Error('sweep worker: started outside a worker thread');
+if (!process.send) throw new Error('sweep worker: started outside the sweep pool (it needs an IPC channel)');
+const send = (reply: PoolReply): void => {
+  if (process.connected) process.send?.(reply);
+};
 let ctx: SweepContext | null = null;
 let def: ModelDefinition | null = null;
 
-port.on('message', (m: PoolRequest) => {
+process.on('disconnect', () => process.exit(0));
+process.on('message', (m: PoolRequest) => {
   let reply: PoolReply;
   try {
     if (m.type === 'init') {
@@ -27,5 +30,5 @@ port.on('message', (m: PoolRequest) => {
     const e = err as Error;
     reply = { type: 'fatal', message: e?.message ?? String(err), stack: e?.stack ?? '' };
   }
-  port.postMessage(reply);
+  send(reply);
 });

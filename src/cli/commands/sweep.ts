@@ -130,7 +130,7 @@ export const sweepCommand: Command = {
   usage: 'gradflow sweep <model|--spec FILE> --alphas 1e-2,1e-4,1e-8 --seeds 0..9 [--dim d=5,10] [--methods agf,flow,gd] [--workers N] [--out DIR [--resume]] [--shard k/N --out DIR] [--json]',
   options: {
     ...GRID_OPTIONS,
-    workers: { kind: 'int', help: 'worker threads (default: every core)' },
+    workers: { kind: 'int', help: 'worker processes (default: every core)' },
     shard: { kind: 'string', help: 'compute only shard k of N (1 ≤ k ≤ N; cells with index ≡ k−1 mod N) into --out; combine with gradflow merge' },
     resume: { kind: 'flag', help: 'continue the sweep in --out DIR: keep its finished cells, compute the rest' },
     ...FIGURE_OPTIONS,

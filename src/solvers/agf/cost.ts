@@ -13,6 +13,7 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
+import { formatNumber } from '../../report/table.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -477,13 +478,9 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
  * end of the iteration budget): AGF's premise is that each cost minimisation ends at one, so every
  * jump after the first such fit depends on where the fit stopped. fitGradNorms[k] is jump k's.
  */
-function short(x: number): string {
-  return x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4) ? x.toExponential(2) : x.toPrecision(3);
-}
-
 export function unconvergedFitWarning(fitGradNorms: number[], o: CostOptions): string | undefined {
   const bad = fitGradNorms.flatMap((g, k) => (g > 100 * o.gtol ? [k] : []));
   if (!bad.length) return undefined;
   const worst = bad.reduce((a, k) => (fitGradNorms[k] > fitGradNorms[a] ? k : a), bad[0]);
-  return `cost minimisation stopped short of a critical point in ${bad.length} of ${fitGradNorms.length} fits (first at jump ${bad[0] + 1}; worst ‖∇L‖ = ${short(fitGradNorms[worst])} at jump ${worst + 1}, tolerance ${short(o.gtol)}, ${o.maxIter} iterations per fit): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped; raise --fit-iter to check`;
+  return `cost minimisation stopped short of a critical point in ${bad.length} of ${fitGradNorms.length} fits (first at jump ${bad[0] + 1}; worst ‖∇L‖ = ${formatNumber(fitGradNorms[worst], 3)} at jump ${worst + 1}, tolerance ${formatNumber(o.gtol, 3)}, ${o.maxIter} iterations per fit): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped; raise --fit-iter to check`;
 }

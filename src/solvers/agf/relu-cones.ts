@@ -38,6 +38,7 @@ import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { neuronSign, withWarning, type AgfOptions } from '../agf.ts';
 import { advanceReluDormant, reluDirectionAttractor } from '../cones.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { formatNumber } from '../../report/table.ts';
 
 export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
@@ -201,7 +202,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
         : 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
       status,
       limit,
-      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${(jumps.at(-1)?.lossAfter ?? initialLoss).toPrecision(6)}` } : {}),
+      ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
       fitGradNorms,
       mechanism: 'relu activation cones (cones.ts)',
