@@ -87,7 +87,12 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
       expect(Math.abs(j.rescaledTime / a.jumps[k].rescaledTime - 1)).toBeLessThan(1e-6);
       expect(Math.abs(j.lossAfter - a.jumps[k].lossAfter)).toBeLessThan(1e-6 * a.initialLoss);
     });
-    expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units/);
+    expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units, L-BFGS, ≤ 40 Newton steps/);
+  });
+
+  it('fitNewton must be an integer ≥ 0', () => {
+    const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
+    expect(() => solveAgf(p, { fitRelax: 2, fitNewton: -1 })).toThrow(/fitNewton must be an integer ≥ 0/);
   });
 
   it('bad input: --fit-relax < 0, --fit-relax on compare modular without --agf generic, an unknown --agf', async () => {

@@ -75,10 +75,12 @@ export interface AgfOptions {
   fitIter?: number;
   /**
    * κ > 2: begin each cost minimisation with this many flow-time units of the masked gradient
-   * flow (RKC), then L-BFGS (fitIter = 0: none), then rebalance every active neuron to the
+   * flow (RKC), then L-BFGS (fitIter = 0: none), then Newton (fitNewton), then rebalance every active neuron to the
    * conserved quantities of its rescaling symmetries (agf/rescaling.ts). Default: L-BFGS only.
    */
   fitRelax?: number;
+  /** With fitRelax: at most this many Newton steps after L-BFGS in each fit (default 40; 0: none). */
+  fitNewton?: number;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
