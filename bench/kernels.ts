@@ -3,7 +3,9 @@
  * single neuron and diagonal network at d = 100, n = 1000. Prints time per gradient and the
  * ratio compiled ÷ hand (target ≤ 1.2) — the per-sample kernel (moments off) against the
  * per-sample hand loop. Then (issue 14) the moment form at growing n (its cost does not grow
- * with n), and the modular model's kernels with and without row tables. `npx tsx bench/kernels.ts`
+ * with n; scalar outputs and the linear network's vector output), the WebAssembly data pass and
+ * the sample-blocked lossGrad against one sample at a time, and the modular model's kernels with and without row tables.
+ * `npx tsx bench/kernels.ts`
  */
 import { singleNeuron } from '../models/single-neuron.ts';
 import { diagonal } from '../models/diagonal.ts';
@@ -12,6 +14,7 @@ import { Rng } from '../src/util/rng.ts';
 import { makeDataset } from '../src/data.ts';
 import { compileModel } from '../src/compile/kernels.ts';
 import { modular } from '../models/modular.ts';
+import { linear } from '../models/linear.ts';
 import { timeIt, report } from './timing.ts';
 
 const d = 100, n = 1000;
@@ -79,11 +82,17 @@ report('compiled per-sample gradient kernel (moment form off) vs hand-written lo
 
 // ---- the moment form: loss + gradient from Σ_xx, Σ_yx; per-call cost independent of n
 const momentRows: string[][] = [];
-for (const [name, def] of [['single neuron', singleNeuron], ['diagonal', diagonal]] as const) {
-  for (const nn of [1000, 10000, 40000]) {
+const momentCases = [
+  ['single neuron', singleNeuron, d, 1, {}, [1000, 10000, 40000]],
+  ['diagonal', diagonal, d, 1, {}, [1000, 10000, 40000]],
+  // vector output: B = A W from f on the identity rows (cost ≈ a pass over d/2 samples, flat in n)
+  ['linear c = d = h = 50', linear, 50, 50, { c: 50, d: 50, h: 50 }, [200, 1000, 10000]],
+] as const;
+for (const [name, def, dm, cm, dims, sizes] of momentCases) {
+  for (const nn of sizes) {
     const r2 = new Rng(5);
-    const Xn = r2.normalArray(nn * d), Yn = r2.normalArray(nn);
-    const p = createProblem(def, { data: makeDataset(Xn, Yn, nn, d, 1, 'bench'), alpha: 0.1, seed: 2, monitors: [] });
+    const Xn = r2.normalArray(nn * dm), Yn = r2.normalArray(nn * cm);
+    const p = createProblem(def, { data: makeDataset(Xn, Yn, nn, dm, cm, 'bench'), dims, alpha: 0.1, seed: 2, monitors: [] });
     const per = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
     const th = r2.normalArray(p.theta0.length, 0.1);
     const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length);
@@ -98,11 +107,44 @@ for (const [name, def] of [['single neuron', singleNeuron], ['diagonal', diagona
       tm = Math.min(tm, timeIt(() => p.kernels.lossGrad(th, Xn, Yn, nn, g1), 100));
       ts = Math.min(ts, timeIt(() => per.lossGrad(th, Xn, Yn, nn, g2), 100));
     }
-    momentRows.push([name, `d = ${d}, n = ${nn}`, p.kernels.formFor(Xn, Yn, nn), `${(tm * 1e6).toFixed(1)} µs`, `${(ts * 1e6).toFixed(1)} µs`, (ts / tm).toFixed(1), `${(setup * 1e3).toFixed(1)} ms`, `${Math.abs(l1 - l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`]);
+    momentRows.push([name, `d = ${dm}, n = ${nn}`, p.kernels.formFor(Xn, Yn, nn), `${(tm * 1e6).toFixed(1)} µs`, `${(ts * 1e6).toFixed(1)} µs`, (ts / tm).toFixed(1), `${(setup * 1e3).toFixed(1)} ms`, `${Math.abs(l1 - l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`]);
   }
 }
 report('moment form (loss + gradient from the data\'s moments; its time does not grow with n) vs the per-sample kernel, same data; setup = first call, which forms Σ_xx once',
   ['model', 'size', 'form', 'moments', 'per-sample', 'speed-up', 'setup', '|ΔL| / rel Δgrad'], momentRows);
+
+// ---- sample blocking: the unmasked lossGrad (SB samples per pass over the neurons) against the
+// masked kernel with every neuron on (one sample at a time: the previous kernel), same data
+{
+  const rowsB: string[][] = [];
+  for (const [dd, nn] of [[100, 40], [1000, 40], [2000, 800]] as const) {
+    const p = createProblem(diagonal, { dims: { d: dd }, options: { n: nn }, alpha: 0.1, seed: 1, monitors: [] });
+    const k = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
+    const kw = compileModel(p.derived, p.layout.dims); // the default: the WebAssembly data pass where present
+    const { X: Xb, Y: Yb } = p.data;
+    const th = p.theta0.map((v, q) => v + 0.01 * Math.sin(q));
+    const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length), all = new Uint8Array(p.layout.H).fill(1);
+    const l1 = k.lossGrad(th, Xb, Yb, nn, g1), l2 = k.lossGrad(th, Xb, Yb, nn, g2, all);
+    let gd = 0, gs = 0;
+    for (let q = 0; q < th.length; q++) { gd = Math.max(gd, Math.abs(g1[q] - g2[q])); gs = Math.max(gs, Math.abs(g2[q])); }
+    const g3 = new Float64Array(th.length);
+    const l3 = kw.lossGrad(th, Xb, Yb, nn, g3);
+    let gw = 0;
+    for (let q = 0; q < th.length; q++) gw = Math.max(gw, Math.abs(g3[q] - g2[q]));
+    const tb: number[] = [], to: number[] = [], tw: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      tw.push(timeIt(() => kw.lossGrad(th, Xb, Yb, nn, g3), 80));
+      tb.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g1), 80));
+      to.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g2, all), 80));
+    }
+    const sp = (a: number[], b: number[]): string => { const r = a.map((x, q) => x / b[q]); return `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`; };
+    const us = (xs: number[]): string => `${(Math.min(...xs) * 1e6).toFixed(1)} µs`;
+    rowsB.push([`diagonal d = ${dd}, n = ${nn}`, kw.formFor(Xb, Yb, nn), us(tw), us(tb), us(to), sp(to, tb), sp(to, tw),
+      `${(Math.abs(l1 - l2) / l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`, `${(Math.abs(l3 - l2) / l2).toExponential(1)} / ${(gw / gs).toExponential(1)}`]);
+  }
+  report('per-sample kernels, same data: the default form (wasm = X β and Xᵀr in WebAssembly SIMD), the sample-blocked lossGrad, and one sample at a time (the masked kernel, all neurons on: the kernel before blocking); speed-ups over one sample, min–max over 4 alternating rounds; rel. differences vs one sample',
+    ['problem', 'form', 'default', 'blocked', 'one sample', '× blocked', '× default', 'Δ blocked', 'Δ default'], rowsB);
+}
 
 // ---- modular (κ = 3 AGF's kernels): all p² pairs, so x_a and x_b each take p distinct rows
 {

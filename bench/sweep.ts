@@ -7,7 +7,8 @@
  * also times one worker under the pool's flags (`node --single-threaded … --workers 1`), the
  * like-for-like baseline. Prints wall and CPU seconds (bash `time`, the whole process tree),
  * ratios measured in this run, the load average, and checks that the cells files are
- * byte-identical. Needs dist/ (npm run build). `BENCH_SWEEP_SMALL=1` runs a 3 × 4 × 2 grid.
+ * byte-identical. Needs dist/ (npm run build). `BENCH_SWEEP_SMALL=1` runs a 3 × 4 × 2 grid,
+ * `BENCH_SWEEP_SEEDS=0..39` a larger one, `BENCH_SWEEP_MODEL=diagonal|linear` one model.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,7 +23,13 @@ if (!existsSync(join(root, 'dist', 'sweep-worker.js'))) {
   console.log('skipped: dist/ is not built (npm run build)');
   process.exit(0);
 }
-const seeds = process.env.BENCH_SWEEP_SMALL ? '0..3' : '0..9';
+// BENCH_SWEEP_SEEDS=0..39 runs a larger grid: the per-worker start-up and JIT warm-up are fixed costs, so the speed-up grows with the grid
+const seeds = process.env.BENCH_SWEEP_SEEDS ?? (process.env.BENCH_SWEEP_SMALL ? '0..3' : '0..9');
+if (!/^\d+(\.\.\d+)?(,\d+(\.\.\d+)?)*$/.test(seeds)) {
+  console.log(`BENCH_SWEEP_SEEDS must be a seed list such as 0..39 (got '${seeds}')`);
+  process.exit(2);
+}
+const only = process.env.BENCH_SWEEP_MODEL;
 const grids: [string, string[]][] = [
   ['diagonal', ['diagonal', '--alphas', '1e-2,1e-4,1e-8', '--seeds', seeds, '--dim', 'd=5,10']],
   ['linear', ['linear', '--alphas', '1e-2,1e-4,1e-8', '--seeds', seeds, '--dim', 'h=3,4']],
@@ -37,7 +44,7 @@ const configs: Config[] = [
 const tmp = mkdtempSync(join(tmpdir(), 'gradflow-bench-sweep-'));
 const load = (): string => loadavg()[0].toFixed(1);
 console.log(`${cores} cores, load average ${load()}; grid 3 alpha × ${seeds} seeds × 2 widths per model; seconds through bin/gradflow (dist/)`);
-for (const [name, argv] of grids) {
+for (const [name, argv] of grids.filter(([g]) => !only || g === only)) {
   const wall: number[] = [], cpu: number[] = [];
   let refCells: string | null = null;
   for (const [q, c] of configs.entries()) {

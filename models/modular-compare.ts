@@ -9,7 +9,7 @@
  * ξ in gradflow's and torch-MSELoss units, and the AGF / simulated loss just before the next
  * frequency's first activation (or at the end).
  */
-import type { Progress } from '../src/util/progress.ts';
+import type { JumpReporter, Progress } from '../src/util/progress.ts';
 import type { Problem } from '../src/problem.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
 import type { Trajectory } from '../src/trajectory.ts';
@@ -61,6 +61,8 @@ export interface ModularRunOptions {
   engine?: 'modular' | { generic: AgfOptions };
   /** A progress line per simulated run (flow, momentum). */
   progress?: (run: string) => Progress;
+  /** A jump-by-jump progress line for the modular AGF. */
+  agfProgress?: JumpReporter;
 }
 
 export interface FrequencyRow {
@@ -99,7 +101,8 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const timings: Record<string, number> = {};
   let t0 = performance.now();
   const engine = opts.engine ?? 'modular';
-  const agf = engine === 'modular' ? solveAgfModular(pr) : solveAgf(pr, engine.generic);
+  const agf = engine === 'modular' ? solveAgfModular(pr, { onProgress: opts.agfProgress }) : solveAgf(pr, engine.generic);
+  opts.agfProgress?.finish(agf);
   timings.agf = (performance.now() - t0) / 1000;
   const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
   const groups: Record<string, FrequencyActivation[]> = { agf: groupByFrequency(p, agfFinal, scheduleActivations(agf)) };
@@ -160,16 +163,30 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   return { prediction, agf, trajectories, groups, rows, timings, notes };
 }
 
-export function modularTable(run: ModularRun, pr: Problem, notes: string[]): Table {
+/**
+ * The frequency-by-frequency table. narrow (the default): ξ, U*, t½ per method, each simulation's
+ * t½ relative to AGF's and the neurons carrying ξ; full adds |X[ξ]|, τ aligned, t1, the plateau
+ * levels (closed form, torch's normalisation) and every method's plateau.
+ */
+export function modularTable(run: ModularRun, pr: Problem, notes: string[], width: 'narrow' | 'full' = 'full'): Table {
   const methods = Object.keys(run.groups);
   const f = (v: unknown): string => formatNumber(v as number | null, 5);
-  const columns = [
+  const rel = (v: unknown): string => (typeof v === 'number' && Number.isFinite(v) ? v.toExponential(2) : '—');
+  const simulated = methods.filter((m) => m !== 'agf');
+  const columns = width === 'narrow' ? [
+    { key: 'freq', header: 'ξ', align: 'right' as const },
+    { key: 'uStar', header: 'U*', format: f },
+    ...methods.map((m) => ({ key: `half_${m}`, header: `t½ ${m}`, format: f })),
+    ...simulated.map((m) => ({ key: `rel_${m}`, header: `rel. diff ${m}`, format: rel })),
+    ...methods.map((m) => ({ key: `n_${m}`, header: `#n ${m}` })),
+  ] : [
     { key: 'freq', header: 'ξ', align: 'right' as const },
     { key: 'amp', header: '|X[ξ]|', format: f },
     { key: 'uStar', header: 'U*', format: f },
     { key: 'tau', header: 'τ aligned', format: f },
     ...methods.map((m) => ({ key: `first_${m}`, header: `t1 ${m}`, format: f })),
     ...methods.map((m) => ({ key: `half_${m}`, header: `t½ ${m}`, format: f })),
+    ...simulated.map((m) => ({ key: `rel_${m}`, header: `rel. diff ${m}`, format: rel })),
     ...methods.map((m) => ({ key: `n_${m}`, header: `#n ${m}` })),
     { key: 'level', header: 'level', format: f },
     { key: 'levelTorch', header: 'level torch', format: f },
@@ -180,6 +197,8 @@ export function modularTable(run: ModularRun, pr: Problem, notes: string[]): Tab
     for (const m of methods) {
       o[`first_${m}`] = r.first[m];
       o[`half_${m}`] = r.half[m];
+      const a = r.half.agf, h = r.half[m];
+      if (m !== 'agf') o[`rel_${m}`] = typeof a === 'number' && typeof h === 'number' && a !== 0 ? (h - a) / a : null;
       o[`n_${m}`] = r.neurons[m];
       o[`pl_${m}`] = r.plateau[m];
     }
@@ -189,10 +208,15 @@ export function modularTable(run: ModularRun, pr: Problem, notes: string[]): Tab
     title: `modular addition mod ${pr.layout.dims.p}, H = ${pr.layout.H}: frequencies in AGF order (initial loss ${formatNumber(run.prediction.initialLoss, 6)}, torch ${formatNumber(run.prediction.initialLossTorch, 6)})`,
     columns,
     rows,
-    notes: [
+    notes: width === 'narrow' ? [
+      'U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (closed form; Nyquist ξ = p/2: 2/sqrt(27)); #n: neurons carrying ξ at the end',
+      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
+      '--columns full adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels',
+      ...notes,
+    ] : [
       'U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (closed form; Nyquist ξ = p/2: 2/sqrt(27)); τ aligned = (1/alpha − 1)/(3U*) (a neuron starting on the maximiser)',
       't1: first activation of a neuron carrying ξ (AGF: jump; simulations: ‖θ_i‖ crosses sqrt(‖θ_i(0)‖)); #n: neurons carrying ξ at the end',
-      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it)',
+      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
       'level: closed-form plateau after ξ is removed (gradflow 1/(2n)Σ‖·‖²; torch MSELoss = (2/p)·level); plateau: loss when the next frequency\'s residual has fallen 5% (or at the end)',
       ...notes,
     ],

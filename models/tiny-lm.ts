@@ -78,7 +78,7 @@ function checkSizes(V: number, L: number): void {
   if (!Number.isInteger(V) || V < 2) throw new GradflowError(`tiny-lm needs a vocabulary of at least 2 tokens (V = ${V})`);
   if (!Number.isInteger(L) || L < 1) throw new GradflowError(`tiny-lm: the response length L must be a positive integer (got ${L})`);
   if (V ** L < 3) throw new GradflowError(`tiny-lm: V^L = ${V ** L} responses; preference pairs need at least 3 (the target and two others)`);
-  if (V ** L > MAX_RESPONSES) throw new GradflowError(`tiny-lm: V^L = ${V}^${L} responses is past the cap of ${MAX_RESPONSES} (the argmax response is found by enumeration); lower V or L`);
+  if (V ** L > MAX_RESPONSES) throw new GradflowError(`tiny-lm: V^L = ${V}^${L} responses is past the cap of ${MAX_RESPONSES} (the argmax response is found by enumeration); lower V or L (--dim V=N, --dim L=N)`);
 }
 
 function randomResponse(rng: Rng, V: number, L: number): Int32Array {

@@ -324,6 +324,10 @@ describe('cli: agf --for', () => {
     expect(n.out).toMatch(/step nesterov \(sim\)/);
     await expectBadInput(['agf', 'diagonal', '--for', 'adam'], /--for must be flow, gd, momentum or nesterov/);
     await expectBadInput(['agf', 'diagonal', '--for', 'nesterov', '--lr', '0.1'], /agf --for nesterov needs --momentum/);
+    const d = await run('descent', 'diagonal', '--steps', '50', '--lr', '0.05', '--momentum', '0.9', '--nesterov', '--json');
+    expect(d.code, d.err).toBe(0);
+    expect(JSON.parse(d.out).method).toBe('nesterov');
+    await expectBadInput(['descent', 'diagonal', '--steps', '20', '--nesterov'], /Nesterov needs a momentum/);
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1'], /needs --momentum/);
     await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--momentum', '0.9'], /--momentum does not apply/);
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1', '--momentum', '1'], /momentum must lie in \(0, 1\)/);

@@ -167,9 +167,59 @@ describe('strict command line: per-command options, did you mean, --version, hel
         kinds.get(name)!.add(d.kind === 'int' || d.kind === 'number' ? 'number' : d.kind);
       }
     }
-    // known exception, reported in issue 13: forces --seeds N is a count, sweep --seeds 0..9 a list
-    const mixed = [...kinds].filter(([name, k]) => k.size > 1 && name !== 'seeds').map(([name, k]) => `${name}: ${[...k].join('/')}`);
+    const mixed = [...kinds].filter(([, k]) => k.size > 1).map(([name, k]) => `${name}: ${[...k].join('/')}`);
     expect(mixed).toEqual([]);
+  });
+
+  it('--seeds is a list of seeds in every command: forces --seed 2 (5 seeds from 2) = --seeds 2..6 = 2,3,4,5,6, and --seeds 4 is the run of seed 4', async () => {
+    type Pref = { seed: number | number[]; argv: string[]; preference: { seeds: number[]; changes: Record<string, { chosen: number[] }> } };
+    const get = async (...extra: string[]): Promise<Pref> => {
+      const r = await run('forces', 'softmax', '--preference', '--steps', '20', ...extra, '--json');
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out) as Pref;
+    };
+    const body = (j: Pref): string => JSON.stringify({ ...j, argv: null });
+    const byDefault = await get('--seed', '2'), range = await get('--seeds', '2..6'), list = await get('--seeds', '2,3,4,5,6');
+    expect(range.preference.seeds).toEqual([2, 3, 4, 5, 6]);
+    expect(range.seed).toEqual([2, 3, 4, 5, 6]);
+    expect(body(byDefault)).toBe(body(range));
+    expect(body(list)).toBe(body(range));
+    // one seed: the entry of that seed in the five-seed run
+    const one = await get('--seeds', '4');
+    expect(one.seed).toBe(4);
+    for (const loss of ['sft', 'dpo']) expect(one.preference.changes[loss].chosen).toEqual([range.preference.changes[loss].chosen[2]]);
+    // sweep and forces declare the same option
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const decls = COMMANDS.filter((c) => c.options.seeds).map((c) => ({ name: c.name, kind: c.options.seeds.kind, help: c.options.seeds.help }));
+    expect(decls.map((d) => d.name).sort()).toEqual(['forces', 'sweep']);
+    for (const d of decls) expect(d.help).toContain('a list and/or ranges, e.g. 0..9 or 0,3,7');
+  });
+
+  it('advice in errors and warnings names a flag of the command that printed it', async () => {
+    const { COMMANDS } = await import('../src/cli/registry.ts');
+    const { cliAdvice } = await import('../src/cli/main.ts');
+    const optionsOf = (name: string): string[] => Object.keys(COMMANDS.find((c) => c.name === name)!.options);
+    const cases: [string[], RegExp][] = [
+      [['compare', 'linear', '--variant', 'commuting', '--opt', 'case=2'], /use the conjecture variant \(--variant conjecture\)/],
+      [['agf', 'diagonal', '--closed', '--init', JSON.stringify(Array(10).fill(1e-3))], /gradflow agf without --closed/],
+      [['agf', 'diagonal', '--for', 'gd', '--lr', '5'], /lower the learning rate below [\d.]+ \(--lr\)/],
+      [['agf', 'diagonal', '--for', 'gd', '--lr', '5', '--json'], /lower the learning rate below [\d.]+ \(--lr\)/],
+    ];
+    for (const [argv, advice] of cases) {
+      const r = await run(...argv);
+      const text = argv.includes('--json') ? r.err : r.out + r.err;
+      expect(text, argv.join(' ')).toMatch(advice);
+      const named = [...advice.exec(text)![0].matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]);
+      expect(named.length).toBeGreaterThan(0);
+      for (const o of named) expect(optionsOf(argv[0]), `${argv.join(' ')}: --${o}`).toContain(o);
+    }
+    // the integrators' "raise maxSteps or loosen rtol" becomes the running command's flags
+    const ode = 'ode (dopri5): exceeded maxSteps = 10 at t = 1 of [0, 5]; raise maxSteps or loosen rtol';
+    const cmd = (name: string) => COMMANDS.find((c) => c.name === name)!;
+    expect(cliAdvice(ode, cmd('flow'))).toMatch(/raise --max-steps or loosen --rtol or shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('compare'))).toMatch(/; shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('compare-linear'))).toMatch(/; loosen --rtol or shorten the run with --t$/);
+    expect(cliAdvice(ode, cmd('derive'))).toMatch(/; derive has no option to raise it$/);
   });
 
   it('--version prints package.json\'s version, from the top level and from any command', async () => {
@@ -191,6 +241,47 @@ describe('strict command line: per-command options, did you mean, --version, hel
     }
     const top = await run('help');
     for (const c of COMMANDS) expect(top.out).toContain(`  ${c.name} `);
+  });
+
+  it('help compare <model> lists exactly what compare accepts for that model; compare --help labels the rest', async () => {
+    const { compareCommand } = await import('../src/cli/commands/compare-commands.ts');
+    const { MODEL_OPTIONS, COMMON_OPTIONS, FIGURE_OPTIONS } = await import('../src/cli/common.ts');
+    // compare's own options (and --moments), each given with a value of its kind and an alpha out of
+    // range: an option the model does not take fails first ("does not apply"), one it takes reaches
+    // the alpha check (or its own value check): the run never computes
+    const probe = Object.entries(compareCommand.options).filter(([k, d]) => k === 'moments' || (MODEL_OPTIONS[k] !== d && COMMON_OPTIONS[k] !== d && FIGURE_OPTIONS[k] !== d && k !== 'alpha'));
+    const value = (kind: string): string[] => (kind === 'flag' ? [] : kind === 'list' ? ['agf'] : kind === 'number' || kind === 'int' ? ['1'] : ['auto']);
+    for (const model of ['diagonal', 'relu', 'linear', 'factorization', 'single-neuron', 'modular']) {
+      const help = await run('compare', model, '--help');
+      expect(help.out).toBe((await run('help', 'compare', model)).out);
+      const listed = new Set([...help.out.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]));
+      // "with --methods: …": the option applies only with that one, and alone it is rejected
+      const needs = new Map([...help.out.matchAll(/^ {2}--([a-z0-9-]+) [^\n]*? {2,}with --([a-z-]+): /gm)].map((m) => [m[1], m[2]]));
+      for (const [k, d] of probe) {
+        const need = needs.get(k);
+        if (need) {
+          const alone = await run('compare', model, `--${k}`, ...value(d.kind), '--alpha', '5');
+          expect(alone.err, `compare ${model} --${k} alone`).toMatch(new RegExp(`--${k} does not apply to compare ${model} without --${need}`));
+        }
+        const r = await run('compare', model, `--${k}`, ...value(d.kind), ...(need && k !== need ? [`--${need}`, 'agf'] : []), '--alpha', '5');
+        expect(r.code, `${model} --${k}`).toBe(2);
+        expect(/does not apply/.test(r.err), `compare ${model} --${k}: ${r.err}`).toBe(!listed.has(k));
+      }
+      expect(listed.has('alpha') && listed.has('json') && listed.has('help')).toBe(true);
+    }
+    // the default alpha each form prints is the one it runs at (the JSON's conventions.alpha)
+    for (const [model, extra] of [['modular', ['--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1']], ['linear', []], ['diagonal', []]] as const) {
+      const shown = /--alpha N +initial scale alpha in \(0, 1\) \(default ([0-9.e-]+)\)/.exec((await run('help', 'compare', model)).out)![1];
+      const used = (JSON.parse((await run('compare', model, ...extra, '--json')).out) as { conventions: { alpha: number } }).conventions.alpha;
+      expect(used, model).toBe(Number(shown));
+    }
+    const full = (await run('compare', '--help')).out;
+    expect(full).toMatch(/--variant VALUE .*\[only linear models\]/);
+    expect(full).toMatch(/--spectrum VALUE .*\[only modular\]/);
+    expect(full).toMatch(/--methods A,B,… .*\[not modular\]/);
+    expect(full).toMatch(/--fit-relax N .*\[only modular\]/);
+    expect(full).not.toMatch(/--agf VALUE .*\[not modular\]/); // compare modular --agf closed|generic
+    expect((await run('help', 'flow', 'diagonal')).err).toMatch(/help flow takes no model/);
   });
 
   it('--init takes inline JSON as well as a file, with the same result', async () => {

@@ -79,7 +79,7 @@ describe('gradflow force tiny-lm (the sequence form)', () => {
   });
 
   it('--preference: the table’s changes are the library’s runs (seed by seed)', async () => {
-    const r = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '2', '--steps', '40', '--json');
+    const r = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '0..1', '--steps', '40', '--json');
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as { preference: { logChanges: Record<'sft' | 'dpo', { chosen: number[]; rejected: number[] }> } };
     for (const seed of [0, 1]) {
@@ -92,7 +92,7 @@ describe('gradflow force tiny-lm (the sequence form)', () => {
       expect(j.preference.logChanges.dpo.rejected[seed]).toBeCloseTo(b.logRejected - a.logRejected, 12);
     }
     const { dir } = scratch('gradflow-seqpref-');
-    const t = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20', '--out', dir);
+    const t = await run('forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '0', '--steps', '20', '--out', dir);
     expect(t.out).toContain('seeds with log π(y⁺)↓ · log π(y⁻)↓ · π(argmax)↑');
     expect(t.out).toMatch(/wrote .*preference\.svg/);
   });

@@ -1,7 +1,8 @@
 /**
  * report.html in a real browser: headless Chromium (Debian's package; .ci/run installs it)
  * loads the page from disk, lays out every inlined figure (each SVG has a non-empty box and
- * drawn paths), runs without script errors, and takes a screenshot. Without Chromium the
+ * drawn paths), runs without script errors, and takes a screenshot in which each figure's box
+ * (from the page's layout) holds the curves' coloured pixels. Without Chromium the
  * browser part is skipped with a message, outside CI; in CI a missing browser fails.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, scratch } from './helpers/cli.ts';
+import { decodePng } from './helpers/png.ts';
 
 const BROWSERS = ['chromium', 'chromium-browser', 'google-chrome'];
 const browser = BROWSERS.find((b) => spawnSync(b, ['--version'], { encoding: 'utf8' }).status === 0);
@@ -44,18 +46,38 @@ describe('report.html', () => {
     const html = readFileSync(join(dir, 'demo', 'report.html'), 'utf8');
     const expected = Number(/data-figures="(\d+)"/.exec(html)![1]);
     expect(expected).toBe(2);
-    const dom = spawnSync(browser, [...FLAGS, '--virtual-time-budget=5000', '--dump-dom', page], { encoding: 'utf8', timeout: 90_000 });
+    // the layout at the screenshot's width (the boxes below are in its page pixels)
+    const dom = spawnSync(browser, [...FLAGS, '--force-device-scale-factor=1', '--window-size=1280,2400', '--virtual-time-budget=5000', '--dump-dom', page], { encoding: 'utf8', timeout: 90_000 });
     expect(dom.status, dom.stderr.slice(-500)).toBe(0);
     const body = /<body[^>]*>/.exec(dom.stdout)?.[0] ?? '';
     expect(body).toContain(`data-figures-rendered="${expected}"`);
     expect(body).toContain('data-errors="0"');
+    // where the layout put each figure (page pixels), from the page's own script
+    const boxes = /data-figure-boxes="([^"]*)"/.exec(body)![1].split(';').map((b) => b.split(',').map(Number));
+    expect(boxes.length).toBe(expected);
+    const height = Math.max(...boxes.map(([, y, , h]) => y + h)) + 40;
     const shot = join(dir, 'demo', 'screenshot.png');
-    const s = spawnSync(browser, [...FLAGS, '--window-size=1280,2400', `--screenshot=${shot}`, page], { encoding: 'utf8', timeout: 90_000 });
+    const s = spawnSync(browser, [...FLAGS, '--force-device-scale-factor=1', `--window-size=1280,${height}`, `--screenshot=${shot}`, page], { encoding: 'utf8', timeout: 90_000 });
     expect(s.status, s.stderr.slice(-500)).toBe(0);
-    const png = readFileSync(shot);
-    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
-    expect(png.readUInt32BE(16)).toBe(1280);
-    // a page of text and two plots compresses to well over a blank page's few kilobytes
-    expect(statSync(shot).size).toBeGreaterThan(50_000);
+    const img = decodePng(readFileSync(shot));
+    expect([img.width, img.height]).toEqual([1280, height]);
+    expect(statSync(shot).size).toBeGreaterThan(20_000);
+    // each figure is on the screenshot: its box holds the curves' coloured pixels (the page's text,
+    // axes and frames are grey), and most of the coloured ink of the page lies inside the boxes
+    const coloured = (x: number, y: number): boolean => {
+      const q = (y * img.width + x) * img.channels;
+      const r = img.pixels[q], g = img.pixels[q + 1], b = img.pixels[q + 2];
+      return Math.max(r, g, b) - Math.min(r, g, b) > 80;
+    };
+    let total = 0;
+    for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) if (coloured(x, y)) total++;
+    let inside = 0;
+    for (const [bx, by, bw, bh] of boxes) {
+      let n = 0;
+      for (let y = Math.max(0, by); y < Math.min(img.height, by + bh); y++) for (let x = Math.max(0, bx); x < Math.min(img.width, bx + bw); x++) if (coloured(x, y)) n++;
+      expect(n, `figure at ${bx},${by} (${bw}×${bh})`).toBeGreaterThan(500);
+      inside += n;
+    }
+    expect(inside / total).toBeGreaterThan(0.9);
   }, 200_000);
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { run } from './helpers/cli.ts';
+import { run, scratch } from './helpers/cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const schema = JSON.parse(readFileSync(join(root, 'schema', 'gradflow.schema.json'), 'utf8')) as Record<string, unknown>;
@@ -51,13 +51,30 @@ const COMMANDS: [string, string[]][] = [
   ['agf --for momentum --simulate', ['agf', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--for', 'momentum', '--lr', '0.05', '--momentum', '0.5', '--simulate', '--json']],
   ['compare --methods agf-gd,gd,agf-momentum,momentum,agf-nesterov,nesterov', ['compare', 'diagonal', '--dim', 'd=3', '--opt', 'n=9', '--alpha', '1e-4', '--methods', 'agf,agf-gd,gd,agf-momentum,momentum,agf-nesterov,nesterov', '--lr', '0.05', '--momentum', '0.5', '--json']],
   ['forces tiny-lm', ['forces', 'tiny-lm', '--opt', 'n=6', '--observe', '1', '--json']],
-  ['forces tiny-lm --preference', ['forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '1', '--steps', '20', '--json']],
+  ['forces tiny-lm --preference', ['forces', 'tiny-lm', '--opt', 'n=6', '--preference', '--seeds', '0', '--steps', '20', '--json']],
+  ['forces --paths', ['forces', 'softmax', '--opt', 'n=8', '--paths', '--steps', '20', '--json']],
+  ['forces --preference', ['forces', 'softmax', '--preference', '--seeds', '0..1', '--steps', '20', '--json']],
+  ['forces --noise', ['forces', 'softmax', '--noise', '--seeds', '0', '--steps', '20', '--json']],
+  ['laws relu (audit rows not run: drift null)', ['laws', 'relu', '--json']],
+  ['truncation', ['truncation', 'relu-deep', '--json']],
+  ['demo', ['demo', '--json']],
 ];
 
 describe('--json against schema/gradflow.schema.json', () => {
   it.each(COMMANDS)('%s', async (_name, argv) => {
     const j = await validJson(argv);
     expect(j.schemaVersion).toBe(1);
+  });
+
+  it('merge (of two sweep shards), and every command that takes --json is covered here', async () => {
+    const { dir } = scratch('schema-merge');
+    const shard = (k: number): string[] => ['sweep', 'diagonal', '--opt', 'example=1', '--dim', 'd=2', '--alphas', '1e-2,1e-3', '--shard', `${k}/2`, '--out', join(dir, `s${k}`), '--json'];
+    await validJson(shard(1));
+    await validJson(shard(2));
+    await validJson(['merge', join(dir, 's1'), join(dir, 's2'), '--json']);
+    const { COMMANDS: ALL } = await import('../src/cli/registry.ts');
+    const covered = new Set([...COMMANDS.map(([, argv]) => argv[0]), 'merge']);
+    expect(ALL.filter((c) => c.options.json && !covered.has(c.name)).map((c) => c.name)).toEqual([]);
   });
 
   it('compare: every model gives the same comparison shape, schedules keyed by method', async () => {
@@ -101,5 +118,22 @@ describe('κ = 3: times are labelled and plotted in t/T₃(α), T₃(α) = 1/α 
     const row1 = text.out.split('\n').find((l) => /^1\s/.test(l))!;
     const printed = Number(row1.trim().split(/\s+/)[3]);
     expect(printed).toBeCloseTo(schedules.agf.jumps[0].time / T3, 4);
+
+    // the figure: both methods on the same axis, t/T₃(α) with T₃ by hand. The AGF verticals fix
+    // the pixel map x = a + b·u from their first and last jumps; every AGF vertical and every
+    // detected flow jump (the r = 3 circles) then sits at a + b·(time/T₃) to SVG rounding
+    const { dir } = scratch('schema-kappa3-plot');
+    const figRun = await run('compare', '--spec', threeFactor, '--alpha', String(alpha), '--methods', 'agf,flow', '--out', dir);
+    expect(figRun.code, figRun.err).toBe(0);
+    const svg = readFileSync(join(dir, 'compare.svg'), 'utf8');
+    expect(svg).toContain('>t/T₃(α), T₃(α) = 1/α − 1<');
+    const vx = [...svg.matchAll(/<path class="vline" d="M([\d.]+) /g)].map((m) => Number(m[1]));
+    const cx = [...svg.matchAll(/<circle cx="([\d.]+)" cy="[\d.]+" r="3">/g)].map((m) => Number(m[1]));
+    const agfU = schedules.agf.jumps.map((jj) => jj.time / T3), flowU = schedules.flow.jumps.map((jj) => jj.time / T3);
+    expect(vx).toHaveLength(agfU.length);
+    expect(cx).toHaveLength(flowU.length);
+    const b = (vx[vx.length - 1] - vx[0]) / (agfU[agfU.length - 1] - agfU[0]), a = vx[0] - b * agfU[0];
+    agfU.forEach((u, k) => expect(Math.abs(vx[k] - (a + b * u))).toBeLessThan(0.02));
+    flowU.forEach((u, k) => expect(Math.abs(cx[k] - (a + b * u))).toBeLessThan(0.02));
   });
 });

@@ -35,7 +35,7 @@ describe('Filter-KD and accuracy', () => {
 
 describe('gradflow forces --noise', () => {
   it('reports accuracies in [0, 1] per scheme, flip level and seed', async () => {
-    const r = await run('forces', 'softmax', '--noise', '--seeds', '2', '--steps', '60', '--json');
+    const r = await run('forces', 'softmax', '--noise', '--seeds', '0..1', '--steps', '60', '--json');
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as { noise: { flips: number[]; accuracy: Record<string, number[][]> } };
     expect(j.noise.flips).toEqual([0, 0.2, 0.4]);

@@ -5,6 +5,9 @@
  * aligned start, and gradient flow (RKC2) against AGF.
  */
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { modular, modularProblem } from '../models/modular.ts';
 import { dft, encodingVector, parseSpectrum, powerSpectrum, roll, type SpectrumEntry } from '../models/modular-data.ts';
 import { classLoss, maximiser, predictModular, utilityStar } from '../models/modular-theory.ts';
@@ -263,5 +266,26 @@ describe('CLI', () => {
     const c = JSON.parse(out.pop()!);
     expect(c.frequencies.map((r: { freq: number }) => r.freq)).toEqual([1, 2]);
     expect(c.frequencies[0].level).toBeCloseTo(classLoss(7, 2, 1), 12);
+  });
+
+  it('compare modular: a narrow table by default (ξ, U*, t½ per method, rel. diff vs AGF, neurons), --columns full for the rest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-modular-cols-'));
+    const argv = ['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3'];
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: () => undefined, progress: false };
+    expect(await main([...argv, '--out', dir], io)).toBe(0);
+    const csv = readFileSync(join(dir, 'compare.csv'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(csv[0].split(',')).toEqual(['freq', 'u_star', 'half_agf', 'half_flow', 'half_momentum', 'rel_flow', 'rel_momentum', 'n_agf', 'n_flow', 'n_momentum']);
+    // rel. diff recomputed from the JSON's t½ of each method
+    const j = JSON.parse(readFileSync(join(dir, 'compare.json'), 'utf8')) as { frequencies: { half: Record<string, number | null> }[] };
+    const row = csv[1].split(',');
+    const half = j.frequencies[0].half;
+    for (const [m, col] of [['flow', 5], ['momentum', 6]] as const) expect(Number(row[col])).toBeCloseTo((half[m]! - half.agf!) / half.agf!, 12);
+    const text = out.join('\n').split('\n');
+    expect(Math.max(...text.slice(1, 5).map((l) => l.length))).toBeLessThan(120);
+    out.length = 0;
+    expect(await main([...argv, '--columns', 'full'], io)).toBe(0);
+    const full = out.join('\n').split('\n')[1];
+    for (const h of ['|X[ξ]|', 'τ aligned', 't1 agf', 't½ momentum', 'rel. diff flow', 'level torch', 'plateau momentum']) expect(full).toContain(h);
   });
 });

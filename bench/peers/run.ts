@@ -20,6 +20,8 @@ import { solveFlow, stateScale } from '../../src/solvers/flow.ts';
 import { solveDescent } from '../../src/solvers/descent.ts';
 import type { OdeMethod } from '../../src/solvers/ode/types.ts';
 import { report, timeIt } from '../timing.ts';
+import { Rng } from '../../src/util/rng.ts';
+import { makeDataset } from '../../src/data.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -132,6 +134,12 @@ const kernelCases: KernelCase[] = !only.has('kernels') ? [] : [
   // the moment form's cost does not grow with n; NumPy's does
   { name: 'diagonal d = 100, n = 10000', model: 'diagonal', p: createProblem(diagonal, { dims: { d: 100 }, options: { n: 10000 }, alpha: 0.1, seed: 1, monitors: [] }) },
   { name: 'linear c = d = h = 50', model: 'linear', p: createProblem(linear, { dims: { c: 50, d: 50, h: 50 }, alpha: 0.1, seed: 1, monitors: [] }), c: 50, d: 50 },
+  // user data with n ≫ d: the vector-output moment form (B from f on the identity rows), flat in n
+  ...[1000, 10000].map((nn) => {
+    const rng = new Rng(4);
+    const data = makeDataset(rng.normalArray(nn * 50), rng.normalArray(nn * 50), nn, 50, 50, 'bench: Gaussian X, Y');
+    return { name: `linear c = d = h = 50, n = ${nn} (random data)`, model: 'linear', p: createProblem(linear, { data, dims: { c: 50, d: 50, h: 50 }, alpha: 0.1, seed: 1, monitors: [] }), c: 50, d: 50 };
+  }),
 ];
 const kernelRows: string[][] = [];
 for (const kc of kernelCases) {
@@ -151,7 +159,7 @@ for (const kc of kernelCases) {
   }
   kernelRows.push([kc.name, `n = ${n}`, kc.p.kernels.formFor(X, Y, n), fmt(Math.min(...gf)), fmt(Math.min(...peer)), gradErr.toExponential(1), spread(gf.map((x, k) => x / peer[k]))]);
 }
-if (kernelRows.length) report('loss + gradient, one evaluation (gradflow compiled kernel vs NumPy matrix products); form: moments = from Σ_xx, Σ_yx (formed once, not timed), samples = per-sample loops; grad diff = max relative difference of the two gradients',
+if (kernelRows.length) report('loss + gradient, one evaluation (gradflow compiled kernel vs NumPy matrix products); form: moments = from Σ_xx, Σ_yx (formed once, not timed), wasm = X β and Xᵀr in WebAssembly SIMD, samples = per-sample loops; grad diff = max relative difference of the two gradients',
   ['problem', 'samples', 'form', 'gradflow', 'NumPy', 'grad diff', 'ratio'], kernelRows);
 
 // ---------------------------------------------------------------- gradient descent

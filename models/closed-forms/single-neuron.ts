@@ -232,7 +232,7 @@ export function whitenedData(
         for (let i = 0; i < n; i++) v[i] -= c * q[i];
       }
       const nv = norm(v);
-      if (!(nv > 1e-8)) throw new GradflowError('whitenedData: random columns are numerically dependent; try another seed');
+      if (!(nv > 1e-8)) throw new GradflowError('whitenedData: random columns are numerically dependent; try another seed (--seed)');
       for (let i = 0; i < n; i++) v[i] /= nv;
     }
     Q.push(v);

@@ -72,7 +72,7 @@ export function compareDiscrete(p: Problem, algorithm: AgfAlgorithm, opts: Discr
   let simulated: JumpSchedule | null = null, steps = 0;
   if (predicted.jumps.length) {
     steps = simulationSteps(predicted, algorithm);
-    if (steps > CAPS.steps.value) throw new GradflowError(`agf --simulate: ${steps} steps would be needed (cap ${CAPS.steps.value}, GRADFLOW_MAX_STEPS); raise --lr or alpha`);
+    if (steps > CAPS.steps.value) throw new GradflowError(`agf --simulate: ${steps} steps would be needed (cap ${CAPS.steps.value}, GRADFLOW_MAX_STEPS); raise --lr or --alpha`);
     const recordEvery = opts.recordEvery ?? (steps <= 200_000 ? 1 : Math.ceil(steps / 200_000));
     const tr = solveDescent(p, { lr: algorithm.lr, momentum, nesterov: algorithm.kind === 'nesterov', steps, recordEvery });
     simulated = detectJumps(p, tr, { predicted, method: algorithm.kind });

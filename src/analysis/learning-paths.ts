@@ -25,7 +25,7 @@ export function descend(p: Problem, theta0: Float64Array, lr: number, steps: num
     if (k % every === 0 || k === steps) visit(k, th);
     if (k === steps) break;
     const L = p.kernels.lossGrad(th, p.data.X, p.data.Y, p.data.n, g);
-    if (!Number.isFinite(L)) throw new DivergenceError(`descent diverged at step ${k} (loss = ${L}); lower the learning rate`);
+    if (!Number.isFinite(L)) throw new DivergenceError(`descent diverged at step ${k} (loss = ${L}); lower the learning rate (--lr, now ${lr})`);
     for (let q = 0; q < th.length; q++) th[q] -= lr * g[q];
   }
   return th;

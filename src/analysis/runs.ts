@@ -12,7 +12,7 @@
  * hence every jump time, is within about ηλ̂/2 = 0.5% of the flow's, comfortably below the
  * O(1/log(1/α)) AGF-vs-flow differences being measured, at a cost of ~100·λ̂·t_end steps.
  */
-import type { Progress } from '../util/progress.ts';
+import type { JumpReporter, Progress } from '../util/progress.ts';
 import { GradflowError } from '../util/errors.ts';
 import type { Problem } from '../problem.ts';
 import type { JumpSchedule } from '../schedule.ts';
@@ -50,6 +50,8 @@ export interface RunOptions {
   agf?: 'generic' | 'closed' | 'auto';
   /** A progress line per simulated method (flow, gd), e.g. the CLI's when stderr is a terminal or --progress. */
   progress?: (method: string) => Progress;
+  /** A jump-by-jump progress line for the generic AGF engine. */
+  agfProgress?: JumpReporter;
 }
 
 export interface MethodRuns {
@@ -143,7 +145,10 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   if (want.has('agf') || needPrediction) {
     const mode = opts.agf ?? 'auto';
     if (mode === 'closed') agf = solveAgfDiagonal(p);
-    else agf = solveAgf(p);
+    else {
+      agf = solveAgf(p, { onProgress: opts.agfProgress });
+      opts.agfProgress?.finish(agf);
+    }
     if (want.has('agf')) schedules.push(agf);
   }
   let pf: JumpSchedule | undefined;

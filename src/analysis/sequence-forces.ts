@@ -162,7 +162,7 @@ export function sequenceDescent(p: Problem, b: PairBatch, loss: SequenceLoss, th
     if (k % every === 0 || k === steps) visit(k, th);
     if (k === steps) break;
     const o = sequenceObjective(p, th, b, loss);
-    if (!Number.isFinite(o.loss)) throw new DivergenceError(`sequence descent diverged at step ${k} (loss = ${o.loss}); lower the learning rate`);
+    if (!Number.isFinite(o.loss)) throw new DivergenceError(`sequence descent diverged at step ${k} (loss = ${o.loss}); lower the learning rate (--lr, now ${lr})`);
     for (let q = 0; q < th.length; q++) th[q] -= lr * o.grad[q];
   }
   return th;

@@ -246,7 +246,7 @@ export function buildTfjsModel(tf: Tf, m: DerivedModel, layout: Layout, X: Float
         const op = TFJS_FN[e.name];
         return make(a.lead, shape, [a], ([t]) => op(tf, t));
       }
-      case 'vfn': throw new GradflowError(`tfjs backend: ${e.name}(…) inside a template is not supported (use the reference backend)`);
+      case 'vfn': throw new GradflowError(`tfjs backend: ${e.name}(…) inside a template is not supported (use the reference backend: --backend float64)`);
       case 'dot': return dotNode(build(e.a), build(e.b));
       case 'sum': {
         const a = build(e.arg);

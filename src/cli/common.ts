@@ -17,6 +17,9 @@ import { hasOwn, parseDecimal, printable, readInputFile } from '../util/limits.t
 import { envelope, gradflowVersion, jsonText, type OutputKind } from '../report/json.ts';
 import { renderHtml } from '../report/html.ts';
 import type { Table } from '../report/table.ts';
+import { jumpProgressLine, type JumpReporter } from '../util/progress.ts';
+import { timeUnit } from '../schedule.ts';
+import { parseSeeds } from '../sweep/grid.ts';
 
 export interface CommandIO {
   out: (s: string) => void;
@@ -34,7 +37,40 @@ export interface Command {
   options: Record<string, OptionDecl>;
   /** How many positional arguments (the model name) it takes; default 1. */
   positionals?: number;
+  /** Per-model forms of the command (compare): `help cmd <model>` shows only what applies, and run rejects the rest. */
+  variants?: readonly CommandVariant[];
   run(args: ParsedArgs, io: CommandIO): void | Promise<void>;
+}
+
+/** One model family's form of a command: its usage and the declared options that do nothing for it. */
+export interface CommandVariant {
+  /** A short name (labels in the command's full help), e.g. 'linear models'. */
+  label: string;
+  /** The models, in words. */
+  models: string;
+  /** Declared options whose help or default differ for these models. */
+  options?: Record<string, Partial<OptionDecl>>;
+  matches: (def: ModelDefinition) => boolean;
+  usage: string;
+  /** Options that do not apply to these models: left out of their help, rejected when given. */
+  omit: readonly string[];
+  /** Options that apply to these models only together with another one (lr → methods): labelled in help, rejected alone. */
+  requires?: Record<string, string>;
+  /** What the command does for them instead (the rejection's reason). */
+  why: string;
+}
+
+export function commandVariant(cmd: Command, def: ModelDefinition): CommandVariant | undefined {
+  return cmd.variants?.find((v) => v.matches(def));
+}
+
+/** The options of the model's variant that it does not take are an error (one list for help and run). */
+export function rejectForModel(cmd: Command, args: ParsedArgs, def: ModelDefinition): void {
+  const v = commandVariant(cmd, def);
+  if (!v) return;
+  const where = `${cmd.name} ${def.spec.name} (${v.why}; see gradflow help ${cmd.name} ${def.spec.name})`;
+  rejectOptions(args, v.omit, where);
+  for (const [k, needs] of Object.entries(v.requires ?? {})) if (args.values.has(k) && !args.values.has(needs)) throw new GradflowError(`--${k} does not apply to ${where.replace(' (', ` without --${needs} (`)}`);
 }
 
 export const COMMON_OPTIONS: Record<string, OptionDecl> = {
@@ -193,7 +229,7 @@ export function conventionLines(p: Problem, time?: string): string[] {
 }
 
 /** A result with the JSON envelope (schema/gradflow.schema.json): schema version, gradflow version, argv, seed. */
-export function resultJson(args: ParsedArgs, kind: OutputKind, seed: number | null, body: Record<string, unknown>): Record<string, unknown> {
+export function resultJson(args: ParsedArgs, kind: OutputKind, seed: number | number[] | null, body: Record<string, unknown>): Record<string, unknown> {
   return envelope(kind, { argv: args.argv, seed }, body);
 }
 
@@ -233,4 +269,36 @@ export function tableColumns(args: ParsedArgs): 'narrow' | 'full' {
   const c = str(args, 'columns') ?? 'narrow';
   if (c !== 'narrow' && c !== 'full') throw new GradflowError(`--columns must be narrow or full (got '${c}')`);
   return c;
+}
+
+/** A jump-by-jump progress line for an AGF run (stderr, when progress is drawn), in the problem's rescaled time. */
+export function agfProgress(io: CommandIO, label: string, p: Problem): JumpReporter | undefined {
+  return io.progress ? jumpProgressLine(io.err, label, timeUnit(p.derived.kappa, p.alpha).label) : undefined;
+}
+
+/** The --seeds option, one meaning in every command: a list and/or ranges of seeds (0..9, 0,3,7; 5 is the seed 5). */
+export const SEEDS_OPTION: OptionDecl = { kind: 'string', metavar: 'LIST', help: 'seeds: a list and/or ranges, e.g. 0..9 or 0,3,7 (a bare 5 is the one seed 5)' };
+
+/** --seeds as a list (at most `cap`), or by default `count` seeds from --seed on; --seed and --seeds together are an error. */
+export function seedList(args: ParsedArgs, count: number, cap: number): number[] {
+  const text = str(args, 'seeds');
+  if (text === undefined) {
+    const s0 = num(args, 'seed', 0);
+    return Array.from({ length: count }, (_, k) => s0 + k);
+  }
+  if (args.values.has('seed')) throw new GradflowError('give --seeds (every seed, e.g. 0..4) or --seed (the first of the default seeds), not both');
+  const seeds = parseSeeds(text);
+  if (seeds.length > cap) throw new GradflowError(`--seeds: ${seeds.length} seeds is past the cap of ${cap}`);
+  return seeds;
+}
+
+/** The envelope's seed for a run over several seeds: the one seed, or their list. */
+export function envelopeSeed(seeds: readonly number[]): number | number[] {
+  return seeds.length === 1 ? seeds[0] : [...seeds];
+}
+
+/** Seeds for a note: `0 … 4` when consecutive, else the list. */
+export function seedText(seeds: readonly number[]): string {
+  const consecutive = seeds.every((s, k) => k === 0 || s === seeds[k - 1] + 1);
+  return consecutive && seeds.length > 2 ? `${seeds[0]} … ${seeds[seeds.length - 1]}` : seeds.join(', ');
 }

@@ -6,7 +6,7 @@ import { GradflowError } from '../util/errors.ts';
 import { formatHelp, parseArgs, suggest, type OptionDecl } from './args.ts';
 import { printable, terminalSafe } from '../util/limits.ts';
 import { checkOutputDir, removePendingTemps } from '../report/files.ts';
-import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, figureLayout, type Command, type CommandIO } from './common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, commandVariant, figureLayout, resolveModel, type Command, type CommandIO } from './common.ts';
 import { withFigureLayout } from '../report/svg.ts';
 import { gradflowVersion } from '../report/json.ts';
 import { COMMANDS } from './registry.ts';
@@ -38,14 +38,40 @@ function findCommand(name: string): Command {
  * options it shares with the other commands (an option a command redefines, e.g. compare's --alpha
  * default, counts as its own).
  */
-export function commandHelp(cmd: Command): string {
+export function commandHelp(cmd: Command, modelName?: string): string {
+  const variant = modelName && cmd.variants ? commandVariant(cmd, resolveModel({ positionals: [modelName], values: new Map(), argv: [] })) : undefined;
   const own: Record<string, OptionDecl> = {}, model: Record<string, OptionDecl> = {}, output: Record<string, OptionDecl> = {};
   for (const [k, d] of Object.entries(cmd.options)) {
+    if (variant?.omit.includes(k)) continue;
+    const o = variant?.options?.[k], needs = variant?.requires?.[k];
+    if (o || needs) {
+      const decl = { ...d, ...o };
+      own[k] = needs ? { ...decl, help: `with --${needs}: ${decl.help}` } : decl;
+      continue;
+    }
     if (MODEL_OPTIONS[k] === d) model[k] = d;
     else if (COMMON_OPTIONS[k] === d || FIGURE_OPTIONS[k] === d) output[k] = d;
     else own[k] = d;
   }
-  return formatHelp(cmd.usage, cmd.summary, [['Options', own], ['Model and data', model], ['Output', output]]);
+  // the form for every model labels the options that only some models take
+  if (cmd.variants && !variant) {
+    const family = (v: { label: string }): string => v.label;
+    for (const [k, d] of Object.entries(own)) {
+      const takes = cmd.variants.filter((v) => !v.omit.includes(k));
+      if (takes.length === cmd.variants.length) continue;
+      const others = cmd.variants.filter((v) => v.omit.includes(k));
+      own[k] = { ...d, help: `${d.help} [${takes.length <= others.length ? `only ${takes.map(family).join(', ')}` : `not ${others.map(family).join(', ')}`}]` };
+    }
+  }
+  const summary = variant
+    ? `${cmd.summary}\n\nFor ${variant.label} (${variant.models}): ${variant.why}.`
+    : cmd.variants ? `${cmd.summary}\n\nForms: ${cmd.variants.map((v) => `${v.label} (${v.models})`).join('; ')}.` : cmd.summary;
+  return formatHelp(variant?.usage ?? cmd.usage, summary, [['Options', own], ['Model and data', model], ['Output', output]]);
+}
+
+/** The model a help request names (`compare diagonal --help`), for commands with per-model forms. */
+function helpModel(cmd: Command, rest: string[]): string | undefined {
+  return cmd.variants && rest[0] && !rest[0].startsWith('-') ? rest[0] : undefined;
 }
 
 /** Every command's option names, so an option given to the wrong command can say where it belongs. */
@@ -74,8 +100,19 @@ export function stdoutFailure(err: unknown): unknown {
   return code ? new GradflowError(`cannot write to standard output (${code})`) : err;
 }
 
+/**
+ * The integrators' advice names their option fields ("raise maxSteps or loosen rtol"); on the
+ * command line it names the flags of the command that ran, or says there is none.
+ */
+export function cliAdvice(message: string, cmd: Command): string {
+  const o = cmd.options;
+  const ways = [o['max-steps'] && 'raise --max-steps', o.rtol && 'loosen --rtol', o.t && 'shorten the run with --t'].filter((w): w is string => typeof w === 'string');
+  return message.replace(/raise maxSteps or loosen rtol/, ways.length ? ways.join(' or ') : `${cmd.name} has no option to raise it`);
+}
+
 async function runCommand(argv: string[], io: CommandIO): Promise<number> {
   const debug = argv.includes('--debug');
+  let running: Command | undefined;
   try {
     const [name, ...rest] = argv;
     if (name === '--version' || name === 'version') {
@@ -84,8 +121,10 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
       return 0;
     }
     if (name === 'help') {
-      if (rest.length > 1) throw new GradflowError(`help takes one command name (got ${rest.length})`);
-      io.out(rest.length ? commandHelp(findCommand(rest[0])) : topHelp());
+      if (rest.length > 2) throw new GradflowError(`help takes a command name and, for compare, a model (got ${rest.length} arguments)`);
+      const cmd = rest.length ? findCommand(rest[0]) : undefined;
+      if (cmd && rest.length === 2 && !cmd.variants) throw new GradflowError(`help ${cmd.name} takes no model: its options are the same for every model (gradflow help ${cmd.name})`);
+      io.out(cmd ? commandHelp(cmd, rest[1]) : topHelp());
       return 0;
     }
     if (!name || name === '--help' || name === '-h') {
@@ -94,14 +133,16 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
     }
     const cmd = findCommand(name);
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(commandHelp(cmd));
+      io.out(commandHelp(cmd, helpModel(cmd, rest)));
       return 0;
     }
     if (rest.includes('--version')) {
       io.out(`gradflow ${gradflowVersion()}`);
       return 0;
     }
-    const args = { ...parseArgs(rest, cmd.options, { command: cmd.name, others: OPTION_OWNERS }), argv: [name, ...rest] };
+    // --progress only draws on stderr: the recorded command line (JSON argv, report headers, sweep
+    // manifests) leaves it out, so results are the same bytes with or without it
+    const args = { ...parseArgs(rest, cmd.options, { command: cmd.name, others: OPTION_OWNERS }), argv: [name, ...rest.filter((a) => a !== '--progress')] };
     const maxPositionals = cmd.positionals ?? 1;
     if (args.positionals.length > maxPositionals) {
       const extra = args.positionals.slice(maxPositionals).map((a) => `'${printable(a)}'`).join(' ');
@@ -110,9 +151,11 @@ async function runCommand(argv: string[], io: CommandIO): Promise<number> {
     const out = args.values.get('out');
     if (typeof out === 'string') checkOutputDir(out);
     // every figure the command draws (also in sweep's report step) takes the --figure-size preset
+    running = cmd;
     await withFigureLayout(figureLayout(args), () => cmd.run(args, io));
     return 0;
   } catch (err) {
+    if (err instanceof GradflowError && running) err.message = cliAdvice(err.message, running);
     return reportError(err, debug, io);
   }
 }

@@ -16,6 +16,7 @@ import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
 import { MomentSwitch } from './moments.ts';
 import { RowTableCache, type RowTables } from './row-tables.ts';
+import { DataPassCache, WASM_GAIN, wasmAvailable } from './wasm-gemv.ts';
 import { BLOCKED_GAIN, SB, blockBody, type BlockedBody } from './sample-blocks.ts';
 
 export type Mask = Uint8Array | null;
@@ -28,6 +29,11 @@ export interface CompileOptions {
   moments?: boolean;
   /** Row-table kernels for data whose input rows repeat (default true; false: the plain per-sample loops). */
   rowTables?: boolean;
+  /**
+   * Scalar models linear in x on data the moments do not pay for: X β and Xᵀr in WebAssembly SIMD
+   * (wasm-gemv.ts) where the runtime has it (default true; moments: false turns it off as well).
+   */
+  wasm?: boolean;
 }
 
 export interface Kernels {
@@ -50,12 +56,12 @@ export interface Kernels {
   source: Record<string, string>;
   /**
    * How unmasked lossGrad/loss run on this data set: 'moments' from Σ_xx, Σ_yx (cost independent
-   * of n), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
+   * of n), 'wasm' β = Σ_i ∇_x f_i then X β and Xᵀr in WebAssembly SIMD (models linear in x), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
    * vjpMean), 'samples' plain per-sample loops. Decided from the data alone (same inputs, same
    * bytes). X and Y are read as immutable: what is derived from them is kept for the arrays last
    * passed (a buffer refilled in place is noticed by a fingerprint and derived again).
    */
-  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'rows' | 'samples';
+  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'wasm' | 'rows' | 'samples';
 }
 
 interface Block {
@@ -167,6 +173,13 @@ function activeIndex_(mk, idx) { let k = 0; for (let i = 0; i < ${H}; i++) if (m
 ${body}`;
 }
 
+/** The d × d identity as d input rows (x = e_k): f(e_k) is column k of a model linear in x. */
+function identityRows(d: number): Float64Array {
+  const I = new Float64Array(d * d);
+  for (let k = 0; k < d; k++) I[k * d + k] = 1;
+  return I;
+}
+
 export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
   const layout = makeLayout(m, dims);
   const choice = lossChoice ?? m.loss;
@@ -233,14 +246,18 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
     const rename = (nm: string, u: number): string => `${nm}_${u}`;
     const fb = blockBody(fwdBody, rename), bb = blockBody(bwdBody, rename);
     const neuronLoop = (b: BlockedBody): string[] =>
-      [`    for (let i = 0; i < ${H}; i++) {`, `      const ob = i * ${P};`, ...b.shared, ...b.copies.flat(), ...b.merged, '    }'];
+      [`    for (let i = 0; i < ${H}; i++) {`, `      const ob = i * ${P};`, ...b.shared, ...b.body, '    }'];
+    const residuals = vectorOut
+      ? us.map((u) => `    fv_${u}.fill(0);`) : [`    let ${us.map((u) => `f_${u} = 0`).join(', ')};`];
+    const losses = vectorOut
+      ? us.map((u) => `    for (let k = 0; k < ${c}; k++) { const r = fv_${u}[k] - Y[(j + ${u}) * ${c} + k]; ev_${u}[k] = r; loss += r * r; }`)
+      : [`    const ${us.map((u) => `e_${u} = f_${u} - Y[j + ${u}]`).join(', ')};`, `    loss += (e_0 * e_0 + e_1 * e_1) + (e_2 * e_2 + e_3 * e_3);`];
     return [
       `  for (; j + ${SB - 1} < n; j += ${SB}) {`,
       `    const ${us.map((u) => `xo_${u} = (j + ${u}) * ${dIn}`).join(', ')};`,
-      `    let ${us.map((u) => `f_${u} = 0`).join(', ')};`,
+      ...residuals,
       ...neuronLoop(fb),
-      `    const ${us.map((u) => `e_${u} = f_${u} - Y[j + ${u}]`).join(', ')};`,
-      `    loss += (e_0 * e_0 + e_1 * e_1) + (e_2 * e_2 + e_3 * e_3);`,
+      ...losses,
       ...neuronLoop(bb),
       '  }',
     ].join('\n');
@@ -284,10 +301,12 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
   const lgRes = residual(lgCtx); // before buffersDecl: the loss may add scratch buffers (softmax)
   const tp = tableParts(lgCtx);
   const bwdLines = bwd.lines.map((l) => l.replaceAll('CACHE', String(C)));
-  const blocked = unmasked && !tabled && !vectorOut && mse && lgCtx.buffers.length === 0 && H > 1;
+  // vector outputs with every loop written out (c, d ≤ UNROLL) measured ≈ 10 % slower blocked
+  // (linear c = d = h = 10: four copies of straight-line code); with loops, 1.6× faster (c = d = h = 50)
+  const blocked = unmasked && !tabled && mse && lgCtx.buffers.length === 0 && H > 1 && (!vectorOut || Math.max(c, dIn) > UNROLL);
   if (blocked) blockedSamples = true;
   return `${buffersDecl(lgCtx)}${tp.decl}
-const cache = new Float64Array(${H * C});${blocked ? `\nconst ${Array.from({ length: SB }, (_, u) => `cache_${u} = new Float64Array(${H * C})`).join(', ')};` : ''}
+const cache = new Float64Array(${H * C});${blocked ? `\nconst ${Array.from({ length: SB }, (_, u) => `cache_${u} = new Float64Array(${H * C})${vectorOut ? `, fv_${u} = new Float64Array(${c}), ev_${u} = new Float64Array(${c})` : ''}`).join(', ')};` : ''}
 return function lossGrad(th, X, Y, n, grad, mask${tp.arg}) {
   grad.fill(0);
   let loss = 0;
@@ -306,7 +325,7 @@ ${bwdLines.join('\n')}
   }
 ${tp.post}
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
   return ${lossScale};
 };`;
   };
@@ -335,7 +354,7 @@ ${sRes}
 ${sb.lines.join('\n')}
   }
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
   return ${lossScale};
 };`;
   }
@@ -406,7 +425,7 @@ ${vb.lines.join('\n')}
   }
 ${tp.post}
   const inv = 1 / n;
-  for (let q = 0; q < grad.length; q++) grad[q] *= inv;
+  if (n !== 1) for (let q = 0; q < grad.length; q++) grad[q] *= inv;
 };`;
   };
   const vjpSrc = genVjp(false);
@@ -468,10 +487,44 @@ ${be.lines.join('\n')}
   let predBuf = new Float64Array(0);
   const momentBeta = betaSrc ? make<(th: Float64Array, beta: Float64Array, mask: Mask) => void>(betaSrc) : null;
   // per-sample work ≈ forward + gradient over the neurons (the sample-blocked kernel does it
-  // BLOCKED_GAIN× faster per operation); a moment evaluation adds β and one vjp row
-  const gain = blockedSamples && singleSrc === null ? BLOCKED_GAIN : 1;
-  const switcher = momentBeta ? new MomentSwitch(dIn, 2 * H * P + 2 * dIn, 4 * H * P + 3 * dIn, gain) : null;
-  const beta = new Float64Array(dIn), delta = new Float64Array(dIn), gRow = new Float64Array(dIn), one = Float64Array.of(1);
+  // BLOCKED_GAIN× faster per operation, the data pass WASM_GAIN×); a moment evaluation adds β and one vjp row.
+  // Scalar models linear in x where the moments do not pay: ∇_θ L = ∇_θ f(x := Xᵀr/n), r = Xβ − y
+  const passes = momentBeta && compileOptions.wasm !== false && wasmAvailable() ? new DataPassCache(dIn) : null;
+  const gain = passes ? WASM_GAIN : blockedSamples && singleSrc === null ? BLOCKED_GAIN : 1;
+  // vector outputs linear in x (linear networks, factorizations): B from f on the identity rows,
+  // ∇_θ L = ∇_θ ⟨G, B(θ)⟩ from vjpMean on the same rows (measured on the linear network,
+  // c = d = h = 50: the two together cost as much as a pass over d/2 samples)
+  const vectorMoments = mse && layout.outShape.length === 1 && m.inputs.length === 1 && m.inputs[0].shape.length === 1
+    && m.inputDegree === 1 && m.polynomial && compileOptions.moments !== false;
+  const perPass = 2 * H * P + 2 * dIn;
+  const switcher = momentBeta ? new MomentSwitch(dIn, 1, perPass, 4 * H * P + 3 * dIn, gain)
+    : vectorMoments ? new MomentSwitch(dIn, c, perPass, 0.5 * dIn * perPass) : null;
+  const beta = new Float64Array(dIn), delta = new Float64Array(dIn * c), gRow = new Float64Array(dIn * c), one = Float64Array.of(1);
+  const ident = vectorMoments ? identityRows(dIn) : null, bT = new Float64Array(vectorMoments ? dIn * c : 0), sRow = new Float64Array(c);
+  /**
+   * The vector form of momentLoss: Bᵀ (row k = f(e_k)), Δᵀ = Bᵀ − B*ᵀ, then
+   * L = c₀ + Σ_a ⟨Δᵀ_a, ½(Σ_xx Δᵀ)_a + R*_a⟩ and Gᵀ = Σ_xx Δᵀ + R* left in gRow (d × c).
+   */
+  const momentLossVector = (th: Float64Array, mo: NonNullable<ReturnType<MomentSwitch['use']>>): number => {
+    forward(th, ident!, dIn, bT, null);
+    const { Sxx, betaStar, rStar } = mo, dl = delta, g = gRow, sr = sRow;
+    for (let q = 0; q < dIn * c; q++) dl[q] = bT[q] - betaStar[q];
+    let qs = 0;
+    for (let a = 0; a < dIn; a++) {
+      sr.fill(0);
+      const ro = a * dIn;
+      for (let b = 0; b < dIn; b++) {
+        const sab = Sxx[ro + b], bo = b * c;
+        for (let q = 0; q < c; q++) sr[q] += sab * dl[bo + q];
+      }
+      const go = a * c;
+      for (let q = 0; q < c; q++) {
+        qs += dl[go + q] * (0.5 * sr[q] + rStar[go + q]);
+        g[go + q] = sr[q] + rStar[go + q];
+      }
+    }
+    return mo.c0 + qs;
+  };
   /**
    * L from the moments; leaves g = Σ_xx β − Σ_yx in gRow. Masked calls (AGF's constrained fits) stay
    * per-sample: measured on the α → 0 limit of the diagonal network, the engine's jump times were
@@ -514,7 +567,12 @@ ${be.lines.join('\n')}
   };
   const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
     const mo = mask ? null : switcher?.use(X, Y, n);
-    if (mo) return momentLoss(th, mo);
+    if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
+    const dp = mask ? null : passes?.use(X, Y, n);
+    if (dp) {
+      momentBeta!(th, beta, null);
+      return 0.5 * dp.pass(beta, gRow);
+    }
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
     if (!mse) return outputLoss(predBuf, Y, n, null) / n;
@@ -529,8 +587,22 @@ ${be.lines.join('\n')}
     layout,
     lossGrad: (th, X, Y, n, grad, mask = null) => {
       const mo = mask ? null : switcher?.use(X, Y, n);
-      if (mo) {
+      if (mo && momentBeta) {
         const L = momentLoss(th, mo);
+        vjpMean(th, gRow, one, 1, grad, null);
+        return L;
+      }
+      if (mo) {
+        const L = momentLossVector(th, mo);
+        // vjpMean averages over its d rows; ⟨G, B⟩ is their sum
+        vjpMean(th, ident!, gRow, dIn, grad, null);
+        for (let q = 0; q < grad.length; q++) grad[q] *= dIn;
+        return L;
+      }
+      const dp = mask ? null : passes?.use(X, Y, n);
+      if (dp) {
+        momentBeta!(th, beta, null);
+        const L = 0.5 * dp.pass(beta, gRow);
         vjpMean(th, gRow, one, 1, grad, null);
         return L;
       }
@@ -555,6 +627,6 @@ ${be.lines.join('\n')}
     lossForm,
     targetWidth: TW,
     source: { lossGrad: singleSrc ?? lossGradSrc, ...(singleSrc ? {} : { lossGradUnmasked: lossGradAllSrc }), forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc, ...(betaSrc ? { momentBeta: betaSrc } : {}), ...(rowSrc ?? {}) },
-    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : rowCache.use(X, n) ? 'rows' : 'samples'),
+    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : passes?.active(X, Y, n) ? 'wasm' : rowCache.use(X, n) ? 'rows' : 'samples'),
   };
 }

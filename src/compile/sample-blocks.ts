@@ -27,15 +27,14 @@ const SAMPLE_NAMES = ['xo', 'X', 'Y', 'e', 'f', 'j', 'yo', 'fv', 'ev', 'cache'];
 export interface BlockedBody {
   /** Lines computed once per neuron for the whole block. */
   shared: string[];
-  /** The lines of copy u (0 ≤ u < SB). */
-  copies: string[][];
-  /** Accumulations merged across the copies: `target += (a₀ + a₁) + (a₂ + a₃);`. */
-  merged: string[];
+  /** The SB copies, interleaved line by line: loops with the same header run once with the SB bodies, accumulations merged. */
+  body: string[];
 }
 
 const IDENT = /[A-Za-z_$][\w$]*/g;
 const CONST_LINE = /^(\s*)const (t\d+) = (.*);$/;
-const ACCUM_LINE = /^(\s*)((?:Q\d+|grad)\[[^\]]*\]) \+= (t\d+);$/;
+const ACCUM = /^((?:Q\d+|grad)\[[^\]]*\]) \+= (.+);$/;
+const FOR_LINE = /^(\s*)for \(([^)]*)\) (.*)$/;
 
 /** Identifiers in a line, ignoring property names after a dot (Math.max). */
 function idents(line: string): string[] {
@@ -44,9 +43,14 @@ function idents(line: string): string[] {
   return out;
 }
 
+/** The names a copy renames: the sample's offset, scalars, output and cotangent vectors, and cache. */
+export const RENAMED = ['xo', 'e', 'f', 'fv', 'ev', 'cache'];
+
 /**
- * Split a neuron-loop body into shared lines and per-sample copies. rename(u) maps a sample
- * name (xo, e, f, cache) to copy u's name.
+ * Split a neuron-loop body into shared lines and SB per-sample copies, interleaved. rename(u)
+ * maps a sample name (RENAMED) to copy u's name. Interleaving is sound because a copy reads only
+ * its own names and the shared lines, and the arrays several copies write (Q, grad) are only
+ * accumulated into inside the loop, never read.
  */
 export function blockBody(lines: string[], rename: (name: string, u: number) => string): BlockedBody {
   const dep = new Set(SAMPLE_NAMES);
@@ -64,26 +68,35 @@ export function blockBody(lines: string[], rename: (name: string, u: number) => 
     const decl = /^\s*let ([^;]*);/.exec(line);
     if (decl) for (const d of decl[1].matchAll(/([A-Za-z_$][\w$]*)\s*=(?!=)/g)) dep.add(d[1]);
   }
-  // trailing accumulations that no later line reads are merged across the copies
-  const tail: { indent: string; target: string; temp: string }[] = [];
-  while (perSample.length) {
-    const m = ACCUM_LINE.exec(perSample[perSample.length - 1]);
-    if (!m || idents(m[2]).some((r) => dep.has(r))) break;
-    tail.unshift({ indent: m[1], target: m[2], temp: m[3] });
-    perSample.pop();
-  }
   // the copies' own temporaries get a per-copy suffix; the sample's names are renamed by the caller
   const own = new Set([...dep].filter((nm) => !SAMPLE_NAMES.includes(nm)));
   const renameLine = (line: string, u: number): string =>
     line.replace(IDENT, (nm: string, at: number) => {
       if (at > 0 && line[at - 1] === '.') return nm;
       if (own.has(nm)) return `${nm}s${u}`;
-      return nm === 'xo' || nm === 'e' || nm === 'f' || nm === 'cache' ? rename(nm, u) : nm;
+      return RENAMED.includes(nm) ? rename(nm, u) : nm;
     });
-  const copies = Array.from({ length: SB }, (_, u) => perSample.map((l) => renameLine(l, u)));
-  const merged = tail.map(({ indent, target, temp }) => {
-    const ts = Array.from({ length: SB }, (_, u) => renameLine(temp, u));
-    return `${indent}${target} += (${ts[0]} + ${ts[1]}) + (${ts[2]} + ${ts[3]});`;
-  });
-  return { shared, copies, merged };
+  const perCopy = (x: string): boolean => idents(x).some((r) => dep.has(r));
+  /** `target += (a₀ + a₁) + (a₂ + a₃);` when stmt accumulates into a target all copies share. */
+  const mergedAccum = (stmt: string): string | null => {
+    const m = ACCUM.exec(stmt);
+    if (!m || perCopy(m[1])) return null;
+    const xs = Array.from({ length: SB }, (_, u) => renameLine(m[2], u));
+    return `${m[1]} += (${xs[0]} + ${xs[1]}) + (${xs[2]} + ${xs[3]});`;
+  };
+  const body: string[] = [];
+  for (const line of perSample) {
+    const indent = /^\s*/.exec(line)![0], stmt = line.slice(indent.length);
+    const acc = mergedAccum(stmt);
+    if (acc) { body.push(indent + acc); continue; }
+    const f = FOR_LINE.exec(line);
+    if (f && !perCopy(f[2])) {
+      const inner = f[3].startsWith('{') && f[3].endsWith('}') ? f[3].slice(1, -1).trim() : f[3];
+      const accInner = mergedAccum(inner);
+      body.push(`${indent}for (${f[2]}) ${accInner ?? `{ ${Array.from({ length: SB }, (_, u) => renameLine(inner, u)).join(' ')} }`}`);
+      continue;
+    }
+    for (let u = 0; u < SB; u++) body.push(renameLine(line, u));
+  }
+  return { shared, body };
 }

@@ -12,6 +12,7 @@ import { completeness, type CompletenessResult } from './completeness.ts';
 import { auditDescent, auditFlow, auditOneStep, auditProblem, type DescentAudit, type FlowAuditRow, type OneStepAudit } from './audit.ts';
 import type { ExprFamily } from './family.ts';
 import type { OdeMethod } from '../solvers/ode/types.ts';
+import type { Progress } from '../util/progress.ts';
 
 export interface LawsAnalysis {
   model: string;
@@ -44,6 +45,8 @@ export interface LawsOptions {
   methods?: OdeMethod[];
   etas?: number[];
   oneStepH?: number;
+  /** A progress line per audited flow (see FlowAuditOptions.progress). */
+  progress?: (method: OdeMethod) => Progress;
 }
 
 export function parseCandidate(p: Problem, source: string, k = 0): ExprFamily {
@@ -74,7 +77,7 @@ export function analyseLaws(p: Problem, opts: LawsOptions = {}): LawsAnalysis {
     if (laws.length > 0) {
       const tEnd = opts.tEnd ?? 10;
       audit = {
-        flow: auditFlow(q, laws, { tEnd, methods: opts.methods }),
+        flow: auditFlow(q, laws, { tEnd, methods: opts.methods, progress: opts.progress }),
         descent: auditDescent(q, laws, { etas: opts.etas }),
         oneStep: auditOneStep(q, laws, opts.oneStepH ?? 0.05),
         tEnd,

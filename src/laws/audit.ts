@@ -16,6 +16,7 @@ import { solveFlow } from '../solvers/flow.ts';
 import type { OdeMethod } from '../solvers/ode/types.ts';
 import type { LawInstance } from './family.ts';
 import { GradflowError } from '../util/errors.ts';
+import type { Progress } from '../util/progress.ts';
 
 export interface FlowAuditRow {
   method: string;
@@ -55,7 +56,16 @@ export interface FlowAuditOptions {
   rtol?: number;
   /** Fixed step of the implicit methods (default: the mean step of the adaptive run). */
   dt?: number;
+  /** A progress line per integrated row (e.g. the CLI's, when stderr is a terminal or --progress). */
+  progress?: (method: OdeMethod) => Progress;
 }
+
+/**
+ * A fixed-step implicit row may cut its step (the stage iteration fails to converge) to this
+ * many times its nominal step count before it is given up: across a relu kink the cuts never
+ * stop, and without the cap the row ground on to the storage limit (laws relu: ~40 s).
+ */
+export const AUDIT_STEP_CUT_FACTOR = 10;
 
 export function lawDrift(laws: LawInstance[], states: Float64Array[]): { drift: number; worst: string } {
   let drift = 0;
@@ -87,8 +97,8 @@ export function auditFlow(p: Problem, laws: LawInstance[], opts: FlowAuditOption
   const methods = opts.methods ?? ['dopri5', 'gauss4', 'midpoint'];
   const adaptive = (m: OdeMethod): boolean => m === 'dopri5' || m === 'dop853';
   const rows = new Map<OdeMethod, FlowAuditRow>();
-  const row = (method: OdeMethod, tEnd: number, dt: number | undefined): FlowAuditRow => {
-    const tr = solveFlow(p, { tEnd, method, rtol: opts.rtol, dt, dense: false });
+  const row = (method: OdeMethod, tEnd: number, dt: number | undefined, maxSteps?: number): FlowAuditRow => {
+    const tr = solveFlow(p, { tEnd, method, rtol: opts.rtol, dt, dense: false, maxSteps, onProgress: opts.progress?.(method) });
     const { drift, worst } = lawDrift(laws, tr.states);
     return {
       method, tEnd, steps: Number(tr.stats.steps ?? tr.t.length - 1), fevals: Number(tr.stats.fevals ?? 0),
@@ -105,13 +115,18 @@ export function auditFlow(p: Problem, laws: LawInstance[], opts: FlowAuditOption
   const dt = opts.dt ?? hMean ?? opts.tEnd / AUDIT_IMPLICIT_STEPS;
   for (const m of methods.filter((x) => !adaptive(x))) {
     const tEnd = Math.min(opts.tEnd, AUDIT_IMPLICIT_STEPS * dt);
+    const nominal = Math.ceil(tEnd / dt);
+    const maxSteps = AUDIT_STEP_CUT_FACTOR * nominal + 10;
     try {
-      rows.set(m, row(m, tEnd, dt));
+      rows.set(m, row(m, tEnd, dt, maxSteps));
     } catch (err) {
       // a fixed-step implicit stage iteration has no fixed point across a relu kink (softmax-mlp,
       // relu): the row says so instead of failing the whole audit; the adaptive rows still stand
       if (!(err instanceof GradflowError)) throw err;
-      rows.set(m, { method: m, tEnd, steps: 0, fevals: 0, maxRelDrift: Number.NaN, worstLaw: `not run: ${err.message}`, lossStart: Number.NaN, lossEnd: Number.NaN });
+      const why = /exceeded maxSteps/.test(err.message)
+        ? `not run: ${m} kept cutting its fixed step dt = ${dt.toPrecision(3)} (over ${maxSteps} steps where ${nominal} were planned): its stage iteration does not converge across a kink of the model (e.g. relu)`
+        : `not run: ${err.message}`;
+      rows.set(m, { method: m, tEnd, steps: 0, fevals: 0, maxRelDrift: Number.NaN, worstLaw: why, lossStart: Number.NaN, lossEnd: Number.NaN });
     }
   }
   return methods.map((m) => rows.get(m)!);

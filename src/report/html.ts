@@ -57,9 +57,11 @@ th{border-bottom:2px solid #333}td.num{text-align:right;font-variant-numeric:tab
 .notes{color:#444;font-size:85%}circle:hover{r:5}`;
 
 const SCRIPT = `(function(){var e=[];window.addEventListener('error',function(x){e.push(String(x.message))});
-window.addEventListener('load',function(){var s=document.querySelectorAll('svg.figure-svg'),n=0;
-for(var i=0;i<s.length;i++){var b=s[i].getBoundingClientRect();if(b.width>0&&b.height>0&&s[i].querySelectorAll('path,circle').length>0)n++}
-document.body.setAttribute('data-figures-rendered',String(n));document.body.setAttribute('data-errors',String(e.length))})})();`;
+window.addEventListener('load',function(){var s=document.querySelectorAll('svg.figure-svg'),n=0,x=[];
+for(var i=0;i<s.length;i++){var b=s[i].getBoundingClientRect();if(b.width>0&&b.height>0&&s[i].querySelectorAll('path,circle').length>0)n++;
+x.push([b.left+scrollX,b.top+scrollY,b.width,b.height].map(Math.round).join(','))}
+document.body.setAttribute('data-figures-rendered',String(n));document.body.setAttribute('data-figure-boxes',x.join(';'));
+document.body.setAttribute('data-errors',String(e.length))})})();`;
 
 export function renderHtml(r: HtmlReport): string {
   const cmd = `gradflow ${r.argv.map(shellQuote).join(' ')}`;

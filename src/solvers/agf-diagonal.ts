@@ -245,7 +245,7 @@ function checkStandardInit(p: Problem, data: DiagonalData): void {
   if (th.length !== 2 * data.d) throw new GradflowError(`agf (diagonal): the state has ${th.length} entries, expected 2·d = ${2 * data.d}`);
   for (let i = 0; i < data.d; i++) {
     if (Math.abs(th[2 * i] - u0) > 1e-12 * u0 || th[2 * i + 1] !== 0) {
-      throw new GradflowError('agf (diagonal): the closed form assumes the standard start u = sqrt(2)·alpha, v = 0; use the generic AGF solver for other initialisations');
+      throw new GradflowError('agf (diagonal): the closed form assumes the standard start u = sqrt(2)·alpha, v = 0; use the generic AGF solver for other initialisations (gradflow agf without --closed; compare and sweep: --agf generic)');
     }
   }
 }

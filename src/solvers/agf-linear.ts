@@ -204,7 +204,7 @@ export function predictLinear(p: Problem, opts: LinearAgfOptions = {}): LinearPr
   const comm = commutator(m);
   const tol = opts.commuteTol ?? 1e-9;
   if (variant === 'commuting') {
-    if (comm > tol) throw new GradflowError(`agf-linear: Σ_xx does not commute with Σ_yxᵀΣ_yx (relative commutator ${comm.toExponential(2)}); use the conjecture variant`);
+    if (comm > tol) throw new GradflowError(`agf-linear: Σ_xx does not commute with Σ_yxᵀΣ_yx (relative commutator ${comm.toExponential(2)}); use the conjecture variant (--variant conjecture)`);
     return commutingPrediction(m);
   }
   return comm <= tol ? commutingPrediction(m) : conjecturePrediction(m);

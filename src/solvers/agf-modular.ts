@@ -29,6 +29,7 @@ import type { OdeEvent } from './ode/types.ts';
 import { lbfgs } from './lbfgs.ts';
 import { solveFlowRkc } from './rkc-flow.ts';
 import { balanceOf, rebalance } from '../../models/modular.ts';
+import type { JumpProgress } from '../util/progress.ts';
 
 export interface AgfModularOptions {
   maxJumps?: number;
@@ -43,6 +44,8 @@ export interface AgfModularOptions {
   /** Masked-flow time of each cost minimisation (default 2: the active set's fast transient;
    *  plateaus are O(1/alpha) long, so the slow creep after it is left to the following dormant phase's scale). */
   relax?: number;
+  /** Called after each jump (a progress line; no effect on the result). */
+  onProgress?: (at: JumpProgress) => void;
 }
 
 export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): JumpSchedule {
@@ -147,6 +150,7 @@ export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): Jump
     updateResidual();
     const lossAfter = pr.kernels.loss(theta, X, Y, n, active);
     jumps.push({ time, rescaledTime: time / (1 / pr.alpha - 1), neuron: iNew, lossAfter, deactivated });
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: time / (1 / pr.alpha - 1), loss: lossAfter, initialLoss });
     const act: number[] = [];
     for (let i = 0; i < H; i++) if (active[i]) act.push(i);
     activeSets.push(act);

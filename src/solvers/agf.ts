@@ -48,6 +48,7 @@ import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning
 import { solveAgfSphere } from './agf/sphere.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
+import type { JumpProgress } from '../util/progress.ts';
 
 /** Norm floor used by jump detection in simulations (analysis/jumps.ts). */
 export const AGF_COLLAPSE_FLOOR = 1e-3;
@@ -81,6 +82,8 @@ export interface AgfOptions {
   fitRelax?: number;
   /** With fitRelax: at most this many Newton steps after L-BFGS in each fit (default 40; 0: none). */
   fitNewton?: number;
+  /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
+  onProgress?: (at: JumpProgress) => void;
 }
 
 /** T_κ(α) = ∫_α^1 s^{1−κ} ds: log(1/α) for κ = 2, (α^{2−κ} − 1)/(κ − 2) for κ > 2. */
@@ -287,6 +290,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     });
     fitGradNorms.push(fit.gradNorm);
     activeSets.push(units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b));
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: jumps[jumps.length - 1].rescaledTime, loss: lossAfter, initialLoss });
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
 

@@ -401,6 +401,7 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
         for (let q = 0; q < D; q++) m = Math.max(m, Math.abs(F[q]));
         if (m < opts.untilGradNorm) { status = 'stopped'; break outer; }
       }
+      opts.onProgress?.(tEnd > 0 ? t / tEnd : 1);
       if (t >= tEnd) break;
     }
     rejected += stepper.rejected;
@@ -419,6 +420,7 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
       }
     }
   }
+  opts.onProgress?.(1);
   const tr = buildTrajectory(p, 'flow:relu-events', tOut, yOut, {
     events: hits,
     dense: (s) => dense.at(s),

@@ -42,6 +42,27 @@ export const WORKER_V8_FLAGS = ['--single-threaded'];
 /** Cells handed to a worker ahead of its answers: the one it computes and the next. */
 const PREFETCH = 2;
 
+/**
+ * Hands out cells in contiguous blocks, one per worker, front to back; a worker whose block is
+ * empty takes from the back of the block with the most left. Cells are in grid order (widths
+ * outermost), so a worker mostly stays on one width and warms one set of kernels up, not all.
+ */
+export class BlockQueue {
+  private lo: number[];
+  private hi: number[];
+  constructor(total: number, blocks: number) {
+    this.lo = Array.from({ length: blocks }, (_, q) => Math.floor((q * total) / blocks));
+    this.hi = Array.from({ length: blocks }, (_, q) => Math.floor(((q + 1) * total) / blocks));
+  }
+  /** The next cell position for worker q, or null when every block is empty. */
+  take(q: number): number | null {
+    if (this.lo[q] < this.hi[q]) return this.lo[q]++;
+    let best = -1;
+    for (let b = 0; b < this.lo.length; b++) if (this.hi[b] - this.lo[b] > 0 && (best < 0 || this.hi[b] - this.lo[b] > this.hi[best] - this.lo[best])) best = b;
+    return best < 0 ? null : --this.hi[best];
+  }
+}
+
 function workerEntry(): { path: string; execArgv: string[] } {
   const here = import.meta.url;
   if (!here.endsWith('.ts')) {
@@ -86,7 +107,8 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
   }
   const pool: ChildProcess[] = [];
   await new Promise<void>((resolve, reject) => {
-    let next = 0, done = 0, settled = false;
+    const queue = new BlockQueue(cells.length, n);
+    let done = 0, settled = false;
     const stop = (): void => {
       for (const w of pool) if (w.exitCode === null && w.signalCode === null) w.kill();
     };
@@ -96,10 +118,12 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
       stop();
       reject(err);
     };
-    const feed = (w: ChildProcess, outstanding: { n: number }): void => {
-      while (!settled && outstanding.n < PREFETCH && next < cells.length) {
+    const feed = (q: number, w: ChildProcess, outstanding: { n: number }): void => {
+      while (!settled && outstanding.n < PREFETCH) {
+        const at = queue.take(q);
+        if (at === null) return;
         outstanding.n++;
-        w.send({ type: 'cell', cell: cells[next++] } satisfies PoolRequest);
+        w.send({ type: 'cell', cell: cells[at] } satisfies PoolRequest);
       }
     };
     for (let q = 0; q < n; q++) {
@@ -123,7 +147,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
             return resolve();
           }
         }
-        feed(w, outstanding);
+        feed(q, w, outstanding);
       });
       w.on('error', (err) => fail(err));
       w.on('exit', (code, signal) => {

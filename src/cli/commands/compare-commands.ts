@@ -1,7 +1,7 @@
 /** compare: predictions and simulations side by side in one table (sweeps over grids: sweep.ts). */
 import { progressLine } from '../../util/progress.ts';
-import type { Command } from '../common.ts';
-import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
+import type { Command, CommandVariant } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, emitFiles, figureFiles, flag, num, printJson, rejectForModel, rejectOptions, resolveModel, resultJson, str, tableColumns, TABLE_OPTIONS } from '../common.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { METHODS, runMethods, type MethodRuns, type RunOptions } from '../../analysis/runs.ts';
 import { discreteRows } from '../../analysis/discrete-compare.ts';
@@ -18,9 +18,9 @@ import { isLinearModel, runCompareLinear } from './compare-linear.ts';
 import { SPECTRUM_OPTION, runCompareModular } from './modular.ts';
 
 const RUN_OPTIONS = {
-  lr: { kind: 'number' as const, help: 'gradient-descent step (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue; see src/analysis/runs.ts)' },
+  lr: { kind: 'number' as const, help: 'gradient-descent step', default: '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the AGF end point' },
   agf: { kind: 'string' as const, help: 'AGF solver: auto (generic, diagonal closed form where the generic one is precision-limited), generic, closed', default: 'auto' },
-  t: { kind: 'number' as const, help: 'simulated flow time (default 1.3 × last predicted jump + 20)' },
+  t: { kind: 'number' as const, help: 'simulated flow time', default: '1.3 × the last AGF jump time + 20 (per model: gradflow help compare <model>)' },
   momentum: { kind: 'number' as const, help: 'momentum coefficient m in (0, 1) of the methods momentum / agf-momentum (heavy ball: v ← m·v − lr·∇L, θ ← θ + v) and nesterov / agf-nesterov (v ← m·v − lr·∇L, θ ← θ + m·v − lr·∇L, PyTorch\'s nesterov=True)' },
 };
 
@@ -82,13 +82,59 @@ function parseMethods(v: unknown, model: string): string[] {
   return list;
 }
 
+/** What compare does per model family; the last one takes every other model (and spec files). */
+const COMPARE_VARIANTS: readonly CommandVariant[] = [
+  {
+    label: 'linear models',
+    models: 'linear, factorization, factorization-uv, single-neuron',
+    options: {
+      alpha: { default: '1e-8' },
+      agf: { help: 'AGF solver: auto or closed (the closed-form greedy AGF), generic (adds the generic engine\'s schedule)' },
+      t: { default: '1.5 × the last closed-form jump time + 20' },
+    },
+    matches: isLinearModel,
+    usage: 'gradflow compare linear|factorization|factorization-uv|single-neuron [--moments FILE | --data FILE] [--alpha A] [--variant auto|commuting|conjecture] [--agf auto|generic|closed] [--t T] [--out DIR] [--json]\n       gradflow compare linear|… --methods agf,agf-gd,gd,momentum,… [--lr η] [--momentum m] [--columns narrow|full]   (the generic comparison)',
+    omit: ['spectrum', 'fit-relax'],
+    requires: { lr: 'methods', momentum: 'methods', columns: 'methods' },
+    why: 'it compares the closed-form AGF with gradient flow in one table; with --methods, the generic comparison of the other models',
+  },
+  {
+    label: 'modular',
+    models: 'the modular-addition network',
+    options: {
+      alpha: { default: '0.3' },
+      lr: { help: 'step of the heavy-ball momentum run (m = 0.9; t = k·lr/(1 − m))', default: '0.003' },
+      t: { default: '1.4 × the latest AGF t½ over the frequencies + 10' },
+      columns: { help: 'table columns: narrow (ξ, U*, t½ per method, rel. diff vs AGF, neurons per frequency) or full (adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels)' },
+      agf: { help: 'AGF solver: closed (agf-modular) or generic (the generic engine)', default: 'closed' },
+    },
+    matches: (def) => def.spec.name === 'modular',
+    usage: 'gradflow compare modular [--dim p=N --dim h=N] [--spectrum 1:10,3:5] [--alpha A] [--lr η] [--t T] [--agf closed|generic [--fit-relax T]] [--columns narrow|full] [--out DIR] [--json]',
+    omit: ['methods', 'variant', 'moments', 'momentum'],
+    why: 'it runs the modular AGF (--agf closed: agf-modular, the default; generic: the generic engine), flow and momentum (m = 0.9); AGF for gd/momentum is for κ = 2 models',
+  },
+  {
+    label: 'other models',
+    models: 'diagonal, relu and every other model, spec files included',
+    options: {
+      alpha: { default: String(DEFAULT_SCHEDULE_ALPHA) },
+      t: { default: '1.3 × the last AGF jump time + 20' },
+    },
+    matches: () => true,
+    usage: 'gradflow compare <diagonal|relu|…|--spec FILE> [--data FILE] [--alpha A] [--methods agf,pf,flow,gd,agf-gd,momentum,agf-momentum,nesterov,agf-nesterov] [--lr η] [--momentum m] [--agf auto|generic|closed] [--t T] [--columns narrow|full] [--out DIR] [--json]',
+    omit: ['variant', 'spectrum', 'fit-relax'],
+    why: 'AGF (and, for diagonal, Pesme–Flammarion) against the simulated flow and gradient descent, matched jump by jump',
+  },
+];
+
 export const compareCommand: Command = {
   name: 'compare',
-  summary: 'Jump schedules from AGF, Pesme–Flammarion, gradient flow and gradient descent in one table (diagonal model).',
-  usage: 'gradflow compare diagonal [--data F] [--alpha A] [--methods agf,pf,flow,gd,agf-gd,momentum,agf-momentum,nesterov,agf-nesterov] [--lr η] [--momentum m] [--out DIR] [--json]   |   gradflow compare linear|factorization|factorization-uv [--moments F] [--variant auto|commuting|conjecture] [--agf generic]',
+  summary: 'Jump schedules of AGF against the simulated flow and descent (gradient descent, momentum, Nesterov, and AGF\'s predictions for them), jump by jump, for every model (diagonal: also Pesme–Flammarion; linear models: the closed-form greedy AGF; modular: frequency by frequency). `gradflow help compare <model>` lists what applies to that model.',
+  usage: 'gradflow compare <model|--spec FILE> [options]   (the options that apply depend on the model: gradflow help compare <model>)',
+  variants: COMPARE_VARIANTS,
   options: {
     ...MODEL_OPTIONS,
-    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: String(DEFAULT_SCHEDULE_ALPHA) },
+    alpha: { kind: 'number', help: 'initial scale alpha in (0, 1)', default: `${DEFAULT_SCHEDULE_ALPHA} (linear models 1e-8, modular 0.3)` },
     methods: { kind: 'list', help: `methods to compare (${METHODS.join(', ')}; pf is the diagonal model's)`, default: 'agf,pf,flow,gd for diagonal, agf,flow,gd otherwise' },
     variant: { kind: 'string', help: 'linear models: auto, commuting or conjecture (closed-form AGF variant)', default: 'auto' },
     ...TABLE_OPTIONS,
@@ -101,20 +147,15 @@ export const compareCommand: Command = {
   run(args, io) {
     // two-layer linear networks and factorisations: closed-form greedy low-rank AGF vs flow (issue 5)
     const def = resolveModel(args);
+    rejectForModel(compareCommand, args, def);
     // --methods on a linear model: the generic comparison (generic AGF, its gd/momentum forms, simulations)
-    if (isLinearModel(def) && !args.values.has('methods')) {
-      rejectOptions(args, ['lr', 'momentum', 'spectrum'], `compare ${def.spec.name} without --methods (it compares the closed-form AGF with gradient flow; --methods agf,agf-gd,gd,… runs the generic comparison)`);
-      return runCompareLinear(args, io, def);
-    }
-    if (def.spec.name === 'modular') {
-      rejectOptions(args, ['methods', 'variant'], 'compare modular (it runs the modular AGF — --agf closed|generic — flow and momentum; AGF for gd/momentum is for κ = 2 models)');
-      return runCompareModular(args, io, def);
-    }
-    rejectOptions(args, ['variant', 'spectrum'], `compare ${def.spec.name} (--variant is for linear models, --spectrum for modular)`);
+    if (isLinearModel(def) && !args.values.has('methods')) return runCompareLinear(args, io, def);
+    if (isLinearModel(def)) rejectOptions(args, ['variant'], `compare ${def.spec.name} --methods (the generic comparison; --variant picks the closed form, without --methods)`);
+    if (def.spec.name === 'modular') return runCompareModular(args, io, def);
     const methods = parseMethods(args.values.get('methods'), def.spec.name);
     const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
-    const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined });
+    const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined, agfProgress: agfProgress(io, `compare ${def.spec.name}: agf`, p) });
     const cmp = compareSchedules(runs.schedules);
     const withM = ['momentum', 'nesterov'].flatMap((k) => [k, `agf-${k}`]).filter((k) => methods.includes(k));
     const timeNote = withM.length ? `gd, agf-gd: t = k·lr; ${withM.join(', ')}: t = k·lr/(1 − m)` : methods.includes('agf-gd') ? 'gd, agf-gd: t = k·lr' : 'gd: t = k·lr';

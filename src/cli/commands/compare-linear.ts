@@ -5,9 +5,9 @@
  * Registered as its own command (written before the generic `compare` existed); `compare` now
  * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
-import { progressLine } from '../../util/progress.ts';
+import { progressLine, type JumpReporter } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import type { ParsedArgs } from '../args.ts';
 import type { ModelDefinition } from '../../spec.ts';
@@ -46,7 +46,7 @@ export function endToEndSpectrum(p: Problem, theta: Float64Array): number[] {
   return singularValues(B, d, d);
 }
 
-export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting' | 'conjecture'; tEnd?: number; method?: OdeMethod; rtol?: number; agf?: boolean; onProgress?: (fraction: number) => void } = {}): LinearComparison {
+export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting' | 'conjecture'; tEnd?: number; method?: OdeMethod; rtol?: number; agf?: boolean; onProgress?: (fraction: number) => void; agfProgress?: JumpReporter } = {}): LinearComparison {
   const pred = predictLinear(p, { variant: opts.variant });
   const predicted = predictionSchedule(p, pred);
   const L = Math.log(1 / p.alpha);
@@ -54,7 +54,10 @@ export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting'
   const tEnd = opts.tEnd ?? 1.5 * last * L + 20;
   const flow = flowJumpsAtLevels(p, pred.initialLoss, pred.levels, { tEnd, method: opts.method, rtol: opts.rtol, label: 'flow', onProgress: opts.onProgress });
   const schedules = [predicted, flow.schedule];
-  if (opts.agf) schedules.push(solveAgf(p));
+  if (opts.agf) {
+    schedules.push(solveAgf(p, { onProgress: opts.agfProgress }));
+    opts.agfProgress?.finish(schedules[2]);
+  }
   const sim = flow.schedule.jumps;
   const agfJumps = opts.agf ? schedules[2].jumps : [];
   const rows = pred.rescaledTimes.map((tau, k) => ({
@@ -160,6 +163,7 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
     agf: agfArg === 'generic',
     onProgress: io.progress ? progressLine(io.err, `compare ${def.spec.name}: flow`) : undefined,
+    agfProgress: agfProgress(io, `compare ${def.spec.name}: agf-generic`, p),
   });
   // the DESIGN.md comparison contract (one schedule per method + the matched jumps), plus this table's rows
   // one method name per role whatever the solver: 'agf' is the closed form (its variant in extra.solver), 'agf-generic' the generic solver

@@ -6,8 +6,9 @@
  * π(y⁺), π(y⁻), the reference's argmax response and the current argmax over training, with the
  * split of DPO's force into its chosen-token and rejected-token parts.
  */
+import { progressLine } from '../../util/progress.ts';
 import type { CommandIO } from '../common.ts';
-import { buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resultJson, str } from '../common.ts';
+import { buildProblem, conventionLines, emitFiles, envelopeSeed, figureFiles, num, printJson, resultJson, seedList, str } from '../common.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
@@ -158,10 +159,8 @@ function splitTableOf(split: SequenceForceSplit, loss: SequenceLoss, title: stri
 }
 
 export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
-  const seeds = num(args, 'seeds', 5), steps = num(args, 'steps', 500);
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new GradflowError(`--seeds must be an integer in [1, 100] (got ${seeds})`);
+  const seedIds = seedList(args, 5, 100), seeds = seedIds.length, steps = num(args, 'steps', 500);
   if (str(args, 'loss') !== undefined) throw new GradflowError('--preference trains both sft and dpo; leave out --loss');
-  const seed0 = num(args, 'seed', 0);
   type Changes = {
     chosen: number[]; rejected: number[]; argmax: number[]; peakStart: number[]; peakEnd: number[]; kept: number[]; piChosen: number[]; piRejected: number[];
     /** Fraction of a seed's prompts whose log π(y⁺) fell, whose log π(y⁻) fell, whose max_y π(y|x) rose. */
@@ -175,11 +174,12 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
   const splits: { start: SequenceForceSplit[]; end: SequenceForceSplit[] } = { start: [], end: [] };
   let shown: Setup | null = null;
   const lossNames: string[] = [];
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --preference: seeds`) : undefined;
   for (let k = 0; k < seeds; k++) {
     for (const name of ['sft', 'dpo'] as const) {
       const values = new Map([...args.values].filter(([key]) => key !== 'preference')).set('loss', name);
       if (name === 'sft') values.delete('beta');
-      const s = setup({ ...args, values }, def, seed0 + k, name);
+      const s = setup({ ...args, values }, def, seedIds[k], name);
       shown ??= s;
       if (k === 0) lossNames.push(`${name}: ${s.p.conventions.loss}`);
       const run = sequencePreferenceRun(s.p, s.task, s.ref, s.loss, s.lr, steps, every);
@@ -203,6 +203,7 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
         splits.end.push(sequenceForceSplit(s.p, s.task, run.theta, s.loss, s.lr, argmaxResponses(s.p, s.task, run.theta).responses));
       }
     }
+    bar?.((k + 1) / seeds);
   }
   const count = (a: number[], up: boolean): string => `${a.filter((v) => (up ? v > 0 : v < 0)).length}/${seeds}`;
   const rows = (['sft', 'dpo'] as const).map((name) => {
@@ -234,11 +235,11 @@ export function sequencePreference(args: ParsedArgs, io: CommandIO, def: ModelDe
       ...(shown ? conventionLines(shown.p, `GD steps of size ${lr}`).slice(1) : []),
     ],
   };
-  const json = resultJson(args, 'forces', seed0, {
+  const json = resultJson(args, 'forces', envelopeSeed(seedIds), {
     model: def.spec.name,
     conventions: shown ? machineConventions(shown.p.conventions, null, { rescaled: false, time: `GD steps of size ${lr}` }) : null,
     loss: { name: 'sft-vs-dpo', beta, sequence: true },
-    preference: { seeds, steps, lr, warm, logChanges: perLoss, dpoForceSplit: splits },
+    preference: { seeds: seedIds, steps, lr, warm, logChanges: perLoss, dpoForceSplit: splits },
   });
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {

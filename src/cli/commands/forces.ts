@@ -4,8 +4,9 @@
  * measured change and the η² error slope), the influence matrix over the training examples, and
  * optionally the squeezing effect, learning paths on the noisy-label mixture, or SFT vs DPO.
  */
+import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, SEEDS_OPTION, buildProblem, conventionLines, emitFiles, envelopeSeed, figureFiles, flag, num, printJson, resolveModel, resultJson, seedList, seedText, str } from '../common.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
@@ -214,22 +215,22 @@ function pathsReport(args: ParsedArgs, io: CommandIO, p: Problem): void {
 }
 
 function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): void {
-  const seeds = num(args, 'seeds', 5), steps = num(args, 'steps', 200), lr = num(args, 'lr', 0.5), warm = num(args, 'warm', 200);
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new GradflowError(`--seeds must be an integer in [1, 100] (got ${seeds})`);
+  const seedIds = seedList(args, 5, 100), seeds = seedIds.length;
+  const steps = num(args, 'steps', 200), lr = num(args, 'lr', 0.5), warm = num(args, 'warm', 200);
   const beta = args.values.has('beta') ? num(args, 'beta', 0.1) : 0.1;
-  const seed0 = num(args, 'seed', 0);
   const rows: Record<string, unknown>[] = [];
   const perLoss: Record<string, { chosen: number[]; rejected: number[]; argmax: number[]; force?: { chosen: number[]; rejected: number[]; argmax: number[] } }> = {};
   for (const name of ['sft', 'dpo'] as const) perLoss[name] = { chosen: [], rejected: [], argmax: [] };
   const forceSplit = { chosenPos: [] as number[], chosenNeg: [] as number[], rejPos: [] as number[], rejNeg: [] as number[], maxPos: [] as number[], maxNeg: [] as number[] };
   let shown: Problem | null = null;
   const lossNames: string[] = [];
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --preference: seeds`) : undefined;
   for (let s = 0; s < seeds; s++) {
     // the policy starts from a cross-entropy fit (the reference model, frozen), then trains on pairs
-    const ce = buildProblem({ ...args, values: new Map([...args.values].filter(([k]) => k !== 'loss' && k !== 'beta').concat([['seed', seed0 + s]])) }, def, { alpha: 0.1, loss: { name: 'cross-entropy' } });
+    const ce = buildProblem({ ...args, values: new Map([...args.values].filter(([k]) => k !== 'loss' && k !== 'beta').concat([['seed', seedIds[s]]])) }, def, { alpha: 0.1, loss: { name: 'cross-entropy' } });
     const ref = warm > 0 ? descend(ce, ce.theta0, lr, warm, warm, () => undefined) : ce.theta0;
     for (const name of ['sft', 'dpo'] as const) {
-      const base = buildProblem({ ...args, values: new Map([...args.values].concat([['seed', seed0 + s]])) }, def, { alpha: 0.1, loss: name === 'dpo' ? { name, beta } : { name } });
+      const base = buildProblem({ ...args, values: new Map([...args.values].concat([['seed', seedIds[s]]])) }, def, { alpha: 0.1, loss: name === 'dpo' ? { name, beta } : { name } });
       const p = withReference(base, ref);
       shown ??= p;
       if (s === 0) lossNames.push(`${name}: ${p.conventions.loss}`);
@@ -245,6 +246,7 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
         forceSplit.maxPos.push(f.argmax.positive); forceSplit.maxNeg.push(f.argmax.negative);
       }
     }
+    bar?.((s + 1) / seeds);
   }
   for (const name of ['sft', 'dpo'] as const) {
     const r = perLoss[name];
@@ -264,10 +266,10 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
       ...(shown ? conventionLines(shown, `GD steps of size ${lr}`).slice(1) : []),
     ],
   };
-  const json = resultJson(args, 'forces', seed0, {
+  const json = resultJson(args, 'forces', envelopeSeed(seedIds), {
     model: def.spec.name,
     conventions: shown ? machineConventions(shown.conventions, null, { rescaled: false, time: `GD steps of size ${lr}` }) : null,
-    loss: { name: 'sft-vs-dpo', beta }, preference: { seeds, steps, lr, warm, changes: perLoss, dpoForceSplit: forceSplit },
+    loss: { name: 'sft-vs-dpo', beta }, preference: { seeds: seedIds, steps, lr, warm, changes: perLoss, dpoForceSplit: forceSplit },
   });
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, { 'preference.md': () => renderMarkdown(table), 'preference.json': () => jsonText(json) });
@@ -275,21 +277,22 @@ function preferenceReport(args: ParsedArgs, io: CommandIO, def: Problem['model']
 
 function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): void {
   if (def.spec.name !== 'softmax' && def.spec.name !== 'softmax-mlp') throw new GradflowError('--noise needs the built-in softmax mixture data (models softmax, softmax-mlp)');
-  const seeds = num(args, 'seeds', 5), steps = num(args, 'steps', 400), lr = num(args, 'lr', 0.5);
-  if (!Number.isInteger(seeds) || seeds < 1 || seeds > 100) throw new GradflowError(`--seeds must be an integer in [1, 100] (got ${seeds})`);
+  const seedIds = seedList(args, 5, 100), seeds = seedIds.length;
+  const steps = num(args, 'steps', 400), lr = num(args, 'lr', 0.5);
   const eps = args.values.has('epsilon') ? num(args, 'epsilon', 0.1) : 0.1;
-  const gamma = 0.05, nTest = 300, seed0 = num(args, 'seed', 0);
+  const gamma = 0.05, nTest = 300;
   const flips = [0, 0.2, 0.4];
   const schemes = ['hard', 'label-smoothing', 'filter-kd'] as const;
   const acc: Record<string, number[][]> = Object.fromEntries(schemes.map((k) => [k, flips.map(() => [] as number[])]));
   let shown: Problem | null = null;
+  const bar = io.progress ? progressLine(io.err, `forces ${def.spec.name} --noise: runs`) : undefined;
   flips.forEach((flip, fi) => {
     for (let s = 0; s < seeds; s++) {
       const argsFor = (loss: string): ParsedArgs => {
         const values = new Map([...args.values].filter(([k]) => k !== 'noise' && k !== 'loss' && k !== 'epsilon'));
         const opt = ((values.get('opt') as string[] | undefined) ?? []).filter((o) => !o.startsWith('flip='));
         values.set('opt', [...opt, `flip=${flip}`]);
-        values.set('seed', seed0 + s);
+        values.set('seed', seedIds[s]);
         void loss;
         return { ...args, values };
       };
@@ -297,11 +300,12 @@ function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): vo
       const ls = buildProblem(argsFor('ls'), def, { alpha: 0.1, loss: { name: 'label-smoothing', epsilon: eps } });
       shown ??= ce;
       // a clean test set from the same class means, drawn with a different stream
-      const test = gaussianMixture(nTest, ce.data.dIn, ce.layout.c, 0, ce.options.sep ?? 2.5, new Rng(seed0 + s + 7_777_777));
+      const test = gaussianMixture(nTest, ce.data.dIn, ce.layout.c, 0, ce.options.sep ?? 2.5, new Rng(seedIds[s] + 7_777_777));
       for (const scheme of schemes) {
         const run = trainWithTargets(scheme === 'label-smoothing' ? ls : ce, scheme, lr, steps, { gamma, every: 10 });
         acc[scheme][fi].push(accuracy(ce, run.theta, test.X, test.trueClass));
       }
+      bar?.((fi * seeds + s + 1) / (flips.length * seeds));
     }
   });
   const rows = flips.map((flip, fi) => ({ flip: `${(flip * 100).toFixed(0)}%`, ...Object.fromEntries(schemes.map((k) => [k, pm(acc[k][fi])])) }));
@@ -312,13 +316,13 @@ function noiseReport(args: ParsedArgs, io: CommandIO, def: Problem['model']): vo
     notes: [
       `Filter-KD: a teacher trained on the one-hot labels records q ← (1 − γ) q + γ π(x) every 10 steps (q starts at the label); a fresh student is trained by cross-entropy on q`,
       ...(shown ? conventionLines(shown, `GD steps of size ${lr}`).slice(0, 3) : []),
-      `data: ${shown ? `${(shown as Problem).layout.c}-class Gaussian mixture in d = ${(shown as Problem).data.dIn}, n = ${(shown as Problem).data.n} training points with the row's fraction of labels flipped; seeds ${seed0} … ${seed0 + seeds - 1}` : ''}`,
+      `data: ${shown ? `${(shown as Problem).layout.c}-class Gaussian mixture in d = ${(shown as Problem).data.dIn}, n = ${(shown as Problem).data.n} training points with the row's fraction of labels flipped; seeds ${seedText(seedIds)}` : ''}`,
     ],
   };
-  const json = resultJson(args, 'forces', seed0, {
+  const json = resultJson(args, 'forces', envelopeSeed(seedIds), {
     model: def.spec.name,
     conventions: shown ? machineConventions((shown as Problem).conventions, null, { rescaled: false, time: `GD steps of size ${lr}` }) : null,
-    loss: { name: 'label-noise', epsilon: eps, gamma }, noise: { flips, seeds, steps, lr, nTest, accuracy: acc },
+    loss: { name: 'label-noise', epsilon: eps, gamma }, noise: { flips, seeds: seedIds, steps, lr, nTest, accuracy: acc },
   });
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, { 'label-noise.md': () => renderMarkdown(table), 'label-noise.json': () => jsonText(json) });
@@ -328,7 +332,7 @@ export const forcesCommand: Command = {
   name: 'forces',
   aliases: ['force'],
   summary: 'Force analysis of a softmax model: the A·K·G decomposition of one step’s influence (predicted vs measured, η² error slope), the influence matrix, the squeezing effect, learning paths, SFT vs DPO; tiny-lm: the sequence form over token positions.',
-  usage: 'gradflow forces (or force) <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference | --noise] [--json] [--out DIR]\n       gradflow forces tiny-lm [--observe 0,1] [--update U] [--loss dpo|sft] [--beta B] [--warm W] [--at STEPS] [--lr LR] [--preference --seeds N --steps S]',
+  usage: 'gradflow forces (or force) <softmax model> [--observe 0,1] [--update U] [--eta H] [--at STEPS --lr LR] [--loss cross-entropy|label-smoothing|sft|dpo|neg-grad] [--squeeze J | --paths | --preference | --noise] [--json] [--out DIR]\n       gradflow forces tiny-lm [--observe 0,1] [--update U] [--loss dpo|sft] [--beta B] [--warm W] [--at STEPS] [--lr LR] [--preference --seeds 0..4 --steps S]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha', default: '0.5 (tiny-lm: 0.1)' },
@@ -346,7 +350,7 @@ export const forcesCommand: Command = {
     noise: { kind: 'flag', help: 'test accuracy of one-hot labels vs label smoothing vs Filter-KD at 0, 20, 40% flipped labels over seeds' },
     steps: { kind: 'int', help: 'GD steps of --paths / --preference', default: '400 / 200 (tiny-lm: 500)' },
     warm: { kind: 'int', help: 'GD steps of the fit that becomes the frozen reference (--preference; tiny-lm: sequence SFT on the target responses, also for the decomposition)', default: '200 (tiny-lm: 100)' },
-    seeds: { kind: 'int', help: '--preference: number of seeds', default: '5' },
+    seeds: { ...SEEDS_OPTION, help: `--preference, --noise: ${SEEDS_OPTION.help}`, default: '5 seeds from --seed: 0..4' },
     ...COMMON_OPTIONS,
   },
   run(args, io) {

@@ -1,5 +1,6 @@
 /** `gradflow laws`: symmetries, conserved quantities, their proofs, completeness and audits. */
 import type { Command } from '../common.ts';
+import { progressLine } from '../../util/progress.ts';
 import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, flag, num, printJson, resolveModel, resultJson } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { analyseLaws, certificateFiles, type LawsAnalysis } from '../../laws/analyse.ts';
@@ -88,6 +89,7 @@ export const lawsCommand: Command = {
       audit: !flag(args, 'no-audit'),
       userData: args.values.has('data') || args.values.has('moments') || args.values.has('init'),
       tEnd: num(args, 't', 10),
+      progress: io.progress ? (m) => progressLine(io.err, `laws ${p.model.spec.name}: audit ${m}`) : undefined,
     });
     const table = auditTable(a, p);
     const timed = flag(args, 'timings');

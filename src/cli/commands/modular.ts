@@ -5,7 +5,7 @@
  */
 import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, conventionLines, emitFiles, figureFiles, num, printJson, resolveModel, resultJson, str, tableColumns } from '../common.ts';
 import { jsonText, machineConventions, plain } from '../../report/json.ts';
 import { detectJumps } from '../../analysis/jumps.ts';
 import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
@@ -38,6 +38,7 @@ export function modularFromArgs(args: ParsedArgs, def: ModelDefinition, defaultA
   const spec = str(args, 'spectrum');
   if (!spec) return base;
   if (def !== modular) throw new GradflowError(`--spectrum applies to the modular model only (got '${def.spec.name}')`);
+  if (args.values.has('data')) throw new GradflowError('--spectrum and --data exclude each other (--spectrum generates the data)');
   if (base.options.onehot === 1) throw new GradflowError('--spectrum and --opt onehot=1 exclude each other (one-hot has a flat spectrum)');
   const data = modularData({ p: base.layout.dims.p, spectrum: parseSpectrum(spec), phases: base.options.phases === 1 ? 'random' : 'zero', seed: base.seed });
   return createProblem(def, { data, dims: base.layout.dims, alpha: base.alpha, seed: base.seed, options: base.options });
@@ -118,11 +119,12 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
     progress: io.progress ? (m) => progressLine(io.err, `compare modular: ${m}`) : undefined,
+    agfProgress: agfProgress(io, 'compare modular: agf', pr),
   });
   const notes = [...run.notes, ...conventionLines(pr, 'flow time (momentum: t = k·lr/(1 − m))')];
   // wall-clock times are diagnostics: on stderr, so that results stay byte-for-byte reproducible
   if (io.progress) io.err(`timings (s): ${Object.entries(run.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
-  const table = modularTable(run, pr, notes);
+  const table = modularTable(run, pr, notes, tableColumns(args));
   // the comparison shape every model shares: schedules by method (jumps of the simulations detected
   // at AGF's plateau levels) and the matched table, plus the frequency-by-frequency read-out
   const simulated = Object.entries(run.trajectories).map(([name, tr]) => detectJumps(pr, tr, { predicted: run.agf, method: name }));

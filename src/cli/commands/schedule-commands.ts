@@ -1,6 +1,6 @@
 /** agf and pf: a jump schedule alone (table, --json in the DESIGN.md shape, --out files). */
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, MODEL_OPTIONS, buildProblem, emitFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str } from '../common.ts';
+import { COMMON_OPTIONS, MODEL_OPTIONS, agfProgress, buildProblem, emitFiles, flag, num, printJson, rejectOptions, resolveModel, resultJson, str } from '../common.ts';
 import { jsonText, scheduleBody } from '../../report/json.ts';
 import { timeUnit } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -90,7 +90,9 @@ export const agfCommand: Command = {
     const fitIter = args.values.has('fit-iter') ? num(args, 'fit-iter', 1) : undefined;
     if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= minIter && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [${minIter}, 1000000] (got ${fitIter})`);
     if (fitIter !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-iter is an option of the generic engine; drop --closed');
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax });
+    const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, onProgress: progress });
+    progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {
       const unit = timeUnit(p.derived.kappa, p.alpha);
@@ -120,7 +122,9 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   checkAlgorithm(forAlgo === 'gd' ? { kind: 'gd', lr: givenLr ? num(args, 'lr', 0) : 1 } : { kind: forAlgo, lr: givenLr ? num(args, 'lr', 0) : 1, momentum });
   checkDiscreteModel(p, { kind: forAlgo, lr: 1, momentum });
   if (p.model.spec.name === 'diagonal') diagonalData(p, 'agf');
-  const flowSchedule = solveAgf(p);
+  const flowProgress = agfProgress(io, `agf ${p.model.spec.name} (flow, for the step size)`, p);
+  const flowSchedule = solveAgf(p, { onProgress: flowProgress });
+  flowProgress?.finish(flowSchedule);
   const lr = givenLr ? num(args, 'lr', 0) : defaultStep(p, [p.theta0, Float64Array.from((flowSchedule.extra?.finalTheta as number[] | undefined) ?? p.theta0)]);
   const algo: AgfAlgorithm = forAlgo === 'gd' ? { kind: 'gd', lr } : { kind: forAlgo, lr, momentum };
   const notes = [
@@ -129,7 +133,9 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   ];
   const solverNote = (s: JumpSchedule): string => `solver: generic AGF engine (${String(s.extra?.solver)}; solvers/agf/discrete.ts)`;
   if (!flag(args, 'simulate')) {
-    const s = solveAgf(p, { algorithm: algo });
+    const progress = agfProgress(io, `agf ${p.model.spec.name} --for ${forAlgo}`, p);
+    const s = solveAgf(p, { algorithm: algo, onProgress: progress });
+    progress?.finish(s);
     notes.push(solverNote(s), `time: ${String(s.conventions.time)}`);
     const sn = stabilityNote(s.extra);
     if (sn) notes.push(sn);

@@ -6,7 +6,7 @@
 import { fmtDuration, progressBar } from '../../util/progress.ts';
 import { readFileSync } from 'node:fs';
 import type { Command, CommandIO } from '../common.ts';
-import { COMMON_OPTIONS, FIGURE_OPTIONS, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
+import { COMMON_OPTIONS, FIGURE_OPTIONS, SEEDS_OPTION, flag, modelOptions, rejectOptions, resolveModel, str } from '../common.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { readDataset, type Dataset } from '../../data.ts';
@@ -83,12 +83,12 @@ export function sweepContextFromArgs(args: ParsedArgs): { ctx: SweepContext; def
 }
 
 /** A progress bar with ETA for the whole grid (stderr, at most once a second, and at the end). */
-export function progressReporter(io: CommandIO, label: string): (done: number, total: number, resumed: number) => void {
-  const start = Date.now();
-  let last = 0;
+export function progressReporter(io: CommandIO, label: string, clock: () => number = Date.now): (done: number, total: number, resumed: number) => void {
+  const start = clock();
+  let last = start;
   return (done, total, resumed) => {
     if (!io.progress) return;
-    const now = Date.now();
+    const now = clock();
     if (done < total && now - last < 1000 && done !== resumed) return;
     last = now;
     const fresh = done - resumed, elapsed = now - start;
@@ -113,7 +113,7 @@ const GRID_OPTIONS: Command['options'] = {
   data: { kind: 'string', help: 'dataset file for every cell (JSON {"X", "y"} or CSV); default: each seed generates its own' },
   moments: { kind: 'string', help: 'population moments JSON {"Sxx", "Syx", "Syy"} instead of --data (models linear in x)' },
   alphas: { kind: 'numbers', help: 'initial scales, each in (0, 1)', default: DEFAULT_ALPHAS },
-  seeds: { kind: 'string', help: 'seeds: a list and/or ranges, e.g. 0..9 or 0,3,7', default: '0' },
+  seeds: { ...SEEDS_OPTION, default: '0' },
   alpha: { kind: 'number', help: 'not used by sweep: give the initial scales with --alphas' },
   seed: { kind: 'int', help: 'not used by sweep: give the seeds with --seeds' },
   dim: { kind: 'string', repeat: true, help: 'a dimension and its values, e.g. --dim d=5,10 (repeatable: the grid is the product)' },

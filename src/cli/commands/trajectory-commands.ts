@@ -211,12 +211,13 @@ export const flowCommand: Command = {
 export const descentCommand: Command = {
   name: 'descent',
   summary: 'Run gradient descent (or heavy-ball momentum); step k is reported at flow time t = k·lr/(1 − momentum).',
-  usage: 'gradflow descent <model|--spec FILE> [--lr η] [--steps K] [--momentum m] [--alpha A] [--backend float64|tfjs-cpu|…]',
+  usage: 'gradflow descent <model|--spec FILE> [--lr η] [--steps K] [--momentum m [--nesterov]] [--alpha A] [--backend float64|tfjs-cpu|…]',
   options: {
     ...MODEL_OPTIONS,
     lr: { kind: 'number', help: 'learning rate η', default: '0.01' },
     steps: { kind: 'int', help: 'number of steps', default: '3000' },
     momentum: { kind: 'number', help: 'heavy-ball momentum in [0, 1)', default: '0' },
+    nesterov: { kind: 'flag', help: 'Nesterov momentum instead of heavy ball (PyTorch nesterov=True: b ← m·b + ∇L, θ ← θ − lr(∇L + m·b); needs --momentum, float64 backend)' },
     backend: { kind: 'string', help: `${DESCENT_BACKEND_NAMES.join(', ')}: tfjs-* run TensorFlow.js in float32 (optional packages); auto = the first of node-gpu, node, wasm, cpu installed`, default: 'float64' },
     ...REPORT_OPTIONS,
     ...FIGURE_OPTIONS,
@@ -227,7 +228,7 @@ export const descentCommand: Command = {
     checkPoints(args);
     const p = buildProblem(args, resolveModel(args));
     const backend = await descentBackend(str(args, 'backend') ?? 'float64');
-    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), backend, onProgress: io.progress ? progressLine(io.err, 'descent') : undefined });
+    const tr = solveDescent(p, { lr: num(args, 'lr', 0.01), steps: num(args, 'steps', 3000), momentum: num(args, 'momentum', 0), nesterov: flag(args, 'nesterov'), backend, onProgress: io.progress ? progressLine(io.err, 'descent') : undefined });
     report(args, io, p, tr, 'descent');
   },
 };

@@ -5,6 +5,7 @@ import { runTruncation, type TruncationRun } from '../../analysis/truncation-run
 import { formatNumber, renderCsv, renderLatex, renderMarkdown, renderText, type Table } from '../../report/table.ts';
 import { renderPanels, type Series } from '../../report/svg.ts';
 import type { Problem } from '../../problem.ts';
+import { machineConventions } from '../../report/json.ts';
 
 const fmt = (v: unknown): string => (typeof v === 'number' ? formatNumber(v, 4) : String(v ?? '—'));
 
@@ -97,7 +98,7 @@ export const truncationCommand: Command = {
     const p = buildProblem(args, resolveModel(args), { alpha: 0.05 });
     const run = runTruncation(p, { tEnd: num(args, 't', 60), points: num(args, 'points', 241) });
     const { time, plateaus } = truncationTables(p, run, num(args, 'rows', 11));
-    const json = resultJson(args, 'truncation', p.seed, { model: p.model.spec.name, conventions: p.conventions, L: run.L, Q: run.Q, classes: run.classes, collapseRate: run.collapseRate, plateaus: run.plateaus, samples: run.samples, flow: run.flowStats });
+    const json = resultJson(args, 'truncation', p.seed, { model: p.model.spec.name, conventions: machineConventions(p.conventions, p.derived.kappa, { rescaled: false }), L: run.L, Q: run.Q, classes: run.classes, collapseRate: run.collapseRate, plateaus: run.plateaus, samples: run.samples, flow: run.flowStats });
     if (!printJson(args, io, json)) io.out(`${renderText(time)}\n\n${renderText(plateaus)}`);
     emitFiles(args, io, {
       'truncation.md': () => `${renderMarkdown(time)}\n\n${renderMarkdown(plateaus)}`,

@@ -70,7 +70,7 @@ export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   const kappa = p.derived.kappa;
   if (kappa === 2 && p.derived.polynomial) return;
-  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF and the time mapping t = k·lr/(1 − momentum))`);
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF, --for flow, and the time mapping t = k·lr/(1 − momentum))`);
 }
 
 export function checkAlgorithm(a: AgfAlgorithm): void {
@@ -164,7 +164,7 @@ function gdDynamics(lr: number): DormantDynamics {
 }
 
 function checkSteps(k: number): void {
-  if (!Number.isSafeInteger(k) || k < 0) throw new GradflowError(`agf: a discrete algorithm advances by whole steps (got ${k}); the plateau needs more than 2^53 steps — raise the learning rate`);
+  if (!Number.isSafeInteger(k) || k < 0) throw new GradflowError(`agf: a discrete algorithm advances by whole steps (got ${k}); the plateau needs more than 2^53 steps — raise the learning rate (--lr)`);
 }
 
 /**
@@ -566,7 +566,7 @@ export function unstableReason(s: SaddleStability, a: AgfAlgorithm, jump?: { ste
   const name = a.kind === 'gd' ? `gradient descent (lr = ${a.lr})` : hasMomentum(a) ? `${a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} momentum (lr = ${a.lr}, momentum = ${a.momentum})` : 'gradient flow';
   const where = s.saddle === 0 ? 'at the origin (the first plateau)' : `at the saddle after jump ${s.saddle}${jump?.step !== undefined ? ` (reached at step ≈ ${jump.step}; that jump is not reported)` : ''}`;
   const bound = boundText(a, s.limit);
-  return `${name} is unstable ${where}: lr·λ_max = ${s.etaLambda.toPrecision(4)} > ${bound}, λ_max = ${s.lambdaMax.toPrecision(6)} the largest Hessian eigenvalue of L there (${s.block} block); no prediction past it — lower the learning rate below ${(s.limit / s.lambdaMax).toPrecision(4)}`;
+  return `${name} is unstable ${where}: lr·λ_max = ${s.etaLambda.toPrecision(4)} > ${bound}, λ_max = ${s.lambdaMax.toPrecision(6)} the largest Hessian eigenvalue of L there (${s.block} block); no prediction past it — lower the learning rate below ${(s.limit / s.lambdaMax).toPrecision(4)} (--lr)`;
 }
 
 /** One line on the stability of a discrete schedule: the worst saddle, or why it stopped. */

@@ -180,6 +180,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     fitGradNorms.push(fit.gradNorm);
     const lossAfter = updateResidual();
     jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: limit ? time : time / logInv, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }

@@ -134,6 +134,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       odeSteps += sol.stats.steps;
       tau = sol.tEnd;
       y = sol.y[sol.y.length - 1].slice();
+      opts.onProgress?.({ jumps: jumps.length, rescaledTime: u + y[m * P + m], loss: jumps.at(-1)?.lossAfter ?? initialLoss, initialLoss });
       if (sol.status === 'event') {
         const ev = sol.events.at(-1)!;
         y = ev.y.slice();
@@ -177,6 +178,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     }
     const lossAfter = updateResidual();
     jumps.push({ time: u * reportT, rescaledTime: u, neuron: iNew, lossAfter, deactivated });
+    opts.onProgress?.({ jumps: jumps.length, rescaledTime: u, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
     states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';

@@ -35,15 +35,41 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const nFixed = dt !== undefined ? Math.max(1, Math.ceil((t1 - t0) / dt - 1e-9)) : 0;
   let kFixed = 0;
 
-  /** out = base + hh·Σ_j w_j K[j] (column-wise over the stages: contiguous inner loops) */
+  /**
+   * out = base + hh·Σ_j w_j K[j], four stages per pass over the state (one write of out per four
+   * stages instead of one read-modify-write per stage: the passes are memory-bound at large n)
+   */
+  const ks: Float64Array[] = [], cs: number[] = [];
   const combine = (out: Float64Array, base: Float64Array, w: number[], hh: number): void => {
-    out.set(base);
+    ks.length = 0;
+    cs.length = 0;
     for (let j = 0; j < w.length; j++) {
       const c = hh * w[j];
-      if (c === 0) continue;
-      const kj = K[j];
-      for (let i = 0; i < n; i++) out[i] += c * kj[i];
+      if (c !== 0) { ks.push(K[j]); cs.push(c); }
     }
+    let src = base;
+    let m = 0;
+    do {
+      const left = ks.length - m;
+      if (left >= 4) {
+        const k0 = ks[m], k1 = ks[m + 1], k2 = ks[m + 2], k3 = ks[m + 3], c0 = cs[m], c1 = cs[m + 1], c2 = cs[m + 2], c3 = cs[m + 3];
+        for (let i = 0; i < n; i++) out[i] = src[i] + ((c0 * k0[i] + c1 * k1[i]) + (c2 * k2[i] + c3 * k3[i]));
+        m += 4;
+      } else if (left === 3) {
+        const k0 = ks[m], k1 = ks[m + 1], k2 = ks[m + 2], c0 = cs[m], c1 = cs[m + 1], c2 = cs[m + 2];
+        for (let i = 0; i < n; i++) out[i] = src[i] + ((c0 * k0[i] + c1 * k1[i]) + c2 * k2[i]);
+        m += 3;
+      } else if (left === 2) {
+        const k0 = ks[m], k1 = ks[m + 1], c0 = cs[m], c1 = cs[m + 1];
+        for (let i = 0; i < n; i++) out[i] = src[i] + (c0 * k0[i] + c1 * k1[i]);
+        m += 2;
+      } else if (left === 1) {
+        const k0 = ks[m], c0 = cs[m];
+        for (let i = 0; i < n; i++) out[i] = src[i] + c0 * k0[i];
+        m += 1;
+      } else out.set(src);
+      src = out;
+    } while (m < ks.length);
   };
 
   const stages = (hh: number, tNew: number): void => {
