@@ -16,6 +16,7 @@ import type { Trajectory } from '../src/trajectory.ts';
 import type { Table } from '../src/report/table.ts';
 import { formatNumber } from '../src/report/table.ts';
 import { solveAgfModular } from '../src/solvers/agf-modular.ts';
+import { solveAgf, type AgfOptions } from '../src/solvers/agf.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { nearestIndex } from '../src/trajectory.ts';
@@ -56,6 +57,8 @@ export interface ModularRunOptions {
   lr?: number;
   momentum?: number;
   methods?: ('flow' | 'momentum')[];
+  /** The AGF engine: 'modular' (agf-modular.ts, the default) or the generic engine with these options. */
+  engine?: 'modular' | { generic: AgfOptions };
   /** A progress line per simulated run (flow, momentum). */
   progress?: (run: string) => Progress;
   /** A jump-by-jump progress line for the modular AGF. */
@@ -97,7 +100,8 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const prediction = predictModular(p, spectrum, pr.alpha);
   const timings: Record<string, number> = {};
   let t0 = performance.now();
-  const agf = solveAgfModular(pr, { onProgress: opts.agfProgress });
+  const engine = opts.engine ?? 'modular';
+  const agf = engine === 'modular' ? solveAgfModular(pr, { onProgress: opts.agfProgress }) : solveAgf(pr, engine.generic);
   opts.agfProgress?.finish(agf);
   timings.agf = (performance.now() - t0) / 1000;
   const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
@@ -112,7 +116,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const horizon = opts.horizon ?? 1.4 * lastHalf + 10;
   const trajectories: Record<string, Trajectory> = {};
   const methods = opts.methods ?? ['flow', 'momentum'];
-  const notes: string[] = [];
+  const notes: string[] = engine === 'modular' ? [] : [`agf: generic engine (${String(agf.extra?.solver)})${agf.extra?.warning ? `; warning: ${String(agf.extra.warning)}` : ''}`];
   if (methods.includes('flow')) {
     t0 = performance.now();
     trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: opts.dt ?? 0.1, onProgress: opts.progress?.('flow') });

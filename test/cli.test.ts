@@ -279,7 +279,8 @@ describe('strict command line: per-command options, did you mean, --version, hel
     expect(full).toMatch(/--variant VALUE .*\[only linear models\]/);
     expect(full).toMatch(/--spectrum VALUE .*\[only modular\]/);
     expect(full).toMatch(/--methods A,B,… .*\[not modular\]/);
-    expect(full).toMatch(/--agf VALUE .*\[not modular\]/);
+    expect(full).toMatch(/--fit-relax N .*\[only modular\]/);
+    expect(full).not.toMatch(/--agf VALUE .*\[not modular\]/); // compare modular --agf closed|generic
     expect((await run('help', 'flow', 'diagonal')).err).toMatch(/help flow takes no model/);
   });
 

@@ -74,6 +74,14 @@ export interface AgfOptions {
   algorithm?: AgfAlgorithm;
   /** Iteration budget of each cost minimisation's L-BFGS (default 20000 for κ = 2, 1000 for κ > 2). */
   fitIter?: number;
+  /**
+   * κ > 2: begin each cost minimisation with this many flow-time units of the masked gradient
+   * flow (RKC), then L-BFGS (fitIter = 0: none), then Newton (fitNewton), then rebalance every active neuron to the
+   * conserved quantities of its rescaling symmetries (agf/rescaling.ts). Default: L-BFGS only.
+   */
+  fitRelax?: number;
+  /** With fitRelax: at most this many Newton steps after L-BFGS in each fit (default 40; 0: none). */
+  fitNewton?: number;
   /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
   onProgress?: (at: JumpProgress) => void;
 }

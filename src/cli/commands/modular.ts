@@ -108,7 +108,14 @@ export const utilityCommand: Command = {
 export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
   const pr = modularFromArgs(args, def, DEFAULT_MODULAR_ALPHA);
   if (!(pr.alpha > 0 && pr.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${pr.alpha})`);
+  // --agf closed (default): the modular solver (agf-modular.ts); generic: the generic engine
+  const agfArg = str(args, 'agf') ?? 'closed';
+  if (agfArg !== 'closed' && agfArg !== 'auto' && agfArg !== 'generic') throw new GradflowError(`compare modular --agf: use closed (agf-modular, the default) or generic (got '${agfArg}')`);
+  const fitRelax = args.values.has('fit-relax') ? num(args, 'fit-relax', 0) : undefined;
+  if (fitRelax !== undefined && agfArg !== 'generic') throw new GradflowError('--fit-relax is an option of the generic engine: add --agf generic');
+  if (fitRelax !== undefined && !(Number.isFinite(fitRelax) && fitRelax >= 0 && fitRelax <= 1e4)) throw new GradflowError(`--fit-relax must be a flow time in [0, 10000] (got ${fitRelax})`);
   const run = runModular(pr, {
+    engine: agfArg === 'generic' ? { generic: { fitRelax } } : 'modular',
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
     progress: io.progress ? (m) => progressLine(io.err, `compare modular: ${m}`) : undefined,

@@ -62,7 +62,8 @@ export const agfCommand: Command = {
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
-    'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine)', default: '20000 (κ = 2), 1000 (κ > 2)' },
+    'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine; 0 with --fit-relax: no L-BFGS)', default: '20000 (κ = 2), 1000 (κ > 2)' },
+    'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants', default: 'off (L-BFGS only)' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -82,11 +83,15 @@ export const agfCommand: Command = {
     const maxJumps = args.values.has('max-jumps') ? num(args, 'max-jumps', 1) : undefined;
     if (maxJumps !== undefined && !(Number.isInteger(maxJumps) && maxJumps >= 1 && maxJumps <= 1e5)) throw new GradflowError(`--max-jumps must be an integer in [1, 100000] (got ${maxJumps})`);
     if (maxJumps !== undefined && flag(args, 'closed')) throw new GradflowError('--max-jumps is an option of the generic engine; drop --closed');
+    const fitRelax = args.values.has('fit-relax') ? num(args, 'fit-relax', 0) : undefined;
+    if (fitRelax !== undefined && !(Number.isFinite(fitRelax) && fitRelax >= 0 && fitRelax <= 1e4)) throw new GradflowError(`--fit-relax must be a flow time in [0, 10000] (got ${fitRelax})`);
+    if (fitRelax !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-relax is an option of the generic engine; drop --closed');
+    const minIter = fitRelax !== undefined ? 0 : 1;
     const fitIter = args.values.has('fit-iter') ? num(args, 'fit-iter', 1) : undefined;
-    if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= 1 && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [1, 1000000] (got ${fitIter})`);
+    if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= minIter && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [${minIter}, 1000000] (got ${fitIter})`);
     if (fitIter !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-iter is an option of the generic engine; drop --closed');
     const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, onProgress: progress });
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {

@@ -11,6 +11,8 @@ import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
 import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
+import { solveFlowRkc } from '../rkc-flow.ts';
+import { conservedOf, rebalanceNeuron } from './rescaling.ts';
 import { formatNumber } from '../../report/table.ts';
 
 export interface CostOptions {
@@ -32,6 +34,15 @@ export interface CostOptions {
   maxIter: number;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
+  /**
+   * κ > 2: start the fit with the masked gradient flow itself for `relax` flow-time units (RKC),
+   * then L-BFGS (maxIter > 0), then Newton steps (Hessian by differences of ∇L, at most
+   * `newtonIter`, only while the active block has ≤ newtonMaxParams parameters), then move each neuron back along its rescaling orbits (`syms`, from
+   * rescaling.ts) to the conserved values it had when the fit began. AGF's fit is the limit of
+   * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
+   * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
+   */
+  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number };
 }
 
 /**
@@ -102,6 +113,22 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     return L;
   };
   let evaluations = 0;
+  let conserved: number[][] | null = null;
+  if (o.maskedFlow) {
+    conserved = Array.from({ length: H }, (_, i) => (mask[i] ? conservedOf(p, theta, i, o.maskedFlow!.syms) : []));
+    if (o.maskedFlow.relax > 0) {
+      const start = theta.slice();
+      for (let i = 0; i < H; i++) if (!mask[i]) start.fill(0, i * P, (i + 1) * P);
+      const flow = solveFlowRkc(p, { tEnd: o.maskedFlow.relax, dt: 0.05, recheck: 2, mask, theta0: start, finalOnly: true });
+      const end = flow.states[0];
+      for (const q of idx) theta[q] = end[q];
+      evaluations += Number(flow.stats.gradEvals ?? 0);
+    }
+  }
+  const balance = (): void => {
+    if (!conserved) return;
+    for (let i = 0; i < H; i++) if (mask[i]) rebalanceNeuron(p, theta, i, o.maskedFlow!.syms, conserved[i]);
+  };
   if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
@@ -109,6 +136,25 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     if (gn.converged) return { loss: gn.loss, evaluations: gn.evaluations };
     theta.set(start);
     evaluations += gn.evaluations;
+  }
+  if (o.maskedFlow) {
+    // the transient chose the basin; L-BFGS (optional) and Newton converge to its critical point,
+    // which L-BFGS alone approaches too slowly (Hessian condition ~1e7 on the modular model)
+    let loss = p.kernels.loss(theta, X, Y, n, mask);
+    evaluations++;
+    if (o.maxIter > 0) {
+      const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
+      for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
+      evaluations += res.evaluations;
+      loss = res.f;
+    }
+    if (o.maskedFlow.newtonIter > 0 && activeGradNorm(p, theta, mask) > o.gtol) {
+      const polish = newtonPolish(p, theta, mask, o.gtol, o.maskedFlow.newtonIter, o.maskedFlow.newtonMaxParams);
+      evaluations += polish.evaluations;
+      loss = polish.loss;
+    }
+    balance();
+    return { loss, evaluations };
   }
   const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
   for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
@@ -206,7 +252,7 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
  * with backtracking; the fit's residual then has round-off accuracy, which the next plateau's
  * growth rates (and so every later jump time) inherit.
  */
-function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: number): { loss: number; evaluations: number } {
+function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: number, maxIter = 4, maxParams = 400): { loss: number; evaluations: number } {
   const { X, Y, n } = p.data;
   const { H, P } = p.layout;
   const idx: number[] = [];
@@ -217,9 +263,9 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   let evaluations = 0;
   let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
   evaluations++;
-  if (N > 400) return { loss: L, evaluations };
+  if (N > maxParams) return { loss: L, evaluations };
   const Hm = new Float64Array(N * N);
-  for (let it = 0; it < 4; it++) {
+  for (let it = 0; it < maxIter; it++) {
     let gn = 0;
     for (const q of idx) gn += g[q] * g[q];
     if (Math.sqrt(gn) <= 1e-3 * gtol) break;

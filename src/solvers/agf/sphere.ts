@@ -10,11 +10,15 @@
 import { MIN_ALPHA, type Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { integrate } from '../ode/index.ts';
+import { GradflowError } from '../../util/errors.ts';
 import { scaledNorm, withWarning, type AgfOptions } from '../agf.ts';
+import { rescalingSymmetries } from './rescaling.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
 import { formatNumber } from '../../report/table.ts';
 
 const CHUNK_STEPS = 400;
+/** Newton polish of the fitRelax path: its FD Hessian costs 2N gradients and an N×N Cholesky. */
+const NEWTON_MAX_PARAMS = 1200;
 const MAX_CHUNKS = 500;
 
 export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
@@ -32,6 +36,8 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const rtol = opts.rtol ?? 1e-10;
   const lossTol = opts.lossTol ?? 1e-12;
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
+  if (opts.fitRelax !== undefined && !(Number.isFinite(opts.fitRelax) && opts.fitRelax >= 0)) throw new GradflowError(`fitRelax must be a flow time ≥ 0 (got ${opts.fitRelax})`);
+  if (opts.fitNewton !== undefined && !(Number.isInteger(opts.fitNewton) && opts.fitNewton >= 0)) throw new GradflowError(`fitNewton must be an integer ≥ 0 (got ${opts.fitNewton})`);
 
   const dir: Float64Array[] = [];
   const z = new Float64Array(H); // log q, q = ‖θ‖^{2−κ}
@@ -51,12 +57,13 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10 };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p), newtonIter: opts.fitNewton ?? 40, newtonMaxParams: NEWTON_MAX_PARAMS } } : {}) };
 
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P);
   const U = new Float64Array(H);
   const jumps: Jump[] = [];
   const activeSets: number[][] = [];
+  const states: Float64Array[] = []; // active parameters after each jump (dormant entries 0), for per-jump read-outs
   let u = 0; // rescaled time t / T_κ(α)
   let status = 'max-jumps';
   let odeSteps = 0, costEvaluations = 0;
@@ -173,6 +180,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps.push({ time: u * reportT, rescaledTime: u, neuron: iNew, lossAfter, deactivated });
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: u, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
+    states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
   if (status === 'max-jumps' && jumps.length < maxJumps) status = 'no-positive-utility';
@@ -190,7 +198,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
-      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''} + L-BFGS cost minimisation`,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
@@ -199,6 +207,13 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       odeSteps,
       costEvaluations,
       finalTheta: Array.from(theta),
+      states,
+      // every neuron's state: active ones their fit, dormant ones direction × ‖θ‖ = q^{1/(2−κ)} (its
+      // size at the problem's alpha, or at MIN_ALPHA in the limit)
+      finalDormant: Array.from({ length: H * P }, (_, q) => {
+        const i = Math.floor(q / P);
+        return activeMask[i] ? theta[q] : dir[i][q - i * P] * Math.exp(z[i] / (2 - kappa));
+      }),
     },
   };
 }

@@ -1,0 +1,103 @@
+/**
+ * Rescaling symmetries found from the kernels (src/solvers/agf/rescaling.ts) against the
+ * closed forms each template implies by counting degrees (diagonal u·v·x: (1, −1); modular
+ * w(uᵀx_a + vᵀx_b)²: (1, 1, −2); three-factor u·v·w·x: the plane Σ a_g = 0), the conserved
+ * quantity against a tightly integrated gradient flow (dopri5, rtol 1e-11), and rebalancing
+ * against its two defining properties (f unchanged, invariants hit).
+ */
+import { describe, expect, it } from 'vitest';
+import { diagonal } from '../models/diagonal.ts';
+import { modular } from '../models/modular.ts';
+import { createProblem, type Problem } from '../src/problem.ts';
+import { readSpec } from '../src/specfile.ts';
+import { integrate } from '../src/solvers/ode/index.ts';
+import { conservedOf, rebalanceNeuron, rescalingSymmetries } from '../src/solvers/agf/rescaling.ts';
+import { Rng } from '../src/util/rng.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { expectBadInput } from './helpers/cli.ts';
+
+/** |cos| between a found symmetry and the closed form. */
+function alignment(a: number[], b: number[]): number {
+  const dot = a.reduce((s, v, k) => s + v * b[k], 0);
+  return Math.abs(dot) / Math.hypot(...a) / Math.hypot(...b);
+}
+
+function outputs(p: Problem, theta: Float64Array): Float64Array {
+  const out = new Float64Array(p.layout.H * p.data.n * p.layout.c);
+  p.kernels.neuronOutputs(theta, p.data.X, p.data.n, out);
+  return out;
+}
+
+describe('rescaling symmetries from the kernels', () => {
+  it('diagonal (1, −1), modular (1, 1, −2), three-factor the plane Σ a = 0', () => {
+    const d = rescalingSymmetries(createProblem(diagonal, { dims: { d: 3 }, options: { n: 6 } }));
+    expect(d.length).toBe(1);
+    expect(alignment(d[0], [1, -1])).toBeGreaterThan(1 - 1e-9);
+    const m = rescalingSymmetries(createProblem(modular, { dims: { p: 7, h: 3 } }));
+    expect(m.length).toBe(1);
+    expect(alignment(m[0], [1, 1, -2])).toBeGreaterThan(1 - 1e-9);
+    const t = rescalingSymmetries(createProblem(readSpec('examples/three-factor-diagonal.json'), {}));
+    expect(t.length).toBe(2);
+    for (const a of t) expect(Math.abs(a[0] + a[1] + a[2])).toBeLessThan(1e-8);
+  });
+
+  it('modular: Σ a_g‖θ_g‖² is conserved by the gradient flow (dopri5, rtol 1e-11) to ≤ 1e-8 of its scale', () => {
+    const p = createProblem(modular, { dims: { p: 7, h: 3 }, alpha: 0.5, seed: 3 });
+    const syms = rescalingSymmetries(p);
+    const { X, Y, n } = p.data;
+    const g = new Float64Array(p.theta0.length);
+    const sol = integrate('dopri5', (_t, y, dy) => { p.kernels.lossGrad(y, X, Y, n, g); for (let k = 0; k < y.length; k++) dy[k] = -g[k]; }, 0, p.theta0, 3, { rtol: 1e-11, atol: 1e-13 });
+    const end = sol.y[sol.y.length - 1];
+    let moved = 0;
+    for (let i = 0; i < p.layout.H; i++) {
+      const c0 = conservedOf(p, p.theta0, i, syms)[0], c1 = conservedOf(p, end, i, syms)[0];
+      let r0 = 0, r1 = 0;
+      for (let a = 0; a < p.layout.P; a++) { r0 += p.theta0[i * p.layout.P + a] ** 2; r1 += end[i * p.layout.P + a] ** 2; }
+      moved = Math.max(moved, Math.abs(r1 - r0) / r0);
+      expect(Math.abs(c1 - c0)).toBeLessThan(1e-8 * Math.max(r0, r1));
+    }
+    expect(moved).toBeGreaterThan(1e-2); // the flow did move the neurons
+  });
+
+  it('rebalanceNeuron hits the targets and leaves every output unchanged (one and two symmetries)', () => {
+    const rng = new Rng(5);
+    for (const p of [createProblem(modular, { dims: { p: 7, h: 2 } }), createProblem(readSpec('examples/three-factor-diagonal.json'), {})]) {
+      const syms = rescalingSymmetries(p);
+      const theta = Float64Array.from(p.theta0, () => rng.normal());
+      const before = outputs(p, theta);
+      const target = syms.map((_, j) => (j === 0 ? 0.3 : -0.2));
+      rebalanceNeuron(p, theta, 1, syms, target);
+      const c = conservedOf(p, theta, 1, syms);
+      c.forEach((v, j) => expect(Math.abs(v - target[j])).toBeLessThan(1e-9));
+      const after = outputs(p, theta);
+      let top = 0, err = 0;
+      before.forEach((v, q) => { top = Math.max(top, Math.abs(v)); err = Math.max(err, Math.abs(v - after[q])); });
+      expect(err).toBeLessThan(1e-9 * top);
+    }
+  });
+});
+
+describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', () => {
+  it('three-factor spec: the same activations, times and levels as the L-BFGS-only fit (a second minimiser to the same isolated critical point), to ≤ 1e-6', () => {
+    const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
+    const a = solveAgf(p, {}), b = solveAgf(p, { fitRelax: 2 });
+    expect(b.extra?.status).toBe('zero-loss');
+    expect(b.jumps.map((j) => j.neuron)).toEqual(a.jumps.map((j) => j.neuron));
+    b.jumps.forEach((j, k) => {
+      expect(Math.abs(j.rescaledTime / a.jumps[k].rescaledTime - 1)).toBeLessThan(1e-6);
+      expect(Math.abs(j.lossAfter - a.jumps[k].lossAfter)).toBeLessThan(1e-6 * a.initialLoss);
+    });
+    expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units, L-BFGS, ≤ 40 Newton steps/);
+  });
+
+  it('fitNewton must be an integer ≥ 0', () => {
+    const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
+    expect(() => solveAgf(p, { fitRelax: 2, fitNewton: -1 })).toThrow(/fitNewton must be an integer ≥ 0/);
+  });
+
+  it('bad input: --fit-relax < 0, --fit-relax on compare modular without --agf generic, an unknown --agf', async () => {
+    await expectBadInput(['agf', '--spec', 'examples/three-factor-diagonal.json', '--fit-relax', '-1'], /--fit-relax must be a flow time/);
+    await expectBadInput(['compare', 'modular', '--fit-relax', '2'], /--fit-relax is an option of the generic engine: add --agf generic/);
+    await expectBadInput(['compare', 'modular', '--agf', 'fast'], /compare modular --agf: use closed/);
+  });
+});
