@@ -270,7 +270,7 @@ describe('strict command line: per-command options, did you mean, --version, hel
       expect(listed.has('alpha') && listed.has('json') && listed.has('help')).toBe(true);
     }
     // the default alpha each form prints is the one it runs at (the JSON's conventions.alpha)
-    for (const [model, extra] of [['modular', ['--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1']], ['linear', []], ['diagonal', []]] as const) {
+    for (const [model, extra] of [['modular', ['--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1']], ['linear', []], ['linear', ['--dim', 'c=2', '--dim', 'd=2', '--dim', 'h=2', '--methods', 'agf']], ['diagonal', []]] as const) {
       const shown = /--alpha N +initial scale alpha in \(0, 1\) \(default ([0-9.e-]+)\)/.exec((await run('help', 'compare', model)).out)![1];
       const used = (JSON.parse((await run('compare', model, ...extra, '--json')).out) as { conventions: { alpha: number } }).conventions.alpha;
       expect(used, model).toBe(Number(shown));

@@ -82,13 +82,16 @@ function parseMethods(v: unknown, model: string): string[] {
   return list;
 }
 
+/** compare's default α for linear models (the closed-form and the --methods comparison alike). */
+const LINEAR_COMPARE_ALPHA = 1e-8;
+
 /** What compare does per model family; the last one takes every other model (and spec files). */
 const COMPARE_VARIANTS: readonly CommandVariant[] = [
   {
     label: 'linear models',
     models: 'linear, factorization, factorization-uv, single-neuron',
     options: {
-      alpha: { default: '1e-8' },
+      alpha: { default: String(LINEAR_COMPARE_ALPHA) },
       agf: { help: 'AGF solver: auto or closed (the closed-form greedy AGF), generic (adds the generic engine\'s schedule)' },
       t: { default: '1.5 × the last closed-form jump time + 20' },
     },
@@ -153,7 +156,8 @@ export const compareCommand: Command = {
     if (isLinearModel(def)) rejectOptions(args, ['variant'], `compare ${def.spec.name} --methods (the generic comparison; --variant picks the closed form, without --methods)`);
     if (def.spec.name === 'modular') return runCompareModular(args, io, def);
     const methods = parseMethods(args.values.get('methods'), def.spec.name);
-    const p = buildProblem(args, def, { alpha: DEFAULT_SCHEDULE_ALPHA });
+    // the linear form's α default (1e-8, as its help says) holds with --methods too
+    const p = buildProblem(args, def, { alpha: isLinearModel(def) ? LINEAR_COMPARE_ALPHA : DEFAULT_SCHEDULE_ALPHA });
     checkAlpha(p);
     const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined, agfProgress: agfProgress(io, `compare ${def.spec.name}: agf`, p) });
     const cmp = compareSchedules(runs.schedules);
