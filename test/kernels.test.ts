@@ -21,6 +21,17 @@ const SPECS: ModelSpec[] = [
   { name: 'matrix', dims: { d: 3, m: 2 }, params: { A: ['m', 'd'], b: ['m'] }, inputs: { x: ['d'] }, output: [], neurons: 2, template: 'sum(b * relu(A @ x)) + sq(dot(b, A @ x))' },
 ];
 
+/** ∇L from a kernel equals central differences of its own loss, coordinate by coordinate (every `stride`-th). */
+function expectFdGradient(k: { loss: (th: Float64Array, X: Float64Array, Y: Float64Array, n: number) => number }, th: Float64Array, X: Float64Array, Y: Float64Array, n: number, g: Float64Array, o: { tol: number; stride?: number; relativeStep?: boolean }): void {
+  for (let q = 0; q < th.length; q += o.stride ?? 1) {
+    const h = 1e-5 * (o.relativeStep ? Math.max(1, Math.abs(th[q])) : 1);
+    const tp = th.slice(), tm = th.slice();
+    tp[q] += h; tm[q] -= h;
+    const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
+    expect(Math.abs(g[q] - fd)).toBeLessThan(o.tol * Math.max(1, Math.abs(fd)));
+  }
+}
+
 /** f_i(x_j) by the evaluator, as a flat array of the output's size. */
 function referenceNeuron(spec: ModelSpec, tmpl: Expr, layout: ReturnType<typeof compileModel>['layout'], th: Float64Array, X: Float64Array, i: number, j: number): Float64Array {
   const env = new Map<string, Value>();
@@ -170,13 +181,7 @@ describe('sample-blocked lossGrad', () => {
         const scale = Math.max(...g2.map(Math.abs));
         for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-14 * scale);
         if (n !== 15) continue;
-        for (let q = 0; q < th.length; q++) {
-          const h = 1e-5 * Math.max(1, Math.abs(th[q]));
-          const tp = th.slice(), tm = th.slice();
-          tp[q] += h; tm[q] -= h;
-          const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
-          expect(Math.abs(g[q] - fd)).toBeLessThan(1e-6 * Math.max(1, Math.abs(fd)));
-        }
+        expectFdGradient(k, th, X, Y, n, g, { tol: 1e-6, relativeStep: true });
       }
     });
   }
@@ -223,13 +228,7 @@ describe('moment form', () => {
       // the gradient is that of the moment loss itself (central differences on k.loss, moments on)
       const g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);
-      for (let q = 0; q < th.length; q++) {
-        const h = 1e-5;
-        const tp = th.slice(), tm = th.slice();
-        tp[q] += h; tm[q] -= h;
-        const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
-        expect(Math.abs(g[q] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
-      }
+      expectFdGradient(k, th, X, Y, n, g, { tol: 1e-7 });
     });
   }
 
@@ -306,13 +305,7 @@ describe('moment form, vector outputs', () => {
       }
       const th = rng.normalArray(L.H * L.P), g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);
-      for (let q = 0; q < th.length; q++) {
-        const h = 1e-5;
-        const tp = th.slice(), tm = th.slice();
-        tp[q] += h; tm[q] -= h;
-        const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
-        expect(Math.abs(g[q] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
-      }
+      expectFdGradient(k, th, X, Y, n, g, { tol: 1e-7 });
     });
   }
 
@@ -387,13 +380,7 @@ describe.skipIf(!wasmAvailable())('data pass (WebAssembly SIMD)', () => {
       }
       const g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);
-      for (let q = 0; q < th.length; q += 17) {
-        const h = 1e-5;
-        const tp = th.slice(), tm = th.slice();
-        tp[q] += h; tm[q] -= h;
-        const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
-        expect(Math.abs(g[q] - fd)).toBeLessThan(1e-7 * Math.max(1, Math.abs(fd)));
-      }
+      expectFdGradient(k, th, X, Y, n, g, { tol: 1e-7, stride: 17 });
       X.set(rng.normalArray(n * L.dIn));
       Y.set(rng.normalArray(n));
       const g2 = new Float64Array(th.length);
