@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type Expr, bindDims } from '../src/symbolic/expr.ts';
 import { evaluate, type Value } from '../src/symbolic/evaluate.ts';
 import { deriveModel } from '../src/symbolic/derive.ts';
-import { compileModel } from '../src/compile/kernels.ts';
+import { compileModel, type Kernels } from '../src/compile/kernels.ts';
 import { dataPass, wasmAvailable } from '../src/compile/wasm-gemv.ts';
 import { Rng } from '../src/util/rng.ts';
 import type { ModelSpec } from '../src/spec.ts';
@@ -30,6 +30,17 @@ function expectFdGradient(k: { loss: (th: Float64Array, X: Float64Array, Y: Floa
     const fd = (k.loss(tp, X, Y, n) - k.loss(tm, X, Y, n)) / (2 * h);
     expect(Math.abs(g[q] - fd)).toBeLessThan(o.tol * Math.max(1, Math.abs(fd)));
   }
+}
+
+/** k's loss and gradient (lossGrad and loss) equal the reference kernel's to 1e-13; returns k's gradient. */
+function expectSameLossGrad(k: Kernels, ref: Kernels, th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Uint8Array | null): Float64Array {
+  const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
+  const l = k.lossGrad(th, X, Y, n, g, mask), l2 = ref.lossGrad(th, X, Y, n, g2, mask);
+  expect(Math.abs(l - l2)).toBeLessThan(1e-13 * l2);
+  expect(Math.abs(k.loss(th, X, Y, n, mask) - l2)).toBeLessThan(1e-13 * l2);
+  const scale = Math.max(...g2.map(Math.abs));
+  for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-13 * scale);
+  return g;
 }
 
 /** f_i(x_j) by the evaluator, as a flat array of the output's size. */
@@ -217,12 +228,7 @@ describe('moment form', () => {
       if (L.H > 1) { const mk = new Uint8Array(L.H).fill(1); mk[1] = 0; masks.push(mk); }
       for (const mask of masks) {
         const t2 = rng.normalArray(L.H * L.P);
-        const g = new Float64Array(t2.length), g2 = new Float64Array(t2.length);
-        const l = k.lossGrad(t2, X, Y, n, g, mask), l2 = ref.lossGrad(t2, X, Y, n, g2, mask);
-        expect(Math.abs(l - l2)).toBeLessThan(1e-13 * l2);
-        expect(Math.abs(k.loss(t2, X, Y, n, mask) - l2)).toBeLessThan(1e-13 * l2);
-        const scale = Math.max(...g2.map(Math.abs));
-        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-13 * scale);
+        const g = expectSameLossGrad(k, ref, t2, X, Y, n, mask);
         if (mask) for (let q = 1 * L.P; q < 2 * L.P; q++) expect(g[q]).toBe(0);
       }
       // the gradient is that of the moment loss itself (central differences on k.loss, moments on)
@@ -296,12 +302,7 @@ describe('moment form, vector outputs', () => {
       mask[1] = 0;
       for (const mk of [null, mask]) {
         const th = rng.normalArray(L.H * L.P);
-        const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
-        const l = k.lossGrad(th, X, Y, n, g, mk), l2 = ref.lossGrad(th, X, Y, n, g2, mk);
-        expect(Math.abs(l - l2)).toBeLessThan(1e-13 * l2);
-        expect(Math.abs(k.loss(th, X, Y, n, mk) - l2)).toBeLessThan(1e-13 * l2);
-        const scale = Math.max(...g2.map(Math.abs));
-        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-13 * scale);
+        expectSameLossGrad(k, ref, th, X, Y, n, mk);
       }
       const th = rng.normalArray(L.H * L.P), g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);
@@ -371,12 +372,7 @@ describe.skipIf(!wasmAvailable())('data pass (WebAssembly SIMD)', () => {
       const mask = new Uint8Array(L.H).fill(1);
       mask[0] = 0;
       for (const mk of [null, L.H > 1 ? mask : null]) {
-        const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
-        const l = k.lossGrad(th, X, Y, n, g, mk), l2 = ref.lossGrad(th, X, Y, n, g2, mk);
-        expect(Math.abs(l - l2)).toBeLessThan(1e-13 * l2);
-        expect(Math.abs(k.loss(th, X, Y, n, mk) - l2)).toBeLessThan(1e-13 * l2);
-        const scale = Math.max(...g2.map(Math.abs));
-        for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-13 * scale);
+        expectSameLossGrad(k, ref, th, X, Y, n, mk);
       }
       const g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);
