@@ -112,8 +112,14 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     for (let k = 0; k < idx.length; k++) g[k] = gFull[idx[k]];
     return L;
   };
+  /** L-BFGS over the active coordinates from theta, written back into theta. */
+  const runLbfgs = (): ReturnType<typeof lbfgs> => {
+    const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
+    for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
+    return res;
+  };
   let evaluations = 0;
-  let conserved: number[][] | null = null;
+  let conserved: number[][] = [];
   if (o.maskedFlow) {
     conserved = Array.from({ length: H }, (_, i) => (mask[i] ? conservedOf(p, theta, i, o.maskedFlow!.syms) : []));
     if (o.maskedFlow.relax > 0) {
@@ -125,10 +131,6 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
       evaluations += Number(flow.stats.gradEvals ?? 0);
     }
   }
-  const balance = (): void => {
-    if (!conserved) return;
-    for (let i = 0; i < H; i++) if (mask[i]) rebalanceNeuron(p, theta, i, o.maskedFlow!.syms, conserved[i]);
-  };
   if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
@@ -143,8 +145,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     let loss = p.kernels.loss(theta, X, Y, n, mask);
     evaluations++;
     if (o.maxIter > 0) {
-      const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
-      for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
+      const res = runLbfgs();
       evaluations += res.evaluations;
       loss = res.f;
     }
@@ -153,11 +154,10 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
       evaluations += polish.evaluations;
       loss = polish.loss;
     }
-    balance();
+    for (let i = 0; i < H; i++) if (mask[i]) rebalanceNeuron(p, theta, i, o.maskedFlow.syms, conserved[i]);
     return { loss, evaluations };
   }
-  const res = lbfgs(fg, Float64Array.from(idx, (q) => theta[q]), { gtol: o.gtol, ftol: o.ftol ?? 1e-13, maxIter: o.maxIter, memory: 20, firstStep: 0.1 * smallest });
-  for (let k = 0; k < idx.length; k++) theta[idx[k]] = res.x[k];
+  const res = runLbfgs();
   evaluations += res.evaluations;
   let loss = res.f;
   if (o.newton && res.gradNorm > o.gtol) {
