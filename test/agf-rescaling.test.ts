@@ -90,6 +90,54 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
     expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units, L-BFGS, ≤ 40 Newton steps/);
   });
 
+  it('three-factor spec, fitRelax path (Newton–CG polish): each fit is the least-squares fit on its active coordinates (normal equations solved here) and ‖∇L‖ recomputed by hand at each fit below the fit tolerance', () => {
+    const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
+    const s = solveAgf(p, { fitRelax: 2 });
+    const { X, Y, n } = p.data;
+    const d = p.layout.H;
+    const states = s.extra!.states as Float64Array[];
+    const sets = s.extra!.activeSets as number[][];
+    s.jumps.forEach((j, k) => {
+      const th = states[k], S = sets[k];
+      // f = Σ_i u_i v_i w_i x_i: the fit's β_S solves X_Sᵀ X_S β = X_Sᵀ y (Gaussian elimination)
+      const m = S.length;
+      const A = Array.from({ length: m }, (_, a) => Array.from({ length: m + 1 }, (_, b) => {
+        let t = 0;
+        for (let q = 0; q < n; q++) t += X[q * d + S[a]] * (b < m ? X[q * d + S[b]] : Y[q]);
+        return t;
+      }));
+      for (let c = 0; c < m; c++) for (let r = c + 1; r < m; r++) { const f = A[r][c] / A[c][c]; for (let b = c; b <= m; b++) A[r][b] -= f * A[c][b]; }
+      const beta = new Float64Array(m);
+      for (let c = m - 1; c >= 0; c--) { let t = A[c][m]; for (let b = c + 1; b < m; b++) t -= A[c][b] * beta[b]; beta[c] = t / A[c][c]; }
+      let lsq = 0;
+      const r = new Float64Array(n);
+      for (let q = 0; q < n; q++) {
+        let f = 0, fb = 0;
+        for (let i = 0; i < d; i++) f += th[3 * i] * th[3 * i + 1] * th[3 * i + 2] * X[q * d + i];
+        S.forEach((i, a) => { fb += beta[a] * X[q * d + i]; });
+        r[q] = Y[q] - f;
+        lsq += (Y[q] - fb) ** 2 / (2 * n);
+      }
+      expect(Math.abs(j.lossAfter - lsq)).toBeLessThan(1e-9 * s.initialLoss);
+      // ∂L/∂u_i = −(1/n) Σ_q r_q v_i w_i x_qi (likewise v, w), over the active coordinates
+      let g2 = 0;
+      for (const i of S) {
+        const [u, v, w] = [th[3 * i], th[3 * i + 1], th[3 * i + 2]];
+        let c = 0;
+        for (let q = 0; q < n; q++) c += r[q] * X[q * d + i];
+        c /= n;
+        g2 += (c * v * w) ** 2 + (c * u * w) ** 2 + (c * u * v) ** 2;
+      }
+      // the engine's fit tolerance: 1e-8 · rms(y)·rms(x)·√2 · max(1, √(2L(0))) (sphere.ts), computed here from the data
+      let xx = 0, yy = 0;
+      for (const v of X) xx += v * v;
+      for (const v of Y) yy += v * v;
+      const gtol = 1e-8 * Math.sqrt(yy / n) * Math.sqrt(xx / n) * Math.max(1, Math.sqrt(2 * s.initialLoss));
+      expect(Math.sqrt(g2)).toBeLessThan(gtol);
+      expect(Math.abs(Math.sqrt(g2) - (s.extra!.fitGradNorms as number[])[k])).toBeLessThan(1e-3 * gtol);
+    });
+  });
+
   it('fitNewton must be an integer ≥ 0', () => {
     const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
     expect(() => solveAgf(p, { fitRelax: 2, fitNewton: -1 })).toThrow(/fitNewton must be an integer ≥ 0/);

@@ -224,6 +224,10 @@ const dot = (a: Float64Array, b: Float64Array): number => { let s = 0; for (let 
 
 /** CG iterations per Newton step at most (the preconditioned systems mostly need 5–50). */
 const CG_MAX_ITER = 100;
+/** Newton steps between refreshes of the group preconditioner. */
+const REFRESH = 4;
+/** Consecutive capped steps after which a fit is taken to creep (see dampedNewtonCg). */
+const CREEP_STEPS = 3;
 
 export interface DampedNewtonOptions {
   /** Stop at ‖∇L‖ ≤ gtol. */
@@ -255,13 +259,20 @@ export function dampedNewtonCg(p: Problem, theta: Float64Array, mask: Uint8Array
   const work = { gp: new Float64Array(H * P), gm: new Float64Array(H * P), th: theta.slice() };
   const z = new Float64Array(N), r = new Float64Array(N), y = new Float64Array(N), d = new Float64Array(N), Hd = new Float64Array(N);
   const trial = theta.slice();
+  let gr: { groups: Groups } | null = null;
+  let sinceRefresh = 0, capped = 0;
   for (; steps < o.maxSteps && N > 0 && gn > o.gtol; steps++) {
     let th2 = 0;
     for (const q of idx) th2 += theta[q] * theta[q];
     const h = 1e-5 * Math.max(Math.sqrt(th2 / (N / P)), 1e-150);
     const tangents = orbitTangents(p, theta, mask, o.syms);
-    const gr = groupHessians(p, theta, mask, h, couplingGroups(p, theta, mask, P));
-    evaluations += gr.evaluations;
+    // the group blocks only precondition: refreshed every REFRESH steps, not every step
+    if (!gr || ++sinceRefresh >= REFRESH) {
+      const fresh = groupHessians(p, theta, mask, h, couplingGroups(p, theta, mask, P));
+      evaluations += fresh.evaluations;
+      gr = fresh;
+      sinceRefresh = 0;
+    }
     const top = gr.groups.top;
     if (!(top > 0)) break;
     let solved = false;
@@ -298,6 +309,10 @@ export function dampedNewtonCg(p: Problem, theta: Float64Array, mask: Uint8Array
     // fit has no minimum to stop it): at most a quarter of the active parameters' norm, so one
     // step cannot blow a neuron up (the next fit's masked flow would be unboundedly stiff)
     const zn = Math.sqrt(dot(z, z)), cap = 0.25 * Math.sqrt(th2);
+    // a capped step three times running: the fit creeps along a valley with no minimum in reach
+    // (norms growing while L falls by ever less); more steps would only move along it
+    capped = zn > cap ? capped + 1 : 0;
+    if (capped > CREEP_STEPS) break;
     let t = zn > cap ? cap / zn : 1, accepted = false;
     for (let ls = 0; ls < 12 && !accepted; ls++, t *= 0.5) {
       trial.set(theta);
