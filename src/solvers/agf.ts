@@ -217,7 +217,13 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
-  const current = (st: GradedState, g: number): GradedState => (st.basis === bases[g] ? st : dyn.reexpand(st, bases[g], overlaps(bases[g], st.basis, snapTol)));
+  const current = (st: GradedState, g: number): GradedState => {
+    const b = bases[g];
+    if (st.basis === b) return st;
+    // the same eigenvectors in the same order (spectral.ts keptBasis): only the rates changed
+    if (dyn.rebase && st.basis.vectors === b.vectors) return dyn.rebase(st, b);
+    return dyn.reexpand(st, b, overlaps(b, st.basis, snapTol));
+  };
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     plateaus++;
@@ -239,6 +245,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     let tau = Infinity, winner: Unit | null = null;
     for (const u of units) {
       if (u.active || !u.state) continue;
+      // a neuron whose lower bound is later than the earliest so far cannot be first (margin: the root's round-off)
+      if (dyn.activationLowerBound && dyn.activationLowerBound(u.state) > tau * (1 + 1e-9)) continue;
       const t = dyn.activationTime(u.state);
       if (t < tau) { tau = t; winner = u; }
     }

@@ -173,9 +173,8 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
 /**
  * Gauss–Newton on the active parameters: the step solves min ‖r − Jδ‖ by pivoted QR (rank-
  * revealing at 1e-9 relative: rescaling symmetries make J rank-deficient; the basic solution is
- * kept). J: its rows from one vjp each when there are fewer outputs than twice the parameters,
- * else its columns by central differences of the outputs — exact up to round-off when a neuron's
- * output is quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
+ * kept). J: its columns by central differences of the per-neuron outputs, all neurons at once —
+ * exact up to round-off, a neuron's output being quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
  * loss falls; near it (the loss flat to round-off) a step is kept only if ‖∇L‖ falls. The fit's
  * residual is then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based
  * minimiser — and a late, slow growth rate is a small correlation of that residual.
@@ -191,8 +190,7 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
   let evaluations = 1;
   let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
   if (N === 0 || N > 400) return { loss: L, evaluations, converged: false };
-  const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
-  const onehot = new Float64Array(M), row = new Float64Array(H * P);
+  const fwd = new Float64Array(M), outP = new Float64Array(H * M), outM = new Float64Array(H * M), step = new Float64Array(H);
   const trial = new Float64Array(theta.length);
   const gnorm = (v: Float64Array): number => { let s = 0; for (const q of idx) s += v[q] * v[q]; return Math.sqrt(s); };
   let gn = gnorm(g);
@@ -201,37 +199,35 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     if (gn <= gtol) extra++;
     p.kernels.forward(theta, X, n, fwd, mask);
     const r = Float64Array.from(fwd, (f, q) => Y[q] - f);
-    let scaleTh = 0;
-    for (const q of idx) scaleTh = Math.max(scaleTh, Math.abs(theta[q]));
-    let cols: Float64Array[];
-    if (M <= 2 * N) {
-      // fewer outputs than parameters: J's rows exactly, row m = n·vjp of the one-hot cotangent e_m
-      cols = idx.map(() => new Float64Array(M));
-      for (let m = 0; m < M; m++) {
-        onehot.fill(0);
-        onehot[m] = n;
-        p.kernels.vjpMean(theta, X, onehot, n, row, mask);
-        idx.forEach((q, k) => { cols[k][m] = row[q]; });
-      }
-      evaluations += M;
-    } else {
-      cols = idx.map((q) => {
-        const h = 1e-3 * Math.max(Math.abs(theta[q]), 1e-3 * scaleTh, 1e-300);
-        const keep = theta[q];
-        theta[q] = keep + h;
-        p.kernels.forward(theta, X, n, fp, mask);
-        theta[q] = keep - h;
-        p.kernels.forward(theta, X, n, fm, mask);
-        theta[q] = keep;
-        return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
-      });
-      evaluations += N + 1; // 2N forward passes ≈ N loss-and-gradient passes
+    for (let i = 0; i < H; i++) {
+      let h = 0;
+      if (mask[i]) for (let a = 0; a < P; a++) h = Math.max(h, Math.abs(theta[i * P + a]));
+      step[i] = h > 0 ? h : 1;
     }
-    const { x: step } = lsqPivoted(cols, r, 1e-9);
+    // J's columns for every active neuron at once: neuron i's output depends on θ_i alone, so one
+    // pair of neuronOutputs calls per parameter coordinate a, each moving coordinate a of every
+    // active neuron, gives all columns (i, a) — 2P kernel calls instead of n·c vjps or 2N forwards.
+    // A κ = 2 polynomial neuron's output is a quadratic form in θ_i, so the central difference is
+    // exact at any step: h_i = max_a |θ_ia| keeps the round-off at ε relative.
+    const cols: Float64Array[] = idx.map(() => new Float64Array(M));
+    for (let a = 0; a < P; a++) {
+      trial.set(theta);
+      for (let i = 0; i < H; i++) if (mask[i]) trial[i * P + a] = theta[i * P + a] + step[i];
+      p.kernels.neuronOutputs(trial, X, n, outP);
+      for (let i = 0; i < H; i++) if (mask[i]) trial[i * P + a] = theta[i * P + a] - step[i];
+      p.kernels.neuronOutputs(trial, X, n, outM);
+      idx.forEach((q, k) => {
+        if (q % P !== a) return;
+        const i = (q - a) / P, h = step[i], col = cols[k], o = i * M;
+        for (let m = 0; m < M; m++) col[m] = (outP[o + m] - outM[o + m]) / (2 * h);
+      });
+    }
+    evaluations += P; // 2P output passes ≈ P loss-and-gradient passes
+    const { x: delta } = lsqPivoted(cols, r, 1e-9);
     let t = 1, ok = false, Lt = L, gt1 = gn;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);
-      idx.forEach((q, k) => { trial[q] += t * step[k]; });
+      idx.forEach((q, k) => { trial[q] += t * delta[k]; });
       Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
       evaluations++;
       gt1 = gnorm(gt);
