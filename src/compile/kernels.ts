@@ -476,6 +476,7 @@ ${be.lines.join('\n')}
   const perPass = 2 * H * P + 2 * dIn;
   const switcher = momentBeta ? new MomentSwitch(dIn, 1, perPass, 4 * H * P + 3 * dIn, gain)
     : vectorMoments ? new MomentSwitch(dIn, c, perPass, 0.5 * dIn * perPass) : null;
+  const invN = new Float64Array(1);
   const beta = new Float64Array(dIn), delta = new Float64Array(dIn * c), gRow = new Float64Array(dIn * c), one = Float64Array.of(1);
   const ident = vectorMoments ? identityRows(dIn) : null, bT = new Float64Array(vectorMoments ? dIn * c : 0), sRow = new Float64Array(c);
   /**
@@ -570,8 +571,8 @@ ${be.lines.join('\n')}
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
     const dp = passFor(X, Y, n, mask);
     if (dp) {
-      momentBeta!(th, beta, mask);
-      return 0.5 * dp.pass(beta, gRow);
+      momentBeta!(th, dp.beta, mask);
+      return 0.5 * dp.run();
     }
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
@@ -602,9 +603,11 @@ ${be.lines.join('\n')}
       }
       const dp = passFor(X, Y, n, mask);
       if (dp) {
-        momentBeta!(th, beta, mask);
-        const L = 0.5 * dp.pass(beta, gRow);
-        vjpMean(th, gRow, one, 1, grad, mask);
+        // β written and G read in WebAssembly memory; ∇_θ L = ∇_θ f(x := G)·(1/n) (vjpMean's cotangent)
+        momentBeta!(th, dp.beta, mask);
+        const L = 0.5 * dp.run();
+        invN[0] = 1 / n;
+        vjpMean(th, dp.G, invN, 1, grad, mask);
         return L;
       }
       const D = rowCache.use(X, n);

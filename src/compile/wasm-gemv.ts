@@ -134,6 +134,12 @@ const up4 = (k: number): number => (k + 3) & ~3;
 /** The data of one set, padded in WebAssembly memory; pass(β) fills g = Σ_j r_j x_j / n and returns Σ_j r_j² / n. */
 export interface DataPass {
   pass(beta: Float64Array, g: Float64Array): number;
+  /** β in WebAssembly memory (d entries), for a caller that writes it in place instead of copying it in. */
+  readonly beta: Float64Array;
+  /** G = Σ_j r_j x_j (not divided by n) after run(), in WebAssembly memory. */
+  readonly G: Float64Array;
+  /** The pass on the β in `beta`: fills G, returns Σ_j r_j² / n. */
+  run(): number;
 }
 
 /** X (n × d) and y copied once into WebAssembly memory, or null without WebAssembly SIMD or for data too large for it. */
@@ -151,14 +157,20 @@ export function dataPass(X: Float64Array, Y: Float64Array, n: number, d: number)
   H.set(Y.subarray(0, n), yOff);
   const B = H.subarray(bOff, bOff + d4), G = H.subarray(gOff, gOff + d4);
   const inv = 1 / n;
+  const once = (): number => {
+    G.fill(0);
+    return run(xOff * 8, bOff * 8, yOff * 8, gOff * 8, n4, d4) * inv;
+  };
   return {
+    beta: B.subarray(0, d),
+    G: G.subarray(0, d),
+    run: once,
     pass(beta, g) {
       if (beta.length === d) B.set(beta);
       else B.set(beta.subarray(0, d));
-      G.fill(0);
-      const s = run(xOff * 8, bOff * 8, yOff * 8, gOff * 8, n4, d4);
+      const s = once();
       for (let a = 0; a < d; a++) g[a] = G[a] * inv;
-      return s * inv;
+      return s;
     },
   };
 }
