@@ -476,7 +476,6 @@ ${be.lines.join('\n')}
   const perPass = 2 * H * P + 2 * dIn;
   const switcher = momentBeta ? new MomentSwitch(dIn, 1, perPass, 4 * H * P + 3 * dIn, gain)
     : vectorMoments ? new MomentSwitch(dIn, c, perPass, 0.5 * dIn * perPass) : null;
-  const invN = new Float64Array(1);
   const beta = new Float64Array(dIn), delta = new Float64Array(dIn * c), gRow = new Float64Array(dIn * c), one = Float64Array.of(1);
   const ident = vectorMoments ? identityRows(dIn) : null, bT = new Float64Array(vectorMoments ? dIn * c : 0), sRow = new Float64Array(c);
   /**
@@ -603,11 +602,12 @@ ${be.lines.join('\n')}
       }
       const dp = passFor(X, Y, n, mask);
       if (dp) {
-        // β written and G read in WebAssembly memory; ∇_θ L = ∇_θ f(x := G)·(1/n) (vjpMean's cotangent)
+        // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
         momentBeta!(th, dp.beta, mask);
         const L = 0.5 * dp.run();
-        invN[0] = 1 / n;
-        vjpMean(th, dp.G, invN, 1, grad, mask);
+        const G = dp.G, inv = 1 / n;
+        for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
+        vjpMean(th, gRow, one, 1, grad, mask);
         return L;
       }
       const D = rowCache.use(X, n);
