@@ -118,7 +118,8 @@ export function batchedDescent(jobs: GdJob[]): (Trajectory | GradflowError)[] {
     }
   }
   const TH = new Float64Array(B * N), G = new Float64Array(B * N);
-  const th = jobs.map(() => new Float64Array(N)), g = jobs.map(() => new Float64Array(N)); void TH; void G;
+  // run b's θ and ∇L are rows b of TH and G (views made once)
+  const th = jobs.map((_, b) => TH.subarray(b * N, (b + 1) * N)), g = jobs.map((_, b) => G.subarray(b * N, (b + 1) * N));
   for (const [b, j] of jobs.entries()) th[b].set(j.p.theta0);
   const lossGrad = jobs.map((j) => fixedDataLossGrad(j.p));
   const records: DescentRecord[][] = jobs.map(() => []);
