@@ -46,6 +46,7 @@ import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { quadForms } from './agf/quadratic.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
 import type { JumpProgress } from '../util/progress.ts';
@@ -192,7 +193,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: opts.fitIter ?? 20000 };
+  const gaussNewton = scalarParams(p.layout);
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton, maxIter: opts.fitIter ?? 20000, quad: gaussNewton ? quadForms(p) : null };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -267,7 +269,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     w.state = null;
     activeMask[w.slot] = 1;
     theta.set(v, w.slot * P);
-    bestSize(p, theta, activeMask, w.slot, 2);
+    bestSize(p, theta, activeMask, w.slot, 2, cost.quad);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
     const fit = fitWithCollapses(p, set, cost, (i) => {

@@ -14,6 +14,7 @@ import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
 import { formatNumber } from '../../report/table.ts';
+import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -32,6 +33,11 @@ export interface CostOptions {
    */
   gaussNewton?: boolean;
   maxIter: number;
+  /**
+   * The neurons' quadratic forms (quadratic.ts; κ = 2 polynomial, MSE): Gauss–Newton, bestSize and
+   * the collapse test then evaluate only the active neurons, not a kernel pass over all H.
+   */
+  quad?: QuadForms | null;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
   /**
@@ -50,18 +56,25 @@ export interface CostOptions {
  * f_i(sθ̄) = s^κ f_i(θ̄), so s^κ = E⟨f_i, r_{−i}⟩ / E‖f_i‖²); a neuron entering at norm 1 would
  * otherwise have the first quasi-Newton step throw it across the origin, a saddle of L.
  */
-export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: number, kappa: number): void {
+export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: number, kappa: number, quad?: QuadForms | null): void {
   const { X, Y, n } = p.data;
   const { H, P, c } = p.layout;
   const others = mask.slice();
   others[i] = 0;
   const f = new Float64Array(n * c);
-  p.kernels.forward(theta, X, n, f, others);
-  const outs = new Float64Array(H * n * c);
-  p.kernels.neuronOutputs(theta, X, n, outs);
+  const fi0 = new Float64Array(n * c);
+  if (quad) {
+    maskedForward(quad, theta, others, f);
+    neuronOutput(quad, theta, i, fi0);
+  } else {
+    p.kernels.forward(theta, X, n, f, others);
+    const outs = new Float64Array(H * n * c);
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    fi0.set(outs.subarray(i * n * c, (i + 1) * n * c));
+  }
   let num = 0, den = 0;
   for (let q = 0; q < n * c; q++) {
-    const fi = outs[i * n * c + q];
+    const fi = fi0[q];
     num += fi * (Y[q] - f[q]);
     den += fi * fi;
   }
@@ -134,7 +147,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
   if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
-    const gn = gaussNewton(p, theta, mask, 30, o.gtol);
+    const gn = o.quad ? gaussNewtonQuad(p, o.quad, theta, mask, 30, o.gtol) : gaussNewton(p, theta, mask, 30, o.gtol);
     if (gn.converged) return { loss: gn.loss, evaluations: gn.evaluations };
     theta.set(start);
     evaluations += gn.evaluations;
@@ -166,7 +179,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     loss = polish.loss;
   }
   if (!o.gaussNewton) return { loss, evaluations };
-  const gn = gaussNewton(p, theta, mask, 3, 0, 3);
+  const gn = o.quad ? gaussNewtonQuad(p, o.quad, theta, mask, 3, 0, 3) : gaussNewton(p, theta, mask, 3, 0, 3);
   return { loss: gn.loss, evaluations: evaluations + gn.evaluations };
 }
 
@@ -240,6 +253,70 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     gn = gt1;
   }
   return { loss: L, evaluations, converged: gn <= gtol };
+}
+
+/**
+ * gaussNewton on the quadratic-form table (quadratic.ts): the same steps, line search and stopping
+ * rules, with the outputs, the loss (1/2n)Σ‖r‖², its gradient −Jᵀr/n and J itself evaluated exactly
+ * over the active neurons only — no kernel pass over the H − A others. J at an accepted trial point
+ * is the next step's J.
+ */
+function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Uint8Array, maxIter: number, gtol: number, polish = 2): { loss: number; evaluations: number; converged: boolean } {
+  const { Y, n } = p.data;
+  const { H, P } = p.layout;
+  const idx: number[] = [];
+  for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
+  const N = idx.length, M = Q.nc;
+  /** Residual, J's columns, loss and ‖∇L‖ at th. */
+  const at = (th: Float64Array): { r: Float64Array; cols: Float64Array[]; L: number; gn: number } => {
+    const f = new Float64Array(M);
+    maskedForward(Q, th, mask, f);
+    const r = Float64Array.from(f, (v, q) => Y[q] - v);
+    let L = 0;
+    for (let q = 0; q < M; q++) L += r[q] * r[q];
+    const cols = idx.map((q) => {
+      const col = new Float64Array(M);
+      neuronJacobianColumn(Q, th, Math.floor(q / P), q % P, col);
+      return col;
+    });
+    let g2 = 0;
+    for (const col of cols) {
+      let s = 0;
+      for (let m = 0; m < M; m++) s += col[m] * r[m];
+      g2 += (s / n) ** 2;
+    }
+    return { r, cols, L: L / (2 * n), gn: Math.sqrt(g2) };
+  };
+  let cur = at(theta);
+  let evaluations = 1;
+  if (N === 0 || N > 400) return { loss: cur.L, evaluations, converged: false };
+  const trial = new Float64Array(theta.length);
+  let extra = 0;
+  for (let it = 0; it < maxIter && extra < polish; it++) {
+    if (cur.gn <= gtol) {
+      // polish only above the gradient's round-off floor (ε·Σ_k ‖J_k‖‖r‖/n): below it a step
+      // cannot lower ‖∇L‖ and the line search would spend its 12 trials finding that out
+      let floor = 0, rn = 0;
+      for (let m = 0; m < M; m++) rn += cur.r[m] * cur.r[m];
+      for (const col of cur.cols) { let s = 0; for (let m = 0; m < M; m++) s += col[m] * col[m]; floor += Math.sqrt(s); }
+      if (cur.gn <= (64 * Number.EPSILON * floor * Math.sqrt(rn)) / n) break;
+      extra++;
+    }
+    const { x: delta } = lsqPivoted(cur.cols, cur.r, 1e-9);
+    let t = 1, ok = false, next = cur;
+    for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
+      trial.set(theta);
+      idx.forEach((q, k) => { trial[q] += t * delta[k]; });
+      next = at(trial);
+      evaluations++;
+      const flat = Math.abs(next.L - cur.L) <= 1e-12 * Math.abs(cur.L);
+      ok = flat ? next.gn < cur.gn : next.L < cur.L;
+    }
+    if (!ok) break;
+    theta.set(trial);
+    cur = next;
+  }
+  return { loss: cur.L, evaluations, converged: cur.gn <= gtol };
 }
 
 /**
@@ -330,9 +407,15 @@ export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Ar
   const signed = scalarParams(p.layout);
   const nc = n * c;
   const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
-  p.kernels.neuronOutputs(theta, X, n, outs);
-  p.kernels.forward(theta, X, n, fwd, mask);
-  if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  if (o.quad) {
+    maskedNeuronOutputs(o.quad, theta, mask, outs);
+    maskedForward(o.quad, theta, mask, fwd);
+    if (signed) maskedNeuronOutputs(o.quad, before, mask, outs0);
+  } else {
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    p.kernels.forward(theta, X, n, fwd, mask);
+    if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  }
   const c0 = new Float64Array(H), c1 = new Float64Array(H);
   let best = -1, bestKey = Infinity, at = 1;
   for (let i = 0; i < H; i++) {
@@ -466,7 +549,9 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
   let gradNorm = 0;
   const before = set.theta.slice();
   const ref = new Float64Array(H * n * c);
-  p.kernels.neuronOutputs(before, X, n, ref);
+  // only the active neurons' rows are read (the mask only shrinks here)
+  if (o.quad) maskedNeuronOutputs(o.quad, before, set.mask, ref);
+  else p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
     const fit = fitActive(p, set.theta, set.mask, o);
     evaluations += fit.evaluations + 1;

@@ -54,7 +54,7 @@ export interface DormantDynamics {
   activationTime(st: DormantState): number;
   /** A cheap lower bound on activationTime (optional: the engine then skips neurons that cannot be first). */
   activationLowerBound?(st: DormantState): number;
-  /** The state in basis `next` when next has the same vectors, in the same order, as st.basis (optional: only the rates changed, nothing to re-expand). */
+  /** st itself, moved to basis `next`, when next has the same vectors in the same order as st.basis (optional: only the rates changed, nothing to re-expand). */
   rebase?(st: DormantState, next: Eigenbasis): DormantState;
   advance(st: DormantState, t: number): void;
   clone(st: DormantState): DormantState;
@@ -108,7 +108,7 @@ function flowDynamics(ar: LogArith): DormantDynamics {
     reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
     activationTime: (st) => flowActivationTime(ar, st),
     activationLowerBound: (st) => flowActivationLowerBound(ar, st),
-    rebase: (st, next) => ({ basis: next, s: st.s, l: st.l }),
+    rebase: (st, next) => { st.basis = next; return st; },
     advance: (st, t) => flowAdvance(st, t),
     clone: (st) => cloneGraded(st),
     toVector: (st, P) => flowToVector(ar, st, P),
@@ -151,7 +151,7 @@ function gdDynamics(lr: number): DormantDynamics {
     reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
     activationTime: (st) => firstStep(flowActivationTime(ar, shadow(st))),
     activationLowerBound: (st) => Math.floor(flowActivationLowerBound(ar, shadow(st))),
-    rebase: (st, next) => ({ basis: next, s: st.s, l: st.l }),
+    rebase: (st, next) => { st.basis = next; return st; },
     advance(st, k) {
       if (k === 0) return;
       checkSteps(k);

@@ -161,30 +161,36 @@ export function eigenbasis(M: Float64Array, P: number, scale: number, tol: Spect
 function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous: Eigenbasis): Eigenbasis | null {
   const V = previous.vectors;
   if (V.length !== P) return null;
-  const rho = new Float64Array(P), res = new Float64Array(P);
+  // scratch (this runs once per neuron per plateau: no allocations but the result's values)
+  if (kRho.length < P) { kRho = new Float64Array(P); kRes = new Float64Array(P); kW = new Float64Array(P); kOrder = new Int32Array(P); kCluster = new Int32Array(P); }
+  const rho = kRho, res = kRes, w = kW, order = kOrder, cluster = kCluster;
+  const z = tol.zeroTol * scale;
   for (let k = 0; k < P; k++) {
     const e = V[k];
     let q = 0;
     for (let a = 0; a < P; a++) {
-      let w = 0;
-      for (let b = 0; b < P; b++) w += M[a * P + b] * e[b];
-      q += w * e[a];
+      let x = 0;
+      for (let b = 0; b < P; b++) x += M[a * P + b] * e[b];
+      w[a] = x;
+      q += x * e[a];
     }
     let r = 0;
-    for (let a = 0; a < P; a++) {
-      let w = 0;
-      for (let b = 0; b < P; b++) w += M[a * P + b] * e[b];
-      r += (w - q * e[a]) ** 2;
-    }
-    const z = tol.zeroTol * scale;
-    if (Math.abs(q) > 0.5 * z && Math.abs(q) < 2 * z) return null; // near the zero threshold: eigenbasis decides
-    rho[k] = Math.abs(q) <= z ? 0 : q;
+    for (let a = 0; a < P; a++) r += (w[a] - q * e[a]) ** 2;
+    const aq = Math.abs(q);
+    if (aq > 0.5 * z && aq < 2 * z) return null; // near the zero threshold: eigenbasis decides
+    rho[k] = aq <= z ? 0 : q;
     res[k] = Math.sqrt(r);
   }
-  // eigenbasis's order: decreasing value, ties (one eigenspace) in the previous basis's order
-  const order = Array.from({ length: P }, (_, k) => k).sort((a, b) => rho[b] - rho[a] || a - b);
+  // eigenbasis's order: decreasing value, ties (one eigenspace) in the previous basis's order (insertion sort: P is small)
+  let same = true;
+  for (let k = 0; k < P; k++) {
+    let j = k;
+    while (j > 0 && rho[order[j - 1]] < rho[k]) { order[j] = order[j - 1]; j--; }
+    order[j] = k;
+    if (j !== k) same = false;
+  }
   const cut = tol.clusterTol * scale;
-  const cluster = new Int32Array(P);
+  cluster[0] = 0;
   for (let j = 1; j < P; j++) {
     const gap = rho[order[j - 1]] - rho[order[j]];
     if (gap <= 0.1 * cut) cluster[j] = cluster[j - 1];
@@ -197,7 +203,8 @@ function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralToler
     while (above >= 0 && cluster[above] === cluster[j]) above--;
     while (below < P && cluster[below] === cluster[j]) below++;
     const gap = Math.min(above >= 0 ? rho[order[above]] - rho[order[j]] : Infinity, below < P ? rho[order[j]] - rho[order[below]] : Infinity);
-    if (!(res[order[j]] <= 1e-8 * gap || res[order[j]] === 0)) return null;
+    const r = res[order[j]];
+    if (!(r <= 1e-8 * gap || r === 0)) return null;
   }
   // one rate per cluster: 0 if any member is 0, else the mean
   const values = new Float64Array(P);
@@ -207,9 +214,9 @@ function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralToler
     for (let i = j; i < k; i++) values[i] = zero ? 0 : sum / (k - j);
     j = k;
   }
-  const same = order.every((k, j) => k === j);
-  return { values, vectors: same ? V : order.map((k) => V[k]) };
+  return { values, vectors: same ? V : Array.from(order.subarray(0, P), (k) => V[k]) };
 }
+let kRho = new Float64Array(0), kRes = new Float64Array(0), kW = new Float64Array(0), kOrder = new Int32Array(0), kCluster = new Int32Array(0);
 
 /** Overlap O[n][m] = e_newₙ · e_oldₘ with structural zeros snapped to exactly 0 (a vector kept from the previous basis: exactly 1 with itself, 0 with the others). */
 export function overlaps(next: Eigenbasis, prev: Eigenbasis, snapTol: number): Float64Array[] {
