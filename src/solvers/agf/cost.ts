@@ -101,9 +101,10 @@ export interface FitResult {
 
 export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): FitResult {
   const syms = o.balance?.length ? o.balance : null;
-  const conserved = syms ? Array.from(mask, (on, i) => (on ? conservedOf(p, theta, i, syms) : [])) : [];
+  const conserved = new Map<number, number[]>();
+  if (syms) mask.forEach((on, i) => { if (on) conserved.set(i, conservedOf(p, theta, i, syms)); });
   const r = fitActiveRaw(p, theta, mask, o);
-  if (syms) mask.forEach((on, i) => { if (on) rebalanceNeuron(p, theta, i, syms, conserved[i]); });
+  if (syms) for (const [i, c] of conserved) if (mask[i]) rebalanceNeuron(p, theta, i, syms, c);
   return { ...r, gradNorm: activeGradNorm(p, theta, mask) };
 }
 
