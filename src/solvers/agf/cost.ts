@@ -13,6 +13,7 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
+import { jacobiEig } from './spectral.ts';
 import { formatNumber } from '../../report/table.ts';
 import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
@@ -302,7 +303,7 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
       if (cur.gn <= (64 * Number.EPSILON * floor * Math.sqrt(rn)) / n) break;
       extra++;
     }
-    const { x: delta } = lsqPivoted(cur.cols, cur.r, 1e-9);
+    const delta = reducedStep(cur.cols, cur.r, P);
     let t = 1, ok = false, next = cur;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);
@@ -317,6 +318,43 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
     cur = next;
   }
   return { loss: cur.L, evaluations, converged: cur.gn <= gtol };
+}
+
+/**
+ * The Gauss–Newton step min ‖r − Jδ‖ with each neuron's block of P columns first reduced to its
+ * range: a neuron's rescaling symmetries make its columns dependent (a diagonal neuron's ∂_u f and
+ * ∂_v f are parallel), so the pivoted QR would spend half its work on columns it then drops. Per
+ * neuron the columns are combined along the eigenvectors w of J_iᵀJ_i whose singular values exceed
+ * 1e-9 of the neuron's largest; the QR (rank-revealing at 1e-9, basic solution across neurons)
+ * runs on those, and δ_i = Σ_k z_k w_k — the step within a neuron is orthogonal to its symmetry
+ * directions (for a diagonal neuron it keeps u² − v² to first order) instead of moving one
+ * parameter; the outputs it reaches are the same.
+ */
+function reducedStep(cols: Float64Array[], r: Float64Array, P: number): Float64Array {
+  const N = cols.length, M = r.length;
+  const delta = new Float64Array(N);
+  if (P === 1) return lsqPivoted(cols, r, 1e-9).x;
+  const red: Float64Array[] = [], dirs: { base: number; w: Float64Array }[] = [];
+  const G = new Float64Array(P * P);
+  for (let base = 0; base < N; base += P) {
+    for (let a = 0; a < P; a++) for (let b = a; b < P; b++) {
+      let d = 0;
+      const ca = cols[base + a], cb = cols[base + b];
+      for (let m = 0; m < M; m++) d += ca[m] * cb[m];
+      G[a * P + b] = G[b * P + a] = d;
+    }
+    const { values, vectors } = jacobiEig(G, P);
+    for (let k = 0; k < P; k++) {
+      if (!(values[k] > 1e-18 * values[0])) break; // σ_k ≤ 1e-9 σ_max (values decreasing)
+      const w = vectors[k], col = new Float64Array(M);
+      for (let a = 0; a < P; a++) { const c = cols[base + a], wa = w[a]; for (let m = 0; m < M; m++) col[m] += wa * c[m]; }
+      red.push(col);
+      dirs.push({ base, w });
+    }
+  }
+  const { x: z } = lsqPivoted(red, r, 1e-9);
+  dirs.forEach(({ base, w }, k) => { for (let a = 0; a < P; a++) delta[base + a] += z[k] * w[a]; });
+  return delta;
 }
 
 /**
@@ -381,6 +419,13 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   return { loss: L, evaluations };
 }
 
+const scratchBuffers: Float64Array[] = [];
+/** Reused buffer k of at least `length` entries (contents arbitrary): the collapse test's per-neuron outputs. */
+function scratch(k: number, length: number): Float64Array {
+  if (!(scratchBuffers[k]?.length >= length)) scratchBuffers[k] = new Float64Array(length);
+  return scratchBuffers[k].subarray(0, length);
+}
+
 /** A collapse found by collapsedNeuron; for neurons with signed outputs, each neuron's coefficient on its reference output at the round's start (c0) and at its fit (c1). */
 interface Collapse {
   neuron: number;
@@ -406,7 +451,8 @@ export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Ar
   const { H, c } = p.layout;
   const signed = scalarParams(p.layout);
   const nc = n * c;
-  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
+  // with the table only the active rows are written and read: reused buffers, not H·n·c zeros per call
+  const outs = o.quad ? scratch(0, H * nc) : new Float64Array(H * nc), outs0 = o.quad ? scratch(1, H * nc) : new Float64Array(H * nc), fwd = new Float64Array(nc);
   if (o.quad) {
     maskedNeuronOutputs(o.quad, theta, mask, outs);
     maskedForward(o.quad, theta, mask, fwd);
@@ -548,8 +594,8 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
   let evaluations = 0;
   let gradNorm = 0;
   const before = set.theta.slice();
-  const ref = new Float64Array(H * n * c);
   // only the active neurons' rows are read (the mask only shrinks here)
+  const ref = o.quad ? scratch(2, H * n * c) : new Float64Array(H * n * c);
   if (o.quad) maskedNeuronOutputs(o.quad, before, set.mask, ref);
   else p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
