@@ -15,8 +15,10 @@
  * run's wall is its CPU, and an N-worker run's is at best serial + (cpu_N − serial)/N, the serial
  * part measured as the CPU of the same command resuming the complete grid (start, set-up, tables,
  * report files). The cells files are checked byte-identical. Needs dist/ (npm run build).
+ * Last, a grid with gd (2 alpha × 4 seeds × 2 widths) with --batch 1 and --batch 8 (a width's
+ * eight descents stepped together, src/sweep/batched-gd.ts; BENCH_SWEEP_GD=0 skips it).
  * `BENCH_SWEEP_SMALL=1` runs a 3 × 4 × 2 grid, `BENCH_SWEEP_SEEDS=0..39` a larger one,
- * `BENCH_SWEEP_MODEL=diagonal|linear` one model.
+ * `BENCH_SWEEP_MODEL=diagonal|linear|gd` one of the three.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -107,5 +109,34 @@ for (const [name, argv] of grids.filter(([g]) => !only || g === only)) {
     console.log(`  ${c.label.padEnd(30)} ${b.wall.toFixed(2).padStart(6)} s wall ${b.cpu.toFixed(2).padStart(6)} s CPU (${b.processes} process${b.processes > 1 ? 'es' : ''}, busiest ${b.busiest.toFixed(2)} s)${vs}`);
   }
   console.log(`  cells.jsonl identical across all runs`);
+}
+
+// batched gradient descent (--batch, src/sweep/batched-gd.ts): the same cells with gd, one descent at a time vs 8 stepped together
+if (process.env.BENCH_SWEEP_GD !== '0' && (!only || only === 'gd')) {
+  const argv = ['diagonal', '--methods', 'agf,gd', '--alphas', '1e-2,1e-4', '--seeds', '0..3', '--dim', 'd=5,10'];
+  const st = configs[1];
+  const best: Timing[] = [];
+  let refCells: string | null = null;
+  const batches = [1, 8];
+  for (let round = 0; round < rounds; round++) {
+    for (const [q, b] of batches.entries()) {
+      const out = join(tmp, `gd-${q}`);
+      const t = once('diagonal gd', [...argv, '--batch', String(b)], st, out);
+      const prev = best[q];
+      best[q] = prev ? { wall: Math.min(prev.wall, t.wall), cpu: Math.min(prev.cpu, t.cpu), busiest: Math.min(prev.busiest, t.busiest), processes: t.processes } : t;
+      const cells = readFileSync(join(out, 'cells.jsonl'), 'utf8');
+      if (refCells === null) refCells = cells;
+      else if (cells !== refCells) {
+        console.log(`diagonal gd: cells.jsonl differs between --batch 1 and --batch ${b}`);
+        process.exit(1);
+      }
+    }
+  }
+  console.log(`diagonal, methods agf,gd, 2 alpha × 4 seeds × 2 widths, 1 worker ${st.nodeFlags.join(' ')} (load average now ${load()}):`);
+  for (const [q, b] of batches.entries()) {
+    const vs = q === 0 ? '' : ` · ${(best[0].wall / best[q].wall).toFixed(2)}× wall, ${(best[0].cpu / best[q].cpu).toFixed(2)}× CPU vs --batch 1`;
+    console.log(`  --batch ${String(b).padEnd(24)} ${best[q].wall.toFixed(2).padStart(6)} s wall ${best[q].cpu.toFixed(2).padStart(6)} s CPU${vs}`);
+  }
+  console.log('  cells.jsonl identical');
 }
 rmSync(tmp, { recursive: true, force: true });

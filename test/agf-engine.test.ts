@@ -25,6 +25,7 @@ import { neuronJacobianColumn, neuronOutput, quadForms } from '../src/solvers/ag
 import { eigenbasis, jacobiEig } from '../src/solvers/agf/spectral.ts';
 import { activationLowerBound, activationTime } from '../src/solvers/agf/graded.ts';
 import { FINITE } from '../src/solvers/agf/logscale.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
 import { Rng } from '../src/util/rng.ts';
 
 describe('diagonal: generic engine = closed form at every α', () => {
@@ -170,6 +171,26 @@ describe('the fast paths of the κ = 2 engine against direct computations', () =
         expect(Math.sqrt(res)).toBeLessThanOrEqual(1e-12);
       });
     }
+  });
+
+  it('gradient descent: fits are rebalanced to the flow\'s conserved u² − v², so the saddle\'s sharpness is the one descent meets — seed 5, d = 8, lr = 0.05: the schedule continues past the saddle an unbalanced fit called unstable (lr·λ_max 2.52), as simulated descent does', () => {
+    const p = createProblem(diagonal, { data: correlatedData(5, 16, 8), dims: { d: 8 }, alpha: 1e-8, seed: 5 });
+    const g = solveAgf(p, { algorithm: { kind: 'gd', lr: 0.05 } });
+    expect(g.extra?.status).not.toBe('unstable');
+    // the active neurons keep the flow's invariant u² − v² = 2α² (init u = √2·α, v = 0)
+    const th = g.extra!.finalTheta as number[], act = (g.extra!.activeSets as number[][]).at(-1)!;
+    expect(act.length).toBeGreaterThan(2);
+    for (const i of act) expect(Math.abs(th[2 * i] ** 2 - th[2 * i + 1] ** 2 - 2e-16)).toBeLessThanOrEqual(1e-12 * (th[2 * i] ** 2 + th[2 * i + 1] ** 2));
+    const last = g.jumps.at(-1)!, before = g.jumps.at(-2)!;
+    const steps = Math.ceil(1.3 * last.step!);
+    const tr = solveDescent(p, { lr: 0.05, steps, recordEvery: 100 });
+    // the simulated loss ends on the predicted last plateau, and crosses the midpoint between the
+    // last two plateaus near the predicted step (the jump's width is O(1/λ) steps; α-offsets O(1/log(1/α)))
+    expect(Math.abs(tr.loss.at(-1)! - last.lossAfter)).toBeLessThanOrEqual(1e-3 * last.lossAfter);
+    const mid = 0.5 * (last.lossAfter + before.lossAfter);
+    const k = tr.loss.findIndex((L) => L < mid);
+    expect(k).toBeGreaterThan(0);
+    expect(Math.abs(tr.monitors.step[k] - last.step!)).toBeLessThanOrEqual(0.05 * last.step!);
   });
 
   it('the activation lower bound never exceeds the activation time (random graded states, rates of both signs)', () => {

@@ -25,10 +25,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { GradflowError } from '../util/errors.ts';
 import type { SweepCell } from './grid.ts';
-import { cellLine, resolveContextModel, runCell, type SweepContext } from './cell.ts';
+import { cellLine, resolveContextModel, runCellBatch, type SweepContext } from './cell.ts';
 
-export type PoolRequest = { type: 'init'; context: SweepContext } | { type: 'cell'; cell: SweepCell };
-export type PoolReply = { type: 'ready' } | { type: 'done'; index: number; line: string } | { type: 'fatal'; message: string; stack: string };
+/** Work goes out in groups (one cell, or a batch of one width's cells: runCellBatch); each group's lines come back together. */
+export type PoolRequest = { type: 'init'; context: SweepContext } | { type: 'cells'; cells: SweepCell[] };
+export type PoolReply = { type: 'ready' } | { type: 'done'; lines: [number, string][] } | { type: 'fatal'; message: string; stack: string };
 
 /** Workers to use by default: every core. */
 export function defaultWorkers(): number {
@@ -40,7 +41,7 @@ export const MAX_WORKERS = 512;
 /** V8 flags of a pooled worker: compiler and GC on the worker's own thread (see above). */
 export const WORKER_V8_FLAGS = ['--single-threaded'];
 
-/** Cells handed to a worker ahead of its answers: the one it computes and the next. */
+/** Groups handed to a worker ahead of its answers: the one it computes and the next. */
 const PREFETCH = 2;
 
 /**
@@ -131,15 +132,17 @@ export function forkedWorkers(workers: number): number {
  * no second warm-up, and it computes between its workers' messages (one cell, then the event
  * loop: every worker always holds its next cell, so none waits while a cell runs here).
  */
-export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void, prestarted?: WorkerPool): Promise<void> {
-  const n = Math.min(Math.max(1, Math.floor(workers)), cells.length);
+export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void, prestarted?: WorkerPool, batch = 1): Promise<void> {
+  const groups = cellGroups(cells, batch);
+  const n = Math.min(Math.max(1, Math.floor(workers)), groups.length);
+  const compute = (def: ReturnType<typeof resolveContextModel>, group: SweepCell[]): [number, string][] => runCellBatch(ctx, def, group).map((r) => [r.index, cellLine(r)]);
   if (n <= 1) {
     prestarted?.release();
-    if (cells.length === 0) return;
+    if (groups.length === 0) return;
     const def = resolveContextModel(ctx);
-    for (const cell of cells) {
-      onLine(cell.index, cellLine(runCell(ctx, def, cell)));
-      // let timers (progress) and signals in between cells
+    for (const group of groups) {
+      for (const [index, line] of compute(def, group)) onLine(index, line);
+      // let timers (progress) and signals in between groups
       await new Promise((r) => setImmediate(r));
     }
     return;
@@ -148,7 +151,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
   const pool = (prestarted ?? new WorkerPool(0)).take(n - 1);
   prestarted?.release();
   await new Promise<void>((resolve, reject) => {
-    const queue = new BlockQueue(cells.length, n);
+    const queue = new BlockQueue(groups.length, n);
     let done = 0, settled = false;
     const stop = (): void => {
       for (const w of pool) if (w.exitCode === null && w.signalCode === null) w.kill();
@@ -159,9 +162,9 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
       stop();
       reject(err);
     };
-    const finished = (index: number, line: string): void => {
-      onLine(index, line);
-      if (++done === cells.length) {
+    const finished = (lines: [number, string][]): void => {
+      for (const [index, line] of lines) onLine(index, line);
+      if (++done === groups.length) {
         settled = true;
         // disconnecting lets each worker exit once its queue is empty
         for (const x of pool) if (x.connected) x.disconnect();
@@ -173,7 +176,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
         const at = queue.take(q);
         if (at === null) return;
         outstanding.n++;
-        w.send({ type: 'cell', cell: cells[at] } satisfies PoolRequest);
+        w.send({ type: 'cells', cells: groups[at] } satisfies PoolRequest);
       }
     };
     // block 0 (the grid's first width) is this process's; worker q takes block q + 1
@@ -186,7 +189,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
         if (m.type === 'done') {
           outstanding.n--;
           try {
-            finished(m.index, m.line);
+            finished(m.lines);
           } catch (err) {
             return fail(err as Error);
           }
@@ -205,7 +208,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
       const at = queue.take(0);
       if (at === null) return;
       try {
-        finished(cells[at].index, cellLine(runCell(ctx, def, cells[at])));
+        finished(compute(def, groups[at]));
       } catch (err) {
         return fail(err as Error);
       }
@@ -213,4 +216,22 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
     };
     setImmediate(here);
   });
+}
+
+/**
+ * The units of work: runs of consecutive cells of one width, at most `batch` long (batch 1: one
+ * cell each). The cells come in grid order, so a group is one width's seeds (and alphas).
+ */
+export function cellGroups(cells: SweepCell[], batch: number): SweepCell[][] {
+  const B = Math.max(1, Math.floor(batch));
+  const groups: SweepCell[][] = [];
+  let key = '';
+  for (const c of cells) {
+    const k = JSON.stringify(c.dims);
+    const last = groups[groups.length - 1];
+    if (last && k === key && last.length < B) last.push(c);
+    else groups.push([c]);
+    key = k;
+  }
+  return groups;
 }

@@ -35,6 +35,8 @@ export interface SweepRunOptions {
   onProgress?: (done: number, total: number, resumed: number) => void;
   /** Workers forked ahead of the grid (pool.ts); released when the cells are done. */
   pool?: WorkerPool;
+  /** Cells of one width whose gradient descents run as one batch (cell.ts runCellBatch; same bytes); default 1. */
+  batch?: number;
 }
 
 export interface SweepRun {
@@ -93,7 +95,7 @@ export async function runSweep(ctx: SweepContext, opts: SweepRunOptions): Promis
       appender?.append(line);
       lines.set(index, line);
       opts.onProgress?.(lines.size, mine.length, resumed);
-    }, opts.pool);
+    }, opts.pool, opts.batch ?? 1);
   } finally {
     opts.pool?.release();
     appender?.close();

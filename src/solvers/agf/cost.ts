@@ -38,6 +38,15 @@ export interface CostOptions {
    * the collapse test then evaluate only the active neurons, not a kernel pass over all H.
    */
   quad?: QuadForms | null;
+  /**
+   * Rescaling symmetries of a neuron (rescaling.ts): after each fit every active neuron is moved
+   * back along its orbits to the conserved values it had when the fit began, as the flow keeps
+   * them. Gauss–Newton's basic solution moves one parameter of a neuron (a diagonal neuron's u or
+   * v alone: exact in one step, the output being bilinear) and so leaves it unbalanced; f and L do
+   * not see that, but the saddle's Hessian does — unbalanced, its sharpness is overstated, and
+   * agf --for gd called saddles unstable that descent passes.
+   */
+  balance?: number[][];
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
   /**
@@ -91,7 +100,11 @@ export interface FitResult {
 }
 
 export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): FitResult {
+  const syms = o.balance?.length ? o.balance : null;
+  const conserved = new Map<number, number[]>();
+  if (syms) mask.forEach((on, i) => { if (on) conserved.set(i, conservedOf(p, theta, i, syms)); });
   const r = fitActiveRaw(p, theta, mask, o);
+  if (syms) for (const [i, c] of conserved) if (mask[i]) rebalanceNeuron(p, theta, i, syms, c);
   return { ...r, gradNorm: activeGradNorm(p, theta, mask) };
 }
 
@@ -381,6 +394,13 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   return { loss: L, evaluations };
 }
 
+const scratchBuffers: Float64Array[] = [];
+/** Reused buffer k of at least `length` entries (contents arbitrary): the collapse test's per-neuron outputs. */
+function scratch(k: number, length: number): Float64Array {
+  if (!(scratchBuffers[k]?.length >= length)) scratchBuffers[k] = new Float64Array(length);
+  return scratchBuffers[k].subarray(0, length);
+}
+
 /** A collapse found by collapsedNeuron; for neurons with signed outputs, each neuron's coefficient on its reference output at the round's start (c0) and at its fit (c1). */
 interface Collapse {
   neuron: number;
@@ -406,7 +426,8 @@ export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Ar
   const { H, c } = p.layout;
   const signed = scalarParams(p.layout);
   const nc = n * c;
-  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
+  // with the table only the active rows are written and read: reused buffers, not H·n·c zeros per call
+  const outs = o.quad ? scratch(0, H * nc) : new Float64Array(H * nc), outs0 = o.quad ? scratch(1, H * nc) : new Float64Array(H * nc), fwd = new Float64Array(nc);
   if (o.quad) {
     maskedNeuronOutputs(o.quad, theta, mask, outs);
     maskedForward(o.quad, theta, mask, fwd);
@@ -548,8 +569,8 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
   let evaluations = 0;
   let gradNorm = 0;
   const before = set.theta.slice();
-  const ref = new Float64Array(H * n * c);
   // only the active neurons' rows are read (the mask only shrinks here)
+  const ref = o.quad ? scratch(2, H * n * c) : new Float64Array(H * n * c);
   if (o.quad) maskedNeuronOutputs(o.quad, before, set.mask, ref);
   else p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {

@@ -62,11 +62,18 @@ export function quadForms(p: Problem, maxEntries = 1 << 22): QuadForms | null {
   return err <= 1e-10 * Math.max(size, 1e-300) ? Q : null;
 }
 
+let mono = new Float64Array(0);
+/** A reused buffer for one neuron's monomials (these functions run once per active neuron and evaluation). */
+function monoScratch(T: number): Float64Array {
+  if (mono.length < T) mono = new Float64Array(T);
+  return mono;
+}
+
 /** f_i at every output (length nc) for θ_i = theta[i·P …]. */
 export function neuronOutput(Q: QuadForms, theta: ArrayLike<number>, i: number, out: Float64Array): void {
   const { P, nc, T, pa, pb, C } = Q;
   const o = i * P;
-  const mono = new Float64Array(T);
+  const mono = monoScratch(T);
   for (let t = 0; t < T; t++) mono[t] = theta[o + pa[t]] * theta[o + pb[t]];
   const base = i * nc * T;
   for (let q = 0; q < nc; q++) {
@@ -81,7 +88,7 @@ export function neuronOutput(Q: QuadForms, theta: ArrayLike<number>, i: number, 
 export function neuronJacobianColumn(Q: QuadForms, theta: ArrayLike<number>, i: number, a: number, out: Float64Array): void {
   const { P, nc, T, pa, pb, C } = Q;
   const o = i * P;
-  const d = new Float64Array(T); // ∂(θ_{pa}θ_{pb})/∂θ_a
+  const d = monoScratch(T); // ∂(θ_{pa}θ_{pb})/∂θ_a
   for (let t = 0; t < T; t++) d[t] = (pa[t] === a ? theta[o + pb[t]] : 0) + (pb[t] === a ? theta[o + pa[t]] : 0);
   const base = i * nc * T;
   for (let q = 0; q < nc; q++) {
@@ -92,10 +99,12 @@ export function neuronJacobianColumn(Q: QuadForms, theta: ArrayLike<number>, i: 
   }
 }
 
+let fScratch = new Float64Array(0);
 /** Σ of the masked neurons' outputs (length nc): the model's forward pass over a few neurons. */
 export function maskedForward(Q: QuadForms, theta: ArrayLike<number>, mask: Uint8Array, out: Float64Array): void {
   out.fill(0);
-  const f = new Float64Array(Q.nc);
+  if (fScratch.length < Q.nc) fScratch = new Float64Array(Q.nc);
+  const f = fScratch;
   for (let i = 0; i < Q.H; i++) {
     if (!mask[i]) continue;
     neuronOutput(Q, theta, i, f);

@@ -57,12 +57,13 @@ export function jacobiEig(Ain: ArrayLike<number>, P: number): { values: Float64A
  * Hessians of the utilities of every neuron slot against residual r: out[i] is M_i (P×P,
  * row-major, symmetrised). One vjp per parameter coordinate, all slots at once.
  */
-export function utilityHessians(p: Problem, r: Float64Array): Float64Array[] {
+export function utilityHessians(p: Problem, r: Float64Array, into?: Float64Array[]): Float64Array[] {
   const { H, P } = p.layout;
   const { X, n } = p.data;
   const packed = new Float64Array(H * P);
   const g = new Float64Array(H * P);
-  const out = Array.from({ length: H }, () => new Float64Array(P * P));
+  // `into`: the previous plateau's matrices, overwritten (every entry is written below)
+  const out = into ?? Array.from({ length: H }, () => new Float64Array(P * P));
   for (let k = 0; k < P; k++) {
     packed.fill(0);
     for (let i = 0; i < H; i++) packed[i * P + k] = 1;
@@ -102,10 +103,13 @@ function dot(a: Float64Array, b: Float64Array): number {
 
 /**
  * Eigenbasis of M whose eigenspaces reuse the previous basis's vectors wherever they lie inside
- * them (to snapTol), completed by Gram–Schmidt of M's own eigenvectors.
+ * them (to snapTol), completed by Gram–Schmidt of M's own eigenvectors. With `inPlace`, a kept
+ * basis in unchanged order is `previous` itself with its values overwritten (no allocation per
+ * neuron and plateau): for callers that read a basis's rates only while it is current (flow
+ * dynamics; not the discrete algorithms, whose caches key on bases).
  */
-export function eigenbasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous?: Eigenbasis): Eigenbasis {
-  const kept = previous ? keptBasis(M, P, scale, tol, previous) : null;
+export function eigenbasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous?: Eigenbasis, inPlace = false): Eigenbasis {
+  const kept = previous ? keptBasis(M, P, scale, tol, previous, inPlace) : null;
   if (kept) return kept;
   const { values, vectors } = jacobiEig(M, P);
   for (let k = 0; k < P; k++) if (Math.abs(values[k]) <= tol.zeroTol * scale) values[k] = 0;
@@ -158,7 +162,7 @@ export function eigenbasis(M: Float64Array, P: number, scale: number, tol: Spect
  * This is the common case of a neuron whose invariant subspaces are fixed by structure (each
  * diagonal neuron's 2×2 block: M = [[0, c], [c, 0]] on every plateau).
  */
-function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous: Eigenbasis): Eigenbasis | null {
+function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous: Eigenbasis, inPlace: boolean): Eigenbasis | null {
   const V = previous.vectors;
   if (V.length !== P) return null;
   // scratch (this runs once per neuron per plateau: no allocations but the result's values)
@@ -207,13 +211,14 @@ function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralToler
     if (!(r <= 1e-8 * gap || r === 0)) return null;
   }
   // one rate per cluster: 0 if any member is 0, else the mean
-  const values = new Float64Array(P);
+  const values = inPlace && same ? previous.values : new Float64Array(P);
   for (let j = 0; j < P;) {
     let k = j, sum = 0, zero = false;
     for (; k < P && cluster[k] === cluster[j]; k++) { sum += rho[order[k]]; zero ||= rho[order[k]] === 0; }
     for (let i = j; i < k; i++) values[i] = zero ? 0 : sum / (k - j);
     j = k;
   }
+  if (values === previous.values) return previous;
   return { values, vectors: same ? V : Array.from(order.subarray(0, P), (k) => V[k]) };
 }
 let kRho = new Float64Array(0), kRes = new Float64Array(0), kW = new Float64Array(0), kOrder = new Int32Array(0), kCluster = new Int32Array(0);
