@@ -46,6 +46,8 @@ import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { quadForms } from './agf/quadratic.ts';
+import { rescalingSymmetries } from './agf/rescaling.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
 import type { JumpProgress } from '../util/progress.ts';
@@ -192,7 +194,10 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: opts.fitIter ?? 20000 };
+  const gaussNewton = scalarParams(p.layout);
+  const quad = gaussNewton ? quadForms(p) : null;
+  // Gauss–Newton fits on the table are rebalanced to the flow's conserved quantities (cost.ts `balance`)
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton, maxIter: opts.fitIter ?? 20000, quad, ...(quad ? { balance: rescalingSymmetries(p) } : {}) };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -217,7 +222,13 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
-  const current = (st: GradedState, g: number): GradedState => (st.basis === bases[g] ? st : dyn.reexpand(st, bases[g], overlaps(bases[g], st.basis, snapTol)));
+  const current = (st: GradedState, g: number): GradedState => {
+    const b = bases[g];
+    if (st.basis === b) return st;
+    // the same eigenvectors in the same order (spectral.ts keptBasis): only the rates changed
+    if (dyn.rebase && st.basis.vectors === b.vectors) return dyn.rebase(st, b);
+    return dyn.reexpand(st, b, overlaps(b, st.basis, snapTol));
+  };
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     plateaus++;
@@ -239,6 +250,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     let tau = Infinity, winner: Unit | null = null;
     for (const u of units) {
       if (u.active || !u.state) continue;
+      // a neuron whose lower bound is later than the earliest so far cannot be first (margin: the root's round-off)
+      if (dyn.activationLowerBound && dyn.activationLowerBound(u.state) > tau * (1 + 1e-9)) continue;
       const t = dyn.activationTime(u.state);
       if (t < tau) { tau = t; winner = u; }
     }
@@ -259,7 +272,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     w.state = null;
     activeMask[w.slot] = 1;
     theta.set(v, w.slot * P);
-    bestSize(p, theta, activeMask, w.slot, 2);
+    bestSize(p, theta, activeMask, w.slot, 2, cost.quad);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
     const fit = fitWithCollapses(p, set, cost, (i) => {
