@@ -13,7 +13,7 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
-import { dampedNewtonCg } from './newton-cg.ts';
+import { groupNewton } from './group-newton.ts';
 import { formatNumber } from '../../report/table.ts';
 import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
@@ -52,8 +52,8 @@ export interface CostOptions {
   ftol?: number;
   /**
    * κ > 2: start the fit with the masked gradient flow itself for `relax` flow-time units (RKC),
-   * then L-BFGS (maxIter > 0), then at most `newtonIter` regularised Newton steps solved by
-   * Newton–CG (newton-cg.ts: Hessian-vector products, no dense Hessian), then move each neuron back along its rescaling orbits (`syms`, from
+   * then L-BFGS (maxIter > 0), then at most `newtonIter` regularised Newton steps with the Hessian
+   * in blocks of coupled neurons (group-newton.ts), then move each neuron back along its rescaling orbits (`syms`, from
    * rescaling.ts) to the conserved values it had when the fit began. AGF's fit is the limit of
    * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
    * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
@@ -177,7 +177,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
       loss = res.f;
     }
     if (o.maskedFlow.newtonIter > 0 && activeGradNorm(p, theta, mask) > o.gtol) {
-      const polish = dampedNewtonCg(p, theta, mask, { gtol: 1e-3 * o.gtol, maxSteps: o.maskedFlow.newtonIter, syms: o.maskedFlow.syms });
+      const polish = groupNewton(p, theta, mask, { gtol: 1e-3 * o.gtol, maxSteps: o.maskedFlow.newtonIter });
       evaluations += polish.evaluations;
       loss = polish.loss;
     }

@@ -196,7 +196,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
-      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (Newton–CG, coupled-group preconditioner), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (Hessian in blocks of coupled neurons), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),

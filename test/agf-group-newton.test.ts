@@ -1,17 +1,18 @@
 /**
- * Newton–CG for κ > 2 fits (src/solvers/agf/newton-cg.ts) against independent references: its
- * Hessian-vector product against forward-mode differentiation (dual numbers, exact) of a
- * hand-written modular gradient, and its end points against a gradient recomputed by that
- * hand-written code (not the compiled kernels it ran on). Its use inside AGF (the three-factor
- * spec: each fit = the normal equations' least-squares fit) is in agf-rescaling.test.ts.
+ * The group-block Newton polish of κ > 2 fits (src/solvers/agf/group-newton.ts) against
+ * independent references: its Hessian blocks against the exact Hessian of a hand-written modular
+ * gradient (forward-mode dual numbers, no differences), its groups against the Fourier structure
+ * (neurons on different frequencies have orthogonal outputs), and its end points against a
+ * gradient recomputed by the hand-written code. Its use inside AGF (the three-factor spec: each
+ * fit = the normal equations' least-squares fit) is in agf-rescaling.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { modularProblem } from '../models/modular.ts';
 import { parseSpectrum } from '../models/modular-data.ts';
-import { activeIndices, dampedNewtonCg, hessVec } from '../src/solvers/agf/newton-cg.ts';
-import { rescalingSymmetries } from '../src/solvers/agf/rescaling.ts';
-import { Rng } from '../src/util/rng.ts';
+import { maximiser } from '../models/modular-theory.ts';
+import { couplingGroups, groupHessians, groupNewton } from '../src/solvers/agf/group-newton.ts';
 import { lbfgs } from '../src/solvers/lbfgs.ts';
+import { Rng } from '../src/util/rng.ts';
 import type { Problem } from '../src/problem.ts';
 
 /**
@@ -73,42 +74,49 @@ function lbfgsStart(pr: Problem, th: Float64Array): void {
 
 const norm = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
 
-describe('Newton–CG Hessian-vector product', () => {
-  it('modular p = 7: central differences of the compiled gradient = the exact directional derivative (dual numbers) to ≤ 1e-8 relative', () => {
-    const pr = modularProblem({ p: 7, H: 4, alpha: 0.5, spectrum: parseSpectrum('1:4,2:2,3:1'), phases: 'random', seed: 2, initSeed: 3 });
-    const { H, P } = pr.layout;
-    const rng = new Rng(5);
-    const th = rng.normalArray(H * P, 0.6);
-    const mask = Uint8Array.from([1, 0, 1, 1]);
-    const idx = activeIndices(P, mask);
-    for (let trial = 0; trial < 3; trial++) {
-      const v = rng.normalArray(idx.length, 1);
-      const dth = new Float64Array(H * P);
-      idx.forEach((q, k) => { dth[q] = v[k]; });
-      const { dg } = handGradDual(pr, th, dth, mask);
-      const want = Float64Array.from(idx, (q) => dg[q]);
-      const got = new Float64Array(idx.length);
-      hessVec(pr, th, mask, idx, v, got, 1e-5 * 0.6 * Math.sqrt(P));
-      const err = norm(got.map((x, k) => x - want[k]));
-      expect(err).toBeLessThan(1e-8 * norm(want));
-      // a dormant neuron's entries are not touched: the product is over the active block only
-      expect(got.length).toBe(3 * P);
-    }
+
+describe('coupled groups and their Hessian blocks', () => {
+  const p = 7;
+  const pr = modularProblem({ p, H: 4, alpha: 0.5, spectrum: parseSpectrum('1:4,2:3,3:2'), seed: 2, initSeed: 3 });
+  const { H, P } = pr.layout;
+  // neurons 0 and 3 on frequency 1 (different phases), 1 on frequency 2, 2 on frequency 3
+  const th = new Float64Array(H * P);
+  [[1, 0], [2, 0], [3, 0], [1, 1.1]].forEach(([freq, phase], i) => { const m = maximiser(p, freq, phase); for (let a = 0; a < P; a++) th[i * P + a] = 1.3 * m[a]; });
+  const mask = new Uint8Array(H).fill(1);
+
+  it('neurons on different frequencies (orthogonal outputs) are apart, neurons sharing one are together', () => {
+    expect(couplingGroups(pr, th, mask).map((g) => g.slice().sort()).sort()).toEqual([[0, 3], [1], [2]]);
+  });
+
+  it('each block = the exact Hessian (dual numbers on a hand-written gradient) within its group, to ≤ 1e-7 relative', () => {
+    const members = couplingGroups(pr, th, mask);
+    const { B } = groupHessians(pr, th, mask, members);
+    members.forEach((grp, k) => {
+      const q2 = grp.flatMap((j) => Array.from({ length: P }, (_, a) => j * P + a)); // active order = neuron order here
+      const m = q2.length;
+      let top = 0, err = 0;
+      q2.forEach((q, col) => {
+        const e = new Float64Array(H * P);
+        e[q] = 1;
+        const { dg } = handGradDual(pr, th, e, mask);
+        q2.forEach((r, row) => { top = Math.max(top, Math.abs(dg[r])); err = Math.max(err, Math.abs(B[k][row * m + col] - dg[r])); });
+      });
+      expect(err).toBeLessThan(1e-7 * top);
+    });
   });
 });
 
-describe('Newton–CG fits', () => {
+describe('group Newton', () => {
   it('modular p = 7, one neuron after L-BFGS from random starts (an attained minimum): ‖∇L‖ recomputed by the hand-written gradient ≤ 1e-11', () => {
     // (two neurons on one frequency class have no attained minimum: their norms grow without bound as L creeps down)
     const pr = modularProblem({ p: 7, H: 1, alpha: 0.5, spectrum: parseSpectrum('1:4'), phases: 'random', seed: 2, initSeed: 3 });
     const { H, P } = pr.layout;
-    const syms = rescalingSymmetries(pr);
     for (const seed of [11, 12, 13]) {
       const th = new Rng(seed).normalArray(H * P, 0.5);
       const mask = Uint8Array.from([1]);
       lbfgsStart(pr, th);
       const L0 = pr.kernels.loss(th, pr.data.X, pr.data.Y, pr.data.n);
-      const r = dampedNewtonCg(pr, th, mask, { gtol: 1e-12, maxSteps: 100, syms });
+      const r = groupNewton(pr, th, mask, { gtol: 1e-12, maxSteps: 100 });
       const { g } = handGradDual(pr, th, new Float64Array(H * P), mask);
       expect(norm(g)).toBeLessThan(1e-11);
       expect(Math.abs(r.gradNorm - norm(g))).toBeLessThan(1e-12);
