@@ -8,6 +8,7 @@
  *    kernel through solveDescent's float64 backend vs a hand-written fused loop.
  * Conventions: loss (1/2n) Σ (y − f)², flow time; diagonal init u = √2·α, v = 0; linear
  * a_i, w_i ~ α·N(0, I)/√dim.
+ * `--schedule-only`: part 1 alone (the ≥ 1000× check, without the κ = 3 and descent parts).
  */
 import { diagonal } from '../models/diagonal.ts';
 import { linear } from '../models/linear.ts';
@@ -60,6 +61,7 @@ for (const [name, p] of problems) {
 report('AGF schedule vs integrating the flow it predicts (default integrator, rtol 1e-10, 101 checkpoints); ratio = flow time ÷ schedule time',
   ['problem', 'jumps', 'flow', 'agf (generic engine)', 'ratio', 'agf closed form', 'ratio', 'pf', 'ratio'], rows1);
 console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+if (process.argv.includes('--schedule-only')) process.exit(0);
 
 // ---- 1b. κ = 3: the modular network (p = 20, H = 18, default α), generic engine vs the model-specific one
 {

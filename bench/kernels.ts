@@ -124,7 +124,9 @@ report('moment form (loss + gradient from the data\'s moments; its time does not
     const { X: Xb, Y: Yb } = p.data;
     const th = p.theta0.map((v, q) => v + 0.01 * Math.sin(q));
     const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length), all = new Uint8Array(p.layout.H).fill(1);
-    const l1 = k.lossGrad(th, Xb, Yb, nn, g1), l2 = k.lossGrad(th, Xb, Yb, nn, g2, all);
+    // the Kernels object runs an all-ones mask as no mask: the masked kernel straight from its source
+    const oneSample = new Function(k.source.lossGrad)() as typeof k.lossGrad;
+    const l1 = k.lossGrad(th, Xb, Yb, nn, g1), l2 = oneSample(th, Xb, Yb, nn, g2, all);
     let gd = 0, gs = 0;
     for (let q = 0; q < th.length; q++) { gd = Math.max(gd, Math.abs(g1[q] - g2[q])); gs = Math.max(gs, Math.abs(g2[q])); }
     const g3 = new Float64Array(th.length);
@@ -135,7 +137,7 @@ report('moment form (loss + gradient from the data\'s moments; its time does not
     for (let round = 0; round < 4; round++) {
       tw.push(timeIt(() => kw.lossGrad(th, Xb, Yb, nn, g3), 80));
       tb.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g1), 80));
-      to.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g2, all), 80));
+      to.push(timeIt(() => oneSample(th, Xb, Yb, nn, g2, all), 80));
     }
     const sp = (a: number[], b: number[]): string => { const r = a.map((x, q) => x / b[q]); return `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`; };
     const us = (xs: number[]): string => `${(Math.min(...xs) * 1e6).toFixed(1)} µs`;
@@ -144,6 +146,35 @@ report('moment form (loss + gradient from the data\'s moments; its time does not
   }
   report('per-sample kernels, same data: the default form (wasm = X β and Xᵀr in WebAssembly SIMD), the sample-blocked lossGrad, and one sample at a time (the masked kernel, all neurons on: the kernel before blocking); speed-ups over one sample, min–max over 4 alternating rounds; rel. differences vs one sample',
     ['problem', 'form', 'default', 'blocked', 'one sample', '× blocked', '× default', 'Δ blocked', 'Δ default'], rowsB);
+}
+
+// ---- masked calls (AGF's fits): the loops over the active neurons against the route lossGrad takes
+// (an all-ones mask runs unmasked; many active neurons take the data pass), diagonal d = 1000, n = 40
+{
+  const dd = 1000, nn = 40;
+  const p = createProblem(diagonal, { dims: { d: dd }, options: { n: nn }, alpha: 0.1, seed: 1, monitors: [] });
+  const k = p.kernels, H = p.layout.H;
+  const loops = new Function(k.source.lossGrad)() as typeof k.lossGrad;
+  const { X: Xb, Y: Yb } = p.data;
+  const th = p.theta0.map((v, q) => v + 0.01 * Math.sin(q));
+  const rowsK: string[][] = [];
+  for (const active of [40, 80, 160, 400, 999, 1000]) {
+    const mask = Uint8Array.from({ length: H }, (_, i) => ((i * active) % H < active ? 1 : 0));
+    const on = mask.reduce((a, b) => a + b, 0);
+    const g1 = new Float64Array(th.length), g2 = new Float64Array(th.length);
+    const l1 = k.lossGrad(th, Xb, Yb, nn, g1, mask), l2 = loops(th, Xb, Yb, nn, g2, mask);
+    let gd = 0, gs = 0;
+    for (let q = 0; q < th.length; q++) { gd = Math.max(gd, Math.abs(g1[q] - g2[q])); gs = Math.max(gs, Math.abs(g2[q])); }
+    const tr: number[] = [], tl: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      tr.push(timeIt(() => k.lossGrad(th, Xb, Yb, nn, g1, mask), 60));
+      tl.push(timeIt(() => loops(th, Xb, Yb, nn, g2, mask), 60));
+    }
+    const r = tl.map((x, q) => x / tr[q]);
+    rowsK.push([`${on}`, k.formFor(Xb, Yb, nn, mask), `${(Math.min(...tr) * 1e6).toFixed(1)} µs`, `${(Math.min(...tl) * 1e6).toFixed(1)} µs`, `${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)}`, `${(Math.abs(l1 - l2) / l2).toExponential(1)} / ${(gd / gs).toExponential(1)}`]);
+  }
+  report(`masked lossGrad, diagonal d = ${dd}, n = ${nn}: the route taken vs the active-neuron loops; speed-up min–max over 4 alternating rounds`,
+    ['active', 'route', 'route', 'loops', 'speed-up', 'rel. ΔL / Δgrad'], rowsK);
 }
 
 // ---- modular (κ = 3 AGF's kernels): all p² pairs, so x_a and x_b each take p distinct rows

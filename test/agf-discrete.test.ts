@@ -308,10 +308,18 @@ describe('momentum with complex roots: the fit run in the algorithm\'s steps (ag
     let worst = 0;
     const rows: string[] = [];
     for (const [make, name, alphas] of [[ex2, '2-D', [1e-5, 1e-6, 1e-7, 1e-8, 1e-9]], [diag, 'diagonal', ALPHAS], [lin, 'linear', ALPHAS]] as const) {
-      let per = 0;
-      const o = offsets(make, (_p, lamHat) => { per = 0.5 / lamHat / 0.1; return { kind: 'nesterov', lr: 0.5 / lamHat, momentum: 0.9 }; }, [...alphas]);
-      const steps = o.D.map((r) => r.map((d) => d / per));
-      for (const r of steps) for (const k of r) if (Number.isFinite(k)) worst = Math.max(worst, Math.abs(k));
+      // the simulated run's jump detector (loss midpoint of the predicted levels) misses the 2-D re-entry at some α: those rows are skipped, at most one per α
+      const steps = alphas.map((alpha) => {
+        const p = make(alpha);
+        const flow = solveAgf(p);
+        const lamHat = Math.max(hessianNormEstimate(p, p.theta0), hessianNormEstimate(p, Float64Array.from(flow.extra!.finalTheta as number[])));
+        const c = compareDiscrete(p, { kind: 'nesterov', lr: 0.5 / lamHat, momentum: 0.9 }, { flow });
+        const seen = c.rows.filter((r) => r.stepSim !== null);
+        expect(seen.length).toBeGreaterThanOrEqual(c.rows.length - 1);
+        for (const r of seen) expect(r.neuronSim).toBe(r.neuron);
+        return seen.map((r) => r.stepPredicted - r.stepSim!);
+      });
+      for (const r of steps) for (const k of r) worst = Math.max(worst, Math.abs(k));
       rows.push(`${name}: Δk ${steps.map((r) => r.map((x) => x.toFixed(1)).join(' ')).join(' | ')}`);
     }
     console.log(`Nesterov m = 0.9, η = 0.5/λ̂, k_pred − k_sim (steps): ${rows.join('; ')}`);

@@ -21,6 +21,12 @@ import { readSpec } from '../src/specfile.ts';
 import { runMethods } from '../src/analysis/runs.ts';
 import { correlatedData } from './helpers/data.ts';
 import { expectSameSchedule } from './helpers/schedules.ts';
+import { neuronJacobianColumn, neuronOutput, quadForms } from '../src/solvers/agf/quadratic.ts';
+import { eigenbasis, jacobiEig } from '../src/solvers/agf/spectral.ts';
+import { activationLowerBound, activationTime } from '../src/solvers/agf/graded.ts';
+import { FINITE } from '../src/solvers/agf/logscale.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
+import { Rng } from '../src/util/rng.ts';
 
 describe('diagonal: generic engine = closed form at every α', () => {
   it('random and correlated datasets (d up to 40, with deactivations), α = 1e-2 … 1e-300: ≤ 1e-9 relative', () => {
@@ -90,6 +96,114 @@ describe('diagonal: generic engine = closed form at every α', () => {
       });
       expect(g.conventions.alpha).toBe(0);
     }
+  });
+});
+
+describe('the fast paths of the κ = 2 engine against direct computations', () => {
+  it('d = 1000, n = 40 (the bench problem): generic = closed form to 1e-9', () => {
+    const p = createProblem(diagonal, { dims: { d: 1000 }, alpha: 1e-8, seed: 4 });
+    const c = solveAgfDiagonal(p);
+    expectSameSchedule(solveAgf(p), c, 1e-9);
+    expect(c.jumps.length).toBeGreaterThan(40);
+  });
+
+  it('quadratic-form table: outputs = the kernel\'s neuronOutputs, Jacobian columns = one-hot vjps (exact rows of J), on diagonal and linear networks; refused for κ = 3', () => {
+    const rng = new Rng(5), rnd = (): number => rng.uniform();
+    for (const p of [createProblem(diagonal, { dims: { d: 7 }, alpha: 0.1, seed: 1 }), createProblem(linear, { dims: { c: 3, d: 4, h: 3 }, alpha: 0.1, seed: 2 })]) {
+      const Q = quadForms(p)!;
+      expect(Q).not.toBeNull();
+      const { H, P, c } = p.layout;
+      const { X, n } = p.data;
+      const nc = n * c;
+      const th = Float64Array.from({ length: H * P }, () => rnd() - 0.5);
+      const outs = new Float64Array(H * nc);
+      p.kernels.neuronOutputs(th, X, n, outs);
+      const f = new Float64Array(nc), col = new Float64Array(nc);
+      let scale = 0;
+      for (const v of outs) scale = Math.max(scale, Math.abs(v));
+      for (let i = 0; i < H; i++) {
+        neuronOutput(Q, th, i, f);
+        for (let q = 0; q < nc; q++) expect(Math.abs(f[q] - outs[i * nc + q])).toBeLessThanOrEqual(1e-13 * scale);
+      }
+      // J row m of neuron i: n·vjpMean with cotangent e_m, restricted to slot i
+      const E = new Float64Array(nc), g = new Float64Array(H * P);
+      for (const m of [0, 3, nc - 1]) {
+        E.fill(0);
+        E[m] = n;
+        p.kernels.vjpMean(th, X, E, n, g, null);
+        for (let i = 0; i < H; i++) for (let a = 0; a < P; a++) {
+          neuronJacobianColumn(Q, th, i, a, col);
+          expect(Math.abs(col[m] - g[i * P + a])).toBeLessThanOrEqual(1e-13 * Math.max(1, Math.abs(g[i * P + a])));
+        }
+      }
+    }
+    const three = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 0.1, seed: 1 });
+    expect(quadForms(three)).toBeNull(); // outputs cubic in θ_i: the premise check refuses the table
+  });
+
+  it('a plateau keeps the previous eigenbasis exactly when its vectors are still eigenvectors, with the eigenvalues of a fresh decomposition; otherwise it decomposes afresh', () => {
+    const rng = new Rng(11), rnd = (): number => rng.uniform();
+    const tol = { zeroTol: 1e-10, clusterTol: 1e-10, snapTol: 1e-9 };
+    for (let trial = 0; trial < 50; trial++) {
+      const P = 2 + (trial % 5);
+      const A = Float64Array.from({ length: P * P }, () => rnd() - 0.5);
+      for (let a = 0; a < P; a++) for (let b = 0; b < a; b++) A[a * P + b] = A[b * P + a];
+      const prev = eigenbasis(A, P, 1, tol);
+      // same eigenvectors, new eigenvalues (one repeated pair when P ≥ 4, one zero when P ≥ 3): M = V diag(μ) Vᵀ
+      const mu = Array.from({ length: P }, () => 2 * rnd() - 1);
+      if (P >= 4) mu[1] = mu[2];
+      if (P >= 3) mu[0] = 0;
+      const M = new Float64Array(P * P);
+      prev.vectors.forEach((v, k) => { for (let a = 0; a < P; a++) for (let b = 0; b < P; b++) M[a * P + b] += mu[k] * v[a] * v[b]; });
+      const kept = eigenbasis(M, P, 1, tol, prev);
+      const fresh = jacobiEig(M, P).values;
+      kept.vectors.forEach((v) => expect(prev.vectors.includes(v)).toBe(true));
+      kept.values.forEach((x, k) => expect(Math.abs(x - (Math.abs(fresh[k]) <= 1e-10 ? 0 : fresh[k]))).toBeLessThanOrEqual(1e-13));
+      // a rotated M: its eigenvectors moved, the basis is recomputed (vectors are M's to round-off)
+      const R = Float64Array.from(M);
+      R[0] += 0.3; R[P * P - 1] -= 0.2;
+      const moved = eigenbasis(R, P, 1, tol, prev);
+      const ref = jacobiEig(R, P).values;
+      moved.values.forEach((x, k) => expect(Math.abs(x - ref[k])).toBeLessThanOrEqual(1e-12));
+      moved.vectors.forEach((v, k) => {
+        let res = 0;
+        for (let a = 0; a < P; a++) { let w = 0; for (let b = 0; b < P; b++) w += R[a * P + b] * v[b]; res += (w - moved.values[k] * v[a]) ** 2; }
+        expect(Math.sqrt(res)).toBeLessThanOrEqual(1e-12);
+      });
+    }
+  });
+
+  it('gradient descent: fits keep the active neurons balanced (u² − v² to first order), so the saddle\'s sharpness is the one descent meets — seed 5, d = 8, lr = 0.05: the schedule continues past the saddle an unbalanced fit called unstable (lr·λ_max 2.52), as simulated descent does', () => {
+    const p = createProblem(diagonal, { data: correlatedData(5, 16, 8), dims: { d: 8 }, alpha: 1e-8, seed: 5 });
+    const g = solveAgf(p, { algorithm: { kind: 'gd', lr: 0.05 } });
+    expect(g.extra?.status).not.toBe('unstable');
+    const last = g.jumps.at(-1)!, before = g.jumps.at(-2)!;
+    const steps = Math.ceil(1.3 * last.step!);
+    const tr = solveDescent(p, { lr: 0.05, steps, recordEvery: 100 });
+    // the simulated loss ends on the predicted last plateau, and crosses the midpoint between the
+    // last two plateaus near the predicted step (the jump's width is O(1/λ) steps; α-offsets O(1/log(1/α)))
+    expect(Math.abs(tr.loss.at(-1)! - last.lossAfter)).toBeLessThanOrEqual(1e-3 * last.lossAfter);
+    const mid = 0.5 * (last.lossAfter + before.lossAfter);
+    const k = tr.loss.findIndex((L) => L < mid);
+    expect(k).toBeGreaterThan(0);
+    expect(Math.abs(tr.monitors.step[k] - last.step!)).toBeLessThanOrEqual(0.05 * last.step!);
+  });
+
+  it('the activation lower bound never exceeds the activation time (random graded states, rates of both signs)', () => {
+    const rng = new Rng(3), rnd = (): number => rng.uniform();
+    let tight = 0;
+    for (let trial = 0; trial < 500; trial++) {
+      const P = 1 + (trial % 6);
+      const values = Float64Array.from({ length: P }, () => 2 * rnd() - 0.8);
+      values.sort().reverse();
+      const st = { basis: { values, vectors: [] }, s: Float64Array.from({ length: P }, () => (rnd() < 0.2 ? 0 : rnd() < 0.5 ? -1 : 1)), l: Float64Array.from({ length: P }, () => -40 * rnd()) };
+      for (let k = 0; k < P; k++) if (st.s[k] === 0) st.l[k] = -Infinity;
+      const lo = activationLowerBound(FINITE, st), t = activationTime(FINITE, st);
+      // to round-off (one coordinate: the bound is the root itself); the engine skips only above τ·(1 + 1e-9)
+      expect(lo).toBeLessThanOrEqual(t * (1 + 1e-12));
+      if (Number.isFinite(t) && t - lo <= 0.05 * t) tight++;
+    }
+    expect(tight).toBeGreaterThan(50); // the bound is close enough to skip most neurons
   });
 });
 

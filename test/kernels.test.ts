@@ -168,7 +168,8 @@ describe('compiled kernels', () => {
  * The unmasked lossGrad runs SB samples per iteration (sample-blocks.ts) and, with many neurons,
  * ACC partial forward sums; the masked kernel does neither. With an all-ones mask the two compute
  * the same sums in another order: they must agree to rounding, for every n mod SB (the blocked
- * loop's tail), and the blocked gradient must equal finite differences of the loss.
+ * loop's tail), and the blocked gradient must equal finite differences of the loss. (The Kernels
+ * object runs an all-ones mask as no mask, so the masked kernel is instantiated from its source.)
  */
 describe('sample-blocked lossGrad', () => {
   const BLOCK_SPECS: ModelSpec[] = [
@@ -183,11 +184,17 @@ describe('sample-blocked lossGrad', () => {
       const k = compileModel(deriveModel(spec), {}, undefined, { moments: false, rowTables: false });
       const L = k.layout, rng = new Rng(11);
       expect(k.source.lossGradUnmasked).toContain('j + 3 < n');
+      expect(k.source.lossGrad).not.toContain('j + 3 < n');
+      const masked = new Function(k.source.lossGrad)() as Kernels['lossGrad'];
       const all = new Uint8Array(L.H).fill(1);
       for (const n of [1, 4, 13, 14, 15, 16]) {
         const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n * L.c), th = rng.normalArray(L.H * L.P);
-        const g = new Float64Array(th.length), g2 = new Float64Array(th.length);
-        const l = k.lossGrad(th, X, Y, n, g), l2 = k.lossGrad(th, X, Y, n, g2, all);
+        const g = new Float64Array(th.length), g2 = new Float64Array(th.length), g3 = new Float64Array(th.length);
+        const l = k.lossGrad(th, X, Y, n, g), l2 = masked(th, X, Y, n, g2, all);
+        // an all-ones mask through the Kernels object is the unmasked path: the same bytes
+        expect(k.formFor(X, Y, n, all)).toBe('samples');
+        expect(k.lossGrad(th, X, Y, n, g3, all)).toBe(l);
+        expect([...g3]).toEqual([...g]);
         expect(Math.abs(l - l2)).toBeLessThan(1e-14 * l2);
         const scale = Math.max(...g2.map(Math.abs));
         for (let q = 0; q < g.length; q++) expect(Math.abs(g[q] - g2[q])).toBeLessThan(1e-14 * scale);
@@ -215,7 +222,7 @@ describe('moment form', () => {
     expect(k.formFor(X, Y, n)).toBe('moments');
   };
   for (const spec of MOMENT_SPECS) {
-    it(`${spec.name}: lossGrad and loss from the moments equal the per-sample kernel; masked calls stay per-sample`, () => {
+    it(`${spec.name}: lossGrad and loss from the moments equal the per-sample kernel; masked calls, all-ones masks included, never take the moments`, () => {
       const m = deriveModel(spec);
       expect(m.moment).not.toBeNull();
       const k = compileModel(m), ref = compileModel(m, {}, undefined, { moments: false });
@@ -224,12 +231,14 @@ describe('moment form', () => {
       const th = rng.normalArray(L.H * L.P);
       warm(k, X, Y, n);
       expect(ref.formFor(X, Y, n)).toBe('samples');
-      const masks: (Uint8Array | null)[] = [null];
+      const all = new Uint8Array(L.H).fill(1);
+      expect(k.formFor(X, Y, n, all)).not.toBe('moments');
+      const masks: (Uint8Array | null)[] = [null, all];
       if (L.H > 1) { const mk = new Uint8Array(L.H).fill(1); mk[1] = 0; masks.push(mk); }
       for (const mask of masks) {
         const t2 = rng.normalArray(L.H * L.P);
         const g = expectSameLossGrad(k, ref, t2, X, Y, n, mask);
-        if (mask) for (let q = 1 * L.P; q < 2 * L.P; q++) expect(g[q]).toBe(0);
+        if (mask && mask[1] === 0) for (let q = 1 * L.P; q < 2 * L.P; q++) expect(g[q]).toBe(0);
       }
       // the gradient is that of the moment loss itself (central differences on k.loss, moments on)
       const g = new Float64Array(th.length);
@@ -362,7 +371,7 @@ describe.skipIf(!wasmAvailable())('data pass (WebAssembly SIMD)', () => {
     { name: 'single', dims: { d: 203 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, output: [], neurons: 1, template: 'a * dot(w, x)' },
   ];
   for (const spec of PASS_SPECS) {
-    it(`${spec.name}: lossGrad and loss equal the per-sample kernel and finite differences; masked calls and wasm: false stay per-sample; refilled data are followed`, () => {
+    it(`${spec.name}: lossGrad and loss equal the per-sample kernel and finite differences, masked too (the pass with many active neurons, the masked loops with few); wasm: false stays per-sample; refilled data are followed`, () => {
       const m = deriveModel(spec);
       const k = compileModel(m), ref = compileModel(m, {}, undefined, { moments: false }), off = compileModel(m, {}, undefined, { wasm: false });
       const L = k.layout, rng = new Rng(21), n = 45;
@@ -371,8 +380,18 @@ describe.skipIf(!wasmAvailable())('data pass (WebAssembly SIMD)', () => {
       expect(off.formFor(X, Y, n)).toBe('samples');
       const mask = new Uint8Array(L.H).fill(1);
       mask[0] = 0;
-      for (const mk of [null, L.H > 1 ? mask : null]) {
-        expectSameLossGrad(k, ref, th, X, Y, n, mk);
+      // three active neurons of 301: the masked loops are cheaper than a pass over d
+      const few = Uint8Array.from({ length: L.H }, (_, i) => (i % 100 === 7 ? 1 : 0));
+      const all = new Uint8Array(L.H).fill(1);
+      expect(k.formFor(X, Y, n, all)).toBe('wasm');
+      if (L.H > 1) {
+        expect(k.formFor(X, Y, n, mask)).toBe('wasm');
+        expect(k.formFor(X, Y, n, few)).toBe('masked');
+        expect(ref.formFor(X, Y, n, mask)).toBe('masked');
+      }
+      for (const mk of L.H > 1 ? [null, mask, few, all] : [null, all]) {
+        const g = expectSameLossGrad(k, ref, th, X, Y, n, mk);
+        if (mk) for (let i = 0; i < L.H; i++) if (!mk[i]) for (let a = 0; a < L.P; a++) expect(g[i * L.P + a]).toBe(0);
       }
       const g = new Float64Array(th.length);
       k.lossGrad(th, X, Y, n, g);

@@ -1,6 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { integrate, type OdeMethod, type OdeRhs } from '../src/solvers/ode/index.ts';
 import { GradflowError } from '../src/util/errors.ts';
+import { createProblem } from '../src/problem.ts';
+import { linear } from '../models/linear.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
 
 const relErr = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
@@ -177,14 +180,99 @@ describe('dop853', () => {
   });
 });
 
+/**
+ * Extrapolation (gbs.ts): against closed forms (logistic, exponentials, rotation), at its own
+ * step points and on its dense output, and against dop853 on a gradient flow.
+ */
+describe('gbs', () => {
+  it('logistic growth from 1e-6 matches the closed form to ~rtol at rtol 1e-8 … 1e-12, in fewer (longer) steps than dop853', () => {
+    for (const rtol of [1e-8, 1e-10, 1e-12]) {
+      const a = integrate('gbs', logistic, 0, new Float64Array([U0]), 30, { rtol });
+      const b = integrate('dop853', logistic, 0, new Float64Array([U0]), 30, { rtol });
+      let worst = 0;
+      a.t.forEach((t, k) => { worst = Math.max(worst, relErr(a.y[k][0], logisticExact(t))); });
+      console.log(`logistic gbs rtol ${rtol}: steps=${a.stats.steps} rejected=${a.stats.rejected} fevals=${a.stats.fevals} (dop853 ${b.stats.steps} steps, ${b.stats.fevals} fevals) maxRelErr=${worst.toExponential(3)}`);
+      expect(worst).toBeLessThan(100 * rtol);
+      expect(a.stats.steps).toBeLessThan(b.stats.steps);
+    }
+  });
+
+  it('exponential decay and growth to 1e-10 at the steps and on the dense output (rtol 1e-12)', () => {
+    for (const lam of [-1.3, 0.9]) {
+      const sol = integrate('gbs', (_t, y, d) => { d[0] = lam * y[0]; }, 0, new Float64Array([2]), 10, { rtol: 1e-12 });
+      let worst = 0;
+      sol.t.forEach((t, k) => { worst = Math.max(worst, relErr(sol.y[k][0], 2 * Math.exp(lam * t))); });
+      let worstDense = 0;
+      for (let t = 0.0137; t < 10; t += 0.3711) worstDense = Math.max(worstDense, relErr(sol.dense(t)[0], 2 * Math.exp(lam * t)));
+      expect(worst).toBeLessThan(1e-10);
+      expect(worstDense).toBeLessThan(1e-10);
+      expect(sol.t[sol.t.length - 1]).toBe(10);
+    }
+  });
+
+  it('the dense output is as accurate inside its steps as at their ends (rotation, closed form e^{tΩ} via the rotation formula)', () => {
+    const exactRot = (t: number): number[] => {
+      // Rodrigues: rotation about ω by angle |ω|t
+      const wn = Math.hypot(W[0], W[1], W[2]), k = W.map((w) => w / wn), a = wn * t;
+      const v = [...Y_ROT], kv = k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
+      const cr = [k[1] * v[2] - k[2] * v[1], k[2] * v[0] - k[0] * v[2], k[0] * v[1] - k[1] * v[0]];
+      return v.map((vi, i) => vi * Math.cos(a) + cr[i] * Math.sin(a) + k[i] * kv * (1 - Math.cos(a)));
+    };
+    for (const rtol of [1e-8, 1e-11]) {
+      const sol = integrate('gbs', rotation, 0, Y_ROT, 20, { rtol, atol: rtol });
+      const err = (y: ArrayLike<number>, t: number): number => { const e = exactRot(t); return Math.hypot(y[0] - e[0], y[1] - e[1], y[2] - e[2]); };
+      let ends = 0, inside = 0;
+      sol.t.forEach((t, k) => { ends = Math.max(ends, err(sol.y[k], t)); });
+      for (let k = 0; k + 1 < sol.t.length; k++) for (const x of [0.1, 0.25, 0.5, 0.75, 0.9]) {
+        const t = sol.t[k] + x * (sol.t[k + 1] - sol.t[k]);
+        inside = Math.max(inside, err(sol.dense(t), t));
+      }
+      console.log(`rotation gbs rtol ${rtol}: ${sol.stats.steps} steps, error at steps ${ends.toExponential(2)}, inside ${inside.toExponential(2)}`);
+      expect(ends).toBeLessThan(100 * rtol);
+      expect(inside).toBeLessThan(2 * ends + 10 * rtol);
+    }
+  });
+
+  it('tEval inside the steps and a lean run (no dense output: the cheaper 2, 4, 6, … sequence) agree with the closed form', () => {
+    const tEval = [0, 0.25, 1, 2.5, 7.75, 30];
+    const sol = integrate('gbs', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12, tEval, dense: false });
+    expect(sol.t).toEqual(tEval);
+    sol.t.forEach((t, k) => expect(relErr(sol.y[k][0], logisticExact(t))).toBeLessThan(1e-9));
+    const lean = integrate('gbs', logistic, 0, new Float64Array([U0]), 30, { rtol: 1e-12, tEval: [30], dense: false });
+    expect(relErr(lean.y[0][0], logisticExact(30))).toBeLessThan(1e-10);
+    expect(lean.stats.fevals).toBeLessThan(sol.stats.fevals);
+    expect(() => lean.dense(1)).toThrow(GradflowError);
+  });
+
+  it('a gradient flow (linear network through saddles, α = 1e-6) equals dop853 to 1e-9 at 21 checkpoints', () => {
+    const p = createProblem(linear, { dims: { c: 3, d: 4, h: 3 }, alpha: 1e-6, seed: 2, monitors: [] });
+    const tEval = Array.from({ length: 21 }, (_, k) => k * 3);
+    const a = solveFlow(p, { tEnd: 60, method: 'gbs', rtol: 1e-12, tEval, dense: false });
+    const b = solveFlow(p, { tEnd: 60, method: 'dop853', rtol: 1e-13, tEval, dense: false });
+    let worst = 0;
+    a.states.forEach((s, k) => {
+      let d = 0, m = 0;
+      for (let q = 0; q < s.length; q++) { d = Math.max(d, Math.abs(s[q] - b.states[k][q])); m = Math.max(m, Math.abs(b.states[k][q])); }
+      worst = Math.max(worst, d / m);
+    });
+    console.log(`linear flow gbs vs dop853: max rel diff ${worst.toExponential(2)}, loss ${a.loss[0].toExponential(3)} → ${a.loss[20].toExponential(3)}`);
+    expect(a.loss[20]).toBeLessThan(1e-3 * a.loss[0]);
+    expect(worst).toBeLessThan(1e-9);
+  });
+
+  it('a fixed step is refused with a message naming the methods that take one', () => {
+    expect(() => integrate('gbs', logistic, 0, new Float64Array([U0]), 1, { dt: 0.1 })).toThrow(/dt .*gauss4/);
+  });
+});
+
 describe('events', () => {
   const unit: OdeRhs = (_t, _y, d) => { d[0] = 1; };
-  const methods: OdeMethod[] = ['dopri5', 'dop853', 'gauss4', 'midpoint', 'rk4'];
+  const methods: OdeMethod[] = ['dopri5', 'dop853', 'gbs', 'gauss4', 'midpoint', 'rk4'];
 
   for (const method of methods) {
     it(`${method}: linear crossing located to 1e-12`, () => {
       const sol = integrate(method, unit, 0, new Float64Array([0]), 1, {
-        dt: method === 'dopri5' || method === 'dop853' ? undefined : 0.07,
+        dt: method === 'dopri5' || method === 'dop853' || method === 'gbs' ? undefined : 0.07,
         events: [{ name: 'hit', g: (_t, y) => y[0] - 0.3 }],
       });
       expect(sol.events).toHaveLength(1);
@@ -232,7 +320,7 @@ describe('events', () => {
     expect(run(1).map((t) => Math.round(t / Math.PI))).toEqual([2]);
   });
 
-  for (const method of ['dopri5', 'dop853'] as const) {
+  for (const method of ['dopri5', 'dop853', 'gbs'] as const) {
     it(`${method}: events on a nonlinear problem are located on the dense output to 1e-9`, () => {
       const tStar = Math.log(S / U0 - 1) / (2 * S);
       const sol = integrate(method, logistic, 0, new Float64Array([U0]), 30, {

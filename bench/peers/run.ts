@@ -5,7 +5,7 @@
  * every figure is a ratio gradflow ÷ peer with its spread over the rounds (below 1: gradflow
  * faster). Accuracy is measured against one reference (gradflow dopri5 at rtol 1e-13) so that
  * times are compared at the accuracy each side actually reached. Skips with a message when
- * python3 lacks numpy or scipy. `npx tsx bench/peers/run.ts [--quick]`
+ * python3 lacks numpy or scipy. `npx tsx bench/peers/run.ts [--quick] [--only=flows,kernels,gd,process] [--match=TEXT]`
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -29,6 +29,9 @@ const quick = process.argv.includes('--quick');
 // --only flows,kernels,gd,process runs those sections
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = new Set((onlyArg ? onlyArg.slice(7) : 'flows,kernels,gd,process').split(','));
+// --match=TEXT keeps the flow and kernel cases whose name contains TEXT
+const matchArg = process.argv.find((a) => a.startsWith('--match='));
+const matches = (name: string): boolean => !matchArg || name.includes(matchArg.slice(8));
 const ROUNDS = quick ? 2 : 3;
 
 const probe = spawnSync('python3', ['-c', 'import numpy, scipy; print(numpy.__version__, scipy.__version__)'], { encoding: 'utf8' });
@@ -87,7 +90,7 @@ const GF_METHODS: OdeMethod[] = ['dopri5', 'dop853'];
 const PEER_METHODS = ['RK45', 'DOP853', 'LSODA'];
 
 const flowRows: string[][] = [];
-for (const fc of flowCases) {
+for (const fc of flowCases.filter((c) => matches(c.name))) {
   const atol = RTOL * 1e-3 * stateScale(fc.p.theta0);
   const lean = { tEnd: fc.tEnd, rtol: RTOL, atol, tEval: [fc.tEnd], dense: false };
   const ref = solveFlow(fc.p, { ...lean, method: 'dopri5', rtol: 1e-13, atol: 1e-13 * 1e-3 * stateScale(fc.p.theta0) }).states[0];
@@ -142,7 +145,7 @@ const kernelCases: KernelCase[] = !only.has('kernels') ? [] : [
   }),
 ];
 const kernelRows: string[][] = [];
-for (const kc of kernelCases) {
+for (const kc of kernelCases.filter((c) => matches(c.name))) {
   const { X, Y, n } = kc.p.data;
   const g = new Float64Array(kc.p.theta0.length);
   const gf: number[] = [], peer: number[] = [];

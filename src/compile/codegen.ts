@@ -376,6 +376,43 @@ export class Emitter {
 }
 
 /**
+ * The loop over a kernel's neurons, opened with `i` (the neuron) and `ob` (its offset in θ).
+ * A masked kernel loops over the indices of the active neurons, collected once per call into IDX_,
+ * instead of testing the mask for every neuron of every sample: AGF's fits and dormant phases call
+ * the masked kernels with a few active neurons of many (diagonal d = 1000: 40 of 1000), where the
+ * mask tests were most of the work. Called without a mask (mask null), the same loop runs every
+ * neuron. Every kernel's neuron loops come from here, so a masked kernel cannot miss one.
+ */
+export class NeuronLoops {
+  constructor(
+    private readonly H: number,
+    private readonly P: number,
+    /** The kernel takes a mask argument and honours it. */
+    readonly masked: boolean,
+  ) {}
+
+  /** The loop's opening lines at this indent (the body is indented two more; the caller closes it). */
+  open(indent: string): string[] {
+    const inner = `${indent}  `;
+    return this.masked
+      ? [`${indent}for (let a_ = 0; a_ < NI_; a_++) {`, `${inner}const i = mask ? IDX_[a_] : a_;`, `${inner}const ob = i * ${this.P};`]
+      : [`${indent}for (let i = 0; i < ${this.H}; i++) {`, `${inner}const ob = i * ${this.P};`];
+  }
+
+  /** Declarations before the kernel's `return function`: the index buffer and the function that fills it. */
+  get decl(): string {
+    return this.masked
+      ? `const IDX_ = new Int32Array(${this.H});\nfunction activeIndex_(mk, idx) { let k = 0; for (let i = 0; i < ${this.H}; i++) if (mk[i] !== 0) idx[k++] = i; return k; }\n`
+      : '';
+  }
+
+  /** The kernel's first statement: how many neurons its loops run for this call's mask. */
+  get count(): string {
+    return this.masked ? `  const NI_ = mask ? activeIndex_(mask, IDX_) : ${this.H};\n` : '';
+  }
+}
+
+/**
  * Loops over at most this many entries are written out: V8 does not unroll loops, and for the
  * short vectors of a neuron (modular p = 20) straight-line code measured about 2× faster.
  */

@@ -10,7 +10,7 @@
 import { type DerivedModel } from '../symbolic/derive.ts';
 import { bindDims } from '../symbolic/expr.ts';
 import { simplify } from '../symbolic/simplify.ts';
-import { ACC, Emitter, UNROLL, atIndex, hoistSet, type GenContext } from './codegen.ts';
+import { ACC, Emitter, NeuronLoops, UNROLL, atIndex, hoistSet, type GenContext } from './codegen.ts';
 import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
@@ -55,13 +55,16 @@ export interface Kernels {
   /** Generated source of each kernel, for inspection (`gradflow derive --code`). */
   source: Record<string, string>;
   /**
-   * How unmasked lossGrad/loss run on this data set: 'moments' from Σ_xx, Σ_yx (cost independent
-   * of n), 'wasm' β = Σ_i ∇_x f_i then X β and Xᵀr in WebAssembly SIMD (models linear in x), 'rows' with the row tables of repeated input rows (also used by forward, neuronOutputs,
-   * vjpMean), 'samples' plain per-sample loops. Decided from the data alone (same inputs, same
-   * bytes). X and Y are read as immutable: what is derived from them is kept for the arrays last
+   * How lossGrad/loss run on this data set (with this mask): 'moments' from Σ_xx, Σ_yx (cost
+   * independent of n; unmasked calls only), 'wasm' β = Σ_i ∇_x f_i then X β and Xᵀr in WebAssembly
+   * SIMD (models linear in x; masked calls too when the active neurons are many), 'rows' with the
+   * row tables of repeated input rows (also used by forward, neuronOutputs, vjpMean), 'samples'
+   * the unmasked per-sample loops (sample-blocked), 'masked' the loops over the active neurons.
+   * A mask with every neuron active runs as no mask, except that it never takes the moments.
+   * Decided from the data and the mask alone (same inputs, same bytes). X and Y are read as immutable: what is derived from them is kept for the arrays last
    * passed (a buffer refilled in place is noticed by a fingerprint and derived again).
    */
-  formFor(X: Float64Array, Y: Float64Array, n: number): 'moments' | 'wasm' | 'rows' | 'samples';
+  formFor(X: Float64Array, Y: Float64Array, n: number, mask?: Mask): 'moments' | 'wasm' | 'rows' | 'samples' | 'masked';
 }
 
 interface Block {
@@ -92,11 +95,11 @@ function tabledInputs(layout: Layout): Layout['inputs'] {
  * argument D, the dot tables filled per neuron and distinct row, the per-sample row ids, and the
  * coefficient tables expanded into grad after the loop.
  */
-function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; perSample: string; post: string } {
-  const hp = hoistParts(ctx);
+function tableParts(ctx: GenContext, loops: NeuronLoops): { decl: string; arg: string; pre: string; perSample: string; post: string } {
+  const hp = hoistParts(ctx, loops);
   const T = ctx.tables;
   if (!T) return { decl: hp.decl, arg: '', pre: hp.pre, perSample: '', post: hp.post };
-  const { H, P } = ctx.layout;
+  const { H } = ctx.layout;
   const ks = [...T.slots.values()];
   const all = [...T.dots.map((t) => t.name), ...T.coefs.map((t) => t.name)];
   const decl = all.length ? `\nlet ${all.map((nm) => `${nm} = new Float64Array(0)`).join(', ')};` : '';
@@ -105,7 +108,7 @@ function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; 
   for (const t of [...T.dots, ...T.coefs]) pre.push(`  if (${t.name}.length < ${H} * R${t.k}) ${t.name} = new Float64Array(${H} * R${t.k});`);
   for (const t of T.coefs) pre.push(`  ${t.name}.fill(0, 0, ${H} * R${t.k});`);
   if (T.dots.length) {
-    pre.push(`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`);
+    pre.push(...loops.open('  '));
     for (const t of T.dots) pre.push(...t.fill);
     pre.push('  }');
   }
@@ -113,7 +116,7 @@ function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; 
   const perSample = [...used].map((k) => `    const r${k} = RID${k}[j];`).join('\n');
   const post: string[] = [];
   if (T.coefs.length) {
-    post.push(`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`);
+    post.push(...loops.open('  '));
     for (const t of T.coefs) {
       post.push(`    for (let r = 0; r < R${t.k}; r++) { const cf = ${t.name}[i * R${t.k} + r]; if (cf === 0) continue; const uo = r * ${t.size}; for (let k = 0; k < ${t.size}; k++) grad[${t.base} + k] += cf * U${t.k}[uo + k]; }`);
     }
@@ -123,12 +126,12 @@ function tableParts(ctx: GenContext): { decl: string; arg: string; pre: string; 
 }
 
 /** Per-neuron values before the sample loop (PV) and the gradient terms expanded after it (Q). */
-function hoistParts(ctx: GenContext): { decl: string; pre: string; post: string } {
+function hoistParts(ctx: GenContext, loops: NeuronLoops): { decl: string; pre: string; post: string } {
   const hs = ctx.hoist;
   if (!hs || (hs.pv.length === 0 && hs.q.length === 0)) return { decl: '', pre: '', post: '' };
-  const { H, P } = ctx.layout;
+  const { H } = ctx.layout;
   const decl = `\nconst ${[...hs.pv, ...hs.q].map((t) => `${t.name} = new Float64Array(${H})`).join(', ')};`;
-  const loop = (body: string[]): string[] => [`  for (let i = 0; i < ${H}; i++) {`, `    if (mask && mask[i] === 0) continue;`, `    const ob = i * ${P};`, ...body, '  }'];
+  const loop = (body: string[]): string[] => [...loops.open('  '), ...body, '  }'];
   const pre = [...hs.q.map((q) => `  ${q.name}.fill(0);`), ...(hs.pv.length ? loop(hs.fill.lines) : [])];
   const post = hs.q.length ? loop(hs.flush.lines) : [];
   return { decl, pre: pre.join('\n'), post: post.join('\n') };
@@ -151,26 +154,6 @@ function instantiate(src: string): unknown {
   if (KERNEL_CACHE.size >= KERNEL_CACHE_MAX) KERNEL_CACHE.delete(KERNEL_CACHE.keys().next().value as string);
   KERNEL_CACHE.set(src, fn);
   return fn;
-}
-
-/**
- * Masked kernels loop over the active neurons' indices instead of testing the mask for every
- * neuron of every sample: AGF's fits and dormant phases call them with a few active neurons of
- * many (diagonal d = 1000: 40 of 1000), where the mask tests were most of the work. A kernel
- * without a mask argument (or called with none) is unchanged.
- */
-export function activeLoops(src: string, H: number): string {
-  const header = /return function (\w+)\(([^)]*)\) \{\n/;
-  const m = header.exec(src);
-  if (!m || !m[2].split(',').map((a) => a.trim()).includes('mask')) return src;
-  const loop = new RegExp(`for \\(let i = 0; i < ${H}; i\\+\\+\\) \\{\\n(\\s*)if \\(mask && mask\\[i\\] === 0\\) continue;`, 'g');
-  if (!loop.test(src)) return src;
-  const body = src
-    .replace(header, (h) => `${h}  const NI_ = mask ? activeIndex_(mask, IDX_) : ${H};\n`)
-    .replace(loop, (_all, ws: string) => `for (let a_ = 0; a_ < NI_; a_++) {\n${ws}const i = mask ? IDX_[a_] : a_;`);
-  return `const IDX_ = new Int32Array(${H});
-function activeIndex_(mk, idx) { let k = 0; for (let i = 0; i < ${H}; i++) if (mk[i] !== 0) idx[k++] = i; return k; }
-${body}`;
 }
 
 /** The d × d identity as d input rows (x = e_k): f(e_k) is column k of a model linear in x. */
@@ -221,10 +204,9 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
    * ACC neurons per iteration into ACC partial sums: f += f_i alone is a chain of dependent
    * additions, the partial sums are independent (measured ≈ 2× on d = 1000 … 2000).
    */
-  const forwardNeuronLoop = (body: string[], unmasked: boolean): string => {
-    if (vectorOut || !unmasked || H < 2 * ACC) {
-      return [`    ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}`, `    for (let i = 0; i < ${H}; i++) {`,
-        ...(unmasked ? [] : ['      if (mask && mask[i] === 0) continue;']), `      const ob = i * ${P};`, ...body, '    }'].join('\n');
+  const forwardNeuronLoop = (body: string[], loops: NeuronLoops): string => {
+    if (vectorOut || loops.masked || H < 2 * ACC) {
+      return [`    ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}`, ...loops.open('    '), ...body, '    }'].join('\n');
     }
     const part = (u: number): string[] => body.map((l) => l.replace(/^(\s*)f \+= /, `$1f_${u} += `));
     const block = (u: number, i: string): string[] => [`      { const i = ${i}, ob = i * ${P};`, ...part(u), '      }'];
@@ -245,8 +227,7 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
     const us = Array.from({ length: SB }, (_, u) => u);
     const rename = (nm: string, u: number): string => `${nm}_${u}`;
     const fb = blockBody(fwdBody, rename), bb = blockBody(bwdBody, rename);
-    const neuronLoop = (b: BlockedBody): string[] =>
-      [`    for (let i = 0; i < ${H}; i++) {`, `      const ob = i * ${P};`, ...b.shared, ...b.body, '    }'];
+    const neuronLoop = (b: BlockedBody): string[] => [...new NeuronLoops(H, P, false).open('    '), ...b.shared, ...b.body, '    }'];
     const residuals = vectorOut
       ? us.map((u) => `    fv_${u}.fill(0);`) : [`    let ${us.map((u) => `f_${u} = 0`).join(', ')};`];
     const losses = vectorOut
@@ -299,16 +280,17 @@ export function compileModel(m: DerivedModel, dims: Record<string, number> = {},
   const C = Math.max(1, cacheSlots.size);
   const stores = [...cacheSlots].map(([key, s]) => `${I}cache[i * ${C} + ${s}] = ${fwd.forward.computed.get(key)};`);
   const lgRes = residual(lgCtx); // before buffersDecl: the loss may add scratch buffers (softmax)
-  const tp = tableParts(lgCtx);
+  const loops = new NeuronLoops(H, P, !unmasked);
+  const tp = tableParts(lgCtx, loops);
   const bwdLines = bwd.lines.map((l) => l.replaceAll('CACHE', String(C)));
   // vector outputs with every loop written out (c, d ≤ UNROLL) measured ≈ 10 % slower blocked
   // (linear c = d = h = 10: four copies of straight-line code); with loops, 1.6× faster (c = d = h = 50)
   const blocked = unmasked && !tabled && mse && lgCtx.buffers.length === 0 && H > 1 && (!vectorOut || Math.max(c, dIn) > UNROLL);
   if (blocked) blockedSamples = true;
-  return `${buffersDecl(lgCtx)}${tp.decl}
+  return `${loops.decl}${buffersDecl(lgCtx)}${tp.decl}
 const cache = new Float64Array(${H * C});${blocked ? `\nconst ${Array.from({ length: SB }, (_, u) => `cache_${u} = new Float64Array(${H * C})${vectorOut ? `, fv_${u} = new Float64Array(${c}), ev_${u} = new Float64Array(${c})` : ''}`).join(', ')};` : ''}
 return function lossGrad(th, X, Y, n, grad, mask${tp.arg}) {
-  grad.fill(0);
+${loops.count}  grad.fill(0);
   let loss = 0;
 ${tp.pre}
   let j = 0;
@@ -316,10 +298,9 @@ ${blocked ? sampleBlockLoop([...fwd.forward.lines, ...stores], bwdLines) : ''}
   for (; j < n; j++) {
     const xo = j * ${dIn};
 ${tp.perSample}
-${forwardNeuronLoop([...fwd.forward.lines, ...stores], unmasked)}
+${forwardNeuronLoop([...fwd.forward.lines, ...stores], loops)}
 ${lgRes}
-    for (let i = 0; i < ${H}; i++) {
-${unmasked ? '' : '      if (mask && mask[i] === 0) continue;\n'}      const ob = i * ${P};
+${loops.open('    ').join('\n')}
 ${bwdLines.join('\n')}
     }
   }
@@ -363,17 +344,16 @@ ${sb.lines.join('\n')}
   const genForward = (tabled: boolean): string => {
   const fCtx = context(layout, tabled, true);
   const f2 = forwardBlock(fCtx, 'f');
-  const tp = tableParts(fCtx);
-  return `${buffersDecl(fCtx)}${tp.decl}
+  const loops = new NeuronLoops(H, P, true);
+  const tp = tableParts(fCtx, loops);
+  return `${loops.decl}${buffersDecl(fCtx)}${tp.decl}
 return function forward(th, X, n, out, mask${tp.arg}) {
-${tp.pre}
+${loops.count}${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
 ${tp.perSample}
     ${vectorOut ? 'fv.fill(0);' : 'let f = 0;'}
-    for (let i = 0; i < ${H}; i++) {
-      if (mask && mask[i] === 0) continue;
-      const ob = i * ${P};
+${loops.open('    ').join('\n')}
 ${f2.forward.lines.join('\n')}
     }
     ${vectorOut ? `for (let k = 0; k < ${c}; k++) out[j * ${c} + k] = fv[k];` : 'out[j] = f;'}
@@ -386,16 +366,15 @@ ${f2.forward.lines.join('\n')}
   const genNeuron = (tabled: boolean): string => {
   const nCtx = context(layout, tabled, true);
   const f3 = forwardBlock(nCtx, 'out');
-  const tp = tableParts(nCtx);
+  const loops = new NeuronLoops(H, P, false);
+  const tp = tableParts(nCtx, loops);
   return `${buffersDecl(nCtx)}${tp.decl}
 return function neuronOutputs(th, X, n, out${tp.arg}) {
-  const mask = null;
 ${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
 ${tp.perSample}
-    for (let i = 0; i < ${H}; i++) {
-      const ob = i * ${P};
+${loops.open('    ').join('\n')}
 ${f3.forward.lines.join('\n')}
     }
   }
@@ -408,18 +387,17 @@ ${f3.forward.lines.join('\n')}
   const vCtx = context(layout, tabled, true);
   const vb = new Emitter(vCtx, I);
   for (const { slot, e } of vjps) vb.accumulate('grad', `ob + ${slot.offset}`, e, slot.shape);
-  const tp = tableParts(vCtx);
-  return `${buffersDecl(vCtx)}${tp.decl}
+  const loops = new NeuronLoops(H, P, true);
+  const tp = tableParts(vCtx, loops);
+  return `${loops.decl}${buffersDecl(vCtx)}${tp.decl}
 return function vjpMean(th, X, E, n, grad, mask${tp.arg}) {
-  grad.fill(0);
+${loops.count}  grad.fill(0);
 ${tp.pre}
   for (let j = 0; j < n; j++) {
     const xo = j * ${dIn};
 ${tp.perSample}
     ${vectorOut ? `for (let k = 0; k < ${c}; k++) ev[k] = E[j * ${c} + k];` : 'const e = E[j];'}
-    for (let i = 0; i < ${H}; i++) {
-      if (mask && mask[i] === 0) continue;
-      const ob = i * ${P};
+${loops.open('    ').join('\n')}
 ${vb.lines.join('\n')}
     }
   }
@@ -451,18 +429,17 @@ ${oRes}
     const bCtx = context(layout);
     const be = new Emitter(bCtx, I);
     be.accumulate('beta', '0', bind(m.moment.beta), [dIn]);
-    betaSrc = `${buffersDecl(bCtx)}
+    const loops = new NeuronLoops(H, P, true);
+    betaSrc = `${loops.decl}${buffersDecl(bCtx)}
 return function momentBeta(th, beta, mask) {
-  beta.fill(0);
-  for (let i = 0; i < ${H}; i++) {
-    if (mask && mask[i] === 0) continue;
-    const ob = i * ${P};
+${loops.count}  beta.fill(0);
+${loops.open('  ').join('\n')}
 ${be.lines.join('\n')}
   }
 };`;
   }
 
-  const make = <T>(src: string): T => instantiate(activeLoops(src, H)) as T;
+  const make = <T>(src: string): T => instantiate(src) as T;
   // row-table variants, generated on first use (only data sets whose input rows repeat use them)
   const rowCache = new RowTableCache(dIn, compileOptions.rowTables === false ? [] : tabledInputs(layout));
   type Tabled = {
@@ -565,12 +542,35 @@ ${be.lines.join('\n')}
     }
     return mo.c0 + q;
   };
-  const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask: Mask = null): number => {
-    const mo = mask ? null : switcher?.use(X, Y, n);
+  /**
+   * A mask with every neuron active is no mask: the unmasked kernels (sample-blocked, the data pass)
+   * compute the same sums. A real mask is given to the data pass too when its active neurons are
+   * many: r = Xβ − y is formed from the residuals as the per-sample loop forms them (no moment
+   * cancellation), at a cost set by d, whereas the masked loop's is set by the active neurons.
+   */
+  const effectiveMask = (mask: Mask): Mask => {
+    if (!mask) return null;
+    for (let i = 0; i < H; i++) if (mask[i] === 0) return mask;
+    return null;
+  };
+  const activeCount = (mask: Uint8Array): number => {
+    let k = 0;
+    for (let i = 0; i < H; i++) if (mask[i] !== 0) k++;
+    return k;
+  };
+  const passFor = (X: Float64Array, Y: Float64Array, n: number, mask: Mask): ReturnType<DataPassCache['use']> => {
+    if (!passes) return null;
+    if (mask && activeCount(mask) * P * WASM_GAIN < dIn) return null;
+    return passes.use(X, Y, n);
+  };
+  const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, maskIn: Mask = null): number => {
+    const mask = effectiveMask(maskIn);
+    // masked calls never use the moments (momentLoss says why), an all-active mask included
+    const mo = maskIn ? null : switcher?.use(X, Y, n);
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
-    const dp = mask ? null : passes?.use(X, Y, n);
+    const dp = passFor(X, Y, n, mask);
     if (dp) {
-      momentBeta!(th, beta, null);
+      momentBeta!(th, beta, mask);
       return 0.5 * dp.pass(beta, gRow);
     }
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
@@ -585,8 +585,9 @@ ${be.lines.join('\n')}
   };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, mask = null) => {
-      const mo = mask ? null : switcher?.use(X, Y, n);
+    lossGrad: (th, X, Y, n, grad, maskIn = null) => {
+      const mask = effectiveMask(maskIn);
+      const mo = maskIn ? null : switcher?.use(X, Y, n);
       if (mo && momentBeta) {
         const L = momentLoss(th, mo);
         vjpMean(th, gRow, one, 1, grad, null);
@@ -599,11 +600,11 @@ ${be.lines.join('\n')}
         for (let q = 0; q < grad.length; q++) grad[q] *= dIn;
         return L;
       }
-      const dp = mask ? null : passes?.use(X, Y, n);
+      const dp = passFor(X, Y, n, mask);
       if (dp) {
-        momentBeta!(th, beta, null);
+        momentBeta!(th, beta, mask);
         const L = 0.5 * dp.pass(beta, gRow);
-        vjpMean(th, gRow, one, 1, grad, null);
+        vjpMean(th, gRow, one, 1, grad, mask);
         return L;
       }
       const D = rowCache.use(X, n);
@@ -611,22 +612,28 @@ ${be.lines.join('\n')}
       return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
     },
     loss,
-    forward: (th, X, n, out, mask = null) => {
-      const D = rowCache.use(X, n);
+    forward: (th, X, n, out, maskIn = null) => {
+      const D = rowCache.use(X, n), mask = effectiveMask(maskIn);
       return D ? tabled().forward(th, X, n, out, mask, D) : forward(th, X, n, out, mask);
     },
     neuronOutputs: (th, X, n, out) => {
       const D = rowCache.use(X, n);
       return D ? tabled().neuronOutputs(th, X, n, out, D) : neuronOutputs(th, X, n, out);
     },
-    vjpMean: (th, X, E, n, grad, mask = null) => {
-      const D = rowCache.use(X, n);
+    vjpMean: (th, X, E, n, grad, maskIn = null) => {
+      const D = rowCache.use(X, n), mask = effectiveMask(maskIn);
       return D ? tabled().vjpMean(th, X, E, n, grad, mask, D) : vjpMean(th, X, E, n, grad, mask);
     },
     outputLoss,
     lossForm,
     targetWidth: TW,
     source: { lossGrad: singleSrc ?? lossGradSrc, ...(singleSrc ? {} : { lossGradUnmasked: lossGradAllSrc }), forward: forwardSrc, neuronOutputs: neuronSrc, vjpMean: vjpSrc, outputLoss: outputSrc, ...(betaSrc ? { momentBeta: betaSrc } : {}), ...(rowSrc ?? {}) },
-    formFor: (X, Y, n) => (switcher?.active(X, Y, n) ? 'moments' : passes?.active(X, Y, n) ? 'wasm' : rowCache.use(X, n) ? 'rows' : 'samples'),
+    formFor: (X, Y, n, mask = null) => {
+      if (!mask && switcher?.active(X, Y, n)) return 'moments';
+      const mk = effectiveMask(mask);
+      if (passes?.active(X, Y, n) && (!mk || activeCount(mk) * P * WASM_GAIN >= dIn)) return 'wasm';
+      if (rowCache.use(X, n)) return 'rows';
+      return mk ? 'masked' : 'samples';
+    },
   };
 }

@@ -46,6 +46,7 @@ import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, fitTransient, flowTimePerStep, hasMomentum, saddleStability, scaledState, TRANSIENT_ENTRY, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability, type TransientMember } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { quadForms } from './agf/quadratic.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
 import type { JumpProgress } from '../util/progress.ts';
@@ -209,7 +210,8 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   for (const M of Ms) for (let k = 0; k < M.length; k++) scale = Math.max(scale, Math.abs(M[k]));
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton: scalarParams(p.layout), maxIter: opts.fitIter ?? 20000 };
+  const gaussNewton = scalarParams(p.layout);
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton, maxIter: opts.fitIter ?? 20000, quad: gaussNewton ? quadForms(p) : null };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));
@@ -234,7 +236,13 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   if (initialLoss === 0) status = 'zero-loss';
 
   /** Brings a graded state into its group's current basis. */
-  const current = (st: GradedState, g: number): GradedState => (st.basis === bases[g] ? st : dyn.reexpand(st, bases[g], overlaps(bases[g], st.basis, snapTol)));
+  const current = (st: GradedState, g: number): GradedState => {
+    const b = bases[g];
+    if (st.basis === b) return st;
+    // the same eigenvectors in the same order (spectral.ts keptBasis): only the rates changed
+    if (dyn.rebase && st.basis.vectors === b.vectors) return dyn.rebase(st, b);
+    return dyn.reexpand(st, b, overlaps(b, st.basis, snapTol));
+  };
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     plateaus++;
@@ -262,7 +270,10 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       if (u.active || !u.state) continue;
       // with fit transients the neuron enters the simulated fit at norm e^{TRANSIENT_ENTRY}
       // (at once if it is above that already: it left the last transient regrowing)
-      const t = !transient ? dyn.activationTime(u.state) : dyn.logNorm(u.state) >= TRANSIENT_ENTRY ? 0 : dyn.activationTime(scaledState(u.state, -TRANSIENT_ENTRY));
+      const target = !transient ? u.state : dyn.logNorm(u.state) >= TRANSIENT_ENTRY ? null : scaledState(u.state, -TRANSIENT_ENTRY);
+      // a neuron whose lower bound is later than the earliest so far cannot be first (margin: the root's round-off)
+      if (target && dyn.activationLowerBound && dyn.activationLowerBound(target) > tau * (1 + 1e-9)) continue;
+      const t = target ? dyn.activationTime(target) : 0;
       if (t < tau) { tau = t; winner = u; }
     }
     if (!winner || !Number.isFinite(tau)) { status = 'no-positive-utility'; break; }
@@ -288,7 +299,7 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     w.state = null;
     activeMask[w.slot] = 1;
     theta.set(v, w.slot * P);
-    bestSize(p, theta, activeMask, w.slot, 2);
+    bestSize(p, theta, activeMask, w.slot, 2, cost.quad);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
     const collapsed: Unit[] = [];

@@ -1,8 +1,9 @@
 /**
  * Computes sweep cells on a pool of worker processes (node:child_process fork, IPC with
  * structured-clone serialisation), and hands each finished line to the caller as it arrives
- * (completion order). With one worker it computes in this process. A worker that hits a bug
- * (anything but a GradflowError, which the cell records itself) stops the whole pool.
+ * (completion order). N workers are this process and N − 1 forked ones; with one worker it
+ * computes in this process alone. A worker that hits a bug (anything but a GradflowError, which
+ * the cell records itself) stops the whole pool.
  *
  * Why processes, started with `--single-threaded`: a V8 isolate with default flags runs its
  * optimising compiler and garbage collector on background threads, so one sweep worker already
@@ -24,10 +25,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { GradflowError } from '../util/errors.ts';
 import type { SweepCell } from './grid.ts';
-import { cellLine, resolveContextModel, runCell, type SweepContext } from './cell.ts';
+import { cellLine, resolveContextModel, runCellBatch, type SweepContext } from './cell.ts';
 
-export type PoolRequest = { type: 'init'; context: SweepContext } | { type: 'cell'; cell: SweepCell };
-export type PoolReply = { type: 'ready' } | { type: 'done'; index: number; line: string } | { type: 'fatal'; message: string; stack: string };
+/** Work goes out in groups (one cell, or a batch of one width's cells: runCellBatch); each group's lines come back together. */
+export type PoolRequest = { type: 'init'; context: SweepContext } | { type: 'cells'; cells: SweepCell[] };
+export type PoolReply = { type: 'ready' } | { type: 'done'; lines: [number, string][] } | { type: 'fatal'; message: string; stack: string };
 
 /** Workers to use by default: every core. */
 export function defaultWorkers(): number {
@@ -39,7 +41,7 @@ export const MAX_WORKERS = 512;
 /** V8 flags of a pooled worker: compiler and GC on the worker's own thread (see above). */
 export const WORKER_V8_FLAGS = ['--single-threaded'];
 
-/** Cells handed to a worker ahead of its answers: the one it computes and the next. */
+/** Groups handed to a worker ahead of its answers: the one it computes and the next. */
 const PREFETCH = 2;
 
 /**
@@ -90,24 +92,66 @@ function spawn(): ChildProcess {
 }
 
 /**
- * Computes `cells` and calls `onLine` with each cell's line as it finishes. Resolves when all
- * are done; rejects on the first worker failure (after stopping the others).
+ * Forked workers started ahead of the grid: a command starts them first thing, so their process
+ * start and module load (~0.1 s each) overlap its own set-up (parsing, the model, one problem per
+ * width). computeCells uses them (and forks more if it needs more); release() ends the ones it
+ * did not use, and must be called on every path out of the command (a connected child keeps this
+ * process alive).
  */
-export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void): Promise<void> {
-  if (cells.length === 0) return;
-  const n = Math.min(Math.max(1, Math.floor(workers)), cells.length);
-  if (n === 1) {
+export class WorkerPool {
+  private idle: ChildProcess[];
+  constructor(count: number) {
+    this.idle = Array.from({ length: Math.max(0, count) }, () => spawn());
+  }
+  /** `count` live workers: the prestarted ones first, then freshly forked. */
+  take(count: number): ChildProcess[] {
+    const live = this.idle.filter((w) => w.exitCode === null && w.signalCode === null && w.connected);
+    for (const w of this.idle) if (!live.includes(w)) w.kill();
+    const out = live.splice(0, count);
+    this.idle = live;
+    while (out.length < count) out.push(spawn());
+    return out;
+  }
+  release(): void {
+    for (const w of this.idle) if (w.connected) w.disconnect();
+    this.idle = [];
+  }
+}
+
+/** The forked workers a run with `workers` computing processes uses: this process computes too. */
+export function forkedWorkers(workers: number): number {
+  return Math.max(0, Math.floor(workers) - 1);
+}
+
+/**
+ * Computes `cells` and calls `onLine` with each cell's line as it finishes. Resolves when all
+ * are done; rejects on the first failure (after stopping the workers).
+ *
+ * With n ≥ 2, n − 1 forked workers and this process compute: this process has the model and
+ * its kernels already (the command built one problem per width), so it pays no start-up and
+ * no second warm-up, and it computes between its workers' messages (one cell, then the event
+ * loop: every worker always holds its next cell, so none waits while a cell runs here).
+ */
+export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void, prestarted?: WorkerPool, batch = 1): Promise<void> {
+  const groups = cellGroups(cells, batch);
+  const n = Math.min(Math.max(1, Math.floor(workers)), groups.length);
+  const compute = (def: ReturnType<typeof resolveContextModel>, group: SweepCell[]): [number, string][] => runCellBatch(ctx, def, group).map((r) => [r.index, cellLine(r)]);
+  if (n <= 1) {
+    prestarted?.release();
+    if (groups.length === 0) return;
     const def = resolveContextModel(ctx);
-    for (const cell of cells) {
-      onLine(cell.index, cellLine(runCell(ctx, def, cell)));
-      // let timers (progress) and signals in between cells
+    for (const group of groups) {
+      for (const [index, line] of compute(def, group)) onLine(index, line);
+      // let timers (progress) and signals in between groups
       await new Promise((r) => setImmediate(r));
     }
     return;
   }
-  const pool: ChildProcess[] = [];
+  const def = resolveContextModel(ctx);
+  const pool = (prestarted ?? new WorkerPool(0)).take(n - 1);
+  prestarted?.release();
   await new Promise<void>((resolve, reject) => {
-    const queue = new BlockQueue(cells.length, n);
+    const queue = new BlockQueue(groups.length, n);
     let done = 0, settled = false;
     const stop = (): void => {
       for (const w of pool) if (w.exitCode === null && w.signalCode === null) w.kill();
@@ -118,33 +162,36 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
       stop();
       reject(err);
     };
+    const finished = (lines: [number, string][]): void => {
+      for (const [index, line] of lines) onLine(index, line);
+      if (++done === groups.length) {
+        settled = true;
+        // disconnecting lets each worker exit once its queue is empty
+        for (const x of pool) if (x.connected) x.disconnect();
+        resolve();
+      }
+    };
     const feed = (q: number, w: ChildProcess, outstanding: { n: number }): void => {
       while (!settled && outstanding.n < PREFETCH) {
         const at = queue.take(q);
         if (at === null) return;
         outstanding.n++;
-        w.send({ type: 'cell', cell: cells[at] } satisfies PoolRequest);
+        w.send({ type: 'cells', cells: groups[at] } satisfies PoolRequest);
       }
     };
-    for (let q = 0; q < n; q++) {
-      const w = spawn();
+    // block 0 (the grid's first width) is this process's; worker q takes block q + 1
+    pool.forEach((w, k) => {
+      const q = k + 1;
       const outstanding = { n: 0 };
-      pool.push(w);
       w.on('message', (m: PoolReply) => {
         if (settled) return;
         if (m.type === 'fatal') return fail(Object.assign(new Error(`sweep worker: ${m.message}`), { stack: m.stack }));
         if (m.type === 'done') {
           outstanding.n--;
           try {
-            onLine(m.index, m.line);
+            finished(m.lines);
           } catch (err) {
             return fail(err as Error);
-          }
-          if (++done === cells.length) {
-            settled = true;
-            // disconnecting lets each worker exit once its queue is empty
-            for (const x of pool) if (x.connected) x.disconnect();
-            return resolve();
           }
         }
         feed(q, w, outstanding);
@@ -154,6 +201,37 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
         if (!settled) fail(new Error(`sweep worker exited (${signal ?? `code ${code}`}) before the sweep finished`));
       });
       w.send({ type: 'init', context: ctx } satisfies PoolRequest);
-    }
+      feed(q, w, outstanding);
+    });
+    const here = (): void => {
+      if (settled) return;
+      const at = queue.take(0);
+      if (at === null) return;
+      try {
+        finished(compute(def, groups[at]));
+      } catch (err) {
+        return fail(err as Error);
+      }
+      setImmediate(here);
+    };
+    setImmediate(here);
   });
+}
+
+/**
+ * The units of work: runs of consecutive cells of one width, at most `batch` long (batch 1: one
+ * cell each). The cells come in grid order, so a group is one width's seeds (and alphas).
+ */
+export function cellGroups(cells: SweepCell[], batch: number): SweepCell[][] {
+  const B = Math.max(1, Math.floor(batch));
+  const groups: SweepCell[][] = [];
+  let key = '';
+  for (const c of cells) {
+    const k = JSON.stringify(c.dims);
+    const last = groups[groups.length - 1];
+    if (last && k === key && last.length < B) last.push(c);
+    else groups.push([c]);
+    key = k;
+  }
+  return groups;
 }

@@ -17,7 +17,7 @@ import { svgToPdf, svgToPng } from '../report/raster.ts';
 import { canonicalArgv, cellCount, gridCells, gridFingerprint, gridJson, inShard, parseGrid, type Shard, type SweepGrid } from './grid.ts';
 import type { CellRecord, SweepContext } from './cell.ts';
 import { CELLS_FILE, CellAppender, GRID_FILE, readCellsFile, writeCellsInOrder } from './cells-file.ts';
-import { computeCells } from './pool.ts';
+import { computeCells, type WorkerPool } from './pool.ts';
 import { summarise, type SweepSummary } from './aggregate.ts';
 import { extrapolationTable, jumpDataTable, jumpTable, summaryJson, sweepFigure } from './report.ts';
 import { envelope, jsonText } from '../report/json.ts';
@@ -33,6 +33,10 @@ export interface SweepRunOptions {
   resume: boolean;
   /** Called after each finished cell: cells done in this shard (resumed ones included) and the shard's total. */
   onProgress?: (done: number, total: number, resumed: number) => void;
+  /** Workers forked ahead of the grid (pool.ts); released when the cells are done. */
+  pool?: WorkerPool;
+  /** Cells of one width whose gradient descents run as one batch (cell.ts runCellBatch; same bytes); default 1. */
+  batch?: number;
 }
 
 export interface SweepRun {
@@ -91,8 +95,9 @@ export async function runSweep(ctx: SweepContext, opts: SweepRunOptions): Promis
       appender?.append(line);
       lines.set(index, line);
       opts.onProgress?.(lines.size, mine.length, resumed);
-    });
+    }, opts.pool, opts.batch ?? 1);
   } finally {
+    opts.pool?.release();
     appender?.close();
   }
   if (opts.outDir) writeCellsInOrder(join(opts.outDir, CELLS_FILE), lines);

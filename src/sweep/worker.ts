@@ -1,10 +1,10 @@
 /**
  * Worker-process entry of the sweep pool (pool.ts): receives the grid's context once, then
- * cells, and answers each with the cell's finished JSON line. It exits when the pool
+ * groups of cells, and answers each group with its cells' finished JSON lines. It exits when the pool
  * disconnects (the sweep is done, or the main process died).
  */
 import type { ModelDefinition } from '../spec.ts';
-import { cellLine, resolveContextModel, runCell, type SweepContext } from './cell.ts';
+import { cellLine, resolveContextModel, runCellBatch, type SweepContext } from './cell.ts';
 import type { PoolReply, PoolRequest } from './pool.ts';
 
 if (!process.send) throw new Error('sweep worker: started outside the sweep pool (it needs an IPC channel)');
@@ -23,8 +23,9 @@ process.on('message', (m: PoolRequest) => {
       def = resolveContextModel(ctx);
       reply = { type: 'ready' };
     } else {
-      if (!ctx || !def) throw new Error('sweep worker: cell before init');
-      reply = { type: 'done', index: m.cell.index, line: cellLine(runCell(ctx, def, m.cell)) };
+      if (!ctx || !def) throw new Error('sweep worker: cells before init');
+      const c = ctx;
+      reply = { type: 'done', lines: runCellBatch(c, def, m.cells).map((r) => [r.index, cellLine(r)]) };
     }
   } catch (err) {
     const e = err as Error;

@@ -15,7 +15,7 @@ import type { ModelDefinition } from '../../spec.ts';
 import { renderText } from '../../report/table.ts';
 import { canonicalArgv, gridFingerprint, gridJson, checkAlphas, checkMethods, gridCells, parseDimLists, parseSeeds, parseShard, sha256, cellCount, SWEEP_CAPS, SWEEP_METHODS, type Shard, type SweepGrid } from '../../sweep/grid.ts';
 import { cellProblem, type SweepContext } from '../../sweep/cell.ts';
-import { defaultWorkers, MAX_WORKERS } from '../../sweep/pool.ts';
+import { defaultWorkers, forkedWorkers, MAX_WORKERS, WorkerPool } from '../../sweep/pool.ts';
 import { mergeShardDirs, runSweep, summarise, writeSweepDir } from '../../sweep/run.ts';
 import { extrapolationTable, jumpTable, summaryJson } from '../../sweep/report.ts';
 import type { SweepSummary } from '../../sweep/aggregate.ts';
@@ -23,6 +23,8 @@ import { CELLS_FILE } from '../../sweep/cells-file.ts';
 import { envelope, jsonText } from '../../report/json.ts';
 
 const DEFAULT_ALPHAS = '1e-2,1e-4,1e-8,1e-16';
+/** A batch holds every run's stored states (~20000 per run) until the batch ends. */
+const MAX_BATCH = 64;
 
 function fileHash(path: string, what: string): string {
   try {
@@ -130,7 +132,8 @@ export const sweepCommand: Command = {
   usage: 'gradflow sweep <model|--spec FILE> --alphas 1e-2,1e-4,1e-8 --seeds 0..9 [--dim d=5,10] [--methods agf,flow,gd] [--workers N] [--out DIR [--resume]] [--shard k/N --out DIR] [--json]',
   options: {
     ...GRID_OPTIONS,
-    workers: { kind: 'int', help: 'worker processes (default: every core)' },
+    workers: { kind: 'int', help: 'processes computing cells: this one and N − 1 forked (default: every core)' },
+    batch: { kind: 'int', help: 'with gd: step the gradient descents of up to N cells of one width together (same bytes; default 1)' },
     shard: { kind: 'string', help: 'compute only shard k of N (1 ≤ k ≤ N; cells with index ≡ k−1 mod N) into --out; combine with gradflow merge' },
     resume: { kind: 'flag', help: 'continue the sweep in --out DIR: keep its finished cells, compute the rest' },
     ...FIGURE_OPTIONS,
@@ -138,33 +141,46 @@ export const sweepCommand: Command = {
     out: { kind: 'string', help: 'directory for grid.json, cells.jsonl (streamed as cells finish) and the reports (sweep.md/.csv/.tex/.json/.svg)' },
   },
   async run(args, io) {
-    const { ctx } = sweepContextFromArgs(args);
-    const grid = ctx.grid;
     const workersArg = args.values.get('workers') as number | undefined;
     if (workersArg !== undefined && !(workersArg >= 1 && workersArg <= MAX_WORKERS)) throw new GradflowError(`--workers must lie in 1…${MAX_WORKERS} (got ${workersArg})`);
-    const shardText = str(args, 'shard');
-    const shard: Shard | null = shardText ? parseShard(shardText) : null;
-    const outDir = str(args, 'out') ?? null;
-    if (shard && !outDir) throw new GradflowError('--shard needs --out DIR (the shard\'s cells go to DIR/cells.jsonl for gradflow merge)');
-    if (flag(args, 'resume') && !outDir) throw new GradflowError('--resume needs --out DIR (the directory of the interrupted sweep)');
-    const label = shard ? `sweep ${shard.k}/${shard.N}` : 'sweep';
-    const run = await runSweep(ctx, { argv: args.argv, workers: workersArg ?? defaultWorkers(), shard, outDir, resume: flag(args, 'resume'), onProgress: progressReporter(io, label) });
-    if (shard) {
-      const failedCells = run.records.filter((r) => r.status === 'error').length;
-      const msg = `shard ${shard.k}/${shard.N}: ${run.records.length} cells (${run.computed} computed, ${run.resumed} resumed${failedCells ? `, ${failedCells} failed` : ''}) in ${outDir}/${CELLS_FILE}; combine the shards with gradflow merge DIR… --out DIR`;
-      if (flag(args, 'json')) io.out(jsonText(envelope('sweep-grid', { argv: args.argv, seed: grid.seeds.length === 1 ? grid.seeds[0] : grid.seeds }, { model: grid.model, reproduce: canonicalArgv(grid), fingerprint: gridFingerprint(grid), cells: cellCount(grid), seeds: grid.seeds, grid: JSON.parse(gridJson(grid)) as unknown, shard: { k: shard.k, N: shard.N, cells: run.records.length, computed: run.computed, resumed: run.resumed, failed: failedCells, dir: outDir } })).trimEnd());
-      else io.out(msg);
-      return;
+    const workers = workersArg ?? defaultWorkers();
+    const batch = args.values.get('batch') as number | undefined;
+    if (batch !== undefined && !(batch >= 1 && batch <= MAX_BATCH)) throw new GradflowError(`--batch must lie in 1…${MAX_BATCH} (got ${batch})`);
+    // forked first, so their start-up overlaps the grid's set-up below
+    const pool = new WorkerPool(forkedWorkers(workers));
+    try {
+      await sweepRun(args, io, workers, batch ?? 1, pool);
+    } finally {
+      pool.release();
     }
-    const s = summarise(grid, run.records);
-    if (outDir) {
-      const paths = writeSweepDir(outDir, grid, run.lines, s, args.argv);
-      if (!flag(args, 'json')) io.err(`wrote ${paths.join(', ')} and ${outDir}/${CELLS_FILE}`);
-    }
-    emitSummary(args, io, grid, s);
-    failIfCellsFailed(s);
   },
 };
+
+async function sweepRun(args: ParsedArgs, io: CommandIO, workers: number, batch: number, pool: WorkerPool): Promise<void> {
+  const { ctx } = sweepContextFromArgs(args);
+  const grid = ctx.grid;
+  const shardText = str(args, 'shard');
+  const shard: Shard | null = shardText ? parseShard(shardText) : null;
+  const outDir = str(args, 'out') ?? null;
+  if (shard && !outDir) throw new GradflowError('--shard needs --out DIR (the shard\'s cells go to DIR/cells.jsonl for gradflow merge)');
+  if (flag(args, 'resume') && !outDir) throw new GradflowError('--resume needs --out DIR (the directory of the interrupted sweep)');
+  const label = shard ? `sweep ${shard.k}/${shard.N}` : 'sweep';
+  const run = await runSweep(ctx, { argv: args.argv, workers, shard, outDir, resume: flag(args, 'resume'), onProgress: progressReporter(io, label), pool, batch });
+  if (shard) {
+    const failedCells = run.records.filter((r) => r.status === 'error').length;
+    const msg = `shard ${shard.k}/${shard.N}: ${run.records.length} cells (${run.computed} computed, ${run.resumed} resumed${failedCells ? `, ${failedCells} failed` : ''}) in ${outDir}/${CELLS_FILE}; combine the shards with gradflow merge DIR… --out DIR`;
+    if (flag(args, 'json')) io.out(jsonText(envelope('sweep-grid', { argv: args.argv, seed: grid.seeds.length === 1 ? grid.seeds[0] : grid.seeds }, { model: grid.model, reproduce: canonicalArgv(grid), fingerprint: gridFingerprint(grid), cells: cellCount(grid), seeds: grid.seeds, grid: JSON.parse(gridJson(grid)) as unknown, shard: { k: shard.k, N: shard.N, cells: run.records.length, computed: run.computed, resumed: run.resumed, failed: failedCells, dir: outDir } })).trimEnd());
+    else io.out(msg);
+    return;
+  }
+  const s = summarise(grid, run.records);
+  if (outDir) {
+    const paths = writeSweepDir(outDir, grid, run.lines, s, args.argv);
+    if (!flag(args, 'json')) io.err(`wrote ${paths.join(', ')} and ${outDir}/${CELLS_FILE}`);
+  }
+  emitSummary(args, io, grid, s);
+  failIfCellsFailed(s);
+}
 
 export const mergeCommand: Command = {
   name: 'merge',

@@ -180,7 +180,7 @@ export const flowCommand: Command = {
   options: {
     ...MODEL_OPTIONS,
     t: { kind: 'number', help: 'end time (flow time)', default: '30' },
-    method: { kind: 'string', help: 'integrator: dopri5, dop853 (8th order, for tight tolerances), gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
+    method: { kind: 'string', help: 'integrator: dopri5, dop853 (8th order, for tight tolerances), gbs (extrapolation: few high-order steps), gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance', default: '1e-10' },
     atol: { kind: 'number', help: 'absolute tolerance', default: '1e-3·rtol·(smallest non-zero |θ0|)' },
     dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },

@@ -13,7 +13,9 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
+import { jacobiEig } from './spectral.ts';
 import { formatNumber } from '../../report/table.ts';
+import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
 export interface CostOptions {
   /** L-BFGS stops at ‖∇L‖ ≤ gtol. */
@@ -32,6 +34,11 @@ export interface CostOptions {
    */
   gaussNewton?: boolean;
   maxIter: number;
+  /**
+   * The neurons' quadratic forms (quadratic.ts; κ = 2 polynomial, MSE): Gauss–Newton, bestSize and
+   * the collapse test then evaluate only the active neurons, not a kernel pass over all H.
+   */
+  quad?: QuadForms | null;
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
   /**
@@ -50,18 +57,25 @@ export interface CostOptions {
  * f_i(sθ̄) = s^κ f_i(θ̄), so s^κ = E⟨f_i, r_{−i}⟩ / E‖f_i‖²); a neuron entering at norm 1 would
  * otherwise have the first quasi-Newton step throw it across the origin, a saddle of L.
  */
-export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: number, kappa: number): void {
+export function bestSize(p: Problem, theta: Float64Array, mask: Uint8Array, i: number, kappa: number, quad?: QuadForms | null): void {
   const { X, Y, n } = p.data;
   const { H, P, c } = p.layout;
   const others = mask.slice();
   others[i] = 0;
   const f = new Float64Array(n * c);
-  p.kernels.forward(theta, X, n, f, others);
-  const outs = new Float64Array(H * n * c);
-  p.kernels.neuronOutputs(theta, X, n, outs);
+  const fi0 = new Float64Array(n * c);
+  if (quad) {
+    maskedForward(quad, theta, others, f);
+    neuronOutput(quad, theta, i, fi0);
+  } else {
+    p.kernels.forward(theta, X, n, f, others);
+    const outs = new Float64Array(H * n * c);
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    fi0.set(outs.subarray(i * n * c, (i + 1) * n * c));
+  }
   let num = 0, den = 0;
   for (let q = 0; q < n * c; q++) {
-    const fi = outs[i * n * c + q];
+    const fi = fi0[q];
     num += fi * (Y[q] - f[q]);
     den += fi * fi;
   }
@@ -134,7 +148,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
   if (o.gaussNewton) {
     // polynomial κ = 2: Gauss–Newton from the warm start converges in a few steps; L-BFGS only if it stalls
     const start = theta.slice();
-    const gn = gaussNewton(p, theta, mask, 30, o.gtol);
+    const gn = o.quad ? gaussNewtonQuad(p, o.quad, theta, mask, 30, o.gtol) : gaussNewton(p, theta, mask, 30, o.gtol);
     if (gn.converged) return { loss: gn.loss, evaluations: gn.evaluations };
     theta.set(start);
     evaluations += gn.evaluations;
@@ -166,16 +180,15 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     loss = polish.loss;
   }
   if (!o.gaussNewton) return { loss, evaluations };
-  const gn = gaussNewton(p, theta, mask, 3, 0, 3);
+  const gn = o.quad ? gaussNewtonQuad(p, o.quad, theta, mask, 3, 0, 3) : gaussNewton(p, theta, mask, 3, 0, 3);
   return { loss: gn.loss, evaluations: evaluations + gn.evaluations };
 }
 
 /**
  * Gauss–Newton on the active parameters: the step solves min ‖r − Jδ‖ by pivoted QR (rank-
  * revealing at 1e-9 relative: rescaling symmetries make J rank-deficient; the basic solution is
- * kept). J: its rows from one vjp each when there are fewer outputs than twice the parameters,
- * else its columns by central differences of the outputs — exact up to round-off when a neuron's
- * output is quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
+ * kept). J: its columns by central differences of the per-neuron outputs, all neurons at once —
+ * exact up to round-off, a neuron's output being quadratic in its parameters (polynomial κ = 2). Far from the fit a step is halved until the
  * loss falls; near it (the loss flat to round-off) a step is kept only if ‖∇L‖ falls. The fit's
  * residual is then a least-squares residual to QR accuracy, not to the √ε·cond of a loss-based
  * minimiser — and a late, slow growth rate is a small correlation of that residual.
@@ -191,8 +204,7 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
   let evaluations = 1;
   let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
   if (N === 0 || N > 400) return { loss: L, evaluations, converged: false };
-  const fwd = new Float64Array(M), fp = new Float64Array(M), fm = new Float64Array(M);
-  const onehot = new Float64Array(M), row = new Float64Array(H * P);
+  const fwd = new Float64Array(M), outP = new Float64Array(H * M), outM = new Float64Array(H * M), step = new Float64Array(H);
   const trial = new Float64Array(theta.length);
   const gnorm = (v: Float64Array): number => { let s = 0; for (const q of idx) s += v[q] * v[q]; return Math.sqrt(s); };
   let gn = gnorm(g);
@@ -201,37 +213,35 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     if (gn <= gtol) extra++;
     p.kernels.forward(theta, X, n, fwd, mask);
     const r = Float64Array.from(fwd, (f, q) => Y[q] - f);
-    let scaleTh = 0;
-    for (const q of idx) scaleTh = Math.max(scaleTh, Math.abs(theta[q]));
-    let cols: Float64Array[];
-    if (M <= 2 * N) {
-      // fewer outputs than parameters: J's rows exactly, row m = n·vjp of the one-hot cotangent e_m
-      cols = idx.map(() => new Float64Array(M));
-      for (let m = 0; m < M; m++) {
-        onehot.fill(0);
-        onehot[m] = n;
-        p.kernels.vjpMean(theta, X, onehot, n, row, mask);
-        idx.forEach((q, k) => { cols[k][m] = row[q]; });
-      }
-      evaluations += M;
-    } else {
-      cols = idx.map((q) => {
-        const h = 1e-3 * Math.max(Math.abs(theta[q]), 1e-3 * scaleTh, 1e-300);
-        const keep = theta[q];
-        theta[q] = keep + h;
-        p.kernels.forward(theta, X, n, fp, mask);
-        theta[q] = keep - h;
-        p.kernels.forward(theta, X, n, fm, mask);
-        theta[q] = keep;
-        return Float64Array.from(fp, (v, k) => (v - fm[k]) / (2 * h));
-      });
-      evaluations += N + 1; // 2N forward passes ≈ N loss-and-gradient passes
+    for (let i = 0; i < H; i++) {
+      let h = 0;
+      if (mask[i]) for (let a = 0; a < P; a++) h = Math.max(h, Math.abs(theta[i * P + a]));
+      step[i] = h > 0 ? h : 1;
     }
-    const { x: step } = lsqPivoted(cols, r, 1e-9);
+    // J's columns for every active neuron at once: neuron i's output depends on θ_i alone, so one
+    // pair of neuronOutputs calls per parameter coordinate a, each moving coordinate a of every
+    // active neuron, gives all columns (i, a) — 2P kernel calls instead of n·c vjps or 2N forwards.
+    // A κ = 2 polynomial neuron's output is a quadratic form in θ_i, so the central difference is
+    // exact at any step: h_i = max_a |θ_ia| keeps the round-off at ε relative.
+    const cols: Float64Array[] = idx.map(() => new Float64Array(M));
+    for (let a = 0; a < P; a++) {
+      trial.set(theta);
+      for (let i = 0; i < H; i++) if (mask[i]) trial[i * P + a] = theta[i * P + a] + step[i];
+      p.kernels.neuronOutputs(trial, X, n, outP);
+      for (let i = 0; i < H; i++) if (mask[i]) trial[i * P + a] = theta[i * P + a] - step[i];
+      p.kernels.neuronOutputs(trial, X, n, outM);
+      idx.forEach((q, k) => {
+        if (q % P !== a) return;
+        const i = (q - a) / P, h = step[i], col = cols[k], o = i * M;
+        for (let m = 0; m < M; m++) col[m] = (outP[o + m] - outM[o + m]) / (2 * h);
+      });
+    }
+    evaluations += P; // 2P output passes ≈ P loss-and-gradient passes
+    const { x: delta } = lsqPivoted(cols, r, 1e-9);
     let t = 1, ok = false, Lt = L, gt1 = gn;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);
-      idx.forEach((q, k) => { trial[q] += t * step[k]; });
+      idx.forEach((q, k) => { trial[q] += t * delta[k]; });
       Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
       evaluations++;
       gt1 = gnorm(gt);
@@ -244,6 +254,107 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     gn = gt1;
   }
   return { loss: L, evaluations, converged: gn <= gtol };
+}
+
+/**
+ * gaussNewton on the quadratic-form table (quadratic.ts): the same steps, line search and stopping
+ * rules, with the outputs, the loss (1/2n)Σ‖r‖², its gradient −Jᵀr/n and J itself evaluated exactly
+ * over the active neurons only — no kernel pass over the H − A others. J at an accepted trial point
+ * is the next step's J.
+ */
+function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Uint8Array, maxIter: number, gtol: number, polish = 2): { loss: number; evaluations: number; converged: boolean } {
+  const { Y, n } = p.data;
+  const { H, P } = p.layout;
+  const idx: number[] = [];
+  for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
+  const N = idx.length, M = Q.nc;
+  /** Residual, J's columns, loss and ‖∇L‖ at th. */
+  const at = (th: Float64Array): { r: Float64Array; cols: Float64Array[]; L: number; gn: number } => {
+    const f = new Float64Array(M);
+    maskedForward(Q, th, mask, f);
+    const r = Float64Array.from(f, (v, q) => Y[q] - v);
+    let L = 0;
+    for (let q = 0; q < M; q++) L += r[q] * r[q];
+    const cols = idx.map((q) => {
+      const col = new Float64Array(M);
+      neuronJacobianColumn(Q, th, Math.floor(q / P), q % P, col);
+      return col;
+    });
+    let g2 = 0;
+    for (const col of cols) {
+      let s = 0;
+      for (let m = 0; m < M; m++) s += col[m] * r[m];
+      g2 += (s / n) ** 2;
+    }
+    return { r, cols, L: L / (2 * n), gn: Math.sqrt(g2) };
+  };
+  let cur = at(theta);
+  let evaluations = 1;
+  if (N === 0 || N > 400) return { loss: cur.L, evaluations, converged: false };
+  const trial = new Float64Array(theta.length);
+  let extra = 0;
+  for (let it = 0; it < maxIter && extra < polish; it++) {
+    if (cur.gn <= gtol) {
+      // polish only above the gradient's round-off floor (ε·Σ_k ‖J_k‖‖r‖/n): below it a step
+      // cannot lower ‖∇L‖ and the line search would spend its 12 trials finding that out
+      let floor = 0, rn = 0;
+      for (let m = 0; m < M; m++) rn += cur.r[m] * cur.r[m];
+      for (const col of cur.cols) { let s = 0; for (let m = 0; m < M; m++) s += col[m] * col[m]; floor += Math.sqrt(s); }
+      if (cur.gn <= (64 * Number.EPSILON * floor * Math.sqrt(rn)) / n) break;
+      extra++;
+    }
+    const delta = reducedStep(cur.cols, cur.r, P);
+    let t = 1, ok = false, next = cur;
+    for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
+      trial.set(theta);
+      idx.forEach((q, k) => { trial[q] += t * delta[k]; });
+      next = at(trial);
+      evaluations++;
+      const flat = Math.abs(next.L - cur.L) <= 1e-12 * Math.abs(cur.L);
+      ok = flat ? next.gn < cur.gn : next.L < cur.L;
+    }
+    if (!ok) break;
+    theta.set(trial);
+    cur = next;
+  }
+  return { loss: cur.L, evaluations, converged: cur.gn <= gtol };
+}
+
+/**
+ * The Gauss–Newton step min ‖r − Jδ‖ with each neuron's block of P columns first reduced to its
+ * range: a neuron's rescaling symmetries make its columns dependent (a diagonal neuron's ∂_u f and
+ * ∂_v f are parallel), so the pivoted QR would spend half its work on columns it then drops. Per
+ * neuron the columns are combined along the eigenvectors w of J_iᵀJ_i whose singular values exceed
+ * 1e-9 of the neuron's largest; the QR (rank-revealing at 1e-9, basic solution across neurons)
+ * runs on those, and δ_i = Σ_k z_k w_k — the step within a neuron is orthogonal to its symmetry
+ * directions (for a diagonal neuron it keeps u² − v² to first order) instead of moving one
+ * parameter; the outputs it reaches are the same.
+ */
+function reducedStep(cols: Float64Array[], r: Float64Array, P: number): Float64Array {
+  const N = cols.length, M = r.length;
+  const delta = new Float64Array(N);
+  if (P === 1) return lsqPivoted(cols, r, 1e-9).x;
+  const red: Float64Array[] = [], dirs: { base: number; w: Float64Array }[] = [];
+  const G = new Float64Array(P * P);
+  for (let base = 0; base < N; base += P) {
+    for (let a = 0; a < P; a++) for (let b = a; b < P; b++) {
+      let d = 0;
+      const ca = cols[base + a], cb = cols[base + b];
+      for (let m = 0; m < M; m++) d += ca[m] * cb[m];
+      G[a * P + b] = G[b * P + a] = d;
+    }
+    const { values, vectors } = jacobiEig(G, P);
+    for (let k = 0; k < P; k++) {
+      if (!(values[k] > 1e-18 * values[0])) break; // σ_k ≤ 1e-9 σ_max (values decreasing)
+      const w = vectors[k], col = new Float64Array(M);
+      for (let a = 0; a < P; a++) { const c = cols[base + a], wa = w[a]; for (let m = 0; m < M; m++) col[m] += wa * c[m]; }
+      red.push(col);
+      dirs.push({ base, w });
+    }
+  }
+  const { x: z } = lsqPivoted(red, r, 1e-9);
+  dirs.forEach(({ base, w }, k) => { for (let a = 0; a < P; a++) delta[base + a] += z[k] * w[a]; });
+  return delta;
 }
 
 /**
@@ -308,6 +419,13 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   return { loss: L, evaluations };
 }
 
+const scratchBuffers: Float64Array[] = [];
+/** Reused buffer k of at least `length` entries (contents arbitrary): the collapse test's per-neuron outputs. */
+function scratch(k: number, length: number): Float64Array {
+  if (!(scratchBuffers[k]?.length >= length)) scratchBuffers[k] = new Float64Array(length);
+  return scratchBuffers[k].subarray(0, length);
+}
+
 /** A collapse found by collapsedNeuron; for neurons with signed outputs, each neuron's coefficient on its reference output at the round's start (c0) and at its fit (c1). */
 interface Collapse {
   neuron: number;
@@ -333,10 +451,17 @@ export function collapsedNeuron(p: Problem, ref: Float64Array, before: Float64Ar
   const { H, c } = p.layout;
   const signed = scalarParams(p.layout);
   const nc = n * c;
-  const outs = new Float64Array(H * nc), outs0 = new Float64Array(H * nc), fwd = new Float64Array(nc);
-  p.kernels.neuronOutputs(theta, X, n, outs);
-  p.kernels.forward(theta, X, n, fwd, mask);
-  if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  // with the table only the active rows are written and read: reused buffers, not H·n·c zeros per call
+  const outs = o.quad ? scratch(0, H * nc) : new Float64Array(H * nc), outs0 = o.quad ? scratch(1, H * nc) : new Float64Array(H * nc), fwd = new Float64Array(nc);
+  if (o.quad) {
+    maskedNeuronOutputs(o.quad, theta, mask, outs);
+    maskedForward(o.quad, theta, mask, fwd);
+    if (signed) maskedNeuronOutputs(o.quad, before, mask, outs0);
+  } else {
+    p.kernels.neuronOutputs(theta, X, n, outs);
+    p.kernels.forward(theta, X, n, fwd, mask);
+    if (signed) p.kernels.neuronOutputs(before, X, n, outs0);
+  }
   const c0 = new Float64Array(H), c1 = new Float64Array(H);
   let best = -1, bestKey = Infinity, at = 1;
   for (let i = 0; i < H; i++) {
@@ -469,8 +594,10 @@ export function fitWithCollapses(p: Problem, set: ActiveSet, o: CostOptions, onC
   let evaluations = 0;
   let gradNorm = 0;
   const before = set.theta.slice();
-  const ref = new Float64Array(H * n * c);
-  p.kernels.neuronOutputs(before, X, n, ref);
+  // only the active neurons' rows are read (the mask only shrinks here)
+  const ref = o.quad ? scratch(2, H * n * c) : new Float64Array(H * n * c);
+  if (o.quad) maskedNeuronOutputs(o.quad, before, set.mask, ref);
+  else p.kernels.neuronOutputs(before, X, n, ref);
   for (let round = 0; round <= H; round++) {
     const fit = fitActive(p, set.theta, set.mask, o);
     evaluations += fit.evaluations + 1;

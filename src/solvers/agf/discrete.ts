@@ -25,7 +25,7 @@ import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
 import { FINITE, type LogArith, logOf, signedAdd } from './logscale.ts';
 import { eigenbasis, jacobiEig, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './spectral.ts';
-import { activationTime as flowActivationTime, advance as flowAdvance, cloneGraded, givens as flowGivens, gradedFromVector, logNorm as flowLogNorm, reexpand as flowReexpand, toVector as flowToVector, type GradedState } from './graded.ts';
+import { activationLowerBound as flowActivationLowerBound, activationTime as flowActivationTime, advance as flowAdvance, cloneGraded, givens as flowGivens, gradedFromVector, logNorm as flowLogNorm, reexpand as flowReexpand, toVector as flowToVector, type GradedState } from './graded.ts';
 
 /** The algorithm whose jump schedule AGF predicts. */
 export type AgfAlgorithm =
@@ -52,6 +52,10 @@ export interface DormantDynamics {
   fromVector(basis: Eigenbasis, v: ArrayLike<number>, baseLog: number, snapTol: number): DormantState;
   reexpand(st: DormantState, next: Eigenbasis, O: Float64Array[]): DormantState;
   activationTime(st: DormantState): number;
+  /** A cheap lower bound on activationTime (optional: the engine then skips neurons that cannot be first). */
+  activationLowerBound?(st: DormantState): number;
+  /** st itself, moved to basis `next`, when next has the same vectors in the same order as st.basis (optional: only the rates changed, nothing to re-expand). */
+  rebase?(st: DormantState, next: Eigenbasis): DormantState;
   advance(st: DormantState, t: number): void;
   clone(st: DormantState): DormantState;
   toVector(st: DormantState, P: number): Float64Array;
@@ -103,6 +107,8 @@ function flowDynamics(ar: LogArith): DormantDynamics {
     fromVector: (basis, v, baseLog, snapTol) => gradedFromVector(ar, basis, v, baseLog, snapTol),
     reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
     activationTime: (st) => flowActivationTime(ar, st),
+    activationLowerBound: (st) => flowActivationLowerBound(ar, st),
+    rebase: (st, next) => { st.basis = next; return st; },
     advance: (st, t) => flowAdvance(st, t),
     clone: (st) => cloneGraded(st),
     toVector: (st, P) => flowToVector(ar, st, P),
@@ -144,6 +150,8 @@ function gdDynamics(lr: number): DormantDynamics {
     fromVector: (basis, v, baseLog, snapTol) => gradedFromVector(ar, basis, v, baseLog, snapTol),
     reexpand: (st, next, O) => flowReexpand(ar, st, next, O),
     activationTime: (st) => firstStep(flowActivationTime(ar, shadow(st))),
+    activationLowerBound: (st) => Math.floor(flowActivationLowerBound(ar, shadow(st))),
+    rebase: (st, next) => { st.basis = next; return st; },
     advance(st, k) {
       if (k === 0) return;
       checkSteps(k);

@@ -135,6 +135,25 @@ export function activationTime(ar: LogArith, st: GradedState): number {
   return t;
 }
 
+/**
+ * A lower bound on activationTime, in O(P) and without root finding: ‖θ(t)‖² ≤ m·maxₙ e^{2(lₙ+λₙt)}
+ * (m nonzero coordinates), so the norm cannot reach 1 before some lₙ + λₙt reaches −½log m. The
+ * engine computes the exact root only for neurons whose bound can beat the earliest found so far.
+ */
+export function activationLowerBound(ar: LogArith, st: GradedState): number {
+  const { values } = st.basis;
+  let m = 0;
+  for (let k = 0; k < st.l.length; k++) if (st.s[k] !== 0) m++;
+  const h = ar.tropical ? 0 : 0.5 * Math.log(m);
+  let lo = Infinity;
+  for (let k = 0; k < st.l.length; k++) {
+    if (st.s[k] === 0) continue;
+    if (st.l[k] >= -h) return 0;
+    if (values[k] > 0) lo = Math.min(lo, (-h - st.l[k]) / values[k]);
+  }
+  return lo;
+}
+
 /** θ as floats (entries below e^{-745} underflow to 0, harmlessly at norm ~1). In the limit: the unit vector of the leading coordinates. */
 export function toVector(ar: LogArith, st: GradedState, P: number): Float64Array {
   const out = new Float64Array(P);

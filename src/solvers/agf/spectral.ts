@@ -57,12 +57,13 @@ export function jacobiEig(Ain: ArrayLike<number>, P: number): { values: Float64A
  * Hessians of the utilities of every neuron slot against residual r: out[i] is M_i (P×P,
  * row-major, symmetrised). One vjp per parameter coordinate, all slots at once.
  */
-export function utilityHessians(p: Problem, r: Float64Array): Float64Array[] {
+export function utilityHessians(p: Problem, r: Float64Array, into?: Float64Array[]): Float64Array[] {
   const { H, P } = p.layout;
   const { X, n } = p.data;
   const packed = new Float64Array(H * P);
   const g = new Float64Array(H * P);
-  const out = Array.from({ length: H }, () => new Float64Array(P * P));
+  // `into`: the previous plateau's matrices, overwritten (every entry is written below)
+  const out = into ?? Array.from({ length: H }, () => new Float64Array(P * P));
   for (let k = 0; k < P; k++) {
     packed.fill(0);
     for (let i = 0; i < H; i++) packed[i * P + k] = 1;
@@ -102,9 +103,14 @@ function dot(a: Float64Array, b: Float64Array): number {
 
 /**
  * Eigenbasis of M whose eigenspaces reuse the previous basis's vectors wherever they lie inside
- * them (to snapTol), completed by Gram–Schmidt of M's own eigenvectors.
+ * them (to snapTol), completed by Gram–Schmidt of M's own eigenvectors. With `inPlace`, a kept
+ * basis in unchanged order is `previous` itself with its values overwritten (no allocation per
+ * neuron and plateau): for callers that read a basis's rates only while it is current (flow
+ * dynamics; not the discrete algorithms, whose caches key on bases).
  */
-export function eigenbasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous?: Eigenbasis): Eigenbasis {
+export function eigenbasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous?: Eigenbasis, inPlace = false): Eigenbasis {
+  const kept = previous ? keptBasis(M, P, scale, tol, previous, inPlace) : null;
+  if (kept) return kept;
   const { values, vectors } = jacobiEig(M, P);
   for (let k = 0; k < P; k++) if (Math.abs(values[k]) <= tol.zeroTol * scale) values[k] = 0;
   // clusters of (nearly) equal eigenvalues: one eigenspace, one rate
@@ -146,10 +152,84 @@ export function eigenbasis(M: Float64Array, P: number, scale: number, tol: Spect
   return { values: Float64Array.from(outL), vectors: outV };
 }
 
-/** Overlap O[n][m] = e_newₙ · e_oldₘ with structural zeros snapped to exactly 0. */
+/**
+ * The previous basis again, when each of its vectors is still an eigenvector of M to round-off
+ * (‖Me − ρe‖ ≤ 1e-8 × the gap to the other eigenspaces, so ρ = eᵀMe is the eigenvalue to
+ * ~1e-16 relative and eigenbasis would keep the same vectors): M's eigenvalues by Rayleigh
+ * quotients, no Jacobi, and the vectors array itself shared when their order is unchanged, so the
+ * engine can switch a dormant state to the new rates without re-expanding it. Null when any
+ * vector moved or the eigenvalue clusters are not clear-cut (then eigenbasis decides).
+ * This is the common case of a neuron whose invariant subspaces are fixed by structure (each
+ * diagonal neuron's 2×2 block: M = [[0, c], [c, 0]] on every plateau).
+ */
+function keptBasis(M: Float64Array, P: number, scale: number, tol: SpectralTolerances, previous: Eigenbasis, inPlace: boolean): Eigenbasis | null {
+  const V = previous.vectors;
+  if (V.length !== P) return null;
+  // scratch (this runs once per neuron per plateau: no allocations but the result's values)
+  if (kRho.length < P) { kRho = new Float64Array(P); kRes = new Float64Array(P); kW = new Float64Array(P); kOrder = new Int32Array(P); kCluster = new Int32Array(P); }
+  const rho = kRho, res = kRes, w = kW, order = kOrder, cluster = kCluster;
+  const z = tol.zeroTol * scale;
+  for (let k = 0; k < P; k++) {
+    const e = V[k];
+    let q = 0;
+    for (let a = 0; a < P; a++) {
+      let x = 0;
+      for (let b = 0; b < P; b++) x += M[a * P + b] * e[b];
+      w[a] = x;
+      q += x * e[a];
+    }
+    let r = 0;
+    for (let a = 0; a < P; a++) r += (w[a] - q * e[a]) ** 2;
+    const aq = Math.abs(q);
+    if (aq > 0.5 * z && aq < 2 * z) return null; // near the zero threshold: eigenbasis decides
+    rho[k] = aq <= z ? 0 : q;
+    res[k] = Math.sqrt(r);
+  }
+  // eigenbasis's order: decreasing value, ties (one eigenspace) in the previous basis's order (insertion sort: P is small)
+  let same = true;
+  for (let k = 0; k < P; k++) {
+    let j = k;
+    while (j > 0 && rho[order[j - 1]] < rho[k]) { order[j] = order[j - 1]; j--; }
+    order[j] = k;
+    if (j !== k) same = false;
+  }
+  const cut = tol.clusterTol * scale;
+  cluster[0] = 0;
+  for (let j = 1; j < P; j++) {
+    const gap = rho[order[j - 1]] - rho[order[j]];
+    if (gap <= 0.1 * cut) cluster[j] = cluster[j - 1];
+    else if (gap > 10 * cut) cluster[j] = cluster[j - 1] + 1;
+    else return null; // near the clustering threshold: let the full decomposition decide
+  }
+  for (let j = 0; j < P; j++) {
+    // distance to the nearest eigenvalue of another cluster (Davis–Kahan: the angle is ≤ res/gap)
+    let above = j, below = j;
+    while (above >= 0 && cluster[above] === cluster[j]) above--;
+    while (below < P && cluster[below] === cluster[j]) below++;
+    const gap = Math.min(above >= 0 ? rho[order[above]] - rho[order[j]] : Infinity, below < P ? rho[order[j]] - rho[order[below]] : Infinity);
+    const r = res[order[j]];
+    if (!(r <= 1e-8 * gap || r === 0)) return null;
+  }
+  // one rate per cluster: 0 if any member is 0, else the mean
+  const values = inPlace && same ? previous.values : new Float64Array(P);
+  for (let j = 0; j < P;) {
+    let k = j, sum = 0, zero = false;
+    for (; k < P && cluster[k] === cluster[j]; k++) { sum += rho[order[k]]; zero ||= rho[order[k]] === 0; }
+    for (let i = j; i < k; i++) values[i] = zero ? 0 : sum / (k - j);
+    j = k;
+  }
+  if (values === previous.values) return previous;
+  return { values, vectors: same ? V : Array.from(order.subarray(0, P), (k) => V[k]) };
+}
+let kRho = new Float64Array(0), kRes = new Float64Array(0), kW = new Float64Array(0), kOrder = new Int32Array(0), kCluster = new Int32Array(0);
+
+/** Overlap O[n][m] = e_newₙ · e_oldₘ with structural zeros snapped to exactly 0 (a vector kept from the previous basis: exactly 1 with itself, 0 with the others). */
 export function overlaps(next: Eigenbasis, prev: Eigenbasis, snapTol: number): Float64Array[] {
-  return next.vectors.map((e) => Float64Array.from(prev.vectors, (v) => {
-    const o = dot(e, v);
-    return Math.abs(o) <= snapTol ? 0 : o;
-  }));
+  return next.vectors.map((e) => {
+    if (prev.vectors.includes(e)) return Float64Array.from(prev.vectors, (v) => (v === e ? 1 : 0));
+    return Float64Array.from(prev.vectors, (v) => {
+      const o = dot(e, v);
+      return Math.abs(o) <= snapTol ? 0 : o;
+    });
+  });
 }

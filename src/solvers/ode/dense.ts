@@ -44,6 +44,11 @@ export interface StepConfig {
   h0?: number;
   hmax: number;
   dt?: number;
+  /**
+   * Whether the run will interpolate (events, a dense store, checkpoints inside the interval);
+   * a method whose extension costs extra per step forms it only then (absent: assume yes).
+   */
+  denseNeeded?: boolean;
 }
 
 export type StepperFactory = (

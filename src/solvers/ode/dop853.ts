@@ -10,6 +10,7 @@ import type { OdeRhs } from './types.ts';
 import type { DenseCodec, Step, StepConfig, Stepper } from './dense.ts';
 import { initialStep } from './dopri5.ts';
 import { A, B, C, D, E3, E5, N_STAGES } from './dop853-tableau.ts';
+import { combination, errorSums } from './lincomb.ts';
 
 // Hairer's defaults for DOP853: safety 0.9, step ratio in [1/3, 6], no PI term
 const SAFE = 0.9;
@@ -35,64 +36,26 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const nFixed = dt !== undefined ? Math.max(1, Math.ceil((t1 - t0) / dt - 1e-9)) : 0;
   let kFixed = 0;
 
-  /**
-   * out = base + hh·Σ_j w_j K[j], four stages per pass over the state (one write of out per four
-   * stages instead of one read-modify-write per stage: the passes are memory-bound at large n)
-   */
-  const ks: Float64Array[] = [], cs: number[] = [];
-  const combine = (out: Float64Array, base: Float64Array, w: number[], hh: number): void => {
-    ks.length = 0;
-    cs.length = 0;
-    for (let j = 0; j < w.length; j++) {
-      const c = hh * w[j];
-      if (c !== 0) { ks.push(K[j]); cs.push(c); }
-    }
-    let src = base;
-    let m = 0;
-    do {
-      const left = ks.length - m;
-      if (left >= 4) {
-        const k0 = ks[m], k1 = ks[m + 1], k2 = ks[m + 2], k3 = ks[m + 3], c0 = cs[m], c1 = cs[m + 1], c2 = cs[m + 2], c3 = cs[m + 3];
-        for (let i = 0; i < n; i++) out[i] = src[i] + ((c0 * k0[i] + c1 * k1[i]) + (c2 * k2[i] + c3 * k3[i]));
-        m += 4;
-      } else if (left === 3) {
-        const k0 = ks[m], k1 = ks[m + 1], k2 = ks[m + 2], c0 = cs[m], c1 = cs[m + 1], c2 = cs[m + 2];
-        for (let i = 0; i < n; i++) out[i] = src[i] + ((c0 * k0[i] + c1 * k1[i]) + c2 * k2[i]);
-        m += 3;
-      } else if (left === 2) {
-        const k0 = ks[m], k1 = ks[m + 1], c0 = cs[m], c1 = cs[m + 1];
-        for (let i = 0; i < n; i++) out[i] = src[i] + (c0 * k0[i] + c1 * k1[i]);
-        m += 2;
-      } else if (left === 1) {
-        const k0 = ks[m], c0 = cs[m];
-        for (let i = 0; i < n; i++) out[i] = src[i] + c0 * k0[i];
-        m += 1;
-      } else out.set(src);
-      src = out;
-    } while (m < ks.length);
-  };
+  // the tableau's combinations as generated straight-line loops (lincomb.ts)
+  const stageComb = A.map((row) => combination(row));
+  const solutionComb = combination(B);
+  const denseComb = D.map((row) => combination(row));
+  const errSums = errorSums(E5, E3);
+  const sums = new Float64Array(2);
 
   const stages = (hh: number, tNew: number): void => {
     for (let s = 1; s < N_STAGES; s++) {
-      combine(ys, y, A[s], hh);
+      stageComb[s](ys, y, K, hh, n);
       f(t + C[s] * hh, ys, K[s]);
     }
-    combine(yNew, y, B, hh);
+    solutionComb(yNew, y, K, hh, n);
     f(tNew, yNew, K[12]);
   };
 
-  const err5 = new Float64Array(n), err3 = new Float64Array(n);
-  const zero = new Float64Array(n);
   /** Hairer's combined 5th/3rd-order error estimate (RMS over components). */
   const errorEstimate = (hh: number): number => {
-    combine(err5, zero, E5, 1);
-    combine(err3, zero, E3, 1);
-    let e5 = 0, e3 = 0;
-    for (let i = 0; i < n; i++) {
-      const sc = atol[i] + rtol * Math.max(Math.abs(y[i]), Math.abs(yNew[i]));
-      e5 += (err5[i] / sc) ** 2;
-      e3 += (err3[i] / sc) ** 2;
-    }
+    errSums(sums, K, y, yNew, atol, rtol, n);
+    const e5 = sums[0], e3 = sums[1];
     if (e5 === 0 && e3 === 0) return 0;
     return (Math.abs(hh) * e5) / Math.sqrt((e5 + 0.01 * e3) * n);
   };
@@ -106,7 +69,7 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
     if (coeffsFor === accepted) return;
     const yA = yNew;
     for (let s = N_STAGES + 1; s < N_EXT; s++) {
-      combine(ys, yA, A[s], hStep);
+      stageComb[s](ys, yA, K, hStep, n);
       f(step.tA + C[s] * hStep, ys, K[s]);
     }
     for (let i = 0; i < n; i++) {
@@ -115,7 +78,7 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
       F[1][i] = hStep * K[0][i] - dy;
       F[2][i] = 2 * dy - hStep * (K[12][i] + K[0][i]);
     }
-    for (let r = 0; r < 4; r++) combine(F[3 + r], zero, D[r], hStep);
+    for (let r = 0; r < 4; r++) denseComb[r](F[3 + r], null, K, hStep, n);
     current.set(yA, 0);
     for (let k = 0; k < 7; k++) current.set(F[k], (k + 1) * n);
     coeffsFor = accepted;

@@ -12,6 +12,7 @@ import { dopri5Stepper } from './dopri5.ts';
 import { dop853Stepper } from './dop853.ts';
 import { gauss4Stepper, midpointStepper } from './gauss.ts';
 import { rk4Stepper } from './rk4.ts';
+import { gbsStepper } from './gbs.ts';
 
 export type { OdeEvent, OdeEventHit, OdeMethod, OdeOptions, OdeRhs, OdeSolution } from './types.ts';
 
@@ -21,6 +22,7 @@ const STEPPERS: Record<OdeMethod, StepperFactory> = {
   gauss4: gauss4Stepper,
   midpoint: midpointStepper,
   rk4: rk4Stepper,
+  gbs: gbsStepper,
 };
 
 /** About 45 ulp: tighter local error targets are below the round-off of a step's own arithmetic. */
@@ -76,7 +78,8 @@ function resolveConfig(method: OdeMethod, t0: number, y0: Float64Array, t1: numb
       prev = te;
     }
   }
-  return { rtol, atol, h0: opts.h0, hmax: opts.hmax ?? t1 - t0, dt: opts.dt };
+  const denseNeeded = (opts.dense ?? true) || (opts.events?.length ?? 0) > 0 || (opts.tEval ?? []).some((te) => te > t0 && te < t1);
+  return { rtol, atol, h0: opts.h0, hmax: opts.hmax ?? t1 - t0, dt: opts.dt, denseNeeded };
 }
 
 function isFiniteVec(y: Float64Array): boolean {
