@@ -383,7 +383,7 @@ describe('cli: agf --for', () => {
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1', '--momentum', '1'], /momentum must lie in \(0, 1\)/);
     await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--lr', '-1'], /learning rate must be a positive/);
     await expectBadInput(['agf', 'diagonal', '--lr', '0.1'], /--lr does not apply/);
-    await expectBadInput(['agf', 'modular', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models/);
+    await expectBadInput(['agf', 'relu', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models \(diagonal, linear networks, factorisations\) and κ > 2 models/);
   });
 });
 

@@ -46,6 +46,7 @@ import type { GradedState } from './agf/graded.ts';
 import { checkDiscreteModel, dormantDynamics, fitTransient, flowTimePerStep, hasMomentum, saddleStability, scaledState, TRANSIENT_ENTRY, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability, type TransientMember } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { solveAgfSphereDiscrete } from './agf/sphere-discrete.ts';
 import { quadForms } from './agf/quadratic.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
@@ -152,7 +153,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   }
   const algo = opts.algorithm ?? { kind: 'flow' };
   checkDiscreteModel(p, algo);
-  if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
+  if (kappa > 2) return algo.kind === 'flow' ? solveAgfSphere(p, kappa, theta0, opts) : solveAgfSphereDiscrete(p, kappa, theta0, algo, { maxJumps: opts.maxJumps, lossTol: opts.lossTol });
   if (!p.derived.polynomial) {
     return solveAgfCones(p, theta0, opts);
   }

@@ -69,12 +69,15 @@ export interface DormantDynamics {
   givens(a: DormantState, b: DormantState, n: number): [number, number];
 }
 
-/** The discrete algorithms need the exact linear dormant dynamics of polynomial κ = 2 models. */
+/**
+ * The discrete algorithms: polynomial κ = 2 models (the exact linear dormant dynamics here) and
+ * κ > 2 models (the algorithm iterated on the dormant neurons, sphere-discrete.ts); not relu units.
+ */
 export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   const kappa = p.derived.kappa;
-  if (kappa === 2 && p.derived.polynomial) return;
-  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF, --for flow, and the time mapping t = k·lr/(1 − momentum))`);
+  if ((kappa === 2 && p.derived.polynomial) || (kappa !== null && kappa > 2)) return;
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations) and κ > 2 models (modular); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa < 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF, --for flow, and the time mapping t = k·lr/(1 − momentum))`);
 }
 
 export function checkAlgorithm(a: AgfAlgorithm): void {
