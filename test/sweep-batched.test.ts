@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run } from './helpers/cli.ts';
+import { expectBadInput, run } from './helpers/cli.ts';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { defaultStep } from '../src/analysis/runs.ts';
@@ -130,5 +130,11 @@ describe('sweep --batch', () => {
     expect(ref.trim().split('\n')).toHaveLength(12);
     for (const d of dirs.slice(1)) expect(readFileSync(join(d, 'cells.jsonl'), 'utf8')).toBe(ref);
     for (const f of ['sweep.md', 'sweep.csv']) expect(readFileSync(join(dirs[1], f), 'utf8')).toBe(readFileSync(join(dirs[0], f), 'utf8'));
+  });
+
+  it('refuses a batch size out of range, and --batch without gd, in one line', async () => {
+    await expectBadInput(['sweep', 'diagonal', '--methods', 'agf,gd', '--batch', '0'], /--batch must lie in 1…64/);
+    await expectBadInput(['sweep', 'diagonal', '--methods', 'agf,gd', '--batch', '65'], /--batch must lie in 1…64/);
+    await expectBadInput(['sweep', 'diagonal', '--methods', 'agf,flow', '--batch', '4'], /--batch applies to sweeps with gd/);
   });
 });

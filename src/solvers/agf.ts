@@ -48,6 +48,7 @@ import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning
 import { solveAgfSphere } from './agf/sphere.ts';
 import { solveAgfSphereDiscrete } from './agf/sphere-discrete.ts';
 import { quadForms } from './agf/quadratic.ts';
+import { rescalingSymmetries } from './agf/rescaling.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
 import { formatNumber } from '../report/table.ts';
 import type { JumpProgress } from '../util/progress.ts';
@@ -212,7 +213,9 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   if (!(scale > 0)) scale = 1;
   const tol: SpectralTolerances = { zeroTol: opts.utilTol ?? 1e-10, clusterTol: 1e-10, snapTol };
   const gaussNewton = scalarParams(p.layout);
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton, maxIter: opts.fitIter ?? 20000, quad: gaussNewton ? quadForms(p) : null };
+  const quad = gaussNewton ? quadForms(p) : null;
+  // Gauss–Newton fits on the table are rebalanced to the flow's conserved quantities (cost.ts `balance`)
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, gaussNewton, maxIter: opts.fitIter ?? 20000, quad, ...(quad ? { balance: rescalingSymmetries(p) } : {}) };
 
   // per-group eigenbases; units start as the real neurons
   let bases: Eigenbasis[] = groups.map((g) => eigenbasis(Ms[g[0]], P, scale, tol));

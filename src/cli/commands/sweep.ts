@@ -159,6 +159,7 @@ export const sweepCommand: Command = {
 async function sweepRun(args: ParsedArgs, io: CommandIO, workers: number, batch: number, pool: WorkerPool): Promise<void> {
   const { ctx } = sweepContextFromArgs(args);
   const grid = ctx.grid;
+  if (batch > 1 && !grid.methods.includes('gd')) throw new GradflowError('--batch applies to sweeps with gd in --methods (it batches their gradient descents)');
   const shardText = str(args, 'shard');
   const shard: Shard | null = shardText ? parseShard(shardText) : null;
   const outDir = str(args, 'out') ?? null;
