@@ -173,10 +173,14 @@ describe('the fast paths of the κ = 2 engine against direct computations', () =
     }
   });
 
-  it('gradient descent: fits keep the active neurons balanced (u² − v² to first order), so the saddle\'s sharpness is the one descent meets — seed 5, d = 8, lr = 0.05: the schedule continues past the saddle an unbalanced fit called unstable (lr·λ_max 2.52), as simulated descent does', () => {
+  it('gradient descent: fits are rebalanced to the flow\'s conserved u² − v², so the saddle\'s sharpness is the one descent meets — seed 5, d = 8, lr = 0.05: the schedule continues past the saddle an unbalanced fit called unstable (lr·λ_max 2.52), as simulated descent does', () => {
     const p = createProblem(diagonal, { data: correlatedData(5, 16, 8), dims: { d: 8 }, alpha: 1e-8, seed: 5 });
     const g = solveAgf(p, { algorithm: { kind: 'gd', lr: 0.05 } });
     expect(g.extra?.status).not.toBe('unstable');
+    // the active neurons keep the flow's invariant u² − v² = 2α² (init u = √2·α, v = 0)
+    const th = g.extra!.finalTheta as number[], act = (g.extra!.activeSets as number[][]).at(-1)!;
+    expect(act.length).toBeGreaterThan(2);
+    for (const i of act) expect(Math.abs(th[2 * i] ** 2 - th[2 * i + 1] ** 2 - 2e-16)).toBeLessThanOrEqual(1e-12 * (th[2 * i] ** 2 + th[2 * i + 1] ** 2));
     const last = g.jumps.at(-1)!, before = g.jumps.at(-2)!;
     const steps = Math.ceil(1.3 * last.step!);
     const tr = solveDescent(p, { lr: 0.05, steps, recordEvery: 100 });

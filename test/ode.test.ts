@@ -4,6 +4,8 @@ import { GradflowError } from '../src/util/errors.ts';
 import { createProblem } from '../src/problem.ts';
 import { linear } from '../models/linear.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
+import { ARENA_MIN, stageArena } from '../src/solvers/ode/wasm-stages.ts';
+import { combination } from '../src/solvers/ode/lincomb.ts';
 
 const relErr = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
@@ -262,6 +264,36 @@ describe('gbs', () => {
 
   it('a fixed step is refused with a message naming the methods that take one', () => {
     expect(() => integrate('gbs', logistic, 0, new Float64Array([U0]), 1, { dt: 0.1 })).toThrow(/dt .*gauss4/);
+  });
+});
+
+/**
+ * Stage combinations in WebAssembly memory (wasm-stages.ts), used by dop853 at ≥ ARENA_MIN
+ * components: equal to the generated JavaScript loops (lincomb.ts), odd and even sizes, and a
+ * dop853 run at that size against the closed form.
+ */
+describe('stage arena', () => {
+  it('a combination equals the JavaScript loop to rounding (n = 64, 65, 1001)', () => {
+    for (const n of [ARENA_MIN, ARENA_MIN + 1, 1001]) {
+      const arena = stageArena(5, n);
+      if (!arena) return; // no WebAssembly SIMD here: dop853 keeps the JavaScript loops
+      const [k0, k1, k2, base, out] = arena.vectors;
+      for (let i = 0; i < n; i++) { k0[i] = Math.sin(i); k1[i] = Math.cos(3 * i); k2[i] = i / n; base[i] = 1 + i; }
+      const w = [0.3, 0, -1.7, 2.5];
+      arena.combination(w)(out, base, [k0, k1, k2, base], 0.125, n);
+      const ref = new Float64Array(n);
+      combination(w)(ref, base, [k0, k1, k2, base], 0.125, n);
+      for (let i = 0; i < n; i++) expect(Math.abs(out[i] - ref[i])).toBeLessThanOrEqual(1e-15 * Math.abs(ref[i]));
+      expect(() => arena.combination(w)(new Float64Array(n), base, [k0, k1, k2, base], 1, n)).toThrow(/arena/);
+    }
+  });
+
+  it('dop853 on 200 decoupled exponentials (arena-sized state) matches e^{λ_i t} to 1e-10 at rtol 1e-13', () => {
+    const n = 200, lam = Float64Array.from({ length: n }, (_, i) => -1 + (2 * i) / n);
+    const sol = integrate('dop853', (_t, y, d) => { for (let i = 0; i < n; i++) d[i] = lam[i] * y[i]; }, 0, new Float64Array(n).fill(1), 5, { rtol: 1e-13, tEval: [5], dense: false });
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, relErr(sol.y[0][i], Math.exp(5 * lam[i])));
+    expect(worst).toBeLessThan(1e-10);
   });
 });
 

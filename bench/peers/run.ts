@@ -3,7 +3,9 @@
  * the same problems, tolerances and data, in one run. Each side is timed in its own process
  * (gradflow in-process here, the peer inside python3, start-up excluded), rounds alternate, and
  * every figure is a ratio gradflow ÷ peer with its spread over the rounds (below 1: gradflow
- * faster). Accuracy is measured against one reference (gradflow dopri5 at rtol 1e-13) so that
+ * faster). Wall-clock and CPU-time ratios are both printed: on a shared machine a descheduled
+ * process's wall clock counts the other tenants, its CPU time (Python: process_time, all threads)
+ * does not. Accuracy is measured against one reference (gradflow dopri5 at rtol 1e-13) so that
  * times are compared at the accuracy each side actually reached. Skips with a message when
  * python3 lacks numpy or scipy. `npx tsx bench/peers/run.ts [--quick] [--only=flows,kernels,gd,process] [--match=TEXT]`
  */
@@ -66,7 +68,20 @@ const spread = (xs: number[]): string => {
   const lo = Math.min(...xs), hi = Math.max(...xs);
   return lo.toFixed(2) === hi.toFixed(2) ? lo.toFixed(2) : `${lo.toFixed(2)}–${hi.toFixed(2)}`;
 };
-const fmt = (s: number): string => (s >= 0.1 ? `${s.toFixed(2)} s` : `${(s * 1e3).toFixed(2)} ms`);
+const fmt = (s: number): string => (s >= 0.1 ? `${s.toFixed(2)} s` : s >= 1e-4 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
+/** CPU seconds of this process so far (user + system, all threads). */
+const cpuNow = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+/** Best CPU seconds per call of fn over 5 batches of reps calls (after a warm-up batch). */
+function cpuIt(fn: () => unknown, reps: number): number {
+  for (let k = 0; k < reps; k++) fn();
+  let best = Infinity;
+  for (let b = 0; b < 5; b++) {
+    const c0 = cpuNow();
+    for (let k = 0; k < reps; k++) fn();
+    best = Math.min(best, (cpuNow() - c0) / reps);
+  }
+  return best;
+}
 
 // ---------------------------------------------------------------- flows
 interface FlowCase { name: string; model: 'diagonal' | 'linear'; p: Problem; tEnd: number; c?: number; d?: number }
@@ -96,38 +111,42 @@ for (const fc of flowCases.filter((c) => matches(c.name))) {
   const ref = solveFlow(fc.p, { ...lean, method: 'dopri5', rtol: 1e-13, atol: 1e-13 * 1e-3 * stateScale(fc.p.theta0) }).states[0];
   const gfTimes: Record<string, number[]> = {}, gfInfo: Record<string, { err: number; fevals: number }> = {};
   const peerTimes: Record<string, number[]> = {}, peerInfo: Record<string, { err: number; fevals: number }> = {};
+  const gfCpu: Record<string, number[]> = {}, peerCpu: Record<string, number[]> = {};
   for (let r = 0; r < ROUNDS; r++) {
     const runGf = (): void => {
       for (const m of GF_METHODS) {
         if (r === 0) solveFlow(fc.p, { ...lean, method: m });
-        const t0 = performance.now();
+        const c0 = cpuNow(), t0 = performance.now();
         const tr = solveFlow(fc.p, { ...lean, method: m });
         (gfTimes[m] ??= []).push((performance.now() - t0) / 1000);
+        (gfCpu[m] ??= []).push(cpuNow() - c0);
         gfInfo[m] = { err: relErr(tr.states[0], ref), fevals: Number(tr.stats.fevals) };
       }
     };
     const runPeer = (): void => {
       const [out] = python([dataJob(fc.p, { kind: 'flow', model: fc.model, c: fc.c, d: fc.d, tEnd: fc.tEnd, rtol: RTOL, atol, methods: PEER_METHODS, rounds: 1 })]);
       for (const m of PEER_METHODS) {
-        const o = out[m] as { seconds: number; nfev: number; final: number[] };
+        const o = out[m] as { seconds: number; cpu: number; nfev: number; final: number[] };
         (peerTimes[m] ??= []).push(o.seconds);
+        (peerCpu[m] ??= []).push(o.cpu);
         peerInfo[m] = { err: relErr(o.final, ref), fevals: o.nfev };
       }
     };
     if (r % 2) { runPeer(); runGf(); } else { runGf(); runPeer(); }
   }
   const best = (xs: number[]): number => Math.min(...xs);
-  const gfBest = GF_METHODS.reduce((a, b) => (best(gfTimes[a]) <= best(gfTimes[b]) ? a : b));
+  const gfBest = GF_METHODS.reduce((a, b) => (best(gfCpu[a]) <= best(gfCpu[b]) ? a : b));
   for (const m of GF_METHODS) {
-    flowRows.push([fc.name, `gradflow ${m}`, fmt(best(gfTimes[m])), String(gfInfo[m].fevals), gfInfo[m].err.toExponential(1), m === gfBest ? '←' : '']);
+    flowRows.push([fc.name, `gradflow ${m}`, fmt(best(gfTimes[m])), fmt(best(gfCpu[m])), String(gfInfo[m].fevals), gfInfo[m].err.toExponential(1), m === gfBest ? '←' : '', '']);
   }
   for (const m of PEER_METHODS) {
     const ratios = gfTimes[gfBest].map((g, k) => g / peerTimes[m][k]);
-    flowRows.push([fc.name, `SciPy ${m}`, fmt(best(peerTimes[m])), String(peerInfo[m].fevals), peerInfo[m].err.toExponential(1), spread(ratios)]);
+    const cpuRatios = gfCpu[gfBest].map((g, k) => g / peerCpu[m][k]);
+    flowRows.push([fc.name, `SciPy ${m}`, fmt(best(peerTimes[m])), fmt(best(peerCpu[m])), String(peerInfo[m].fevals), peerInfo[m].err.toExponential(1), spread(ratios), spread(cpuRatios)]);
   }
 }
-if (flowRows.length) report(`in-process flow to t_end at rtol ${RTOL} (atol = 1e-3·rtol·min|θ0|, the same on both sides); error = max|θ − θ_ref|/max|θ_ref| at t_end; last column: gradflow's faster method (←) ÷ this peer`,
-  ['problem', 'solver', 'best time', 'RHS evals', 'error', 'ratio'], flowRows);
+if (flowRows.length) report(`in-process flow to t_end at rtol ${RTOL} (atol = 1e-3·rtol·min|θ0|, the same on both sides); error = max|θ − θ_ref|/max|θ_ref| at t_end; ratios: gradflow's method with less CPU (←) ÷ this peer, per round`,
+  ['problem', 'solver', 'best wall', 'best CPU', 'RHS evals', 'error', 'ratio wall', 'ratio CPU'], flowRows);
 
 // ---------------------------------------------------------------- loss + gradient
 interface KernelCase { name: string; model: string; p: Problem; c?: number; d?: number }
@@ -148,22 +167,28 @@ const kernelRows: string[][] = [];
 for (const kc of kernelCases.filter((c) => matches(c.name))) {
   const { X, Y, n } = kc.p.data;
   const g = new Float64Array(kc.p.theta0.length);
-  const gf: number[] = [], peer: number[] = [];
+  const gf: number[] = [], peer: number[] = [], gfC: number[] = [], peerC: number[] = [];
   let gradErr = 0;
   for (let r = 0; r < ROUNDS; r++) {
-    const runGf = (): void => { gf.push(timeIt(() => kc.p.kernels.lossGrad(kc.p.theta0, X, Y, n, g), quick ? 100 : 300)); };
+    const runGf = (): void => {
+      const call = (): number => kc.p.kernels.lossGrad(kc.p.theta0, X, Y, n, g);
+      const t = timeIt(call, quick ? 100 : 300);
+      gf.push(t);
+      gfC.push(cpuIt(call, Math.max(5, Math.round(0.05 / t))));
+    };
     const runPeer = (): void => {
-      const [o] = python([dataJob(kc.p, { kind: 'lossgrad', model: kc.model, c: kc.c, d: kc.d, reps: 200, rounds: 5 })]) as { seconds: number; grad: number[] }[];
+      const [o] = python([dataJob(kc.p, { kind: 'lossgrad', model: kc.model, c: kc.c, d: kc.d, reps: 200, rounds: 5 })]) as { seconds: number; cpu: number; grad: number[] }[];
       peer.push(o.seconds);
+      peerC.push(o.cpu);
       kc.p.kernels.lossGrad(kc.p.theta0, X, Y, n, g);
       gradErr = relErr(g, o.grad);
     };
     if (r % 2) { runPeer(); runGf(); } else { runGf(); runPeer(); }
   }
-  kernelRows.push([kc.name, `n = ${n}`, kc.p.kernels.formFor(X, Y, n), fmt(Math.min(...gf)), fmt(Math.min(...peer)), gradErr.toExponential(1), spread(gf.map((x, k) => x / peer[k]))]);
+  kernelRows.push([kc.name, `n = ${n}`, kc.p.kernels.formFor(X, Y, n), fmt(Math.min(...gf)), fmt(Math.min(...peer)), fmt(Math.min(...gfC)), fmt(Math.min(...peerC)), gradErr.toExponential(1), spread(gf.map((x, k) => x / peer[k])), spread(gfC.map((x, k) => x / peerC[k]))]);
 }
-if (kernelRows.length) report('loss + gradient, one evaluation (gradflow compiled kernel vs NumPy matrix products); form: moments = from Σ_xx, Σ_yx (formed once, not timed), wasm = X β and Xᵀr in WebAssembly SIMD, samples = per-sample loops; grad diff = max relative difference of the two gradients',
-  ['problem', 'samples', 'form', 'gradflow', 'NumPy', 'grad diff', 'ratio'], kernelRows);
+if (kernelRows.length) report('loss + gradient, one evaluation (gradflow compiled kernel vs NumPy matrix products), wall (median) and CPU (best batch); form: moments = from Σ_xx, Σ_yx (formed once, not timed), wasm = X β and Xᵀr in WebAssembly SIMD, samples = per-sample loops; grad diff = max relative difference of the two gradients',
+  ['problem', 'samples', 'form', 'gradflow', 'NumPy', 'gradflow CPU', 'NumPy CPU', 'grad diff', 'ratio wall', 'ratio CPU'], kernelRows);
 
 // ---------------------------------------------------------------- gradient descent
 const gdCases = !only.has('gd') ? [] : [
@@ -173,28 +198,30 @@ const gdCases = !only.has('gd') ? [] : [
 const gdRows: string[][] = [];
 for (const gc of gdCases) {
   const lr = 1e-3;
-  const gf: number[] = [], peer: number[] = [];
+  const gf: number[] = [], peer: number[] = [], gfC: number[] = [], peerC: number[] = [];
   let diff = 0;
   for (let r = 0; r < ROUNDS; r++) {
     const runGf = (): void => {
       solveDescent(gc.p, { lr, steps: Math.ceil(gc.steps / 10) });
-      const t0 = performance.now();
+      const c0 = cpuNow(), t0 = performance.now();
       const tr = solveDescent(gc.p, { lr, steps: gc.steps });
       gf.push((performance.now() - t0) / 1000);
+      gfC.push(cpuNow() - c0);
       const [o] = r === 0 ? (python([dataJob(gc.p, { kind: 'gd', model: 'diagonal', lr, steps: gc.steps, rounds: 1 })]) as { final: number[] }[]) : [null];
       if (o) diff = relErr(tr.states[tr.states.length - 1], o.final);
     };
     const runPeer = (): void => {
-      const [o] = python([dataJob(gc.p, { kind: 'gd', model: 'diagonal', lr, steps: gc.steps, rounds: 2 })]) as { seconds: number }[];
+      const [o] = python([dataJob(gc.p, { kind: 'gd', model: 'diagonal', lr, steps: gc.steps, rounds: 2 })]) as { seconds: number; cpu: number }[];
       peer.push(o.seconds);
+      peerC.push(o.cpu);
     };
     if (r % 2) { runPeer(); runGf(); } else { runGf(); runPeer(); }
   }
   const sps = (s: number): string => Math.round(gc.steps / s).toLocaleString('en-US');
-  gdRows.push([gc.name, String(gc.steps), sps(Math.min(...gf)), sps(Math.min(...peer)), diff.toExponential(1), spread(gf.map((x, k) => x / peer[k]))]);
+  gdRows.push([gc.name, String(gc.steps), sps(Math.min(...gf)), sps(Math.min(...peer)), diff.toExponential(1), spread(gf.map((x, k) => x / peer[k])), spread(gfC.map((x, k) => x / peerC[k]))]);
 }
-if (gdRows.length) report('gradient descent, float64, lr = 1e-3: steps per second (gradflow solveDescent vs a NumPy loop); θ diff = relative difference of the final states; ratio = time ÷ time',
-  ['problem', 'steps', 'gradflow steps/s', 'NumPy steps/s', 'θ diff', 'ratio'], gdRows);
+if (gdRows.length) report('gradient descent, float64, lr = 1e-3: steps per second of wall clock (gradflow solveDescent vs a NumPy loop); θ diff = relative difference of the final states; ratios = time ÷ time',
+  ['problem', 'steps', 'gradflow steps/s', 'NumPy steps/s', 'θ diff', 'ratio wall', 'ratio CPU'], gdRows);
 
 // ---------------------------------------------------------------- whole process
 if (only.has('process')) {

@@ -570,8 +570,8 @@ ${be.lines.join('\n')}
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
     const dp = passFor(X, Y, n, mask);
     if (dp) {
-      momentBeta!(th, beta, mask);
-      return 0.5 * dp.pass(beta, gRow);
+      momentBeta!(th, dp.beta, mask);
+      return 0.5 * dp.run();
     }
     if (predBuf.length < n * c) predBuf = new Float64Array(n * c);
     forward(th, X, n, predBuf, mask);
@@ -602,8 +602,11 @@ ${be.lines.join('\n')}
       }
       const dp = passFor(X, Y, n, mask);
       if (dp) {
-        momentBeta!(th, beta, mask);
-        const L = 0.5 * dp.pass(beta, gRow);
+        // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
+        momentBeta!(th, dp.beta, mask);
+        const L = 0.5 * dp.run();
+        const G = dp.G, inv = 1 / n;
+        for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
         vjpMean(th, gRow, one, 1, grad, mask);
         return L;
       }

@@ -14,45 +14,7 @@
 
 import { fingerprintX } from './row-tables.ts';
 
-const uleb = (v: number): number[] => {
-  const o: number[] = [];
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v) b |= 0x80;
-    o.push(b);
-  } while (v);
-  return o;
-};
-const sleb = (v: number): number[] => {
-  const o: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(b & 0x40)) || (v === -1 && b & 0x40)) { o.push(b); return o; }
-    o.push(b | 0x80);
-  }
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const name = (s: string): number[] => vec([...s].map((ch) => [ch.charCodeAt(0)]));
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f, F64 = 0x7c, V128 = 0x7b;
-const get = (i: number): number[] => [0x20, ...uleb(i)];
-const set = (i: number): number[] => [0x21, ...uleb(i)];
-const i32 = (v: number): number[] => [0x41, ...sleb(v)];
-const ADD = 0x6a, MUL = 0x6c, SHL = 0x74, GE_S = 0x4e;
-const BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40], END = 0x0b;
-const br = (d: number): number[] => [0x0c, ...uleb(d)];
-const brIf = (d: number): number[] => [0x0d, ...uleb(d)];
-const f64load = (off: number): number[] => [0x2b, 3, ...uleb(off)];
-const FADD = 0xa0, FSUB = 0xa1, FMUL = 0xa2;
-const simd = (code: number, ...imm: number[]): number[] => [0xfd, ...uleb(code), ...imm];
-const vload = (off = 0): number[] => simd(0x00, 4, ...uleb(off));
-const vstore = (off = 0): number[] => simd(0x0b, 4, ...uleb(off));
-const SPLAT = simd(0x14), VADD = simd(0xf0), VMUL = simd(0xf2);
-const lane = (l: number): number[] => simd(0x21, l);
-const VZERO = simd(0x0c, ...new Array<number>(16).fill(0));
+import { ADD, BLOCK, END, F64, FADD, FMUL, FSUB, GE_S, I32, LOOP, MUL, SHL, SPLAT, V128, VADD, VMUL, VZERO, br, brIf, f64load, get, i32, lane, name, section, set, uleb, vec, vload, vstore } from './wasm-bytes.ts';
 
 /** The function body: locals after the six i32 parameters (X, B, Y, G, n4, d4; byte pointers). */
 function passBody(): number[] {
@@ -134,6 +96,12 @@ const up4 = (k: number): number => (k + 3) & ~3;
 /** The data of one set, padded in WebAssembly memory; pass(β) fills g = Σ_j r_j x_j / n and returns Σ_j r_j² / n. */
 export interface DataPass {
   pass(beta: Float64Array, g: Float64Array): number;
+  /** β in WebAssembly memory (d entries), for a caller that writes it in place instead of copying it in. */
+  readonly beta: Float64Array;
+  /** G = Σ_j r_j x_j (not divided by n) after run(), in WebAssembly memory. */
+  readonly G: Float64Array;
+  /** The pass on the β in `beta`: fills G, returns Σ_j r_j² / n. */
+  run(): number;
 }
 
 /** X (n × d) and y copied once into WebAssembly memory, or null without WebAssembly SIMD or for data too large for it. */
@@ -151,14 +119,20 @@ export function dataPass(X: Float64Array, Y: Float64Array, n: number, d: number)
   H.set(Y.subarray(0, n), yOff);
   const B = H.subarray(bOff, bOff + d4), G = H.subarray(gOff, gOff + d4);
   const inv = 1 / n;
+  const once = (): number => {
+    G.fill(0);
+    return run(xOff * 8, bOff * 8, yOff * 8, gOff * 8, n4, d4) * inv;
+  };
   return {
+    beta: B.subarray(0, d),
+    G: G.subarray(0, d),
+    run: once,
     pass(beta, g) {
       if (beta.length === d) B.set(beta);
       else B.set(beta.subarray(0, d));
-      G.fill(0);
-      const s = run(xOff * 8, bOff * 8, yOff * 8, gOff * 8, n4, d4);
+      const s = once();
       for (let a = 0; a < d; a++) g[a] = G[a] * inv;
-      return s * inv;
+      return s;
     },
   };
 }

@@ -13,7 +13,6 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
-import { jacobiEig } from './spectral.ts';
 import { formatNumber } from '../../report/table.ts';
 import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
@@ -39,6 +38,15 @@ export interface CostOptions {
    * the collapse test then evaluate only the active neurons, not a kernel pass over all H.
    */
   quad?: QuadForms | null;
+  /**
+   * Rescaling symmetries of a neuron (rescaling.ts): after each fit every active neuron is moved
+   * back along its orbits to the conserved values it had when the fit began, as the flow keeps
+   * them. Gauss–Newton's basic solution moves one parameter of a neuron (a diagonal neuron's u or
+   * v alone: exact in one step, the output being bilinear) and so leaves it unbalanced; f and L do
+   * not see that, but the saddle's Hessian does — unbalanced, its sharpness is overstated, and
+   * agf --for gd called saddles unstable that descent passes.
+   */
+  balance?: number[][];
   /** Relative loss decrease over 10 iterations below which L-BFGS stops (default 1e-13). */
   ftol?: number;
   /**
@@ -92,7 +100,11 @@ export interface FitResult {
 }
 
 export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): FitResult {
+  const syms = o.balance?.length ? o.balance : null;
+  const conserved = new Map<number, number[]>();
+  if (syms) mask.forEach((on, i) => { if (on) conserved.set(i, conservedOf(p, theta, i, syms)); });
   const r = fitActiveRaw(p, theta, mask, o);
+  if (syms) for (const [i, c] of conserved) if (mask[i]) rebalanceNeuron(p, theta, i, syms, c);
   return { ...r, gradNorm: activeGradNorm(p, theta, mask) };
 }
 
@@ -303,7 +315,7 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
       if (cur.gn <= (64 * Number.EPSILON * floor * Math.sqrt(rn)) / n) break;
       extra++;
     }
-    const delta = reducedStep(cur.cols, cur.r, P);
+    const { x: delta } = lsqPivoted(cur.cols, cur.r, 1e-9);
     let t = 1, ok = false, next = cur;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);
@@ -318,43 +330,6 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
     cur = next;
   }
   return { loss: cur.L, evaluations, converged: cur.gn <= gtol };
-}
-
-/**
- * The Gauss–Newton step min ‖r − Jδ‖ with each neuron's block of P columns first reduced to its
- * range: a neuron's rescaling symmetries make its columns dependent (a diagonal neuron's ∂_u f and
- * ∂_v f are parallel), so the pivoted QR would spend half its work on columns it then drops. Per
- * neuron the columns are combined along the eigenvectors w of J_iᵀJ_i whose singular values exceed
- * 1e-9 of the neuron's largest; the QR (rank-revealing at 1e-9, basic solution across neurons)
- * runs on those, and δ_i = Σ_k z_k w_k — the step within a neuron is orthogonal to its symmetry
- * directions (for a diagonal neuron it keeps u² − v² to first order) instead of moving one
- * parameter; the outputs it reaches are the same.
- */
-function reducedStep(cols: Float64Array[], r: Float64Array, P: number): Float64Array {
-  const N = cols.length, M = r.length;
-  const delta = new Float64Array(N);
-  if (P === 1) return lsqPivoted(cols, r, 1e-9).x;
-  const red: Float64Array[] = [], dirs: { base: number; w: Float64Array }[] = [];
-  const G = new Float64Array(P * P);
-  for (let base = 0; base < N; base += P) {
-    for (let a = 0; a < P; a++) for (let b = a; b < P; b++) {
-      let d = 0;
-      const ca = cols[base + a], cb = cols[base + b];
-      for (let m = 0; m < M; m++) d += ca[m] * cb[m];
-      G[a * P + b] = G[b * P + a] = d;
-    }
-    const { values, vectors } = jacobiEig(G, P);
-    for (let k = 0; k < P; k++) {
-      if (!(values[k] > 1e-18 * values[0])) break; // σ_k ≤ 1e-9 σ_max (values decreasing)
-      const w = vectors[k], col = new Float64Array(M);
-      for (let a = 0; a < P; a++) { const c = cols[base + a], wa = w[a]; for (let m = 0; m < M; m++) col[m] += wa * c[m]; }
-      red.push(col);
-      dirs.push({ base, w });
-    }
-  }
-  const { x: z } = lsqPivoted(red, r, 1e-9);
-  dirs.forEach(({ base, w }, k) => { for (let a = 0; a < P; a++) delta[base + a] += z[k] * w[a]; });
-  return delta;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { DenseCodec, Step, StepConfig, Stepper } from './dense.ts';
 import { initialStep } from './dopri5.ts';
 import { A, B, C, D, E3, E5, N_STAGES } from './dop853-tableau.ts';
 import { combination, errorSums } from './lincomb.ts';
+import { stageArena } from './wasm-stages.ts';
 
 // Hairer's defaults for DOP853: safety 0.9, step ratio in [1/3, 6], no PI term
 const SAFE = 0.9;
@@ -23,12 +24,16 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const n = y0.length;
   const { rtol, atol, hmax, dt } = cfg;
   let t = t0;
-  // K[0]: slope at the step start, K[12]: at the trial end (FSAL), K[13..15]: the extension's stages
-  const K: Float64Array[] = Array.from({ length: N_EXT }, () => new Float64Array(n));
+  // K[0]: slope at the step start, K[12]: at the trial end (FSAL), K[13..15]: the extension's
+  // stages; with many components these and the states live in WebAssembly memory (wasm-stages.ts)
+  const arena = stageArena(N_EXT + 3, n);
+  const vectors = arena ? arena.vectors : Array.from({ length: N_EXT + 3 }, () => new Float64Array(n));
+  const K: Float64Array[] = vectors.slice(0, N_EXT);
   K[0].set(f0);
-  let y: Float64Array = y0.slice();
-  let yNew: Float64Array = new Float64Array(n);
-  const ys = new Float64Array(n);
+  let y: Float64Array = vectors[N_EXT];
+  y.set(y0);
+  let yNew: Float64Array = vectors[N_EXT + 1];
+  const ys = vectors[N_EXT + 2];
   const F = Array.from({ length: 7 }, () => new Float64Array(n));
   let h = dt ?? cfg.h0 ?? initialStep(f, t0, y0, f0, 8, cfg, t1 - t0);
   let lastRejected = false;
@@ -36,9 +41,9 @@ export function dop853Stepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float
   const nFixed = dt !== undefined ? Math.max(1, Math.ceil((t1 - t0) / dt - 1e-9)) : 0;
   let kFixed = 0;
 
-  // the tableau's combinations as generated straight-line loops (lincomb.ts)
-  const stageComb = A.map((row) => combination(row));
-  const solutionComb = combination(B);
+  // the tableau's combinations: f64x2 in the arena, else generated straight-line loops (lincomb.ts)
+  const stageComb = A.map((row) => (arena ? arena.combination(row) : combination(row)));
+  const solutionComb = arena ? arena.combination(B) : combination(B);
   const denseComb = D.map((row) => combination(row));
   const errSums = errorSums(E5, E3);
   const sums = new Float64Array(2);
