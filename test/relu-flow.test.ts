@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProblem } from '../src/problem.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
-import { solveReluFlow } from '../src/solvers/relu-flow.ts';
+import { reluFieldAt, solveReluFlow } from '../src/solvers/relu-flow.ts';
 import { relu } from '../models/relu.ts';
 import { reluDeep } from '../models/relu-deep.ts';
 import { referenceReluFlow } from './helpers/relu-reference.ts';
@@ -67,6 +67,49 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
     const a = laws(p.theta0), b = laws(tr.states[tr.states.length - 1]);
     for (let k = 0; k < a.length; k++) expect(Math.abs(a[k] - b[k])).toBeLessThan(1e-9);
     expect(tr.loss[tr.loss.length - 1]).toBeLessThan(tr.loss[0]);
+  });
+
+  it('dense: false (long runs) keeps no continuous extension but gives the same tEval states and the same end as the dense run', () => {
+    const p = createProblem(relu, { alpha: 0.1, seed: 1 });
+    const times = [3, 7.5, 16];
+    const a = solveReluFlow(p, { tEnd: 16, rtol: 1e-12, tEval: times });
+    const b = solveReluFlow(p, { tEnd: 16, rtol: 1e-12, tEval: times, dense: false });
+    expect(b.dense).toBeUndefined();
+    for (let k = 0; k < times.length; k++) expect(relErr(b.states[k], a.states[k])).toBeLessThan(1e-13);
+    const c = solveReluFlow(p, { tEnd: 16, rtol: 1e-12, dense: false, saveSteps: false });
+    expect(c.states.length).toBe(2);
+    expect(relErr(c.states[1], a.states[2])).toBeLessThan(1e-13);
+  });
+
+  it('reluFieldAt: −∇L by central differences of the loss off the kinks; on a sliding mode the Filippov field is the flow\'s own velocity', () => {
+    const p = createProblem(relu, { alpha: 0.1, seed: 1 });
+    const th = p.theta0.map((v) => 10 * v); // a generic point: no argument at a kink
+    const { F, stillPinned } = reluFieldAt(p, th, []);
+    expect(stillPinned).toBe(true);
+    const x = th.slice();
+    for (let k = 0; k < th.length; k++) {
+      x[k] = th[k] + 1e-6; const lp = p.kernels.loss(x, p.data.X, p.data.Y, p.data.n);
+      x[k] = th[k] - 1e-6; const lm = p.kernels.loss(x, p.data.X, p.data.Y, p.data.n);
+      x[k] = th[k];
+      expect(Math.abs(F[k] + (lp - lm) / 2e-6)).toBeLessThan(1e-8);
+    }
+    // on a sliding mode: the field at θ(t) with the flow's pinned kinks is the flow's own velocity
+    const q = createProblem(relu, { alpha: 0.1, seed: 2 });
+    const h = 2e-3, t0 = 200;
+    const run = solveReluFlow(q, { tEnd: t0 + h, rtol: 1e-13, tEval: [t0 - h, t0, t0 + h] });
+    expect(run.kinkEvents.filter((e) => e.t > t0 - h).length).toBe(0);
+    expect(run.pinnedAtEnd.length).toBeGreaterThan(1);
+    const at = reluFieldAt(q, run.states[1], run.pinnedAtEnd);
+    expect(at.stillPinned).toBe(true);
+    const v = run.states[2].map((y, k) => (y - run.states[0][k]) / (2 * h));
+    let err = 0;
+    for (let k = 0; k < v.length; k++) err = Math.max(err, Math.abs(v[k] - at.F[k]));
+    expect(err).toBeLessThan(1e-6 * at.norm);
+    // the one-sided field (kinks not pinned) is not the flow's velocity there
+    const off = reluFieldAt(q, run.states[1], []);
+    let errOff = 0;
+    for (let k = 0; k < v.length; k++) errOff = Math.max(errOff, Math.abs(v[k] - off.F[k]));
+    expect(errOff).toBeGreaterThan(1e-3 * at.norm);
   });
 
   it('CLI: flow relu uses the event integrator; bad options are one line, exit 2', async () => {

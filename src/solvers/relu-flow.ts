@@ -287,7 +287,7 @@ export interface ReluFlowStats {
  * untilGradNorm and maxSteps behave as in solveFlow. The trajectory's stats count the kinks;
  * `kinkEvents` lists them.
  */
-export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kinkEvents: KinkEvent[] } {
+export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kinkEvents: KinkEvent[]; pinnedAtEnd: PinnedKink[] } {
   const method = flowMethod(opts);
   if (method !== 'dopri5') throw new GradflowError(`flow: a ReLU model is integrated event by event with dopri5 between kinks; --method ${method} is not available for it`);
   if (opts.dt !== undefined) throw new GradflowError('flow: a fixed step (--dt) is not available for ReLU models (the kink events need adaptive steps)');
@@ -309,14 +309,18 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
 
   const tOut: number[] = [];
   const yOut: Float64Array[] = [];
-  const dense = new DenseOutput(0, y0.slice());
+  // dense: false keeps no continuous extension (long runs): tEval points are read off the current step
+  const keepDense = opts.dense !== false;
+  const dense = keepDense ? new DenseOutput(0, y0.slice()) : null;
   const tEval = opts.tEval;
   let kEval = 0;
-  const storeUpTo = (tMax: number): void => {
+  let current: { interp: Interpolant; tA: number } | null = null;
+  const storeUpTo = (tMax: number, yEnd?: Float64Array): void => {
     if (!tEval) return;
     while (kEval < tEval.length && tEval[kEval] <= tMax) {
-      tOut.push(tEval[kEval]);
-      yOut.push(dense.at(tEval[kEval]));
+      const te = tEval[kEval];
+      tOut.push(te);
+      yOut.push(dense ? dense.at(te) : te === tMax && yEnd ? yEnd.slice() : current && te >= current.tA ? at2(current.interp, te, D) : y0.slice());
       kEval++;
     }
   };
@@ -370,7 +374,8 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
         sys.violations(yB, viol);
         restart = { t: tB, y: yB };
       }
-      dense.append(step, stepper.codec, tB);
+      dense?.append(step, stepper.codec, tB);
+      current = { interp: step.interp, tA: step.tA };
       // user events on the accepted piece
       for (let k = 0; k < userEvents.length; k++) {
         const ev = userEvents[k];
@@ -383,15 +388,15 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
         const ye = te === tB ? yB.slice() : at2(step.interp, te, D);
         hits.push({ name: ev.name, t: te, state: ye });
         if (ev.terminal) {
-          dense.truncate(te, ye.slice());
-          storeUpTo(te);
+          dense?.truncate(te, ye.slice());
+          storeUpTo(te, ye);
           if (!tEval) { tOut.push(te); yOut.push(ye); }
           t = te; y = ye; status = 'event';
           break outer;
         }
       }
-      storeUpTo(tB);
-      if (!tEval) { tOut.push(tB); yOut.push(yB.slice()); }
+      storeUpTo(tB, yB);
+      if (!tEval && opts.saveSteps !== false) { tOut.push(tB); yOut.push(yB.slice()); }
       t = tB;
       y = yB;
       if (opts.untilGradNorm !== undefined) {
@@ -421,13 +426,44 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
     }
   }
   opts.onProgress?.(1);
+  if (!tEval && opts.saveSteps === false && tOut[tOut.length - 1] !== t) { tOut.push(t); yOut.push(y.slice()); }
   const tr = buildTrajectory(p, 'flow:relu-events', tOut, yOut, {
     events: hits,
-    dense: (s) => dense.at(s),
+    ...(dense ? { dense: (s: number) => dense.at(s) } : {}),
     stats: { steps, rejected, fevals: sys.fevals, rtol, atol, tEnd: t, kinks: kinks.length, slides: kinks.filter((k) => k.kind === 'slide').length, segments },
     status,
   });
-  return { ...tr, kinkEvents: kinks };
+  return { ...tr, kinkEvents: kinks, pinnedAtEnd: sys.pinned.map((id) => pinnedOf(sys, id)) };
+}
+
+/** A kink pinned at a data point (sliding), with its Filippov weight μ. */
+export interface PinnedKink { node: number; neuron: number; component: number; sample: number; mu: number }
+
+function pinnedOf(sys: ReluSystem, id: number): PinnedKink {
+  const { j, e } = sys.entryOf(id);
+  return { node: e.node, neuron: e.neuron, component: e.comp, sample: j, mu: sys.rows[sys.maskIndex(id)] };
+}
+
+/**
+ * The Filippov field −∇L at θ with the given kinks pinned (each re-settled at θ: it stays pinned
+ * only if both one-sided fields still point into it), every other mask from the sign of its
+ * argument. Returns F, ‖F‖∞ and whether every kink given stayed pinned — a stationarity check
+ * of a point found by other means (a constrained Newton step) against the flow's own rules.
+ */
+export function reluFieldAt(p: Problem, theta: Float64Array, pinned: readonly PinnedKink[]): { F: Float64Array; norm: number; stillPinned: boolean } {
+  const sys = new ReluSystem(p);
+  sys.syncMasks(theta);
+  const E = sys.pm.perSample;
+  let stillPinned = true;
+  for (const k of pinned) {
+    const e = sys.entries.findIndex((x) => x.node === k.node && x.neuron === k.neuron && x.comp === k.component);
+    if (sys.settle(theta, k.sample * E + e) !== 'slide') stillPinned = false;
+  }
+  const F = new Float64Array(theta.length);
+  sys.rhs(theta, F);
+  let norm = 0;
+  for (let q = 0; q < F.length; q++) norm = Math.max(norm, Math.abs(F[q]));
+  return { F, norm, stillPinned };
 }
 
 function at2(interp: Interpolant, s: number, D: number): Float64Array {
