@@ -90,7 +90,7 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
     expect(String(b.extra?.solver)).toMatch(/masked flow \(RKC\) for 2 flow-time units, L-BFGS, ≤ 40 Newton steps/);
   });
 
-  it('three-factor spec, fitRelax path (Newton–CG polish): each fit is the least-squares fit on its active coordinates (normal equations solved here) and ‖∇L‖ recomputed by hand at each fit below the fit tolerance', () => {
+  it('three-factor spec, fitRelax path (masked flow, L-BFGS, Newton): each fit is the least-squares fit on its active coordinates (normal equations solved here) and ‖∇L‖ recomputed by hand at each fit below the fit tolerance', () => {
     const p = createProblem(readSpec('examples/three-factor-diagonal.json'), { alpha: 1e-4, seed: 0 });
     const s = solveAgf(p, { fitRelax: 2 });
     const { X, Y, n } = p.data;

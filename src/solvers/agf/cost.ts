@@ -13,7 +13,6 @@ import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
-import { groupNewton } from './group-newton.ts';
 import { formatNumber } from '../../report/table.ts';
 import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
 
@@ -52,13 +51,13 @@ export interface CostOptions {
   ftol?: number;
   /**
    * κ > 2: start the fit with the masked gradient flow itself for `relax` flow-time units (RKC),
-   * then L-BFGS (maxIter > 0), then at most `newtonIter` regularised Newton steps with the Hessian
-   * in blocks of coupled neurons (group-newton.ts), then move each neuron back along its rescaling orbits (`syms`, from
+   * then L-BFGS (maxIter > 0), then Newton steps (Hessian by differences of ∇L, at most
+   * `newtonIter`, only while the active block has ≤ newtonMaxParams parameters), then move each neuron back along its rescaling orbits (`syms`, from
    * rescaling.ts) to the conserved values it had when the fit began. AGF's fit is the limit of
    * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
    * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
    */
-  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number };
+  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number };
 }
 
 /**
@@ -177,7 +176,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
       loss = res.f;
     }
     if (o.maskedFlow.newtonIter > 0 && activeGradNorm(p, theta, mask) > o.gtol) {
-      const polish = groupNewton(p, theta, mask, { gtol: 1e-3 * o.gtol, maxSteps: o.maskedFlow.newtonIter });
+      const polish = newtonPolish(p, theta, mask, o.gtol, o.maskedFlow.newtonIter, o.maskedFlow.newtonMaxParams);
       evaluations += polish.evaluations;
       loss = polish.loss;
     }
