@@ -20,7 +20,7 @@ import { solveAgf } from '../src/solvers/agf.ts';
 import { dormantDynamics, saddleStability, stabilityLimit, type AgfAlgorithm } from '../src/solvers/agf/discrete.ts';
 import { FINITE } from '../src/solvers/agf/logscale.ts';
 import { jacobiEig, overlaps, type Eigenbasis } from '../src/solvers/agf/spectral.ts';
-import { compareDiscrete } from '../src/analysis/discrete-compare.ts';
+import { compareDiscrete, discreteRows } from '../src/analysis/discrete-compare.ts';
 import { hessianNormEstimate } from '../src/analysis/runs.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { Rng } from '../src/util/rng.ts';
@@ -237,8 +237,10 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
       const o = offsets(diag, (_p, lamHat) => ({ kind: 'momentum', lr: cEta / lamHat, momentum: m }), ALPHAS);
       expectConverging(o.D, m === 0.99 ? 1 : 0);
       console.log(`diagonal momentum m = ${m}, η = ${cEta}/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
-      // t = kη/(1 − m) is far off for the heavy ball at these steps: the flow mapping's error is larger at α = 1e-16
-      expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(Math.max(...o.err[2].map(Math.abs)));
+      // t = kη/(1 − m) is far off for the heavy ball at m ≥ 0.9: the flow mapping's error is larger at α = 1e-16;
+      // at m = 0.5 its rate error is small, but it does not shrink with α while the discrete AGF's does
+      if (m >= 0.9) expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(Math.max(...o.err[2].map(Math.abs)));
+      else expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(Math.max(...o.errFlow[1].map(Math.abs)));
     }
   });
 
@@ -274,6 +276,54 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
       expectConverging(o.D);
       console.log(`linear ${JSON.stringify(algoOf(1))}: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
     }
+  });
+});
+
+describe('momentum with complex roots: the fit run in the algorithm\'s steps (agf/discrete.ts fitTransient)', () => {
+  const ex2 = (alpha: number): Problem => createProblem(diagonal, { data: example2d(), alpha });
+  /** The same rows with the instantaneous fit (fitTransient: false), against the same simulated run. */
+  const instantD = (alpha: number, algo: AgfAlgorithm): number[] => {
+    const p = ex2(alpha);
+    const c = compareDiscrete(p, algo);
+    const old = solveAgf(p, { algorithm: algo, fitTransient: false });
+    return discreteRows(p, algo, old, c.flow, c.simulated).map((r) => (r.errPredicted ?? NaN) * Math.log(1 / alpha));
+  };
+
+  it('2-D example (neuron 0 collapses and re-enters), heavy ball m = 0.9, η = 0.1/λ̂ (ηλ > (1 − √m)²: the shrinking coordinates rotate): every jump\'s offset converges over α = 1e-6 … 1e-10, where the instantaneous fit\'s re-entry offset scatters', () => {
+    const alphas = [1e-6, 1e-7, 1e-8, 1e-9, 1e-10];
+    let lr = 0;
+    const o = offsets(ex2, (p, lamHat) => { lr = 0.1 / lamHat; return { kind: 'momentum', lr, momentum: 0.9 }; }, alphas);
+    expectConverging(o.D);
+    const old = alphas.map((a) => instantD(a, { kind: 'momentum', lr: 0.1 / hessianNormEstimate(ex2(a), ex2(a).theta0), momentum: 0.9 }));
+    console.log(`2-D heavy ball m = 0.9, η = 0.1/λ̂, α = 1e-6 … 1e-10: D ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; instantaneous fit ${old.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}`);
+    for (const a of [1e-6, 1e-8]) {
+      const p = ex2(a);
+      const c = compareDiscrete(p, { kind: 'momentum', lr: 0.1 / hessianNormEstimate(p, p.theta0), momentum: 0.9 });
+      expect(c.predicted.jumps.map((j) => j.deactivated)).toEqual([[], [0], []]);
+      expect(c.predicted.extra!.fitSteps).toBeDefined();
+    }
+  });
+
+  it('Nesterov m = 0.9 at η = 0.5/λ̂ (one step ≈ 5/λ̂ flow time): every jump within 10 steps of the simulated run at every α (a bounded step error: the rescaled error is O(1/log(1/α))) — on the 2-D example (α = 1e-5 … 1e-9), the diagonal and the linear network (α = 1e-4, 1e-8, 1e-16)', () => {
+    let worst = 0;
+    const rows: string[] = [];
+    for (const [make, name, alphas] of [[ex2, '2-D', [1e-5, 1e-6, 1e-7, 1e-8, 1e-9]], [diag, 'diagonal', ALPHAS], [lin, 'linear', ALPHAS]] as const) {
+      // the simulated run's jump detector (loss midpoint of the predicted levels) misses the 2-D re-entry at some α: those rows are skipped, at most one per α
+      const steps = alphas.map((alpha) => {
+        const p = make(alpha);
+        const flow = solveAgf(p);
+        const lamHat = Math.max(hessianNormEstimate(p, p.theta0), hessianNormEstimate(p, Float64Array.from(flow.extra!.finalTheta as number[])));
+        const c = compareDiscrete(p, { kind: 'nesterov', lr: 0.5 / lamHat, momentum: 0.9 }, { flow });
+        const seen = c.rows.filter((r) => r.stepSim !== null);
+        expect(seen.length).toBeGreaterThanOrEqual(c.rows.length - 1);
+        for (const r of seen) expect(r.neuronSim).toBe(r.neuron);
+        return seen.map((r) => r.stepPredicted - r.stepSim!);
+      });
+      for (const r of steps) for (const k of r) worst = Math.max(worst, Math.abs(k));
+      rows.push(`${name}: Δk ${steps.map((r) => r.map((x) => x.toFixed(1)).join(' ')).join(' | ')}`);
+    }
+    console.log(`Nesterov m = 0.9, η = 0.5/λ̂, k_pred − k_sim (steps): ${rows.join('; ')}`);
+    expect(worst).toBeLessThanOrEqual(10);
   });
 });
 
@@ -333,7 +383,7 @@ describe('cli: agf --for', () => {
     await expectBadInput(['agf', 'diagonal', '--for', 'momentum', '--lr', '0.1', '--momentum', '1'], /momentum must lie in \(0, 1\)/);
     await expectBadInput(['agf', 'diagonal', '--for', 'gd', '--lr', '-1'], /learning rate must be a positive/);
     await expectBadInput(['agf', 'diagonal', '--lr', '0.1'], /--lr does not apply/);
-    await expectBadInput(['agf', 'modular', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models/);
+    await expectBadInput(['agf', 'relu', '--for', 'gd', '--lr', '0.01'], /implemented for polynomial κ = 2 models \(diagonal, linear networks, factorisations\) and κ > 2 models/);
   });
 });
 

@@ -116,7 +116,7 @@ export function discreteTable(c: DiscreteComparison, notes: string[]): Table {
     notes: [
       `steps k of the algorithm; η_eff = ${name === 'gd' ? 'lr' : 'lr/(1 − momentum)'} = ${formatNumber(c.flowTimePerStep, 6)} flow time per step; agf-flow is the gradient-flow AGF time over η_eff`,
       'err = (k − k_sim)·η_eff / log(1/α): the step error in rescaled flow-time units (AGF errs by O(1) flow time per jump, so this shrinks like 1/log(1/α); the flow mapping adds an η-dependent relative offset)',
-      `agf-${name}: first step at which the arriving neuron has ‖θ‖ ≥ 1 under the ${name === 'gd' ? 'per-step factor 1 + ηλ' : `${name === 'nesterov' ? 'Nesterov' : 'heavy-ball'} recurrence (buffer carried across plateaus)`}; sim: loss crosses the geometric midpoint of the predicted plateau levels (src/analysis/jumps.ts)`,
+      `agf-${name}: first step at which the arriving neuron has ‖θ‖ ≥ 1 under the ${name === 'gd' ? 'per-step factor 1 + ηλ' : `${name === 'nesterov' ? 'Nesterov' : 'heavy-ball'} recurrence (buffer carried across plateaus, each fit run in the algorithm's steps)`}; sim: loss crosses the geometric midpoint of the predicted plateau levels (src/analysis/jumps.ts)`,
       ...(c.steps ? [`simulated: ${c.steps} steps of ${algorithmLabel(c.algorithm)} from the same start (solvers/descent.ts, float64)`] : ['not simulated: the prediction has no jump']),
       ...notes,
     ],

@@ -43,9 +43,10 @@ import { children, type Expr } from '../symbolic/expr.ts';
 import { FINITE, TROPICAL, type LogArith } from './agf/logscale.ts';
 import { eigenbasis, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './agf/spectral.ts';
 import type { GradedState } from './agf/graded.ts';
-import { checkDiscreteModel, dormantDynamics, flowTimePerStep, saddleStability, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability } from './agf/discrete.ts';
+import { checkDiscreteModel, dormantDynamics, fitTransient, flowTimePerStep, hasMomentum, saddleStability, scaledState, TRANSIENT_ENTRY, stepConvention, unstableReason, type AgfAlgorithm, type DormantDynamics, type SaddleStability, type TransientMember } from './agf/discrete.ts';
 import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './agf/cost.ts';
 import { solveAgfSphere } from './agf/sphere.ts';
+import { solveAgfSphereDiscrete } from './agf/sphere-discrete.ts';
 import { quadForms } from './agf/quadratic.ts';
 import { rescalingSymmetries } from './agf/rescaling.ts';
 import { solveAgfCones } from './agf/relu-cones.ts';
@@ -74,6 +75,14 @@ export interface AgfOptions {
   theta0?: Float64Array;
   /** The algorithm whose jumps are predicted (default gradient flow); gd and momentum: κ = 2 polynomial models, times in steps (agf/discrete.ts). */
   algorithm?: AgfAlgorithm;
+  /**
+   * Discrete algorithms: run each fit in the algorithm's own steps (agf/discrete.ts fitTransient), so
+   * the dormant and collapsing neurons leave it in the discrete map's state, and the fit's steps count
+   * toward the next jump. Default: on for momentum and Nesterov (whose shrinking coordinates rotate
+   * through the fit), off for gd (real per-step factors: the instantaneous fit's error is an O(1)
+   * offset already). Off: the instantaneous fit, a collapsing neuron restored to its state at activation.
+   */
+  fitTransient?: boolean;
   /** Iteration budget of each cost minimisation's L-BFGS (default 20000 for κ = 2, 1000 for κ > 2). */
   fitIter?: number;
   /**
@@ -145,7 +154,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   }
   const algo = opts.algorithm ?? { kind: 'flow' };
   checkDiscreteModel(p, algo);
-  if (kappa > 2) return solveAgfSphere(p, kappa, theta0, opts);
+  if (kappa > 2) return algo.kind === 'flow' ? solveAgfSphere(p, kappa, theta0, opts) : solveAgfSphereDiscrete(p, kappa, theta0, algo, { maxJumps: opts.maxJumps, lossTol: opts.lossTol });
   if (!p.derived.polynomial) {
     return solveAgfCones(p, theta0, opts);
   }
@@ -161,6 +170,8 @@ interface Unit {
   active: boolean;
   state: GradedState | null;
   atActivation: GradedState | null;
+  /** An active unit's exact state (position and buffer): from its last fit transient, advanced through the plateaus since. */
+  shadow?: GradedState;
 }
 
 function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
@@ -171,6 +182,13 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
   const perUnit = flowTimePerStep(algo); // flow time per unit of `time` (1, or per step)
   const stability: SaddleStability[] = [];
   let unstableJump: Jump | undefined; // the jump onto a saddle where the algorithm is unstable: not a prediction
+  const transient = algo.kind !== 'flow' && (opts.fitTransient ?? hasMomentum(algo));
+  const fitSteps: number[] = []; // each jump's fit transient, in steps
+  let pendingSteps = 0; // the last fit's steps, counted after its jump is stamped
+  let unconvergedTransients = 0;
+  // arriving neurons' ghosts (agf/discrete.ts TransientMember.ghost) whose jumps are not stamped yet: their transient was cut short by the next entry
+  let ghosts: { state: GradedState; group: number; slot: number; jump: Jump | null; stamp?: number; frozen?: boolean }[] = [];
+  let interrupted = false; // the last transient stopped at the next neuron's entry, before the rates settled
   const alpha = p.alpha;
   const logInv = Math.log(1 / alpha);
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
@@ -232,12 +250,16 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     plateaus++;
+    time += pendingSteps;
+    const sinceFit = pendingSteps; // a neuron that left in a fit transient and re-enters after it has left (it shrank and regrew)
+    pendingSteps = 0;
     // ---- the plateau's dormant dynamics
     if (plateaus > 1) {
       Ms = utilityHessians(p, residual);
       bases = groups.map((g, k) => eigenbasis(Ms[g[0]], P, scale, tol, bases[k]));
     }
     for (const u of units) if (!u.active && u.state) u.state = current(u.state, u.group);
+    for (const u of units) if (u.active && u.shadow) u.shadow = current(u.shadow, u.group);
     if (interchangeable) regrade(dyn, units.filter((u) => !u.active && u.state), bases[0]);
     if (algo.kind !== 'flow') {
       // a discrete algorithm must be stable at the saddle it sits on, or there is nothing to predict
@@ -250,24 +272,33 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     let tau = Infinity, winner: Unit | null = null;
     for (const u of units) {
       if (u.active || !u.state) continue;
+      // with fit transients the neuron enters the simulated fit at norm e^{TRANSIENT_ENTRY}
+      // (at once if it is above that already: it left the last transient regrowing)
+      const target = !transient ? u.state : dyn.logNorm(u.state) >= TRANSIENT_ENTRY ? null : scaledState(u.state, -TRANSIENT_ENTRY);
       // a neuron whose lower bound is later than the earliest so far cannot be first (margin: the root's round-off)
-      if (dyn.activationLowerBound && dyn.activationLowerBound(u.state) > tau * (1 + 1e-9)) continue;
-      const t = dyn.activationTime(u.state);
+      if (target && dyn.activationLowerBound && dyn.activationLowerBound(target) > tau * (1 + 1e-9)) continue;
+      const t = target ? dyn.activationTime(target) : 0;
       if (t < tau) { tau = t; winner = u; }
     }
     if (!winner || !Number.isFinite(tau)) { status = 'no-positive-utility'; break; }
     time += tau;
     for (const u of units) if (!u.active && u.state) dyn.advance(u.state, tau);
+    for (const u of units) if (u.active && u.shadow) dyn.advance(u.shadow, tau);
     // A neuron the last fit removed that re-enters at once (restored at norm 1, still growing) has
     // not left: where the least squares is degenerate (n < d) the fit's path can cross a neuron's
     // zero that the constrained optimum does not need. It rejoins that jump's cost minimisation.
     const previous = jumps.at(-1);
-    const rejoin = tau <= 1e-12 * Math.max(1, time) && previous !== undefined && previous.deactivated.includes(winner.slot);
+    const rejoin = sinceFit === 0 && tau <= 1e-12 * Math.max(1, time) && previous !== undefined && previous.deactivated.includes(winner.slot);
 
     // ---- activation and cost minimisation
     const w = winner;
+    // the jump is stamped where the plateau's dynamics take the arriving neuron to ‖θ‖ = 1 (AGF's activation)
+    const toOne = transient ? dyn.activationTime(w.state!) : 0;
     w.atActivation = dyn.clone(w.state!);
-    const v = dyn.toVector(w.state!, P);
+    // the fit starts from the neuron's direction at ‖θ‖ = 1 (at the entry norm a re-entering neuron's shrinking part may still show)
+    const atOne = dyn.clone(w.state!);
+    dyn.advance(atOne, toOne);
+    const v = dyn.toVector(atOne, P);
     w.active = true;
     w.state = null;
     activeMask[w.slot] = 1;
@@ -275,15 +306,58 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     bestSize(p, theta, activeMask, w.slot, 2, cost.quad);
     const wasActive = units.filter((u) => u.active && u !== w);
     const deactivated: number[] = [];
+    const collapsed: Unit[] = [];
+    let newGhost: (typeof ghosts)[number] | null = null;
     const fit = fitWithCollapses(p, set, cost, (i) => {
       const u = units.find((x) => x.slot === i && x.active)!;
       u.active = false;
       u.state = u.atActivation ? (dyn.restore ?? dyn.clone)(u.atActivation) : null;
+      collapsed.push(u);
       if (wasActive.includes(u)) deactivated.push(i);
     });
     costEvaluations += fit.evaluations;
     const lossAfter = updateResidual();
+    if (transient) {
+      // the fit in the algorithm's steps: the fit above gives its end (the saddle, the collapses), the
+      // transient the states the dormant and collapsing neurons leave it with
+      const members: (TransientMember & { unit: Unit })[] = [];
+      members.push({ unit: w, state: dyn.clone(w.atActivation), slot: w.slot, group: w.group, active: true, collapsing: collapsed.includes(w) });
+      for (const u of wasActive) members.push({ unit: u, state: u.shadow ?? (dyn.restore ?? dyn.clone)(u.atActivation!), slot: u.slot, group: u.group, active: true, collapsing: collapsed.includes(u) });
+      // entering from a settled plateau, the jump is AGF's: the plateau's dynamics take the neuron from the entry norm to
+      // ‖θ‖ = 1 (time + toOne); entering while the last fit still rings (its transient cut short), those rates are not the
+      // neuron's: a ghost carries it with the rates the others' fit gives
+      if (interrupted) {
+        newGhost = { state: dyn.clone(w.atActivation), group: w.group, slot: w.slot, jump: null };
+        ghosts.push(newGhost);
+      }
+      const firstGhost = members.length;
+      for (const g of ghosts) members.push({ unit: w, state: g.state, slot: g.slot, group: g.group, active: false, ghost: true, frozen: g.frozen });
+      for (const u of units) if (!u.active && u.state && !collapsed.includes(u) && u !== w) members.push({ unit: u, state: u.state, slot: u.slot, group: u.group, active: false });
+      const momentum = hasMomentum(algo) ? algo.momentum : 0;
+      const tr = fitTransient(p, dyn, members, {
+        groups, target: utilityHessians(p, residual), scale, tol: { ...tol, snapTol: 1e-13 }, relTol: 1e-8,
+        window: Math.max(2, Math.ceil(2 / (1 - momentum))), maxSteps: 100_000 + 10 * time,
+      });
+      if (!tr.converged) unconvergedTransients++;
+      // each ghost's stamp: where it crossed ‖θ‖ = 1 in the transient, or (transient settled) where the next plateau's dynamics take it there
+      ghosts.forEach((g, q) => {
+        const j = firstGhost + q;
+        g.state = members[j].state;
+        g.frozen = members[j].frozen;
+        const k = tr.crossings[j] >= 0 ? tr.crossings[j] : tr.converged ? tr.steps + dyn.activationTime(g.state) : -1;
+        if (k >= 0) g.stamp = time + k;
+      });
+      for (const m of members) {
+        if (m.ghost) continue;
+        if (m.active && m.unit.active) m.unit.shadow = m.state;
+        else { m.unit.state = m.state; m.unit.shadow = undefined; }
+      }
+      fitSteps.push(tr.steps);
+      pendingSteps = tr.steps;
+      interrupted = tr.activated;
+    }
     if (rejoin && previous) {
+      ghosts = ghosts.filter((g) => g !== newGhost);
       previous.deactivated = previous.deactivated.filter((i) => i !== w.slot).concat(deactivated.filter((i) => !previous.deactivated.includes(i)));
       previous.lossAfter = lossAfter;
       fitGradNorms[fitGradNorms.length - 1] = fit.gradNorm;
@@ -293,15 +367,26 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
       continue;
     }
     jumps.push({
-      time: opts.limit ? time * logInv : time * perUnit,
-      rescaledTime: opts.limit ? time : (time * perUnit) / logInv,
-      ...(algo.kind !== 'flow' ? { step: time } : {}),
+      time: opts.limit ? time * logInv : (time + toOne) * perUnit,
+      rescaledTime: opts.limit ? time : ((time + toOne) * perUnit) / logInv,
+      ...(algo.kind !== 'flow' ? { step: time + toOne } : {}),
       neuron: w.slot,
       sign: neuronSign(p, theta, w.slot),
       lossAfter,
       deactivated,
     });
     fitGradNorms.push(fit.gradNorm);
+    if (transient) {
+      if (newGhost) newGhost.jump = jumps[jumps.length - 1];
+      ghosts = ghosts.filter((g) => {
+        const k = g.stamp;
+        if (k === undefined || !Number.isFinite(k) || !g.jump) return k === undefined;
+        g.jump!.step = k;
+        g.jump!.time = k * perUnit;
+        g.jump!.rescaledTime = (k * perUnit) / logInv;
+        return false;
+      });
+    }
     activeSets.push(units.filter((u) => u.active).map((u) => u.slot).sort((a, b) => a - b));
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: jumps[jumps.length - 1].rescaledTime, loss: lossAfter, initialLoss });
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
@@ -323,18 +408,20 @@ function solveAgfLinearDormant(p: Problem, theta0: Float64Array, opts: AgfOption
     conventions: {
       ...p.conventions,
       ...(opts.limit ? { alpha: 0 } : {}),
-      time: opts.limit ? 'alpha → 0 limit: rescaledTime = t/log(1/alpha) is primary; time = rescaledTime·log(1/alpha) at the problem alpha' : algo.kind !== 'flow' ? stepConvention(algo) : 'flow time; rescaledTime = time / log(1/alpha)',
+      time: opts.limit ? 'alpha → 0 limit: rescaledTime = t/log(1/alpha) is primary; time = rescaledTime·log(1/alpha) at the problem alpha' : algo.kind !== 'flow' ? stepConvention(algo, transient) : 'flow time; rescaledTime = time / log(1/alpha)',
     },
     initialLoss,
     jumps,
     extra: {
       kappa: 2,
-      solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
+      solver: `exact linear dormant dynamics in log-magnitudes${algo.kind === 'flow' ? '' : ` (per-step factors of ${algo.kind}${transient ? '; each fit run in its steps from ‖θ‖ = 1e-3' : ''})`}${opts.limit ? ', max-plus (alpha → 0)' : ''} + ${cost.gaussNewton ? 'Gauss–Newton' : 'L-BFGS + Newton'} cost minimisation`,
       status,
       limit: opts.limit === true,
       ...(status === 'no-positive-utility' && jumps.length && (jumps.at(-1)!.lossAfter > 1e-9 * initialLoss) ? { stopReason: `no dormant neuron has a positive growth rate; the loss stays at ${formatNumber(jumps.at(-1)!.lossAfter)} (the active neurons cannot fit the rest)` } : {}),
       ...(status === 'unstable' ? { stopReason: unstableReason(stability.at(-1)!, algo, unstableJump) } : {}),
       ...(algo.kind !== 'flow' ? { algorithm: algo, stability } : {}),
+      ...(transient ? { fitSteps } : {}),
+      ...(unconvergedTransients ? { transientWarning: `${unconvergedTransients} fit transients stopped at their step cap (1e5 + 10× the steps before them) before the rates settled; the jumps after them are approximate` } : {}),
       ...(status === 'max-jumps' ? { stopReason: `stopped after maxJumps = ${maxJumps} jumps with loss ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
       fitGradNorms,

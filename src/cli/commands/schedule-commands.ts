@@ -131,7 +131,7 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
     `algorithm: ${algorithmLabel(algo)}${givenLr ? '' : ' (lr = 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)'}; loss: ${p.conventions.loss}; init: ${p.conventions.init}, alpha = ${p.alpha}`,
     `data: ${p.data.source}`,
   ];
-  const solverNote = (s: JumpSchedule): string => `solver: generic AGF engine (${String(s.extra?.solver)}; solvers/agf/discrete.ts)`;
+  const solverNote = (s: JumpSchedule): string => `solver: generic AGF engine (${String(s.extra?.solver)}; solvers/agf/${(p.derived.kappa ?? 2) > 2 ? 'sphere-discrete' : 'discrete'}.ts)`;
   if (!flag(args, 'simulate')) {
     const progress = agfProgress(io, `agf ${p.model.spec.name} --for ${forAlgo}`, p);
     const s = solveAgf(p, { algorithm: algo, onProgress: progress });

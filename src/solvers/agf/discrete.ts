@@ -24,7 +24,7 @@
 import { GradflowError } from '../../util/errors.ts';
 import type { Problem } from '../../problem.ts';
 import { FINITE, type LogArith, logOf, signedAdd } from './logscale.ts';
-import { jacobiEig, type Eigenbasis } from './spectral.ts';
+import { eigenbasis, jacobiEig, overlaps, utilityHessians, type Eigenbasis, type SpectralTolerances } from './spectral.ts';
 import { activationLowerBound as flowActivationLowerBound, activationTime as flowActivationTime, advance as flowAdvance, cloneGraded, givens as flowGivens, gradedFromVector, logNorm as flowLogNorm, reexpand as flowReexpand, toVector as flowToVector, type GradedState } from './graded.ts';
 
 /** The algorithm whose jump schedule AGF predicts. */
@@ -69,12 +69,15 @@ export interface DormantDynamics {
   givens(a: DormantState, b: DormantState, n: number): [number, number];
 }
 
-/** The discrete algorithms need the exact linear dormant dynamics of polynomial κ = 2 models. */
+/**
+ * The discrete algorithms: polynomial κ = 2 models (the exact linear dormant dynamics here) and
+ * κ > 2 models (the algorithm iterated on the dormant neurons, sphere-discrete.ts); not relu units.
+ */
 export function checkDiscreteModel(p: Problem, a: AgfAlgorithm): void {
   if (a.kind === 'flow') return;
   const kappa = p.derived.kappa;
-  if (kappa === 2 && p.derived.polynomial) return;
-  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa !== 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF, --for flow, and the time mapping t = k·lr/(1 − momentum))`);
+  if ((kappa === 2 && p.derived.polynomial) || (kappa !== null && kappa > 2)) return;
+  throw new GradflowError(`agf: predictions for ${a.kind === 'gd' ? 'gradient descent' : a.kind === 'nesterov' ? 'Nesterov momentum' : 'momentum'} are implemented for polynomial κ = 2 models (diagonal, linear networks, factorisations) and κ > 2 models (modular); '${p.model.spec.name}' has ${kappa === null ? 'no homogeneity degree' : kappa < 2 ? `κ = ${kappa}` : 'relu units'} (use the gradient-flow AGF, --for flow, and the time mapping t = k·lr/(1 − momentum))`);
 }
 
 export function checkAlgorithm(a: AgfAlgorithm): void {
@@ -563,10 +566,11 @@ function activeCurvature(p: Problem, theta: Float64Array, mask: Uint8Array): num
 }
 
 /** The `conventions.time` text of a schedule in steps. */
-export function stepConvention(a: AgfAlgorithm): string {
+export function stepConvention(a: AgfAlgorithm, transient = false): string {
   if (a.kind === 'flow') return 'flow time; rescaledTime = time / log(1/alpha)';
   const per = a.kind === 'gd' ? `k·lr (lr = ${a.lr})` : `k·lr/(1 − momentum) (lr = ${a.lr}, momentum = ${a.momentum})`;
-  return `${a.kind === 'gd' ? 'gradient-descent' : a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} steps: jump.step = k, the first step at which the arriving neuron has ‖θ‖ ≥ 1 (primary); time = ${per}, the flow-time equivalent descent.ts stamps on step k; rescaledTime = time / log(1/alpha)`;
+  const fits = transient ? '; each fit runs in the algorithm\'s own steps from the arriving neuron\'s ‖θ‖ = 1e-3, and they count' : '';
+  return `${a.kind === 'gd' ? 'gradient-descent' : a.kind === 'nesterov' ? 'Nesterov' : 'heavy-ball'} steps: jump.step = k, the first step at which the arriving neuron's dormant dynamics reach ‖θ‖ ≥ 1 (primary)${fits}; time = ${per}, the flow-time equivalent descent.ts stamps on step k; rescaledTime = time / log(1/alpha)`;
 }
 
 /** Why a discrete schedule stops at an unstable saddle. */
@@ -610,4 +614,207 @@ export function alignedActivation(kappa: number, uStar: number, rho0: number, rh
     if (rho >= rho1) return k;
   }
   return Infinity;
+}
+
+/** One neuron of a fit transient: its state (position and buffer), its slot in θ and its group; active neurons make the residual. */
+export interface TransientMember {
+  state: DormantState;
+  slot: number;
+  group: number;
+  active: boolean;
+  /**
+   * The fit removes it: it makes the residual until ‖θ‖ < 1e-4 (output below 1e-8), or until it is
+   * its output has turned against its output at the start (it passed through 0), or it is visibly
+   * regrowing after it shrank (the max of its log-norm over the last `window` steps — the envelope of
+   * its ringing — 10× below its peak, then 4× above its minimum: at moderate α the regrowing mode
+   * catches up before the norm gets that small); then it is dormant, and may re-enter.
+   */
+  collapsing?: boolean;
+  /**
+   * A ghost: the arriving neuron's linearised copy (no output, never active), carried through the
+   * transient with the rates of the residual of the others, M(r_k + f_slot(θ_slot)), so its jump is
+   * stamped where AGF stamps it — the first step at which the neuron's dormant dynamics reach
+   * ‖θ‖ ≥ 1 — with the rates the simulated fit of the other neurons supplies (TransientResult.crossings).
+   */
+  ghost?: boolean;
+  /** A ghost whose rates are frozen: its neuron has grown past GHOST_FREEZE, so the others' residual now answers it (a response AGF's dormant dynamics do not have). */
+  frozen?: boolean;
+}
+
+/** Norm of a ghost's neuron past which its output (1%) starts to move the others: the ghost keeps the rates it had there. */
+const GHOST_FREEZE = 0.1;
+
+/** Norm below which a collapsing member's output (O(‖θ‖²)) leaves the residual. */
+const COLLAPSED = Math.log(1e-4);
+
+/**
+ * log of the norm at which a dormant neuron enters the fit transient (its output, O(‖θ‖²) = 1e-6,
+ * starts to move the residual). Starting the simulated fit there rather than at ‖θ‖ = 1 matters
+ * for momentum: the arriving neuron's own output bends the rates in the last steps before ‖θ‖ = 1,
+ * an O(1) phase shift of every rotating coordinate that no α → 0 limit removes.
+ */
+export const TRANSIENT_ENTRY = Math.log(1e-3);
+
+/** The same dormant state times e^{dl} (the dynamics are linear: activation at norm e^{−dl} is activation of this at norm 1). */
+export function scaledState<S extends DormantState>(st: S, dl: number): S {
+  const out = { ...st, l: st.l.map((x) => x + dl) };
+  if (st.yl) out.yl = st.yl.map((x) => x + dl);
+  return out;
+}
+
+export interface TransientOptions {
+  /** Slots of each group of interchangeable neurons (one M per group: that of its first slot). */
+  groups: number[][];
+  /** M* per slot: the utility Hessians at the fit's residual (the next plateau's dormant dynamics). */
+  target: Float64Array[];
+  /** Rate scale of the run (largest initial growth rate) and the spectral tolerances. */
+  scale: number;
+  tol: SpectralTolerances;
+  /** Stop when max|M_k − M*| ≤ relTol·scale for `window` consecutive steps (the ringing of a momentum run passes through 0). */
+  relTol: number;
+  window: number;
+  maxSteps: number;
+}
+
+export interface TransientResult {
+  /** Steps taken. */
+  steps: number;
+  converged: boolean;
+  /** max|M_k − M*|/scale where it stopped. */
+  deviation: number;
+  /** A dormant member reached the entry norm during the fit: the next jump starts where the transient stopped. */
+  activated: boolean;
+  /** Per member: the first step at which a ghost has ‖θ‖ ≥ 1 (−1: not in this transient). */
+  crossings: number[];
+}
+
+/**
+ * The fit in the discrete algorithm's own steps. AGF's cost minimisation is instantaneous in flow
+ * time, but it lasts O(1/η_eff) steps of a discrete run, and the dormant neurons do not wait: a
+ * shrinking heavy-ball coordinate with complex roots (ηλ > (1 − √m)²) keeps rotating through the
+ * fit at modulus √m per step, so its phase (and so the seed it re-enters from) at the fit's end is
+ * set by the fit's path, not by the state at activation. A κ = 2 polynomial neuron is a quadratic
+ * form in its parameters, so −∇_{θ_i}L = M(r)θ_i exactly for every neuron, active or dormant, with
+ * M(r) the utility Hessian at the current residual: the algorithm's step on neuron i is the per-step
+ * map of this module with the rates of M(r_k). This iterates that map on every member — the active
+ * neurons (the arriving one with the buffer it arrived with, the others from their last fit) make
+ * r_k; the dormant ones, in log-magnitudes, are carried without underflow — re-expanding each
+ * step into M(r_k)'s eigenbasis (exact overlaps, snapped only at round-off), until the rates are
+ * the next plateau's (M(r_k) = M* to relTol), or until a dormant member reaches the entry norm
+ * e^{TRANSIENT_ENTRY} (the fit's ringing outlasts the next plateau, e.g. heavy ball m = 0.9 at
+ * moderate α: that neuron's jump then starts where this transient stopped). A collapsing
+ * neuron stays a member and shrinks as the algorithm makes it, so its state at the end is the
+ * discrete map's, buffer included.
+ * Mutates each member's state in place of the old object.
+ */
+export function fitTransient(p: Problem, dyn: DormantDynamics, members: TransientMember[], o: TransientOptions): TransientResult {
+  const { H, P, c } = p.layout;
+  const { X, Y, n } = p.data;
+  const theta = new Float64Array(H * P), mask = new Uint8Array(H);
+  const f = new Float64Array(n * c), r = new Float64Array(n * c), rg = new Float64Array(n * c);
+  const outs = new Float64Array(H * n * c);
+  const needOuts = members.some((u) => u.ghost || u.collapsing);
+  let outs0: Float64Array | null = null; // the members' outputs at the start (a collapsing one that reverses its output has passed through 0)
+  const prevMs: Float64Array[][] = [];
+  const ghostRates = new Map<TransientMember, Float64Array[]>();
+  const bases: (Eigenbasis | null)[] = o.groups.map(() => null);
+  let run = 0, deviation = Infinity;
+  const crossings = members.map(() => -1);
+  const recent = members.map(() => [] as number[]), envMin = members.map(() => Infinity), envMax = members.map(() => -Infinity);
+  for (let k = 0; ; k++) {
+    theta.fill(0);
+    mask.fill(0);
+    members.forEach((u, j) => {
+      if (u.ghost && crossings[j] < 0 && dyn.logNorm(u.state) >= 0) crossings[j] = k;
+      if (!(u.collapsing && u.active)) return;
+      const ln = dyn.logNorm(u.state);
+      recent[j].push(ln);
+      if (recent[j].length > o.window) recent[j].shift();
+      const env = Math.max(...recent[j]);
+      envMax[j] = Math.max(envMax[j], env);
+      if (recent[j].length === o.window) envMin[j] = Math.min(envMin[j], env);
+      let reversed = false;
+      if (outs0 && k > 0) {
+        let d = 0;
+        for (let q = 0; q < n * c; q++) d += outs[u.slot * n * c + q] * outs0[u.slot * n * c + q];
+        reversed = d <= 0;
+      }
+      if (ln < COLLAPSED || reversed || (envMin[j] < envMax[j] - Math.log(10) && env > envMin[j] + Math.log(4))) u.active = false;
+    });
+    for (const u of members) {
+      if (!u.active) continue;
+      theta.set(dyn.toVector(u.state, P), u.slot * P);
+      mask[u.slot] = 1;
+    }
+    p.kernels.forward(theta, X, n, f, mask);
+    for (let q = 0; q < n * c; q++) r[q] = Y[q] - f[q];
+    const Ms = utilityHessians(p, r);
+    deviation = 0;
+    for (const g of o.groups) {
+      const M = Ms[g[0]], T = o.target[g[0]];
+      for (let q = 0; q < M.length; q++) deviation = Math.max(deviation, Math.abs(M[q] - T[q]));
+    }
+    deviation /= o.scale;
+    if (!Number.isFinite(deviation)) throw new GradflowError(`agf: the ${algorithmLabel(dyn.algorithm)} run leaves the finite range during the fit after a jump (step ${k} of the fit); lower the learning rate (--lr)`);
+    // settled where the fit put it, or (the path found another critical point, e.g. a collapsing neuron through 0 and out with the other sign) stationary over the window
+    prevMs.push(o.groups.map((g) => Ms[g[0]]));
+    if (prevMs.length > o.window + 1) prevMs.shift();
+    let drift = Infinity;
+    if (prevMs.length > o.window) {
+      drift = 0;
+      prevMs[0].forEach((M0, gi) => { const M1 = prevMs[prevMs.length - 1][gi]; for (let q = 0; q < M0.length; q++) drift = Math.max(drift, Math.abs(M1[q] - M0[q])); });
+      drift /= o.scale;
+    }
+    run = deviation <= o.relTol || drift <= o.relTol ? run + 1 : 0;
+    if (run >= o.window) return { steps: k, converged: true, deviation, activated: false, crossings };
+    if (k > 0 && members.some((u) => !u.active && !u.ghost && dyn.logNorm(u.state) >= TRANSIENT_ENTRY)) return { steps: k, converged: false, deviation, activated: true, crossings };
+    if (k >= o.maxSteps) return { steps: k, converged: false, deviation, activated: false, crossings };
+    o.groups.forEach((g, gi) => {
+      const prev = bases[gi] ?? members.find((u) => u.group === gi)?.state.basis;
+      const B = eigenbasis(Ms[g[0]], P, o.scale, o.tol, prev);
+      bases[gi] = B;
+      const O = new Map<Eigenbasis, Float64Array[]>();
+      for (const u of members) {
+        if (u.group !== gi || u.ghost) continue;
+        let st = u.state;
+        if (st.basis !== B) {
+          let ov = O.get(st.basis);
+          if (!ov) { ov = overlaps(B, st.basis, o.tol.snapTol); O.set(st.basis, ov); }
+          st = dyn.reexpand(st, B, ov);
+        }
+        dyn.advance(st, 1);
+        u.state = st;
+      }
+    });
+    if (needOuts) {
+      p.kernels.neuronOutputs(theta, X, n, outs);
+      if (!outs0) outs0 = outs.slice();
+    }
+    for (const u of members) {
+      if (!u.ghost) continue;
+      let nw = 0;
+      for (let a = 0; a < P; a++) nw += theta[u.slot * P + a] ** 2;
+      const hist = ghostRates.get(u) ?? [];
+      ghostRates.set(u, hist);
+      let M: Float64Array;
+      if (!u.frozen && mask[u.slot] && Math.sqrt(nw) >= GHOST_FREEZE && hist.length) {
+        // frozen at the mean over the last window of the others' ringing (a phase-free rate)
+        u.frozen = true;
+        M = new Float64Array(P * P);
+        for (const h of hist) for (let q = 0; q < M.length; q++) M[q] += h[q] / hist.length;
+        const B = eigenbasis(M, P, o.scale, o.tol, u.state.basis);
+        u.state = dyn.reexpand(u.state, B, overlaps(B, u.state.basis, o.tol.snapTol));
+      }
+      if (u.frozen) { dyn.advance(u.state, 1); continue; }
+      // the residual without the ghost's own neuron (zero where that neuron is not in the residual)
+      for (let q = 0; q < n * c; q++) rg[q] = r[q] + (mask[u.slot] ? outs[u.slot * n * c + q] : 0);
+      M = utilityHessians(p, rg)[o.groups[u.group][0]];
+      hist.push(M);
+      if (hist.length > o.window) hist.shift();
+      const B = eigenbasis(M, P, o.scale, o.tol, u.state.basis);
+      const st = dyn.reexpand(u.state, B, overlaps(B, u.state.basis, o.tol.snapTol));
+      dyn.advance(st, 1);
+      u.state = st;
+    }
+  }
 }
