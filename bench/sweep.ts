@@ -1,11 +1,12 @@
 /**
  * Sweep speed-up on the worker pool: the issue's grid (3 alpha × 10 seeds × 2 widths) of the
  * diagonal network and of the two-layer linear network, through the built CLI (bin/gradflow →
- * dist/), with --workers 1 and --workers N (N = 2, and every core when there are more; N workers
- * = this process and N − 1 forked, src/sweep/pool.ts). The one-worker run computes in the CLI's
- * own process with node's default flags (its JIT and GC on background threads: ~1.4 cores busy);
- * the bench also times it under the forked workers' flags (`node --single-threaded … --workers 1`),
- * the like-for-like baseline.
+ * dist/), with --workers 1 and --workers N (N = 2, and every core when there are more: N forked
+ * workers; src/sweep/pool.ts), and `node --single-threaded … --workers 2` (the command computes
+ * beside one forked worker). The one-worker run computes in the CLI's own process with node's
+ * default flags (its JIT and GC on background threads: ~1.4 cores busy); the bench also times it
+ * under the forked workers' flags (`node --single-threaded … --workers 1`), the like-for-like
+ * baseline.
  *
  * The machine is shared (other jobs load it), so each configuration runs BENCH_SWEEP_ROUNDS times
  * (default 2, interleaved) and the least wall time is kept, and every node process of a run

@@ -91,6 +91,18 @@ describe('sweep at scale: same bytes whoever computes the cells', () => {
     expectSameBytes(dir, ref);
   });
 
+  it('under node --single-threaded the command computes beside its forked worker: same bytes (skipped without dist/)', (ctx) => {
+    if (!built) {
+      console.log('skipped: dist/ is not built (npm test builds it first; or npm run build)');
+      ctx.skip();
+      return;
+    }
+    const dir = join(tmp, 'main-computes');
+    const r = spawnSync(process.execPath, ['--single-threaded', join(root, 'bin', 'gradflow.js'), 'sweep', ...GRID, '--workers', '2', '--out', dir], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expectSameBytes(dir, ref);
+  });
+
   it('killed midway (SIGKILL) and resumed, the final files equal the uninterrupted run', async () => {
     const dir = join(tmp, 'killed');
     const cellsPath = join(dir, 'cells.jsonl');

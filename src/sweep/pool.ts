@@ -1,8 +1,8 @@
 /**
  * Computes sweep cells on a pool of worker processes (node:child_process fork, IPC with
  * structured-clone serialisation), and hands each finished line to the caller as it arrives
- * (completion order). N workers are this process and N − 1 forked ones; with one worker it
- * computes in this process alone. A worker that hits a bug (anything but a GradflowError, which
+ * (completion order). N workers are N forked processes, or this process and N − 1 forked ones
+ * when it runs single-threaded too (below); with one worker it computes in this process alone. A worker that hits a bug (anything but a GradflowError, which
  * the cell records itself) stops the whole pool.
  *
  * Why processes, started with `--single-threaded`: a V8 isolate with default flags runs its
@@ -118,19 +118,32 @@ export class WorkerPool {
   }
 }
 
-/** The forked workers a run with `workers` computing processes uses: this process computes too. */
+/**
+ * Whether this process runs V8 single-threaded, as the forked workers do. Only then does it
+ * compute cells itself: with node's default flags its JIT and GC threads make each cell cost
+ * ~1.3× the CPU (bench/sweep.ts: 8.56 vs 6.43 s for 240 cells), which on a machine with a core
+ * per worker is CPU the workers lack; it then only hands out cells.
+ */
+export function mainSingleThreaded(): boolean {
+  // node refuses --single-threaded in NODE_OPTIONS, and setting it at run time (v8.setFlagsFromString) aborts V8
+  return process.execArgv.includes('--single-threaded');
+}
+
+/** The forked workers of a run with `workers` computing processes: N − 1 when this process computes too, else N (none for one). */
 export function forkedWorkers(workers: number): number {
-  return Math.max(0, Math.floor(workers) - 1);
+  const n = Math.max(1, Math.floor(workers));
+  return n === 1 ? 0 : mainSingleThreaded() ? n - 1 : n;
 }
 
 /**
  * Computes `cells` and calls `onLine` with each cell's line as it finishes. Resolves when all
  * are done; rejects on the first failure (after stopping the workers).
  *
- * With n ≥ 2, n − 1 forked workers and this process compute: this process has the model and
- * its kernels already (the command built one problem per width), so it pays no start-up and
- * no second warm-up, and it computes between its workers' messages (one cell, then the event
- * loop: every worker always holds its next cell, so none waits while a cell runs here).
+ * With n ≥ 2 and this process single-threaded (mainSingleThreaded), n − 1 forked workers and
+ * this process compute: it has the model and its kernels already (the command built one problem
+ * per width), so it pays no start-up and no second warm-up, and it computes between its
+ * workers' messages (one group, then the event loop: every worker always holds its next
+ * group, so none waits while one runs here). Otherwise n forked workers compute.
  */
 export async function computeCells(ctx: SweepContext, cells: SweepCell[], workers: number, onLine: (index: number, line: string) => void, prestarted?: WorkerPool, batch = 1): Promise<void> {
   const groups = cellGroups(cells, batch);
@@ -148,7 +161,10 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
     return;
   }
   const def = resolveContextModel(ctx);
-  const pool = (prestarted ?? new WorkerPool(0)).take(n - 1);
+  const forks = forkedWorkers(n);
+  // the first block is this process's when it computes (forks = n − 1)
+  const first = n - forks;
+  const pool = (prestarted ?? new WorkerPool(0)).take(forks);
   prestarted?.release();
   await new Promise<void>((resolve, reject) => {
     const queue = new BlockQueue(groups.length, n);
@@ -179,9 +195,8 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
         w.send({ type: 'cells', cells: groups[at] } satisfies PoolRequest);
       }
     };
-    // block 0 (the grid's first width) is this process's; worker q takes block q + 1
     pool.forEach((w, k) => {
-      const q = k + 1;
+      const q = k + first;
       const outstanding = { n: 0 };
       w.on('message', (m: PoolReply) => {
         if (settled) return;
@@ -214,7 +229,7 @@ export async function computeCells(ctx: SweepContext, cells: SweepCell[], worker
       }
       setImmediate(here);
     };
-    setImmediate(here);
+    if (first === 1) setImmediate(here);
   });
 }
 

@@ -132,7 +132,7 @@ export const sweepCommand: Command = {
   usage: 'gradflow sweep <model|--spec FILE> --alphas 1e-2,1e-4,1e-8 --seeds 0..9 [--dim d=5,10] [--methods agf,flow,gd] [--workers N] [--out DIR [--resume]] [--shard k/N --out DIR] [--json]',
   options: {
     ...GRID_OPTIONS,
-    workers: { kind: 'int', help: 'processes computing cells: this one and N − 1 forked (default: every core)' },
+    workers: { kind: 'int', help: 'worker processes computing cells (default: every core)' },
     batch: { kind: 'int', help: 'with gd: step the gradient descents of up to N cells of one width together (same bytes; default 1)' },
     shard: { kind: 'string', help: 'compute only shard k of N (1 ≤ k ≤ N; cells with index ≡ k−1 mod N) into --out; combine with gradflow merge' },
     resume: { kind: 'flag', help: 'continue the sweep in --out DIR: keep its finished cells, compute the rest' },
