@@ -29,6 +29,15 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
     });
   }
 
+  it('a grazing kink (K = 4, seed 1, α = 1e-4: unit 3 meets sample 5 at t = 1.19 with a vanishing rate) is crossed once, not re-flagged every 4e-16 (it used to exceed maxSteps there); states = the RK4 reference to 1e-8', () => {
+    const p = createProblem(relu, { alpha: 1e-4, seed: 1, options: { K: 4 } });
+    const times = [1.5, 3];
+    const tr = solveReluFlow(p, { tEnd: 3, rtol: 1e-12, tEval: times, maxSteps: 20000 });
+    expect(tr.kinkEvents.filter((e) => e.neuron === 3 && e.sample === 5).length).toBeLessThanOrEqual(4);
+    const ref = referenceReluFlow({ X: p.data.X, Y: p.data.Y, n: p.data.n, d: p.layout.dIn, H: p.layout.H, bias: true }, p.theta0, times, 2e-3);
+    for (let k = 0; k < times.length; k++) expect(relErr(tr.states[k], ref[k])).toBeLessThan(1e-8);
+  });
+
   it('the clustered case exercises sliding: a kink pinned at a data point, its μ in [0, 1]', () => {
     const p = createProblem(relu, { alpha: 0.1, seed: 1 });
     const tr = solveReluFlow(p, { tEnd: 16, rtol: 1e-12 });

@@ -31,9 +31,18 @@ import { augmentedRows, maskOffset, patternModel, type PatternModel } from './re
 
 export interface DormantEvent { t: number; sample: number; kind: 'on' | 'off' | 'slide' | 'release' }
 
+/**
+ * A dormant unit's state in log form: θ = Σ_k sign_k·e^{log_k}·basis_k (basis orthonormal). It
+ * keeps components that a float vector would lose beside larger ones (a collapsed unit's growing
+ * mode, fixed by its conserved quantity, can be 1e-200 next to a decaying one of 1e-3).
+ */
+export interface DormantLogState { basis: Float64Array[]; sign: Float64Array; log: Float64Array }
+
 export interface DormantAdvance {
   t: number;
   theta: Float64Array;
+  /** The end state in log form (the last cone's eigenbasis). */
+  state: DormantLogState;
   logNorm: number;
   reason: 'norm' | 'tMax';
   pattern: Uint8Array;
@@ -167,6 +176,19 @@ function toLog(x: Float64Array): LogVec {
   return { sign: x.map(Math.sign), log: x.map((v) => (v === 0 ? -Infinity : Math.log(Math.abs(v)))) };
 }
 
+/** θ = Σ_k c_k basis_k as a float vector. */
+function stateFrom(basis: Float64Array[], c: LogVec): Float64Array {
+  const P = basis.length;
+  const th = new Float64Array(P);
+  for (let q = 0; q < P; q++) {
+    const terms: { s: number; l: number }[] = [];
+    for (let k = 0; k < P; k++) if (basis[k][q] !== 0 && c.sign[k] !== 0) terms.push({ s: c.sign[k] * Math.sign(basis[k][q]), l: c.log[k] + Math.log(Math.abs(basis[k][q])) });
+    const r = signedLse(terms);
+    th[q] = r.s * Math.exp(r.l);
+  }
+  return th;
+}
+
 function stateOf(cone: Cone, c: LogVec, t: number): Float64Array {
   const P = cone.P;
   const th = new Float64Array(P);
@@ -204,7 +226,7 @@ function firstSignChange(f: (t: number) => number, T: number, s0: number): numbe
   return null;
 }
 
-export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array, residual: Float64Array, tMax: number, opts: { normTarget?: number } = {}): DormantAdvance {
+export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array, residual: Float64Array, tMax: number, opts: { normTarget?: number; state?: DormantLogState } = {}): DormantAdvance {
   if (!Number.isInteger(i) || i < 0 || i >= p.layout.H) throw new GradflowError(`relu dormant dynamics: neuron ${i} is out of range [0, ${p.layout.H})`);
   if (theta_i.length !== p.layout.P) throw new GradflowError(`relu dormant dynamics: theta_i has ${theta_i.length} entries, the neuron has ${p.layout.P}`);
   if (!(tMax >= 0)) throw new GradflowError(`relu dormant dynamics: tMax must be ≥ 0 (got ${tMax})`);
@@ -214,10 +236,10 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
   const pattern = new Uint8Array(n);
   const mu = new Float64Array(n);
   const events: DormantEvent[] = [];
-  let c = toLog(theta_i);
-  let basis: Float64Array[] = Array.from({ length: P }, (_, k) => Float64Array.from({ length: P }, (_, q) => (q === k ? 1 : 0)));
+  let c: LogVec = opts.state ? { sign: opts.state.sign.slice(), log: opts.state.log.slice() } : toLog(theta_i);
+  let basis: Float64Array[] = opts.state ? opts.state.basis : Array.from({ length: P }, (_, k) => Float64Array.from({ length: P }, (_, q) => (q === k ? 1 : 0)));
   let lambdas = new Array(P).fill(0);
-  let theta: Float64Array = theta_i.slice();
+  let theta: Float64Array = opts.state ? stateFrom(basis, c) : theta_i.slice();
   const maskVec = (): Float64Array => Float64Array.from(pattern, (s, j) => (s === ON ? 1 : s === SLIDE ? mu[j] : 0));
   const argOf = (th: Float64Array, j: number): number => { let s = 0; for (let k = 0; k < P; k++) s += sys.G[j][k] * th[k]; return s; };
   /** Decide sample j at a kink from the one-sided rates. */
@@ -296,7 +318,8 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
     if (tc === null) {
       theta = stateOf(cone, c, T);
       const logNorm = ln(T);
-      return { t: t + T, theta, logNorm, reason: hitNorm ? 'norm' : 'tMax', pattern, mu, events };
+      const state: DormantLogState = { basis, sign: c.sign.slice(), log: c.log.map((l, k) => l + lambdas[k] * T) };
+      return { t: t + T, theta, state, logNorm, reason: hitNorm ? 'norm' : 'tMax', pattern, mu, events };
     }
     c = cone.expand(c, lambdas, basis, tc);
     // c is now expressed in the same basis at time tc: reset the clock of the basis to 0
@@ -360,4 +383,49 @@ export function reluDirectionAttractor(p: Problem, i: number, direction: Float64
   let rate = 0;
   for (let a = 0; a < P; a++) { let r = 0; for (let b = 0; b < P; b++) r += M[a * P + b] * dir[b]; rate += dir[a] * r; }
   return { direction: dir, rate, pattern, logGain: grown - rate * elapsed, converged };
+}
+
+/**
+ * The dormant log-state of a unit that collapsed towards the origin, with the exponentially small
+ * component that its conserved quantity fixes. On its cone (pattern of θ_i, residual fixed) the
+ * unit's coordinates in M's eigenbasis are c_k; the law θᵀSθ = Q (S diagonal: +1 on a, −1 on
+ * w, b for a·relu(wᵀx + b)) is, in that basis, Σ E_kl c_k c_l = Q with E = VᵀSV — for the rank-2
+ * relu M, E pairs the growing mode e₊ with the decaying e₋ (E₊₋ = 1, E₊₊ = E₋₋ = 0) and gives −1
+ * on the null directions. So the growing coordinate is c₊ = (Q − Σ_{l,m≠+} E_lm c_l c_m)/(2Σ_{l≠+} E₊l c_l):
+ * exact algebra on coordinates a float vector does hold (c₋ ≈ ‖θ_i‖, the null ones), where the
+ * float c₊ itself is round-off once it falls below 1e-16·‖θ_i‖ (α²/‖θ_i‖ for a balanced start).
+ * Entries of E below 1e-10 are structural zeros. Without exactly one growing mode with E₊₊ = 0 the
+ * float coordinates are kept.
+ */
+export function collapsedDormantState(p: Problem, i: number, theta_i: Float64Array, residual: Float64Array, S: Float64Array, Q: number): DormantLogState & { values: number[] } {
+  const sys = new DormantSystem(p, i, residual);
+  const { P, n } = sys;
+  const mask = new Float64Array(n);
+  for (let j = 0; j < n; j++) { let s = 0; for (let k = 0; k < P; k++) s += sys.G[j][k] * theta_i[k]; mask[j] = s > 0 ? 1 : 0; }
+  const cone = new Cone(sys.matrix(mask), P);
+  const V = cone.vectors;
+  const c = V.map((v) => { let s = 0; for (let q = 0; q < P; q++) s += v[q] * theta_i[q]; return s; });
+  const E = new Float64Array(P * P);
+  for (let k = 0; k < P; k++) for (let l = 0; l < P; l++) {
+    let s = 0;
+    for (let q = 0; q < P; q++) s += V[k][q] * S[q] * V[l][q];
+    E[k * P + l] = Math.abs(s) <= 1e-10 ? 0 : s;
+  }
+  const top = Math.max(1e-300, ...cone.values.map(Math.abs));
+  const growing = cone.values.flatMap((v, k) => (v > 1e-12 * top ? [k] : []));
+  const sign = Float64Array.from(c, Math.sign), log = Float64Array.from(c, (v) => (v === 0 ? -Infinity : Math.log(Math.abs(v))));
+  if (growing.length === 1 && E[growing[0] * P + growing[0]] === 0) {
+    const g = growing[0];
+    let b = 0, rest = 0;
+    for (let l = 0; l < P; l++) if (l !== g) {
+      b += E[g * P + l] * c[l];
+      for (let m = 0; m < P; m++) if (m !== g) rest += E[l * P + m] * c[l] * c[m];
+    }
+    if (b !== 0) {
+      const cg = (Q - rest) / (2 * b);
+      sign[g] = Math.sign(cg);
+      log[g] = cg === 0 ? -Infinity : Math.log(Math.abs(cg));
+    }
+  }
+  return { basis: V, sign, log, values: cone.values };
 }

@@ -45,6 +45,14 @@ class ReluSystem {
   readonly status: Uint8Array;
   readonly entries: Entry[];
   readonly pinned: number[] = [];
+  /**
+   * Entries settled to the side their argument does not yet have (a crossing located a hair past
+   * the root, then judged by the one-sided rates to continue on the other side: a grazing kink).
+   * Round-off would flag them at once and again, events 4e-16 apart without end; an entry here is
+   * a violation only once |arg| exceeds twice its value at the settle, and leaves this list when
+   * its argument takes the side it was given.
+   */
+  readonly grace = new Map<number, number>();
   private readonly Y: Float64Array;
   private readonly argBufs: Float64Array[];
   private readonly rowArg: Float64Array[];
@@ -214,7 +222,11 @@ class ReluSystem {
       const st = this.status[id];
       if (st === PINNED) continue;
       const a = this.argValue(id);
-      if ((st === ON && a < 0) || (st === OFF && a > 0)) out.push(id);
+      if ((st === ON && a < 0) || (st === OFF && a > 0)) {
+        const g = this.grace.get(id);
+        if (g !== undefined && Math.abs(a) <= 2 * g) continue;
+        out.push(id);
+      }
     }
     if (this.pinned.length) {
       const F = new Float64Array(theta.length);
@@ -374,6 +386,12 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
         sys.violations(yB, viol);
         restart = { t: tB, y: yB };
       }
+      if (!restart && sys.grace.size) {
+        for (const [id] of sys.grace) {
+          const a = sys.argAt(yB, id), st = sys.status[id];
+          if ((st === ON && a > 0) || (st === OFF && a < 0) || st === PINNED) sys.grace.delete(id);
+        }
+      }
       dense?.append(step, stepper.codec, tB);
       current = { interp: step.interp, tA: step.tA };
       // user events on the accepted piece
@@ -420,7 +438,11 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
           const kind = sys.settle(y, id);
           kinks.push(sys.describe(id, t, kind === 'slide' ? 'slide' : 'release'));
         } else {
-          kinks.push(sys.describe(id, t, sys.settle(y, id)));
+          const kind = sys.settle(y, id);
+          kinks.push(sys.describe(id, t, kind));
+          const a = sys.argAt(y, id);
+          if ((kind === 'on' && a < 0) || (kind === 'off' && a > 0)) sys.grace.set(id, Math.abs(a));
+          else sys.grace.delete(id);
         }
       }
     }

@@ -4,8 +4,18 @@
  * Finite α. On a plateau each dormant unit's dynamics are linear inside each activation cone;
  * cones.ts advances them exactly (eigenbasis log-magnitudes, kink crossings as events, Filippov
  * sliding), from which the first unit to reach norm 1 is found; the others are advanced to that
- * time. A unit's state between plateaus is its parameter vector (limitation: exponentially small
- * components of a returning unit are not kept, as they are for polynomial models).
+ * time. A unit's state between plateaus is kept in log form in its last cone's eigenbasis
+ * (cones.ts, DormantLogState), so components far below its largest survive, as the graded states
+ * of the polynomial engine do.
+ *
+ * Cost minimisation (relu-fit.ts): the masked relu flow from the activation state (kink events,
+ * Filippov sliding), then Newton inside the pattern it reached — the flow's basin, where L-BFGS
+ * from the same start landed in other minima at other α. A unit the flow drives towards the origin
+ * (norm below 1e-3 of its start) collapses: it returns to the dormant set at that state, with the
+ * growing component its conserved a² − ‖w‖² − b² fixes (collapsedDormantState) — exponentially
+ * small, so its return takes O(log 1/α) flow time, as in the flow, not the O(1) a unit restored
+ * at norm 1 would take. A unit whose kink has left every data point (dead) has zero output and
+ * zero gradient for every residual: it is frozen where it is (extra.deadUnits).
  *
  * The α → 0 limit (`limit: true`), in rescaled time s = t/log(1/α). A unit's direction moves in
  * O(1) flow time — zero rescaled time — while its log-norm, in units of log(1/α), changes by
@@ -30,15 +40,24 @@
  * plateau's O(1) flow-time offset), and a co-activated unit enters at norm e^{κ − κ_winner}. (The
  * fit does depend on the shares: with equal ones the 3-unit teacher, seed 0, ends at loss 2.6e-3
  * instead of the finite-α engine's 2.94e-3 at every α from 1e-12 to 1e-300.) The group is
- * sized with one common factor (aligned units θ_i = c_i·φ have gradients c_i·G, so flow and fit
- * both keep the ratios c_i/c_j) and then fitted. extra.coActivated lists the co-activated units.
+ * fitted from there (the masked flow keeps the ratios c_i/c_j of aligned units θ_i = c_i·φ, whose
+ * gradients are c_i·G). extra.coActivated lists the co-activated units. In the limit a collapsed
+ * unit regrows from its growing mode at that mode's exponent (a balanced unit: ≈ 2× its initial one).
  */
 import type { Problem } from '../../problem.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { neuronSign, withWarning, type AgfOptions } from '../agf.ts';
-import { advanceReluDormant, reluDirectionAttractor } from '../cones.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { advanceReluDormant, collapsedDormantState, reluDirectionAttractor, type DormantLogState } from '../cones.ts';
+import { activeSet, dataScale } from './cost.ts';
+import { fitReluActive, type ReluFitOptions } from './relu-fit.ts';
 import { formatNumber } from '../../report/table.ts';
+
+/** a² − Σ(other parameters)² of unit i: the conserved quantity of a·relu(wᵀx + b) (the first parameter is a). */
+function conservedQ(theta: Float64Array, i: number, P: number): number {
+  let q = theta[i * P] ** 2;
+  for (let k = 1; k < P; k++) q -= theta[i * P + k] ** 2;
+  return q;
+}
 
 export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
@@ -51,7 +70,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   const updateResidual = set.update;
   const initialLoss = updateResidual();
   const scale = Math.max(dataScale(p, initialLoss), 1e-300);
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa: 2, newton: true, maxIter: opts.fitIter ?? 20000 };
+  const gtol = (opts.gradTol ?? 1e-12) * scale * Math.max(1, Math.sqrt(2 * initialLoss));
   // finite α: the dormant parameter vector; limit: its direction (unit vector), with ell its log-norm / log(1/α)
   const dormant: (Float64Array | null)[] = Array.from({ length: H }, (_, i) => {
     const v = theta0.slice(i * P, (i + 1) * P);
@@ -65,28 +84,9 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   const kappaLog = Float64Array.from({ length: H }, (_, i) => Math.log(Math.hypot(...theta0.subarray(i * P, (i + 1) * P)) / p.alpha));
   const rateTol = (opts.utilTol ?? 1e-10) * scale;
   const coActivated: number[][] = [];
-  /** One common size factor for a group entering together (bestSize for a group): s² = E⟨f_G, r_−G⟩ / E‖f_G‖². */
-  const sizeGroup = (group: number[]): void => {
-    const { X, Y, n } = p.data;
-    const nc = n * p.layout.c;
-    const others = activeMask.slice();
-    for (const i of group) others[i] = 0;
-    const f = new Float64Array(nc);
-    p.kernels.forward(theta, X, n, f, others);
-    const outs = new Float64Array(H * nc);
-    p.kernels.neuronOutputs(theta, X, n, outs);
-    let num = 0, den = 0;
-    for (let q = 0; q < nc; q++) {
-      let fg = 0;
-      for (const i of group) fg += outs[i * nc + q];
-      num += fg * (Y[q] - f[q]);
-      den += fg * fg;
-    }
-    if (!(num > 0 && den > 0)) return;
-    const sc = Math.sqrt(num / den);
-    for (const i of group) for (let a = 0; a < P; a++) theta[i * P + a] *= sc;
-  };
-  const atActivation: (Float64Array | null)[] = new Array(H).fill(null);
+  const frozen: (Float64Array | null)[] = new Array(H).fill(null);
+  const fitOpts: ReluFitOptions = { gtol, flowTol: 1e-7 * scale, tMax: 2e4 / scale, conserved: Float64Array.from({ length: H }, (_, i) => conservedQ(theta0, i, P)) };
+  let fitFlowTime = 0, collapses = 0, deadUnits = 0;
   // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
   const horizon = 1e6 * logInv / scale;
   const jumps: Jump[] = [];
@@ -96,20 +96,24 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   let dormantEvents = 0, unsettled = 0;
 
   /** Finite α: the first unit to reach norm 1, all dormant units advanced to then, and their patterns. */
+  // finite α: each dormant unit's state in log form too, so components far below its largest survive plateaus and collapses
+  const logState: (DormantLogState | null)[] = new Array(H).fill(null);
+  const lawS = Float64Array.from({ length: P }, (_, k) => (k === 0 ? 1 : -1));
   const plateauFinite = (): { tau: number; winner: number; patterns: (Uint8Array | null)[] } => {
     let tau = Infinity, winner = -1;
     for (let i = 0; i < H; i++) {
       if (activeMask[i] || !dormant[i]) continue;
-      const adv = advanceReluDormant(p, i, dormant[i]!, residual, horizon);
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, horizon, { state: logState[i] ?? undefined });
       if (adv.reason === 'norm' && adv.t < tau) { tau = adv.t; winner = i; }
     }
     const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
     if (winner < 0) return { tau, winner, patterns };
     for (let i = 0; i < H; i++) {
       if (activeMask[i] || !dormant[i]) continue;
-      const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau);
+      const adv = advanceReluDormant(p, i, dormant[i]!, residual, tau, { state: logState[i] ?? undefined });
       dormantEvents += adv.events.length;
       dormant[i] = adv.theta;
+      logState[i] = adv.state;
       patterns[i] = adv.pattern;
     }
     return { tau, winner, patterns };
@@ -161,31 +165,50 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     for (const i of group) {
       // in the limit a co-activated unit enters at its O(1) norm relative to the winner (as α → 0 at finite α)
       if (limit) dormant[i] = dormant[i]!.map((v) => v * Math.exp(Math.min(0, kappaLog[i] - kappaLog[winner])));
-      atActivation[i] = dormant[i]!.slice();
       theta.set(dormant[i]!, i * P);
       dormant[i] = null;
+      logState[i] = null;
       activeMask[i] = 1;
     }
-    if (group.length === 1) bestSize(p, theta, activeMask, winner, 2);
-    else sizeGroup(group);
     coActivated.push(group.slice(1));
     const deactivated: number[] = [];
-    const fit = fitWithCollapses(p, set, cost, (i) => {
-      // back to dormant at its activation state (norm 1; in the limit ℓ = 0)
-      dormant[i] = atActivation[i];
-      ell[i] = 0;
-      kappaLog[i] = Math.log(Math.hypot(...atActivation[i]!));
+    // the fit: the masked relu flow from the activation state (no resizing: the flow does not resize), then Newton in its pattern
+    const fit = fitReluActive(p, set, fitOpts);
+    fitFlowTime += fit.flowTime;
+    for (const c of fit.collapsed) {
+      collapses++;
+      if (wasActive[c.neuron]) deactivated.push(c.neuron);
+    }
+    for (const i of fit.dead) {
+      // no sample on or pinned: zero output and gradient for every residual — frozen where it is
+      frozen[i] = theta.slice(i * P, (i + 1) * P);
+      theta.fill(0, i * P, (i + 1) * P);
+      deadUnits++;
       if (wasActive[i]) deactivated.push(i);
-    });
+    }
     fitGradNorms.push(fit.gradNorm);
     const lossAfter = updateResidual();
+    for (const c of fit.collapsed) {
+      // collapsed towards the origin: dormant again from its state at the floor, in the fit's final
+      // residual, with the growing component its conserved a² − ‖w‖² − b² implies (cones.ts)
+      const st = collapsedDormantState(p, c.neuron, c.theta, residual, lawS, fitOpts.conserved[c.neuron]);
+      if (!limit) { dormant[c.neuron] = c.theta; logState[c.neuron] = st; continue; }
+      // the limit: the unit regrows from its growing mode, at the exponent that mode has
+      const g = st.log.reduce((b, l, k) => (st.sign[k] !== 0 && st.values[k] > rateTol && (b < 0 || l > st.log[b]) ? k : b), -1);
+      const nrm = Math.hypot(...c.theta);
+      dormant[c.neuron] = g >= 0 ? st.basis[g].map((v) => v * st.sign[g]) : c.theta.map((v) => v / nrm);
+      ell[c.neuron] = (g >= 0 ? st.log[g] : Math.log(nrm)) / logInv;
+      kappaLog[c.neuron] = 0;
+    }
     jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: limit ? time : time / logInv, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
   const finalTheta = theta.slice();
+  for (let i = 0; i < H; i++) if (frozen[i]) finalTheta.set(frozen[i]!, i * P);
   if (!limit) for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
+  const unconverged = fitGradNorms.flatMap((g, k) => (g > 100 * gtol ? [k] : []));
   return {
     model: p.model.spec.name,
     method: 'agf',
@@ -199,14 +222,17 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     extra: {
       kappa: 2,
       solver: limit
-        ? 'dormant directions to their activation-cone attractors, log-norms max-plus in rescaled time (alpha → 0) + L-BFGS + Newton cost minimisation'
-        : 'dormant units advanced exactly through their activation cones + L-BFGS + Newton cost minimisation',
+        ? 'dormant directions to their activation-cone attractors, log-norms max-plus in rescaled time (alpha → 0) + masked relu flow (kink events) + Newton in its pattern for each cost minimisation'
+        : 'dormant units advanced exactly through their activation cones + masked relu flow (kink events) + Newton in its pattern for each cost minimisation',
       status,
       limit,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
-      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      ...withWarning(unconverged.length ? `cost minimisation stopped short of a stationary point in ${unconverged.length} of ${fitGradNorms.length} fits (first at jump ${unconverged[0] + 1}; worst ‖F‖ = ${formatNumber(Math.max(...unconverged.map((k) => fitGradNorms[k])), 3)}, tolerance ${formatNumber(gtol, 3)}): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped` : undefined),
       fitGradNorms,
       mechanism: 'relu activation cones (cones.ts)',
+      fitFlowTime,
+      collapses,
+      deadUnits,
       activeSets,
       coActivated,
       ...(limit ? { dormantLogNorms: Array.from(ell, (v, i) => (activeMask[i] || !dormant[i] ? null : v)), unsettledAttractors: unsettled } : { dormantEvents }),
