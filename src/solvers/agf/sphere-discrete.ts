@@ -204,6 +204,13 @@ export interface SphereDiscreteOptions {
   lag?: number;
   /** Most steps of one fit, in flow-time units (default 50: steps = fitTime/η_eff). */
   fitTime?: number;
+  /**
+   * Record the active parameters (dormant entries 0) at each jump's stamp and every traceEvery steps
+   * of each fit (extra.trace: { steps, states }). A fit lasts O(1/η_eff) steps, so extra.states (at
+   * the fits' ends) belong to steps step + fitSteps, not to the jumps' stamps; read-outs over time
+   * (a residual's t½) need the trace.
+   */
+  traceEvery?: number;
 }
 
 /**
@@ -240,6 +247,10 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
   let steps = 0, gradients = 0, unsettled = 0;
   const fitSteps: number[] = [];
   const vbuf = new Float64Array(H * P); // the active neurons' buffers
+  const traceEvery = opts.traceEvery;
+  const trace: { steps: number[]; states: Float64Array[] } | null = traceEvery !== undefined ? { steps: [], states: [] } : null;
+  const snap = (k: number): void => { trace?.steps.push(k); trace?.states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0))); };
+  if (traceEvery !== undefined && !(Number.isInteger(traceEvery) && traceEvery >= 1)) throw new GradflowError(`traceEvery must be a whole number of steps ≥ 1 (got ${traceEvery})`);
   let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' | 'unstable' | 'step-cap' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
   let stopReason: string | undefined;
   while (status === 'max-jumps' && jumps.length < maxJumps) {
@@ -256,6 +267,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
     }
     steps += it.steps;
     const i = it.neuron;
+    snap(steps);
     // activation: the neuron enters the fit at ‖θ‖ = 1 with its buffer, and the fit is the algorithm itself on the
     // active neurons (masked), the dormant ones stepping along with the moving residual: a quasi-Newton fit of a
     // κ > 2 model can end on a degenerate saddle the run never visits (two neurons of one frequency large and
@@ -265,7 +277,8 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
     for (let a = 0; a < P; a++) { theta[i * P + a] = st.u[i * P + a]; vbuf[i * P + a] = st.w[i * P + a]; }
     const wasActive = Array.from({ length: H }, (_, j) => activeMask[j] === 1 && j !== i);
     const deactivated: number[] = [];
-    const fit = fitByDescent(p, kappa, algo, set, vbuf, st, Math.min(budget - steps - 1, Math.ceil((opts.fitTime ?? 50) / per)), opts.lag ?? LAG);
+    const fitStart = steps;
+    const fit = fitByDescent(p, kappa, algo, set, vbuf, st, Math.min(budget - steps - 1, Math.ceil((opts.fitTime ?? 50) / per)), opts.lag ?? LAG, trace ? (k) => { if (k % traceEvery! === 0) snap(fitStart + k); } : undefined);
     gradients += fit.steps;
     for (const j of fit.collapsed) if (wasActive[j]) deactivated.push(j);
     fitGradNorms.push(fit.gradNorm);
@@ -277,6 +290,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
     jumps.push({ time: stamp * per, rescaledTime: (stamp * per) / T, step: stamp, neuron: i, lossAfter, deactivated });
     activeSets.push(Array.from({ length: H }, (_, j) => j).filter((j) => activeMask[j]));
     states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
+    snap(steps);
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
   return {
@@ -300,6 +314,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
       activeSets,
       finalTheta: Array.from(theta),
       states,
+      ...(trace ? { trace } : {}),
       finalDormant: Array.from({ length: H * P }, (_, q) => {
         const j = Math.floor(q / P);
         return activeMask[j] ? theta[q] : st.mask[j] ? st.u[q] * Math.exp(st.logRho[j]) : 0;
@@ -315,7 +330,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
  * neuron whose output has become negligible (‖θ_i‖^κ ≤ 1e-6 of the largest) is collapsed back to
  * the dormant set with its state (direction, norm, buffer), where it may shrink further or regrow.
  */
-function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, set: ReturnType<typeof activeSet>, vbuf: Float64Array, st: SphereDormant, maxSteps: number, lag: number): { steps: number; converged: boolean; gradNorm: number; collapsed: number[]; interrupted?: boolean } {
+function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, set: ReturnType<typeof activeSet>, vbuf: Float64Array, st: SphereDormant, maxSteps: number, lag: number, onStep?: (k: number) => void): { steps: number; converged: boolean; gradNorm: number; collapsed: number[]; interrupted?: boolean } {
   const { H, P } = p.layout;
   const { X, Y, n } = p.data;
   const m = hasMomentum(algo) ? algo.momentum : 0;
@@ -336,6 +351,7 @@ function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { k
     if (hist.length > W + 1) hist.shift();
     if (hist.length > W && Math.abs(hist[0] - L) <= 1e-9 * Math.max(L, 1e-300)) return { steps: k, converged: true, gradNorm, collapsed };
     if (k === maxSteps) break;
+    if (k > 0) onStep?.(k);
     set.update();
     // a dormant neuron reaching ‖θ‖ = 1 during the fit is the next activation: the fit stops there
     if (iterateDormant(p, kappa, algo, st, residual, 0, 1, lag).steps <= 1) return { steps: k + 1, converged: true, gradNorm, collapsed, interrupted: true };
