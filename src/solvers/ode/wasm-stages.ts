@@ -85,7 +85,7 @@ export function stageArena(count: number, n: number): StageArena | null {
   const vectors = Array.from({ length: count }, (_, k) => new Float64Array(mem.buffer, VECTORS + k * stride * 8, n));
   const nBytes = stride * 8;
   // the arena's own views by identity (a typed array's .buffer getter costs more than the lookup)
-  const offsets = new Map(vectors.map((v) => [v, v.byteOffset]));
+  const offsets = new Map<Float64Array<ArrayBufferLike>, number>(vectors.map((v) => [v, v.byteOffset]));
   let combs = 0;
   return {
     vectors,
@@ -97,7 +97,7 @@ export function stageArena(count: number, n: number): StageArena | null {
       const ptrs = new Int32Array(mem.buffer, ptrAt, MAX_TERMS), coefs = new Float64Array(mem.buffer, coefAt, MAX_TERMS);
       used.forEach((j, q) => { coefs[q] = w[j]; });
       // the stage vectors the pointers were written for (a stepper passes the same ones every step)
-      const seen: (Float64Array | null)[] = used.map(() => null);
+      const seen: (Float64Array<ArrayBufferLike> | null)[] = used.map(() => null);
       return (out, base, K, h) => {
         const o = offsets.get(out), b = base ? offsets.get(base) : undefined;
         if (o === undefined || b === undefined) throw new Error('stageArena: out and base must be arena vectors');
