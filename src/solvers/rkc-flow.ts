@@ -127,7 +127,12 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
       gradEvals += iters;
       // 1.5: the estimate comes from few power iterations, and λ grows fast while a neuron jumps
       s = stagesFor(1.5 * lambda * h);
-      if (!(s <= RKC_MAX_STAGES)) throw new DivergenceError(`flow (rkc) at t = ${(k * h).toPrecision(4)}: the largest Hessian eigenvalue of L reached ${lambda.toPrecision(3)}, which needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES}); the state is diverging at this step (a smaller step or a smaller alpha keeps it stable)`);
+      if (!(s <= RKC_MAX_STAGES)) {
+        const need = `needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES})`;
+        // at the first step nothing has grown yet: the given start is that stiff, not a diverging integration
+        if (k === 0) throw new GradflowError(`flow (rkc): the starting state is too stiff for step ${h.toPrecision(3)}: the largest Hessian eigenvalue of L there is ${lambda.toPrecision(3)}, which ${need}; a smaller step would be needed (not a divergence)`);
+        throw new DivergenceError(`flow (rkc) at t = ${(k * h).toPrecision(4)}: the largest Hessian eigenvalue of L reached ${lambda.toPrecision(3)}, which ${need}; the state is diverging at this step (a smaller step or a smaller alpha keeps it stable)`);
+      }
       maxStages = Math.max(maxStages, s);
     }
     const co = coefficients(s);
