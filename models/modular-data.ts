@@ -14,6 +14,7 @@
  */
 import type { Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
+import { CAPS, checkCap } from '../src/util/limits.ts';
 import type { Rng } from '../src/util/rng.ts';
 
 export interface SpectrumEntry {
@@ -133,6 +134,9 @@ export function roll(x: ArrayLike<number>, s: number): Float64Array {
 export function modularDataset(x: Float64Array, source: string): Dataset {
   const p = x.length;
   const n = p * p;
+  // all p² pairs with 2p inputs and p outputs each: check the caps before allocating 3p³ values (p = 1000 is 24 GB)
+  checkCap(CAPS.samples, n, `data: modular addition mod ${p}: samples (p²)`);
+  checkCap(CAPS.dataEntries, n * 3 * p, `data: modular addition mod ${p}: entries n·(d + c) = 3p³`);
   const rolls = Array.from({ length: p }, (_, s) => roll(x, s));
   const X = new Float64Array(n * 2 * p);
   const Y = new Float64Array(n * p);

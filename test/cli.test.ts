@@ -37,6 +37,12 @@ describe('bad input: one line on stderr, exit code 2', () => {
     ['unknown model option', ['flow', 'single-neuron', '--opt', 'gamma=1'], /has no option 'gamma'/],
     ['degenerate X (all-zero column) for AGF', ['agf', 'diagonal', '--data', file('zerocol.json', JSON.stringify({ X: [[1, 0], [2, 0], [3, 0]], y: [1, 2, 3] }))], /column 1 of X is all zero/],
     ['alpha ≥ 1 for a jump schedule', ['agf', 'diagonal', '--alpha', '1'], /alpha must lie in \(0, 1\)/],
+    // 1e-400 rounds to 0 in double precision; for agf, 0 would be the α → 0 limit
+    ['alpha that underflows to 0 (agf)', ['agf', 'diagonal', '--alpha', '1e-400'], /^gradflow: --alpha: '1e-400' underflows to 0 in double precision/],
+    ['alpha that underflows to 0 (flow)', ['flow', 'diagonal', '--alpha', '1e-400'], /--alpha: '1e-400' underflows to 0/],
+    // p = 1000 would allocate 3p³ = 3e9 doubles (24 GB) before any check
+    ['modular data past the entries cap', ['agf', 'modular', '--dim', 'p=1000'], /modular addition mod 1000: entries n·\(d \+ c\) = 3p³: 3000000000 exceeds the cap of \d+/],
+    ['an underflowing value in a list', ['sweep', 'diagonal', '--alphas', '1e-2,2.5e-999', '--seeds', '0'], /--alphas: '2.5e-999' underflows to 0/],
   ];
   for (const [name, argv, re] of cases) {
     it(name, () => expectBadInput(argv, re));

@@ -82,5 +82,8 @@ describe('--export', () => {
     await expectBadInput(['flow', 'single-neuron', '--export', join(dir, 'x.csv'), '--export-at', 'log:1'], /N must be between 2/);
     await expectBadInput(['flow', 'single-neuron', '--t', '1', '--export', join(dir, 'x.csv'), '--export-at', '0,5'], /outside the trajectory/);
     await expectBadInput(['flow', 'single-neuron', '--out', join(dir, 'g.csv')], /is not a directory/);
+    // without --export or --out the selection would be ignored
+    await expectBadInput(['flow', 'single-neuron', '--export-at', 'log:10'], /^gradflow: --export-at selects the times of --export FILE or --out DIR/);
+    await expectBadInput(['descent', 'single-neuron', '--export', join(dir, 'x.csv'), '--export-at', '1,,2'], /comma-separated times \(got '1,,2'\)/);
   });
 });

@@ -12,6 +12,7 @@ import { createProblem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
 import { solveReluFlow } from '../src/solvers/relu-flow.ts';
 import { collapsedDormantState } from '../src/solvers/cones.ts';
+import { expectBadInput } from './helpers/cli.ts';
 
 /** The true flow's loss after tEnd flow-time units (no dense output: long runs). */
 function flowLoss(alpha: number, seed: number, tEnd: number): number {
@@ -94,4 +95,11 @@ describe('collapsedDormantState: the growing component of a collapsed unit from 
       if (Q === 1e-24) expect(Math.abs(cp)).toBeLessThan(eps * Math.hypot(...theta));
     });
   }
+});
+
+describe('agf relu: the fit options of the polynomial engine are refused', () => {
+  it('--fit-iter and --fit-relax: one line, exit 2 (the relu fit is the masked flow then Newton, with no L-BFGS budget)', async () => {
+    await expectBadInput(['agf', 'relu', '--fit-iter', '10'], /--fit-iter is not an option for relu/);
+    await expectBadInput(['agf', 'relu', '--fit-relax', '5'], /--fit-relax is not an option for relu/);
+  });
 });

@@ -26,11 +26,22 @@ export interface ParsedArgs {
   argv: string[];
 }
 
+/**
+ * A decimal with a non-zero mantissa that Number() rounds to 0 (1e-400): rejected, because a
+ * parameter such as --alpha would otherwise turn into 0 — for `agf` the α → 0 limit — silently.
+ */
+function checkUnderflow(name: string, raw: string, v: number): void {
+  if (v === 0 && /[1-9]/.test(raw.trim().split(/[eE]/)[0])) {
+    throw new GradflowError(`--${name}: '${printable(raw.trim())}' underflows to 0 in double precision (the smallest positive double is about 5e-324)`);
+  }
+}
+
 function convert(name: string, kind: OptionKind, raw: string): ParsedValue {
   switch (kind) {
     case 'number': {
       const v = parseDecimal(raw);
       if (v === null) throw new GradflowError(`--${name} needs a number (a finite decimal; got '${printable(raw)}')`);
+      checkUnderflow(name, raw, v);
       return v;
     }
     case 'int': {
@@ -42,6 +53,7 @@ function convert(name: string, kind: OptionKind, raw: string): ParsedValue {
       return raw.split(',').map((s) => {
         const v = parseDecimal(s);
         if (v === null) throw new GradflowError(`--${name} needs comma-separated finite decimal numbers (got '${printable(raw)}')`);
+        checkUnderflow(name, s, v);
         return v;
       });
     case 'list':

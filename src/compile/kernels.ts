@@ -18,6 +18,8 @@ import { MomentSwitch } from './moments.ts';
 import { RowTableCache, type RowTables } from './row-tables.ts';
 import { DataPassCache, WASM_GAIN, wasmAvailable } from './wasm-gemv.ts';
 import { BLOCKED_GAIN, SB, blockBody, type BlockedBody } from './sample-blocks.ts';
+import { GEMM_GAIN, linearGemm, linearGemmAvailable, type LinearGemm, type LinearSizes } from './wasm-gemm.ts';
+import type { Expr, Sym } from '../symbolic/expr.ts';
 
 export type Mask = Uint8Array | null;
 
@@ -39,6 +41,8 @@ export interface CompileOptions {
 export interface Kernels {
   layout: Layout;
   lossGrad(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, mask?: Mask): number;
+  /** out = −∇_θ L, the gradient flow's right-hand side: lossGrad's gradient with the sign flipped (the same bits), without a separate negation pass where the path allows. */
+  velocity(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, out: Float64Array): void;
   loss(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask?: Mask): number;
   forward(th: Float64Array, X: Float64Array, n: number, out: Float64Array, mask?: Mask): void;
   neuronOutputs(th: Float64Array, X: Float64Array, n: number, out: Float64Array): void;
@@ -161,6 +165,23 @@ function identityRows(d: number): Float64Array {
   const I = new Float64Array(d * d);
   for (let k = 0; k < d; k++) I[k * d + k] = 1;
   return I;
+}
+
+/**
+ * The slots of a template a * dot(w, x) — a a vector parameter, w a vector parameter, x the one
+ * input — whose moment form is four matrix products (wasm-gemm.ts); null for any other template.
+ */
+function outerProductSizes(template: Expr, inputs: Sym[], layout: Layout): LinearSizes | null {
+  if (template.kind !== 'mul' || template.factors.length !== 2 || inputs.length !== 1 || layout.params.length !== 2) return null;
+  const [f0, f1] = template.factors;
+  const [av, dt] = f0.kind === 'dot' ? [f1, f0] : [f0, f1];
+  if (dt.kind !== 'dot' || av.kind !== 'sym' || av.role !== 'param' || av.shape.length !== 1) return null;
+  const x = inputs[0];
+  const [wv, xv] = dt.a.kind === 'sym' && dt.a.role === 'input' ? [dt.b, dt.a] : [dt.a, dt.b];
+  if (wv.kind !== 'sym' || wv.role !== 'param' || wv.shape.length !== 1 || xv.kind !== 'sym' || xv.name !== x.name || wv.name === av.name) return null;
+  const sa = layout.params.find((q) => q.name === av.name), sw = layout.params.find((q) => q.name === wv.name);
+  if (!sa || !sw || layout.inputs.length !== 1 || sw.size !== layout.dIn || sa.size !== layout.c || layout.outShape.length !== 1) return null;
+  return { c: sa.size, d: sw.size, h: layout.H, P: layout.P, aOff: sa.offset, wOff: sw.offset };
 }
 
 export function compileModel(m: DerivedModel, dims: Record<string, number> = {}, lossChoice?: LossChoice, compileOptions: CompileOptions = {}): Kernels {
@@ -474,8 +495,15 @@ ${be.lines.join('\n')}
   const vectorMoments = mse && layout.outShape.length === 1 && m.inputs.length === 1 && m.inputs[0].shape.length === 1
     && m.inputDegree === 1 && m.polynomial && compileOptions.moments !== false;
   const perPass = 2 * H * P + 2 * dIn;
+  // a * dot(w, x) with vector a: the moment form as matrix products in WebAssembly SIMD (wasm-gemm.ts);
+  // its evaluation is c·d² (counted by the switch) + 3·c·h·d multiply-adds
+  const gemmSizes = vectorMoments && compileOptions.wasm !== false ? outerProductSizes(template, m.inputs, layout) : null;
+  const useGemm = gemmSizes !== null && linearGemmAvailable(gemmSizes);
+  let gemm: LinearGemm | null = null;
   const switcher = momentBeta ? new MomentSwitch(dIn, 1, perPass, 4 * H * P + 3 * dIn, gain)
+    : useGemm ? new MomentSwitch(dIn, c, perPass, 3 * c * H * dIn, GEMM_GAIN)
     : vectorMoments ? new MomentSwitch(dIn, c, perPass, 0.5 * dIn * perPass) : null;
+  let gemmScratch: Float64Array | null = null;
   const beta = new Float64Array(dIn), delta = new Float64Array(dIn * c), gRow = new Float64Array(dIn * c), one = Float64Array.of(1);
   const ident = vectorMoments ? identityRows(dIn) : null, bT = new Float64Array(vectorMoments ? dIn * c : 0), sRow = new Float64Array(c);
   /**
@@ -567,6 +595,7 @@ ${be.lines.join('\n')}
     const mask = effectiveMask(maskIn);
     // masked calls never use the moments (momentLoss says why), an all-active mask included
     const mo = maskIn ? null : switcher?.use(X, Y, n);
+    if (mo && useGemm) return (gemm ??= linearGemm(gemmSizes!)!).lossGrad(th, (gemmScratch ??= new Float64Array(H * P)), mo);
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
     const dp = passFor(X, Y, n, mask);
     if (dp) {
@@ -583,37 +612,47 @@ ${be.lines.join('\n')}
     }
     return (0.5 * s) / n;
   };
+  /**
+   * ∇L into grad (neg false) or −∇L, the gradient flow's velocity (neg true; the same bits with
+   * the sign flipped: IEEE negation is exact, and the paths linear in their last row negate that row).
+   */
+  const gradient = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, maskIn: Mask, neg: boolean): number => {
+    const mask = effectiveMask(maskIn);
+    const mo = maskIn ? null : switcher?.use(X, Y, n);
+    if (mo && momentBeta) {
+      const L = momentLoss(th, mo);
+      if (neg) for (let a = 0; a < dIn; a++) gRow[a] = -gRow[a];
+      vjpMean(th, gRow, one, 1, grad, null);
+      return L;
+    }
+    if (mo && useGemm) return (gemm ??= linearGemm(gemmSizes!)!).lossGrad(th, grad, mo, neg);
+    if (mo) {
+      const L = momentLossVector(th, mo);
+      // vjpMean averages over its d rows; ⟨G, B⟩ is their sum
+      vjpMean(th, ident!, gRow, dIn, grad, null);
+      const sc = neg ? -dIn : dIn;
+      for (let q = 0; q < grad.length; q++) grad[q] *= sc;
+      return L;
+    }
+    const dp = passFor(X, Y, n, mask);
+    if (dp) {
+      // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
+      momentBeta!(th, dp.beta, mask);
+      const L = 0.5 * dp.run();
+      const G = dp.G, inv = neg ? -1 / n : 1 / n;
+      for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
+      vjpMean(th, gRow, one, 1, grad, mask);
+      return L;
+    }
+    const D = rowCache.use(X, n);
+    const L = D ? tabled().lossGrad(th, X, Y, n, grad, mask, D) : mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
+    if (neg) for (let q = 0; q < grad.length; q++) grad[q] = -grad[q];
+    return L;
+  };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, maskIn = null) => {
-      const mask = effectiveMask(maskIn);
-      const mo = maskIn ? null : switcher?.use(X, Y, n);
-      if (mo && momentBeta) {
-        const L = momentLoss(th, mo);
-        vjpMean(th, gRow, one, 1, grad, null);
-        return L;
-      }
-      if (mo) {
-        const L = momentLossVector(th, mo);
-        // vjpMean averages over its d rows; ⟨G, B⟩ is their sum
-        vjpMean(th, ident!, gRow, dIn, grad, null);
-        for (let q = 0; q < grad.length; q++) grad[q] *= dIn;
-        return L;
-      }
-      const dp = passFor(X, Y, n, mask);
-      if (dp) {
-        // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
-        momentBeta!(th, dp.beta, mask);
-        const L = 0.5 * dp.run();
-        const G = dp.G, inv = 1 / n;
-        for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
-        vjpMean(th, gRow, one, 1, grad, mask);
-        return L;
-      }
-      const D = rowCache.use(X, n);
-      if (D) return tabled().lossGrad(th, X, Y, n, grad, mask, D);
-      return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
-    },
+    lossGrad: (th, X, Y, n, grad, maskIn = null) => gradient(th, X, Y, n, grad, maskIn, false),
+    velocity: (th, X, Y, n, out) => { gradient(th, X, Y, n, out, null, true); },
     loss,
     forward: (th, X, n, out, maskIn = null) => {
       const D = rowCache.use(X, n), mask = effectiveMask(maskIn);

@@ -41,6 +41,21 @@ export function parameterNames(layout: Layout): string[] {
   return names;
 }
 
+/** The form of --export-at alone (no trajectory yet), so a typo fails before the solve, not after it. */
+export function checkExportAt(spec: string): void {
+  if (spec === 'all') return;
+  const m = /^(log|lin):(\d+)$/.exec(spec);
+  if (m) {
+    const n = Number(m[2]);
+    if (!(n >= 2 && n <= MAX_EXPORT_ROWS)) throw new GradflowError(`--export-at ${spec}: N must be between 2 and ${MAX_EXPORT_ROWS}`);
+    return;
+  }
+  const parts = spec.split(',');
+  if (parts.some((s) => s.trim() === '' || !Number.isFinite(Number(s)))) {
+    throw new GradflowError(`--export-at must be all, log:N, lin:N or comma-separated times (got '${spec}')`);
+  }
+}
+
 /** Parses --export-at: all | log:N | lin:N | t1,t2,… (flow times). */
 export function exportTimes(spec: string, tr: Trajectory): number[] | null {
   const t0 = tr.t[0], t1 = tr.t[tr.t.length - 1];

@@ -157,14 +157,19 @@ class ReluSystem {
     const J = new Float64Array(m * m);
     const c = new Float64Array(m);
     const dF = new Float64Array(F.length);
+    let scale = 0;
     for (let iter = 0; iter < 4; iter++) {
       this.field(theta, F);
-      let cmax = 0, scale = 0;
+      let cmax = 0;
       for (let s = 0; s < m; s++) {
         c[s] = this.argRate(theta, F, this.pinned[s]);
         cmax = Math.max(cmax, Math.abs(c[s]));
       }
-      // Jacobian columns: F is affine in each mask, so a unit change of μ_s gives the column exactly
+      // F is affine in each mask, so after the first solve (two-layer nets: exact) the rates are
+      // checked against the Jacobian's scale from that solve before another is built
+      if (iter > 0 && cmax <= 1e-14 * scale) break;
+      scale = 0;
+      // Jacobian columns: a unit change of μ_s gives the column exactly
       for (let s = 0; s < m; s++) {
         const mi = this.maskIndex(this.pinned[s]);
         const j = this.entryOf(this.pinned[s]).j;
@@ -179,7 +184,6 @@ class ReluSystem {
           scale = Math.max(scale, Math.abs(J[r * m + s]));
         }
       }
-      if (iter > 0 && cmax <= 1e-14 * scale) break;
       // a singular system (a kink with no leverage on its own argument) leaves μ as it is
       const delta = solveLinear(J, c.map((v) => -v), m) ?? new Float64Array(m);
       let dmax = 0;
@@ -213,8 +217,11 @@ class ReluSystem {
     }
   }
 
-  /** First violated constraint of the frozen pattern at θ, or −1. */
-  violations(theta: Float64Array, out: number[]): void {
+  /**
+   * The violated constraints of the frozen pattern at θ, into out. muFresh: the rows already hold
+   * the Filippov weights at θ (the stepper's last evaluation was at θ), so no solve is repeated.
+   */
+  violations(theta: Float64Array, out: number[], muFresh = false): void {
     out.length = 0;
     this.allArgs(theta);
     const total = this.status.length;
@@ -229,8 +236,9 @@ class ReluSystem {
       }
     }
     if (this.pinned.length) {
-      const F = new Float64Array(theta.length);
-      const mu = this.rhs(theta, F);
+      let mu: Float64Array;
+      if (muFresh) mu = Float64Array.from(this.pinned, (id) => this.rows[this.maskIndex(id)]);
+      else mu = this.rhs(theta, new Float64Array(theta.length));
       for (let s = 0; s < mu.length; s++) if (mu[s] < 0 || mu[s] > 1) out.push(this.pinned[s]);
     }
   }
@@ -368,7 +376,8 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
       for (let q = 0; q < D; q++) if (!Number.isFinite(step.yB[q])) throw new DivergenceError(`flow (relu events): state became non-finite at t = ${step.tB}`);
       let tB = step.tB;
       let yB = step.yB;
-      sys.violations(yB, viol);
+      // the step's last stage was evaluated at yB: the weights in the rows are yB's
+      sys.violations(yB, viol, true);
       if (viol.length) {
         // earliest switch inside the step, by bisection on "the frozen pattern is violated"
         const at = (s: number): Float64Array => { step.interp(s, yTmp); return yTmp; };
@@ -418,8 +427,9 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
       t = tB;
       y = yB;
       if (opts.untilGradNorm !== undefined) {
-        const F = new Float64Array(D);
-        rhs(t, y, F);
+        // at the step's end the stepper's own slope is the field (FSAL); elsewhere evaluate it
+        let F = step.fB;
+        if (yB !== step.yB) { F = new Float64Array(D); rhs(t, y, F); }
         let m = 0;
         for (let q = 0; q < D; q++) m = Math.max(m, Math.abs(F[q]));
         if (m < opts.untilGradNorm) { status = 'stopped'; break outer; }

@@ -112,12 +112,15 @@ export function buildPatternModel(m: DerivedModel, dims: Record<string, number>,
     moment: null,
     loss: lossOf,
   });
-  const kernels = compileModel(derivedOf(masked, sym('e', shapeOf(masked), 'residual'), loss), dims);
+  // no row tables: their cache keys on a fingerprint of the rows, and the mask entries of these
+  // rows change at every Filippov solve (a rebuild per call: 18 % of a relu AGF run)
+  const noTables = { rowTables: false };
+  const kernels = compileModel(derivedOf(masked, sym('e', shapeOf(masked), 'residual'), loss), dims, undefined, noTables);
   const nodes: KinkNode[] = raw.map((r) => ({
     arg: r.arg,
     size: r.size,
     offset: r.offset,
-    kernels: compileModel(derivedOf(r.arg, sym('e', shapeOf(r.arg), 'residual')), dims),
+    kernels: compileModel(derivedOf(r.arg, sym('e', shapeOf(r.arg), 'residual')), dims, undefined, noTables),
   }));
   return { nodes, kernels, rowLength: offset, perSample: (offset - dIn), H, dIn };
 }

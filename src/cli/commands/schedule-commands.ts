@@ -62,7 +62,7 @@ export const agfCommand: Command = {
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
-    'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine; 0 with --fit-relax: no L-BFGS)', default: '20000 (κ = 2), 1000 (κ > 2)' },
+    'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine, polynomial models; 0 with --fit-relax: no L-BFGS). Not for relu models: their fit is the masked relu flow (kink events) then Newton in its pattern, run to a stationary point', default: '20000 (κ = 2), 1000 (κ > 2)' },
     'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants', default: 'off (L-BFGS only)' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
@@ -90,6 +90,8 @@ export const agfCommand: Command = {
     const fitIter = args.values.has('fit-iter') ? num(args, 'fit-iter', 1) : undefined;
     if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= minIter && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [${minIter}, 1000000] (got ${fitIter})`);
     if (fitIter !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-iter is an option of the generic engine; drop --closed');
+    // relu (non-polynomial) models: the fit has no L-BFGS budget or RKC transient to set
+    if (!p.derived.polynomial) for (const o of ['fit-iter', 'fit-relax']) if (args.values.has(o)) throw new GradflowError(`--${o} is not an option for ${p.model.spec.name}: its cost minimisation is the masked relu flow then Newton in its pattern, run to a stationary point`);
     const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, onProgress: progress });
     progress?.finish(s);

@@ -3,7 +3,7 @@ import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
-import { MAX_EXPORT_ROWS, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
+import { MAX_EXPORT_ROWS, checkExportAt, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
 import { writeFileAtomic } from '../../report/files.ts';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -40,6 +40,11 @@ function checkOutputs(args: ParsedArgs, primary: Solver): void {
     const dir = dirname(resolve(file));
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new GradflowError(`--export ${file}: directory ${dir} does not exist`);
     if (existsSync(file) && statSync(file).isDirectory()) throw new GradflowError(`--export ${file} is a directory; give a file name`);
+  }
+  const at = str(args, 'export-at');
+  if (at !== undefined) {
+    if (file === undefined && !args.values.has('out')) throw new GradflowError('--export-at selects the times of --export FILE or --out DIR; give one of them');
+    checkExportAt(at);
   }
 }
 

@@ -14,7 +14,8 @@
  * limit is its critical point on that linear subspace (the Filippov weights μ are the Lagrange
  * multipliers). Newton there converges quadratically where the flow's slowest mode may take
  * thousands of time units. The result is accepted only if the flow's own rules agree
- * (reluFieldAt: every pinned kink still slides, no argument changed sign, field smaller).
+ * (reluFieldAt: every pinned kink still slides, no argument changed sign, field at the tolerance);
+ * handed over early, also only if Newton's point is a minimum in the flow's present pattern.
  *
  * Collapse: an active unit the flow drives towards the origin leaves the fit once its norm falls
  * below `collapseFloor` times its norm at the fit's start (a located event), with its state there
@@ -72,16 +73,28 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
   let pinned: PinnedKink[] = [];
   const floors = Float64Array.from({ length: H }, (_, i) => floorRel * unitNorm(theta, i, P));
   let newtonAccepted = false;
-  // a small field is not yet a stationary point: near a kink whose sliding weight tends to 0 or 1
-  // the flow creeps before it releases the kink and descends further. So: flow to a small field,
-  // Newton in its pattern; if the flow's rules reject Newton's point, flow on to a smaller field.
-  let tol = o.flowTol;
-  for (let attempt = 0; attempt < 5 + H && flowTime < o.tMax; attempt++) {
+  // The flow's slowest mode inside a pattern can take 1e4 flow-time units to relax (K = 4, seed 1,
+  // α = 1e-4, third fit: 23,576 units at Hessian eigenvalues 5e-7 … 67, stiff for dopri5: 6 min),
+  // which Newton does in a few steps. So the flow hands over early — at a loose field
+  // (1e4·flowTol), or after a slice of flow time that doubles at each try — and Newton's point is
+  // kept only if it is where the flow was already headed: a minimum of the pattern (no negative
+  // curvature off the rescaling orbits, checked at Newton's point, where ∇L ≈ 0), in the pattern
+  // the flow is in (each unit's cone is convex, so the segment between them is in it too), every
+  // pinned kink still sliding, the Filippov field there at the stationarity tolerance. Otherwise
+  // the flow goes on. Below flowTol the old rule holds (a small field is not yet a stationary
+  // point: near a kink whose sliding weight tends to 0 or 1 the flow creeps before it releases the
+  // kink): Newton's point is kept on its field alone. What the early hand-over gives up: on a
+  // degenerate minimum (a continuum of them: the shares of aligned units, zero-loss manifolds)
+  // Newton's point is a nearby member of it, not the flow's limit (teacher–student, α = 1e-4: the
+  // plateau-1 saddle moves by 1.2e-8 rad).
+  let tol = 1e4 * o.flowTol;
+  let slice = 1e-3 * o.tMax;
+  for (let attempt = 0; attempt < 40 + H && flowTime < o.tMax; attempt++) {
     const start = theta.slice();
     for (let i = 0; i < H; i++) if (!mask[i]) start.fill(0, i * P, (i + 1) * P);
     const events: FlowEvent[] = [];
     for (let i = 0; i < H; i++) if (mask[i]) events.push({ name: `collapse ${i}`, g: (_t, y) => unitNorm(y, i, P) - floors[i], direction: -1, terminal: true });
-    const flow = solveReluFlow(p, { theta0: start, tEnd: o.tMax - flowTime, untilGradNorm: tol, dense: false, saveSteps: false, events, rtol: 1e-10, maxSteps: 2e6 });
+    const flow = solveReluFlow(p, { theta0: start, tEnd: Math.min(o.tMax - flowTime, slice), untilGradNorm: tol, dense: false, saveSteps: false, events, rtol: 1e-10, maxSteps: 2e6 });
     const end = flow.states[flow.states.length - 1];
     flowTime += flow.t[flow.t.length - 1];
     fevals += Number(flow.stats.fevals ?? 0);
@@ -95,18 +108,24 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
       pinned = pinned.filter((k) => k.neuron !== i);
       continue;
     }
+    const reached = flow.status === 'stopped';
+    const early = !reached || tol > o.flowTol;
     const before = theta.slice();
     const field0 = reluFieldAt(p, theta, pinned);
-    if (polishInPattern(p, theta, mask, pinned, o.gtol)) {
+    const pol = polishInPattern(p, theta, mask, pinned, o.gtol, { requireBasin: early });
+    if (pol) {
       for (let i = 0; i < H; i++) if (mask[i]) rebalanceRelu(p, theta, i, o.conserved[i]);
       // judged by the flow's own rules at Newton's point (kinks re-settled: a weight that ends a
       // hair outside [0, 1] is a kink on the edge of sliding, and its one-sided field is as small)
       const f1 = reluFieldAt(p, theta, pinned);
-      if (f1.norm <= 100 * o.gtol) { newtonAccepted = true; break; }
-      if (!(f1.norm < field0.norm)) theta.set(before);
-    } else theta.set(before);
-    if (flow.status !== 'stopped') break; // the budget is spent
-    tol *= 1e-2;
+      const ok = f1.norm <= 100 * o.gtol && (!early || (f1.stillPinned && samePattern(p, before, theta, mask, pinned)));
+      if (ok) { newtonAccepted = true; break; }
+      if (early || !(f1.norm < field0.norm)) theta.set(before);
+    } else {
+      theta.set(before);
+    }
+    if (reached) tol *= tol > o.flowTol ? 1e-1 : 1e-2;
+    else slice *= 2;
   }
   // dead units: every sample strictly off (zero output and gradient whatever the residual)
   const dead: number[] = [];
@@ -167,7 +186,8 @@ function rebalanceRelu(p: Problem, theta: Float64Array, i: number, Q: number): v
  * pinned kink on its data point; null when the template is not one scalar relu per unit with an
  * argument linear in the unit's parameters, or when no step helps.
  */
-function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinned: PinnedKink[], gtol: number, maxIter = 30): { loss: number } | null {
+function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinned: PinnedKink[], gtol: number, o: { requireBasin?: boolean; maxIter?: number } = {}): { loss: number } | null {
+  const maxIter = o.maxIter ?? 30;
   const pm = patternModel(p);
   if (pm.nodes.length !== 1 || pm.nodes[0].size !== 1) return null;
   const { n, X, Y } = p.data;
@@ -223,6 +243,40 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
   const g = new Float64Array(H * P), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
   const reduced = (v: Float64Array): Float64Array => Float64Array.from(Z, (z) => { let s = 0; for (let k = 0; k < N; k++) s += z[k] * v[idx[k]]; return s; });
   const norm2 = (v: Float64Array): number => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  // the rescaling orbit of each unit, (a, w, b) → (s·a, w/s, b/s): tangent (a, −w, −b), in the
+  // reduced coordinates (it keeps every kink in place, so it lies in the constraint null space)
+  const aSlot = p.layout.params.find((sl) => sl.name === 'a');
+  const orbitTangents = (at: Float64Array): Float64Array[] => {
+    if (!aSlot || aSlot.size !== 1) return [];
+    const out: Float64Array[] = [];
+    for (let i = 0; i < H; i++) {
+      if (!mask[i]) continue;
+      const t = new Float64Array(H * P);
+      for (let q = 0; q < P; q++) t[i * P + q] = (q === aSlot.offset ? 1 : -1) * at[i * P + q];
+      out.push(reduced(t));
+    }
+    return out;
+  };
+  /** No negative curvature off the rescaling orbits (their own curvature is −2gᵀw-sized, not 0, off a critical point). */
+  const inBasin = (Hr: Float64Array, M: number, values: number[], lmax: number): boolean => {
+    // orthonormal basis of the orbit tangents (Gram–Schmidt), then the Hessian on their complement
+    const T: Float64Array[] = [];
+    for (const v of orbitTangents(x)) {
+      const u = v.slice();
+      for (const b of T) { let d = 0; for (let r = 0; r < M; r++) d += u[r] * b[r]; for (let r = 0; r < M; r++) u[r] -= d * b[r]; }
+      const nu = Math.sqrt(u.reduce((s, z) => s + z * z, 0));
+      if (nu > 1e-12 * Math.sqrt(v.reduce((s, z) => s + z * z, 0))) T.push(u.map((z) => z / nu));
+    }
+    if (!T.length) return Math.min(...values) >= -1e-9 * lmax;
+    const Pm = new Float64Array(M * M);
+    for (let r = 0; r < M; r++) for (let c = 0; c < M; c++) { let v = r === c ? 1 : 0; for (const b of T) v -= b[r] * b[c]; Pm[r * M + c] = v; }
+    const PH = new Float64Array(M * M), PHP = new Float64Array(M * M);
+    for (let r = 0; r < M; r++) for (let c = 0; c < M; c++) { let v = 0; for (let k = 0; k < M; k++) v += Pm[r * M + k] * Hr[k * M + c]; PH[r * M + c] = v; }
+    for (let r = 0; r < M; r++) for (let c = 0; c < M; c++) { let v = 0; for (let k = 0; k < M; k++) v += PH[r * M + k] * Pm[k * M + c]; PHP[r * M + c] = v; }
+    for (let r = 0; r < M; r++) for (let c = 0; c < r; c++) { const v = 0.5 * (PHP[r * M + c] + PHP[c * M + r]); PHP[r * M + c] = v; PHP[c * M + r] = v; }
+    const ev = symEig(PHP, M).values;
+    return Math.min(...ev) >= -1e-9 * lmax;
+  };
   const x = theta.slice();
   project(x);
   let L = pm.kernels.lossGrad(x, rows, Y, n, g, mask);
@@ -230,7 +284,8 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
   const M = Z.length;
   const Hr = new Float64Array(M * M);
   const trial = new Float64Array(x.length);
-  for (let it = 0; it < maxIter && norm2(gr) > gtol; it++) {
+  /** The reduced Hessian at x into Hr (central differences of ∇L along the null-space basis). */
+  const hessian = (): void => {
     let scaleTh = 0;
     for (const q of idx) scaleTh = Math.max(scaleTh, Math.abs(x[q]));
     const h = 1e-5 * Math.max(scaleTh, 1e-300);
@@ -243,6 +298,9 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
       const d = reduced(Float64Array.from(gp, (v, q) => (v - gm[q]) / (2 * h)));
       for (let r = 0; r < M; r++) Hr[r * M + c] = d[r];
     }
+  };
+  for (let it = 0; it < maxIter && norm2(gr) > gtol; it++) {
+    hessian();
     const e = symEig(Hr, M);
     const lmax = Math.max(1e-300, ...e.values.map(Math.abs));
     // pseudo-inverse over the non-degenerate directions (the rescaling orbit is flat)
@@ -267,6 +325,13 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
     x.set(trial);
     L = Lt;
     gr = grt;
+  }
+  if (o.requireBasin) {
+    // a minimum, not a saddle: checked where ∇L ≈ 0 (off a critical point the rescaling orbits
+    // bend the Hessian by O(‖∇L‖), which no threshold separates from a true negative curvature)
+    hessian();
+    const e = symEig(Hr, M);
+    if (!inBasin(Hr, M, e.values, Math.max(1e-300, ...e.values.map(Math.abs)))) return null;
   }
   theta.set(x);
   return { loss: L };
