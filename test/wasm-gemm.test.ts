@@ -102,3 +102,32 @@ describe.skipIf(!simd)('linear network moment form in matrix products', () => {
     expect([...g3]).toEqual([...g1]);
   });
 });
+
+/** Kernels.velocity (the flow's right-hand side) is lossGrad's gradient negated, bit for bit, on every path. */
+describe('velocity = −∇L on every path', () => {
+  const specs: [ModelSpec, { wasm?: boolean; moments?: boolean }, number][] = [
+    [{ name: 'diagonal', dims: { d: 5 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' }, {}, 60],
+    [{ name: 'diagonal, data pass', dims: { d: 40 }, params: { u: [], v: [] }, inputs: { x: ['d'] }, output: [], neurons: 'd', template: 'u * v * x[i]' }, {}, 10],
+    [{ name: 'linear', dims: { c: 3, d: 5, h: 4 }, params: { a: ['c'], w: ['d'] }, inputs: { x: ['d'] }, output: ['c'], neurons: 'h', template: 'a * dot(w, x)' }, {}, 30],
+    [{ name: 'linear, generic moments', dims: { c: 3, d: 5, h: 4 }, params: { a: ['c'], w: ['d'] }, inputs: { x: ['d'] }, output: ['c'], neurons: 'h', template: 'a * dot(w, x)' }, { wasm: false }, 400],
+    [{ name: 'relu', dims: { d: 3, h: 4 }, params: { a: [], w: ['d'], b: [] }, inputs: { x: ['d'] }, output: [], neurons: 'h', template: 'a * relu(dot(w, x) + b)' }, {}, 30],
+  ];
+  const forms = new Set<string>();
+  for (const [spec, opts, n] of specs) {
+    it(`${spec.name}`, () => {
+      const k = compileModel(deriveModel(spec), {}, undefined, opts);
+      const L = k.layout, rng = new Rng(4);
+      const X = rng.normalArray(n * L.dIn), Y = rng.normalArray(n * L.c), th = rng.normalArray(L.H * L.P);
+      forms.add(k.formFor(X, Y, n));
+      const g = new Float64Array(th.length), v = new Float64Array(th.length);
+      k.lossGrad(th, X, Y, n, g);
+      k.velocity(th, X, Y, n, v);
+      expect([...v]).toEqual([...g].map((x) => -x));
+    });
+  }
+  it('covered the moment, data-pass and per-sample paths', () => {
+    expect(forms.has('moments')).toBe(true);
+    expect(forms.has('samples')).toBe(true);
+    if (simd) expect(forms.has('wasm')).toBe(true);
+  });
+});

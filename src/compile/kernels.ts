@@ -41,6 +41,8 @@ export interface CompileOptions {
 export interface Kernels {
   layout: Layout;
   lossGrad(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, mask?: Mask): number;
+  /** out = −∇_θ L, the gradient flow's right-hand side: lossGrad's gradient with the sign flipped (the same bits), without a separate negation pass where the path allows. */
+  velocity(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, out: Float64Array): void;
   loss(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, mask?: Mask): number;
   forward(th: Float64Array, X: Float64Array, n: number, out: Float64Array, mask?: Mask): void;
   neuronOutputs(th: Float64Array, X: Float64Array, n: number, out: Float64Array): void;
@@ -610,38 +612,47 @@ ${be.lines.join('\n')}
     }
     return (0.5 * s) / n;
   };
+  /**
+   * ∇L into grad (neg false) or −∇L, the gradient flow's velocity (neg true; the same bits with
+   * the sign flipped: IEEE negation is exact, and the paths linear in their last row negate that row).
+   */
+  const gradient = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, maskIn: Mask, neg: boolean): number => {
+    const mask = effectiveMask(maskIn);
+    const mo = maskIn ? null : switcher?.use(X, Y, n);
+    if (mo && momentBeta) {
+      const L = momentLoss(th, mo);
+      if (neg) for (let a = 0; a < dIn; a++) gRow[a] = -gRow[a];
+      vjpMean(th, gRow, one, 1, grad, null);
+      return L;
+    }
+    if (mo && useGemm) return (gemm ??= linearGemm(gemmSizes!)!).lossGrad(th, grad, mo, neg);
+    if (mo) {
+      const L = momentLossVector(th, mo);
+      // vjpMean averages over its d rows; ⟨G, B⟩ is their sum
+      vjpMean(th, ident!, gRow, dIn, grad, null);
+      const sc = neg ? -dIn : dIn;
+      for (let q = 0; q < grad.length; q++) grad[q] *= sc;
+      return L;
+    }
+    const dp = passFor(X, Y, n, mask);
+    if (dp) {
+      // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
+      momentBeta!(th, dp.beta, mask);
+      const L = 0.5 * dp.run();
+      const G = dp.G, inv = neg ? -1 / n : 1 / n;
+      for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
+      vjpMean(th, gRow, one, 1, grad, mask);
+      return L;
+    }
+    const D = rowCache.use(X, n);
+    const L = D ? tabled().lossGrad(th, X, Y, n, grad, mask, D) : mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
+    if (neg) for (let q = 0; q < grad.length; q++) grad[q] = -grad[q];
+    return L;
+  };
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, maskIn = null) => {
-      const mask = effectiveMask(maskIn);
-      const mo = maskIn ? null : switcher?.use(X, Y, n);
-      if (mo && momentBeta) {
-        const L = momentLoss(th, mo);
-        vjpMean(th, gRow, one, 1, grad, null);
-        return L;
-      }
-      if (mo && useGemm) return (gemm ??= linearGemm(gemmSizes!)!).lossGrad(th, grad, mo);
-      if (mo) {
-        const L = momentLossVector(th, mo);
-        // vjpMean averages over its d rows; ⟨G, B⟩ is their sum
-        vjpMean(th, ident!, gRow, dIn, grad, null);
-        for (let q = 0; q < grad.length; q++) grad[q] *= dIn;
-        return L;
-      }
-      const dp = passFor(X, Y, n, mask);
-      if (dp) {
-        // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
-        momentBeta!(th, dp.beta, mask);
-        const L = 0.5 * dp.run();
-        const G = dp.G, inv = 1 / n;
-        for (let a = 0; a < dIn; a++) gRow[a] = G[a] * inv;
-        vjpMean(th, gRow, one, 1, grad, mask);
-        return L;
-      }
-      const D = rowCache.use(X, n);
-      if (D) return tabled().lossGrad(th, X, Y, n, grad, mask, D);
-      return mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
-    },
+    lossGrad: (th, X, Y, n, grad, maskIn = null) => gradient(th, X, Y, n, grad, maskIn, false),
+    velocity: (th, X, Y, n, out) => { gradient(th, X, Y, n, out, null, true); },
     loss,
     forward: (th, X, n, out, maskIn = null) => {
       const D = rowCache.use(X, n), mask = effectiveMask(maskIn);

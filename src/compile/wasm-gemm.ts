@@ -112,13 +112,14 @@ export function linearLayout({ c, d, h, P }: LinearSizes) {
   return L;
 }
 
-/** The module's one function run() → ½⟨Δᵀ, Gᵀ + R*⟩, leaving ∇_θ L in the grad image (h × P). */
+/** The module's one function run(negate) → ½⟨Δᵀ, Gᵀ + R*⟩, leaving ∇_θ L (negate = 1: −∇_θ L) in the grad image (h × P). */
 export function linearModuleBytes(sz: LinearSizes): Uint8Array<ArrayBuffer> {
   const { c, d, h, P, aOff, wOff } = sz;
   const L = linearLayout(sz);
   const { c4, d4, h4 } = L;
-  const [pS, pD] = [0, 1];
-  const g = 2; // gemm locals from here
+  const NEG = 0; // parameter: negate the gradient image
+  const [pS, pD] = [1, 2];
+  const g = 3; // gemm locals from here
   const [qP, qEnd, rowEnd] = [g + GEMM_I32 + GEMM_V128, g + GEMM_I32 + GEMM_V128 + 1, g + GEMM_I32 + GEMM_V128 + 2]; // i32
   const qAcc = rowEnd + 1; // v128
   const o: number[] = [];
@@ -148,9 +149,13 @@ export function linearModuleBytes(sz: LinearSizes): Uint8Array<ArrayBuffer> {
   // the gradient image in θ's layout
   o.push(...copyRows(h, L.GA, 8 * c4, L.grad + 8 * aOff, 8 * P, 8 * c, pS, pD));
   o.push(...copyRows(h, L.GW, 8 * d4, L.grad + 8 * wOff, 8 * P, 8 * d, pS, pD));
+  // velocity calls: the image negated in place (exact), so the caller copies −∇L straight out
+  o.push(...get(NEG), 0x04, 0x40, ...i32(L.grad), ...set(qP), ...LOOP);
+  o.push(...get(qP), ...get(qP), ...vload(0), ...simd(0xed), ...vstore(0));
+  o.push(...get(qP), ...i32(16), ADD, ...tee(qP), ...i32(L.grad + 16 * Math.ceil((h * P) / 2)), NE, ...brIf(0), END, END);
   o.push(...get(qAcc), ...lane(0), ...get(qAcc), ...lane(1), FADD, ...[0x44, ...f64bytes(0.5)], ...[0xa2], END);
-  const locals = vec([[...uleb(g + GEMM_I32), I32], [...uleb(GEMM_V128), V128], [...uleb(3), I32], [...uleb(1), V128]]);
-  return moduleOf([], [F64], [...locals, ...o], 'run', Math.ceil(L.bytes / 65536));
+  const locals = vec([[...uleb(g - 1 + GEMM_I32), I32], [...uleb(GEMM_V128), V128], [...uleb(3), I32], [...uleb(1), V128]]);
+  return moduleOf([I32], [F64], [...locals, ...o], 'run', Math.ceil(L.bytes / 65536));
 }
 
 function f64bytes(x: number): number[] {
@@ -208,8 +213,8 @@ export const GEMM_GAIN = 1 / 8;
 
 /** The moment-form loss and gradient of one problem's sizes, on the moments last bound. */
 export interface LinearGemm {
-  /** L(θ) into the return value, ∇_θ L into grad (θ's layout). */
-  lossGrad(th: Float64Array, grad: Float64Array, mo: DataMoments): number;
+  /** L(θ) into the return value, ∇_θ L into grad (θ's layout); neg: −∇_θ L. */
+  lossGrad(th: Float64Array, grad: Float64Array, mo: DataMoments, neg?: boolean): number;
 }
 
 export function linearGemm(sz: LinearSizes): LinearGemm | null {
@@ -218,7 +223,7 @@ export function linearGemm(sz: LinearSizes): LinearGemm | null {
   const mod = linearModule(sz);
   if (!mod) return null;
   const mem = new WebAssembly.Memory({ initial: Math.ceil(L.bytes / 65536) });
-  const run = new WebAssembly.Instance(mod, { env: { mem } }).exports.run as () => number;
+  const run = new WebAssembly.Instance(mod, { env: { mem } }).exports.run as (negate: number) => number;
   const M = new Float64Array(mem.buffer);
   const { c, d, h, P } = sz;
   const { c4, d4 } = L;
@@ -236,10 +241,10 @@ export function linearGemm(sz: LinearSizes): LinearGemm | null {
     bound = mo;
   };
   return {
-    lossGrad(th, grad, mo) {
+    lossGrad(th, grad, mo, neg = false) {
       if (mo !== bound) bind(mo);
       thView.set(th.length === h * P ? th : th.subarray(0, h * P));
-      const q = run();
+      const q = run(neg ? 1 : 0);
       grad.set(gradView);
       return mo.c0 + q;
     },

@@ -88,11 +88,8 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
   const rtol = opts.rtol ?? 1e-10;
   const atol = opts.atol ?? rtol * 1e-3 * stateScale(y0);
   const { X, Y, n } = p.data;
-  const grad = new Float64Array(y0.length);
-  const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => {
-    p.kernels.lossGrad(y, X, Y, n, grad);
-    for (let q = 0; q < dy.length; q++) dy[q] = -grad[q];
-  };
+  // −∇L written straight into the stepper's stage vector (no gradient copy and negation pass)
+  const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => p.kernels.velocity(y, X, Y, n, dy);
   const ode = flowOdeOptions(opts, rtol, atol);
   if (opts.untilGradNorm !== undefined) {
     const tol = opts.untilGradNorm;

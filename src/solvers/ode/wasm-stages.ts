@@ -11,23 +11,30 @@
 import { ADD, BLOCK, END, F64, GE_S, I32, LOOP, SHL, SPLAT, V128, VADD, VMUL, VZERO, br, brIf, f64load, get, i32, i32load, name, section, set, uleb, vec, vload, vstore } from '../../compile/wasm-bytes.ts';
 import type { Combination } from './lincomb.ts';
 
-/** comb(out, base, ptrs, coefs, ns, nBytes, h): out = base + h·Σ_{j<ns} coefs[j]·mem[ptrs[j] …], two lanes at a time. */
+/**
+ * comb(out, base, ptrs, coefs, ns, nBytes, h): out = base + h·Σ_{j<ns} coefs[j]·mem[ptrs[j] …],
+ * eight components (four f64x2) per pass over the terms, so each coefficient and pointer is
+ * loaded once per eight components; nBytes is a multiple of 64.
+ */
+const LANES = 4;
 function combBody(): number[] {
   const [OUT, BASE, PTRS, COEFS, NS, NB, H] = [0, 1, 2, 3, 4, 5, 6];
-  const I = 7, J = 8, ACC = 9, HV = 10;
+  const I = 7, J = 8, P = 9, HV = 10, CV = 11, ACC = [12, 13, 14, 15];
   const c: number[] = [];
   c.push(...get(H), ...SPLAT, ...set(HV), ...i32(0), ...set(I));
   c.push(...BLOCK, ...LOOP, ...get(I), ...get(NB), GE_S, ...brIf(1));
-  c.push(...VZERO, ...set(ACC), ...i32(0), ...set(J));
+  for (const a of ACC) c.push(...VZERO, ...set(a));
+  c.push(...i32(0), ...set(J));
   c.push(...BLOCK, ...LOOP, ...get(J), ...get(NS), GE_S, ...brIf(1));
-  c.push(...get(ACC));
-  c.push(...get(COEFS), ...get(J), ...i32(3), SHL, ADD, ...f64load(0), ...SPLAT);
-  c.push(...get(PTRS), ...get(J), ...i32(2), SHL, ADD, ...i32load, ...get(I), ADD, ...vload());
-  c.push(...VMUL, ...VADD, ...set(ACC));
+  c.push(...get(COEFS), ...get(J), ...i32(3), SHL, ADD, ...f64load(0), ...SPLAT, ...set(CV));
+  c.push(...get(PTRS), ...get(J), ...i32(2), SHL, ADD, ...i32load, ...get(I), ADD, ...set(P));
+  for (let u = 0; u < LANES; u++) c.push(...get(ACC[u]), ...get(CV), ...get(P), ...vload(16 * u), ...VMUL, ...VADD, ...set(ACC[u]));
   c.push(...get(J), ...i32(1), ADD, ...set(J), ...br(0), END, END);
-  c.push(...get(OUT), ...get(I), ADD, ...get(BASE), ...get(I), ADD, ...vload(), ...get(HV), ...get(ACC), ...VMUL, ...VADD, ...vstore());
-  c.push(...get(I), ...i32(16), ADD, ...set(I), ...br(0), END, END, END);
-  return [...vec([[...uleb(2), I32], [...uleb(2), V128]]), ...c];
+  for (let u = 0; u < LANES; u++) {
+    c.push(...get(OUT), ...get(I), ADD, ...get(BASE), ...get(I), ADD, ...vload(16 * u), ...get(HV), ...get(ACC[u]), ...VMUL, ...VADD, ...vstore(16 * u));
+  }
+  c.push(...get(I), ...i32(16 * LANES), ADD, ...set(I), ...br(0), END, END, END);
+  return [...vec([[...uleb(3), I32], [...uleb(2 + LANES), V128]]), ...c];
 }
 
 export function stagesModuleBytes(): Uint8Array<ArrayBuffer> {
@@ -54,12 +61,13 @@ function stagesModule(): WebAssembly.Module | null {
 
 /** Below this many components a call into WebAssembly costs more than the JavaScript loop saves. */
 export const ARENA_MIN = 64;
-/** Most stages one combination may name. */
-const MAX_TERMS = 32;
-const PTRS = 0, COEFS = 4 * MAX_TERMS, VECTORS = COEFS + 8 * MAX_TERMS;
+/** Most stages one combination may name, and most combinations one arena holds. */
+const MAX_TERMS = 32, MAX_COMBS = 64;
+/** Per combination: its pointers (i32) and coefficients (f64), written once per set of stage vectors. */
+const BLOCK_BYTES = 12 * MAX_TERMS, VECTORS = MAX_COMBS * BLOCK_BYTES;
 
 export interface StageArena {
-  /** The arena's vectors: `count` views of n doubles each (zero-filled, stride padded to even). */
+  /** The arena's vectors: `count` views of n doubles each (zero-filled, stride padded to a multiple of eight). */
   readonly vectors: Float64Array[];
   /** out = base + h·Σ_j w_j K_j with out, base and every K_j with w_j ≠ 0 among `vectors`. */
   combination(w: readonly number[]): Combination;
@@ -69,30 +77,39 @@ export interface StageArena {
 export function stageArena(count: number, n: number): StageArena | null {
   const mod = n >= ARENA_MIN ? stagesModule() : null;
   if (!mod) return null;
-  const stride = (n + 1) & ~1;
+  const stride = (n + 2 * LANES - 1) & ~(2 * LANES - 1);
   const bytes = VECTORS + count * stride * 8;
   if (bytes > 2 ** 31) return null;
   const mem = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
   const comb = new WebAssembly.Instance(mod, { env: { mem } }).exports.comb as (out: number, base: number, ptrs: number, coefs: number, ns: number, nBytes: number, h: number) => void;
   const vectors = Array.from({ length: count }, (_, k) => new Float64Array(mem.buffer, VECTORS + k * stride * 8, n));
-  const ptrs = new Int32Array(mem.buffer, PTRS, MAX_TERMS), coefs = new Float64Array(mem.buffer, COEFS, MAX_TERMS);
   const nBytes = stride * 8;
-  const inArena = (v: Float64Array): boolean => v.buffer === mem.buffer;
+  // the arena's own views by identity (a typed array's .buffer getter costs more than the lookup)
+  const offsets = new Map<Float64Array<ArrayBufferLike>, number>(vectors.map((v) => [v, v.byteOffset]));
+  let combs = 0;
   return {
     vectors,
     combination(w) {
       const used = w.flatMap((c, j) => (c !== 0 ? [j] : []));
       if (used.length > MAX_TERMS) throw new Error(`stageArena: ${used.length} stages in one combination (at most ${MAX_TERMS})`);
-      const cs = used.map((j) => w[j]);
+      if (combs >= MAX_COMBS) throw new Error(`stageArena: more than ${MAX_COMBS} combinations`);
+      const at = combs++ * BLOCK_BYTES, ptrAt = at, coefAt = at + 4 * MAX_TERMS;
+      const ptrs = new Int32Array(mem.buffer, ptrAt, MAX_TERMS), coefs = new Float64Array(mem.buffer, coefAt, MAX_TERMS);
+      used.forEach((j, q) => { coefs[q] = w[j]; });
+      // the stage vectors the pointers were written for (a stepper passes the same ones every step)
+      const seen: (Float64Array<ArrayBufferLike> | null)[] = used.map(() => null);
       return (out, base, K, h) => {
-        if (!base || !inArena(out) || !inArena(base)) throw new Error('stageArena: out and base must be arena vectors');
+        const o = offsets.get(out), b = base ? offsets.get(base) : undefined;
+        if (o === undefined || b === undefined) throw new Error('stageArena: out and base must be arena vectors');
         for (let q = 0; q < used.length; q++) {
           const k = K[used[q]];
-          if (!inArena(k)) throw new Error('stageArena: a stage outside the arena');
-          ptrs[q] = k.byteOffset;
-          coefs[q] = cs[q];
+          if (k === seen[q]) continue;
+          const off = offsets.get(k);
+          if (off === undefined) throw new Error('stageArena: a stage outside the arena');
+          ptrs[q] = off;
+          seen[q] = k;
         }
-        comb(out.byteOffset, base.byteOffset, PTRS, COEFS, used.length, nBytes, h);
+        comb(o, b, ptrAt, coefAt, used.length, nBytes, h);
       };
     },
   };
