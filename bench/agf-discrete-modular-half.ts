@@ -1,31 +1,62 @@
 /**
- * Predicted vs simulated t½ per frequency for heavy-ball momentum on the modular model (κ = 3):
- * `compare modular`'s default (p = 20, H = 18, α = 0.3, spectrum 1:10,3:5,5:2.5; loss (1/2n)Σ‖y − f‖²),
- * m = 0.9 at lr = 0.003 and 0.001. t½(ξ): the residual at output frequency ξ falls to half its
- * initial value (models/modular-compare.ts classCrossing), in flow time t = k·lr/(1 − m).
- * agf-momentum: the κ = 3 AGF schedule in steps (solvers/agf/sphere-discrete.ts: the heavy ball
- * iterated on the dormant neurons, each fit run by the heavy ball itself), its t½ read off its
- * per-jump states; agf (flow): the gradient-flow AGF, whose t½ in flow time is what the mapping
- * t = kη/(1 − m) predicts for the momentum run. An accuracy table (`npx tsx bench/agf-discrete-modular-half.ts`, ~2 min on 2 cores).
+ * Predicted vs simulated t½ per frequency for heavy-ball momentum on the modular model (κ = 3), with
+ * the gradient flow as a control: `compare modular`'s default (p = 20, H = 18, spectrum
+ * 1:10,3:5,5:2.5; loss (1/2n)Σ‖y − f‖²; θ_i(0) = α·unit vector) at α = 0.3 (the default), 0.03 and
+ * 0.01, m = 0.9. t½(ξ): the residual at output frequency ξ falls to half its initial value
+ * (models/modular-compare.ts classCrossing), read at every recorded state, in flow time (t = k·lr/(1 − m)
+ * for momentum).
+ * Columns: the simulated flow (RKC2, dt = 0.1) and the flow AGF (generic engine, sphere.ts; its t½
+ * from its per-jump states) — the control: what AGF itself gets right at this α; the simulated heavy
+ * ball and agf-momentum (solvers/agf/sphere-discrete.ts: the heavy ball on the dormant neurons in
+ * scaled variables, each neuron joining the fit at ‖θ‖ = 0.31, each fit run by the heavy ball; t½ from
+ * its trace); and the flow AGF read as a momentum prediction through t = kη/(1 − m) (the mapping).
+ * An accuracy table, ~6 min on 2 cores (`npx tsx bench/agf-discrete-modular-half.ts`).
  */
 import { modularProblem } from '../models/modular.ts';
 import { parseSpectrum } from '../models/modular-data.ts';
-import { classCrossing, classLossSeries, runModular } from '../models/modular-compare.ts';
+import { classCrossing } from '../models/modular-compare.ts';
+import { residualClassLoss } from '../models/modular-analysis.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
+import { solveAgfSphereDiscrete } from '../src/solvers/agf/sphere-discrete.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
+import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import type { Problem } from '../src/problem.ts';
 
+const FREQS = [1, 3, 5];
 const f = (x: number | null | undefined): string => (x === null || x === undefined ? '—' : x.toFixed(2));
 const rel = (a: number | null | undefined, b: number | null | undefined): string => (typeof a === 'number' && typeof b === 'number' ? `${(100 * (a - b) / b).toFixed(1)}%` : '—');
-console.log('| lr | ξ | t½ momentum (simulated) | t½ agf-momentum (predicted) | error | t½ agf flow (t = kη/(1 − m)) | error |');
-console.log('|---|---|---|---|---|---|---|');
-for (const lr of [0.003, 0.001]) {
-  const make = () => modularProblem({ p: 20, H: 18, alpha: 0.3, spectrum: parseSpectrum('1:10,3:5,5:2.5') });
-  const pr = make();
-  const run = runModular(pr, { lr, momentum: 0.9, methods: ['momentum'] });
-  const s = solveAgf(make(), { algorithm: { kind: 'momentum', lr, momentum: 0.9 } });
-  // read off as runModular reads the flow AGF's t½ (its per-jump states at the jump times)
-  const series = classLossSeries(pr, s.jumps.map((j) => j.time), s.extra!.states as Float64Array[]);
-  for (const r of run.rows) {
-    const sim = r.half.momentum, pred = classCrossing(series, r.freq, 0.5), flow = r.half.agf;
-    console.log(`| ${lr} | ${r.freq} | ${f(sim)} | ${f(pred)} | ${rel(pred, sim)} | ${f(flow)} | ${rel(flow, sim)} |`);
-  }
+
+/** t½ per frequency from states at times t (≤ 2500 of them, evenly thinned), none beyond tEnd. */
+function halves(pr: Problem, t: number[], states: Float64Array[], tEnd: number): (number | null)[] {
+  const idx = t.map((_, q) => q).filter((q) => t[q] <= tEnd);
+  const stride = Math.max(1, Math.ceil(idx.length / 2500));
+  const keep = idx.filter((_, q) => q % stride === 0);
+  const s = { t: keep.map((q) => t[q]), cl: keep.map((q) => residualClassLoss(pr, states[q])), init: residualClassLoss(pr, new Float64Array(pr.theta0.length)) };
+  return FREQS.map((x) => classCrossing(s, x, 0.5));
 }
+
+console.log('| α | lr | ξ | t½ flow (sim) | flow AGF | error | t½ momentum (sim) | agf-momentum | error | flow AGF at t = kη/(1 − m) | error |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+const notes: string[] = [];
+for (const [alpha, lrs, tEnd] of [[0.3, [0.003, 0.001], 40], [0.03, [0.003], 150], [0.01, [0.003], 400]] as const) {
+  const make = (): Problem => modularProblem({ p: 20, H: 18, alpha, spectrum: parseSpectrum('1:10,3:5,5:2.5') });
+  const pr = make();
+  const t0 = performance.now();
+  const fa = solveAgf(make());
+  const hAgf = halves(pr, fa.jumps.map((j) => j.time), fa.extra!.states as Float64Array[], Infinity);
+  const flow = solveFlowRkc(make(), { tEnd, dt: 0.1 });
+  const hFlow = halves(pr, flow.t, flow.states, tEnd);
+  for (const lr of lrs) {
+    const m = 0.9, per = lr / (1 - m), steps = Math.ceil(tEnd / per);
+    const s = solveAgfSphereDiscrete(make(), 3, pr.theta0, { kind: 'momentum', lr, momentum: m }, { traceEvery: Math.max(1, Math.floor(steps / 4000)), maxSteps: Math.ceil(1.1 * steps) });
+    const trace = s.extra!.trace as { steps: number[]; states: Float64Array[] };
+    const hPred = halves(pr, trace.steps.map((k) => k * per), trace.states, tEnd);
+    const sim = solveDescent(make(), { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2500)) });
+    const hSim = halves(pr, sim.t, sim.states, tEnd);
+    FREQS.forEach((x, q) => console.log(`| ${alpha} | ${lr} | ${x} | ${f(hFlow[q])} | ${f(hAgf[q])} | ${rel(hAgf[q], hFlow[q])} | ${f(hSim[q])} | ${f(hPred[q])} | ${rel(hPred[q], hSim[q])} | ${f(hAgf[q])} | ${rel(hAgf[q], hSim[q])} |`));
+    const st = s.extra!;
+    notes.push(`α = ${alpha}, lr = ${lr}: agf-momentum ${s.jumps.length} jumps, stopped: ${String(st.status)}${st.stopReason ? ` (${String(st.stopReason)})` : ''}`);
+  }
+  notes.push(`α = ${alpha}: ${((performance.now() - t0) / 1000).toFixed(0)} s (simulations to t = ${tEnd})`);
+}
+console.log(`\n${notes.join('\n')}`);

@@ -244,6 +244,17 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
     }
   });
 
+  it('diagonal, heavy ball at small steps (m = 0.9 at η = 0.001 and 0.01/λ̂, m = 0.99 at η = 0.001/λ̂): offsets converge, and at m = 0.9 they agree between the two η (the run tends to the flow as η → 0, so the offset of its AGF must too) — a fit transient moving M by < 1e-8 a step is not yet stationary', () => {
+    const D: Record<string, number[][]> = {};
+    for (const [m, cEta] of [[0.9, 0.001], [0.9, 0.01], [0.99, 0.001]]) {
+      const o = offsets(diag, (_p, lamHat) => ({ kind: 'momentum', lr: cEta / lamHat, momentum: m }), ALPHAS);
+      expectConverging(o.D);
+      D[`${m}/${cEta}`] = o.D;
+      console.log(`diagonal momentum m = ${m}, η = ${cEta}/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+    }
+    D['0.9/0.001'].forEach((row, a) => row.forEach((d, j) => expect(Math.abs(d - D['0.9/0.01'][a][j])).toBeLessThanOrEqual(0.1 * Math.abs(d) + 0.5)));
+  });
+
   it('Nesterov (PyTorch nesterov=True) m = 0.5, 0.9 at η = 0.1/λ̂, diagonal and linear network: offsets converge, the rescaled error halves from α = 1e-8 to 1e-16', () => {
     for (const [make, name] of [[diag, 'diagonal'], [lin, 'linear']] as const) {
       for (const m of [0.5, 0.9]) {

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { diagonal } from '../models/diagonal.ts';
-import { modular } from '../models/modular.ts';
+import { modular, modularData } from '../models/modular.ts';
+import { parseSpectrum } from '../models/modular-data.ts';
 import { createProblem, type Problem } from '../src/problem.ts';
 import { readSpec } from '../src/specfile.ts';
 import { integrate } from '../src/solvers/ode/index.ts';
@@ -143,9 +144,29 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
     expect(() => solveAgf(p, { fitRelax: 2, fitNewton: -1 })).toThrow(/fitNewton must be an integer ≥ 0/);
   });
 
-  it('bad input: --fit-relax < 0, --fit-relax on compare modular without --agf generic, an unknown --agf', async () => {
+  it('bad input: --fit-relax < 0, --fit-relax with compare modular --agf closed, an unknown --agf', async () => {
     await expectBadInput(['agf', '--spec', 'examples/three-factor-diagonal.json', '--fit-relax', '-1'], /--fit-relax must be a flow time/);
-    await expectBadInput(['compare', 'modular', '--fit-relax', '2'], /--fit-relax is an option of the generic engine: add --agf generic/);
-    await expectBadInput(['compare', 'modular', '--agf', 'fast'], /compare modular --agf: use closed/);
+    await expectBadInput(['compare', 'modular', '--agf', 'closed', '--fit-relax', '2'], /--fit-relax is an option of the generic engine; drop --agf closed/);
+    await expectBadInput(['compare', 'modular', '--agf', 'fast'], /compare modular --agf: use generic/);
+  });
+
+  it('modular p = 7, H = 8, spectrum 1:4,2:2, α = 1e-2, seed 4 (a DivergenceError before): L-BFGS/Newton polishes that follow a valley past the flow are dropped, every fit stays within reach of the masked flow', () => {
+    // the polished fit after jump 2 had two neurons at norm 10.7 cancelling each other, after jump 4
+    // two at 110 (λ of L 3.6e9 at the next fit's start, beyond the RKC stage cap): the loss has no
+    // critical point there, it falls along the valley to infinity. The masked flow of the same
+    // fits, by hand: its neurons stay near norm 1
+    const data = modularData({ p: 7, spectrum: parseSpectrum('1:4,2:2'), phases: 'zero', seed: 4 });
+    const pr = createProblem(modular, { data, dims: { p: 7, h: 8 }, alpha: 1e-2, seed: 4 });
+    const s = solveAgf(pr, { fitRelax: 2 });
+    expect(s.jumps.length).toBe(8);
+    expect(s.extra!.rejectedPolish as number[]).toContain(2);
+    expect(String(s.extra!.warning)).toMatch(/left the masked flow's reach/);
+    const fin = s.extra!.finalTheta as number[];
+    const P = pr.layout.P;
+    const norms = Array.from({ length: 8 }, (_, i) => Math.hypot(...fin.slice(i * P, (i + 1) * P)));
+    // the true flow's neurons at the end of its run (compare modular, t = 1401): all below 3
+    expect(Math.max(...norms)).toBeLessThan(8);
+    // loss levels decrease and stay finite
+    s.jumps.forEach((j, k) => expect(j.lossAfter).toBeLessThan(k ? s.jumps[k - 1].lossAfter : s.initialLoss));
   });
 });

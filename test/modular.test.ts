@@ -14,7 +14,10 @@ import { classLoss, maximiser, predictModular, utilityStar } from '../models/mod
 import { groupByFrequency, neuronFrequency, phaseLockDefect, residualClassLoss, scheduleActivations, trajectoryActivations } from '../models/modular-analysis.ts';
 import { maximiseUtility } from '../src/analysis/utility.ts';
 import { solveAgfModular } from '../src/solvers/agf-modular.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
+import { MODULAR_GENERIC_AGF } from '../models/modular-compare.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
 import { Rng } from '../src/util/rng.ts';
 import { main } from '../src/cli/main.ts';
 import { derived } from '../src/problem.ts';
@@ -175,57 +178,66 @@ describe('AGF (κ = 3)', () => {
     console.log(`aligned start (p = ${p}, alpha = ${alpha}): AGF jumps ${got.map((t) => t.toFixed(8)).join(', ')}; closed form τ = ${pred.order.map((o) => o.tau.toFixed(8)).join(', ')} (flow time)`);
   });
 
-  it('frequency order and plateau levels: AGF vs gradient flow (p = 11, H = 12, spectrum 1:10,3:5)', () => {
+  it('frequency order and plateau levels: AGF (the generic engine as compare modular runs it, and agf-modular) vs gradient flow (p = 11, H = 12, spectrum 1:10,3:5)', () => {
     const p = 11, H = 12, alpha = 0.1;
     const spectrum = parseSpectrum('1:10,3:5');
     const pr = modularProblem({ p, H, alpha, spectrum, initSeed: 1 });
     const pred = predictModular(p, spectrum, alpha);
-    const agf = solveAgfModular(pr);
-    const agfFinal = Float64Array.from(agf.extra!.finalDormant as number[]);
-    const gA = groupByFrequency(p, agfFinal, scheduleActivations(agf));
-    const horizon = 1.3 * Math.max(...gA.map((g) => g.times[0])) + 10;
+    const engines = { generic: solveAgf(pr, MODULAR_GENERIC_AGF), 'agf-modular': solveAgfModular(pr) };
+    const groups = Object.fromEntries(Object.entries(engines).map(([k, s]) => [k, groupByFrequency(p, Float64Array.from(s.extra!.finalDormant as number[]), scheduleActivations(s))]));
+    const horizon = 1.3 * Math.max(...Object.values(groups).flatMap((g) => g.map((q) => q.times[0]))) + 10;
     const tr = solveFlowRkc(pr, { tEnd: horizon, dt: 0.02 });
     const gF = groupByFrequency(p, tr.states[tr.states.length - 1], trajectoryActivations(tr, 3 * p, H));
-    // order: decreasing |X[ξ]| in both
-    expect(gA.map((g) => g.freq).slice(0, 2)).toEqual([1, 3]);
     expect(gF.map((g) => g.freq).slice(0, 2)).toEqual([1, 3]);
-    // plateau after ξ = 1: the loss just before the first ξ = 3 activation
-    const t3A = gA[1].times[0], t3F = gF[1].times[0];
-    const plA = agf.jumps.filter((j) => j.time < t3A).at(-1)!.lossAfter;
+    const t3F = gF[1].times[0];
     let k = 0;
     while (tr.t[k + 1] < 0.95 * t3F) k++;
     const plF = tr.loss[k];
     const level1 = pred.order[0].levelAfter;
     const final = tr.loss[tr.loss.length - 1];
-    console.log([
-      `p = ${p}, H = ${H}, alpha = ${alpha}; loss 1/(2n)Σ‖·‖², flow time`,
-      `  plateau after ξ = 1: closed form ${level1.toFixed(5)} (torch ${pred.order[0].levelAfterTorch.toFixed(5)}), AGF ${plA.toFixed(5)}, flow ${plF.toFixed(5)}; final: AGF ${agf.jumps.at(-1)!.lossAfter.toExponential(2)}, flow ${final.toExponential(2)}`,
-      ...pred.order.map((o) => {
-        const a = gA.find((g) => g.freq === o.freq), f = gF.find((g) => g.freq === o.freq);
-        return `  ξ = ${o.freq}: τ aligned ${o.tau.toFixed(3)}, first activation AGF ${a?.times[0].toFixed(3)} / flow ${f?.times[0].toFixed(3)}; neurons AGF ${a?.neurons.length} / flow ${f?.neurons.length}`;
-      }),
-    ].join('\n'));
-    expect(Math.abs(plA - level1) / level1).toBeLessThan(0.05);
+    const lines = [`p = ${p}, H = ${H}, alpha = ${alpha}; loss 1/(2n)Σ‖·‖², flow time; plateau after ξ = 1: closed form ${level1.toFixed(5)} (torch ${pred.order[0].levelAfterTorch.toFixed(5)}), flow ${plF.toFixed(5)}; final flow ${final.toExponential(2)}`];
     expect(Math.abs(plF - level1) / level1).toBeLessThan(0.05);
     expect(final).toBeLessThan(0.02 * pred.initialLoss);
-    // first activations: AGF's prediction within 25% of the flow at alpha = 0.1; the aligned τ is a lower bound
-    for (let q = 0; q < 2; q++) {
-      expect(Math.abs(gA[q].times[0] - gF[q].times[0]) / gF[q].times[0]).toBeLessThan(0.25);
-      expect(pred.order[q].tau).toBeLessThan(gF[q].times[0]);
+    for (const [name, agf] of Object.entries(engines)) {
+      const gA = groups[name];
+      // order: decreasing |X[ξ]|, as in the flow
+      expect(gA.map((g) => g.freq).slice(0, 2)).toEqual([1, 3]);
+      // plateau after ξ = 1: the loss just before the first ξ = 3 activation
+      const plA = agf.jumps.filter((j) => j.time < gA[1].times[0]).at(-1)!.lossAfter;
+      lines.push(`  ${name}: plateau after ξ = 1 ${plA.toFixed(5)}, final ${agf.jumps.at(-1)!.lossAfter.toExponential(2)}; ` + pred.order.map((o) => {
+        const a = gA.find((g) => g.freq === o.freq), f = gF.find((g) => g.freq === o.freq);
+        return `ξ = ${o.freq}: τ aligned ${o.tau.toFixed(3)}, first activation ${a?.times[0].toFixed(3)} / flow ${f?.times[0].toFixed(3)}, neurons ${a?.neurons.length} / flow ${f?.neurons.length}`;
+      }).join('; '));
+      expect(Math.abs(plA - level1) / level1).toBeLessThan(0.05);
+      // first activations: AGF's prediction within 25% of the flow at alpha = 0.1; the aligned τ is a lower bound
+      for (let q = 0; q < 2; q++) {
+        expect(Math.abs(gA[q].times[0] - gF[q].times[0]) / gF[q].times[0]).toBeLessThan(0.25);
+        expect(pred.order[q].tau).toBeLessThan(gF[q].times[0]);
+      }
     }
+    console.log(lines.join('\n'));
   });
 });
 
-describe('RKC flow on a diverging state', () => {
-  it('stops with a DivergenceError (one line, exit 2) instead of growing its stage count until the process dies', async () => {
-    // p = 11, H = 9, α = 1e-2 at step 0.1 blows up within t = 10 (λ of L reaches ~1e26; a 2000-stage cap is hλ ≈ 2.6e6)
-    const pr = modularProblem({ p: 11, H: 9, alpha: 1e-2, spectrum: parseSpectrum('1:10,3:5'), initSeed: 0 });
-    expect(() => solveFlowRkc(pr, { tEnd: 40, dt: 0.1 })).toThrow(/diverging/);
-    const err: string[] = [];
-    const code = await main(['compare', 'modular', '--dim', 'p=11', '--dim', 'h=9', '--alpha', '1e-2'], { out: () => {}, err: (s: string) => err.push(s), progress: false });
-    expect(code).toBe(2);
-    expect(err.join('').trim().split('\n')).toHaveLength(1);
-    expect(err.join('')).toMatch(/^gradflow: flow \(rkc\) at t = .* diverging/);
+describe('RKC flow where its step is unstable', () => {
+  // p = 11, H = 9, α = 1e-2 at step 0.1: the state blows up near t = 10 (loss 1e37 while y[0] stays
+  // finite, λ of L ~1e26). A gradient flow cannot do that — ∫‖∇L‖² dt ≤ L(0) bounds the path — so it
+  // is the fixed step: RKC restarts at half the step
+  const pr = modularProblem({ p: 11, H: 9, alpha: 1e-2, spectrum: parseSpectrum('1:10,3:5'), initSeed: 0 });
+  it('restarts at half the step, and then follows the flow: loss at t = 10 = dopri5 (rtol 1e-8) to 1 %, non-increasing throughout', () => {
+    const tr = solveFlowRkc(pr, { tEnd: 10, dt: 0.1 });
+    expect(tr.stats.halvings).toBe(1);
+    expect(tr.stats.dt).toBe(0.05);
+    const ref = solveFlow(pr, { tEnd: 10, rtol: 1e-8, tEval: [10], dense: false });
+    const L = tr.loss[tr.loss.length - 1], Lref = ref.loss[ref.loss.length - 1];
+    expect(Math.abs(L - Lref) / Lref).toBeLessThan(0.01);
+    for (let k = 1; k < tr.loss.length; k++) expect(tr.loss[k]).toBeLessThanOrEqual(tr.loss[k - 1] * (1 + 1e-9));
+    // the fit path (final state only) checks the end state too: it returned loss 1e37 before
+    const fin = solveFlowRkc(pr, { tEnd: 10, dt: 0.1, finalOnly: true });
+    expect(Math.abs(fin.loss[0] - Lref) / Lref).toBeLessThan(0.01);
+  });
+  it('a step still unstable after five halvings is a DivergenceError naming the step and the halvings', () => {
+    expect(() => solveFlowRkc(pr, { tEnd: 128, dt: 64, finalOnly: true })).toThrow(/the loss rose to .* which a gradient flow cannot do — still unstable after halving the step 5 times from 64$/);
   });
 });
 

@@ -74,7 +74,36 @@ function stagesFor(hl: number): number {
  */
 export const RKC_MAX_STAGES = 2000;
 
+/**
+ * Step halvings before an unstable integration is reported. A Chebyshev stability polynomial
+ * grows fast for positive-real z, so while neurons grow fast (large negative Hessian eigenvalues,
+ * e.g. a fit started at alpha = 0.3 on modular p = 3) a step the stiffness estimate allows can
+ * still blow the state up in one or two steps; the same flow at half the step is stable.
+ */
+export const RKC_MAX_HALVINGS = 5;
+
+/**
+ * The flow with RKC2 at step dt; when the integration becomes unstable (a non-finite state or
+ * stiffness estimate), it is restarted from the start at half the step, at most RKC_MAX_HALVINGS
+ * times. The step actually used is in stats.dt and the trajectory's time convention.
+ */
 export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
+  const h0 = opts.dt ?? 0.05;
+  for (let halvings = 0; ; halvings++) {
+    try {
+      const tr = solveFlowRkcFixed(p, { ...opts, dt: h0 / 2 ** halvings });
+      if (halvings > 0) tr.stats = { ...tr.stats, halvings };
+      return tr;
+    } catch (e) {
+      if (!(e instanceof DivergenceError) || halvings === RKC_MAX_HALVINGS) {
+        if (e instanceof DivergenceError && halvings > 0) throw new DivergenceError(`${e.message.replace(/(; use a smaller --dt|; the state is diverging at this step.*|: the step .* is unstable here)$/, '')} — still unstable after halving the step ${halvings} times from ${h0}`);
+        throw e;
+      }
+    }
+  }
+}
+
+function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
   const { tEnd } = opts;
   const h0 = opts.dt ?? 0.05;
   if (!(tEnd >= 0)) throw new GradflowError(`flow: the end time must be non-negative (got ${tEnd})`);
@@ -119,15 +148,31 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
   let gradEvals = 0, s = 2, maxStages = 2;
   if (opts.finalOnly) loss.length = 0;
   else loss.push(p.kernels.loss(y, X, Y, n));
+  // the loss of a gradient flow never increases; a step that raises it above the start, or 1 %
+  // above its running minimum, comes from an unstable step (the state can blow up to 1e37 and stay
+  // finite, so finiteness alone misses it)
+  let L0 = NaN, Lmin = Infinity;
+  const checkLoss = (Lk: number, at: number): void => {
+    if (Number.isNaN(L0)) L0 = Lk;
+    if (!(Lk <= L0 * (1 + 1e-9) + 1e-300 && Lk <= 1.01 * Lmin + 1e-9 * L0)) {
+      throw new DivergenceError(`flow (rkc) at t = ${at.toPrecision(4)}: the loss rose to ${Lk.toPrecision(3)} (start ${L0.toPrecision(3)}, lowest ${Lmin.toPrecision(3)}), which a gradient flow cannot do: the step ${h.toPrecision(3)} is unstable here`);
+    }
+    Lmin = Math.min(Lmin, Lk);
+  };
   for (let k = 0; k < steps; k++) {
-    F(y, F0);
+    checkLoss(F(y, F0), k * h);
     if (k % recheck === 0) {
       const iters = k === 0 ? 8 : 2;
       estimate(iters);
       gradEvals += iters;
       // 1.5: the estimate comes from few power iterations, and λ grows fast while a neuron jumps
       s = stagesFor(1.5 * lambda * h);
-      if (!(s <= RKC_MAX_STAGES)) throw new DivergenceError(`flow (rkc) at t = ${(k * h).toPrecision(4)}: the largest Hessian eigenvalue of L reached ${lambda.toPrecision(3)}, which needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES}); the state is diverging at this step (a smaller step or a smaller alpha keeps it stable)`);
+      if (!(s <= RKC_MAX_STAGES)) {
+        const need = `needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES})`;
+        // at the first step nothing has grown yet: the given start is that stiff, not a diverging integration
+        if (k === 0) throw new GradflowError(`flow (rkc): the starting state is too stiff for step ${h.toPrecision(3)}: the largest Hessian eigenvalue of L there is ${lambda.toPrecision(3)}, which ${need}; a smaller step would be needed (not a divergence)`);
+        throw new DivergenceError(`flow (rkc) at t = ${(k * h).toPrecision(4)}: the largest Hessian eigenvalue of L reached ${lambda.toPrecision(3)}, which ${need}; the state is diverging at this step (a smaller step or a smaller alpha keeps it stable)`);
+      }
       maxStages = Math.max(maxStages, s);
     }
     const co = coefficients(s);
@@ -154,6 +199,7 @@ export function solveFlowRkc(p: Problem, opts: RkcFlowOptions): Trajectory {
       loss.push(L);
     }
   }
+  if (steps > 0) checkLoss(p.kernels.loss(y, X, Y, n, opts.mask ?? null), tEnd);
   if (opts.finalOnly) return buildTrajectory(p, 'flow:rkc2', [tEnd], [y.slice()], { loss: [p.kernels.loss(y, X, Y, n, opts.mask ?? null)], stats: { steps, dt: h, gradEvals, maxStages } });
   return buildTrajectory(p, 'flow:rkc2', t, states, {
     loss,

@@ -19,7 +19,7 @@ import { SPECTRUM_OPTION, runCompareModular } from './modular.ts';
 
 const RUN_OPTIONS = {
   lr: { kind: 'number' as const, help: 'gradient-descent step', default: '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the AGF end point' },
-  agf: { kind: 'string' as const, help: 'AGF solver: auto (generic, diagonal closed form where the generic one is precision-limited), generic, closed', default: 'auto' },
+  agf: { kind: 'string' as const, help: 'AGF solver: auto or generic (the generic engine), closed (diagonal: the closed form, agf-diagonal, a cross-check)', default: 'auto' },
   t: { kind: 'number' as const, help: 'simulated flow time', default: '1.3 × the last AGF jump time + 20 (per model: gradflow help compare <model>)' },
   momentum: { kind: 'number' as const, help: 'momentum coefficient m in (0, 1) of the methods momentum / agf-momentum (heavy ball: v ← m·v − lr·∇L, θ ← θ + v) and nesterov / agf-nesterov (v ← m·v − lr·∇L, θ ← θ + m·v − lr·∇L, PyTorch\'s nesterov=True)' },
 };
@@ -92,7 +92,7 @@ const COMPARE_VARIANTS: readonly CommandVariant[] = [
     models: 'linear, factorization, factorization-uv, single-neuron',
     options: {
       alpha: { default: String(LINEAR_COMPARE_ALPHA) },
-      agf: { help: 'AGF solver: auto or closed (the closed-form greedy AGF), generic (adds the generic engine\'s schedule)' },
+      agf: { help: 'AGF solvers: auto or generic (the closed-form greedy AGF, the oracle, and the generic engine\'s schedule beside it), closed (the closed form only)' },
       t: { default: '1.5 × the last closed-form jump time + 20' },
     },
     matches: isLinearModel,
@@ -109,12 +109,13 @@ const COMPARE_VARIANTS: readonly CommandVariant[] = [
       lr: { help: 'step of the heavy-ball momentum run (m = 0.9; t = k·lr/(1 − m))', default: '0.003' },
       t: { default: '1.4 × the latest AGF t½ over the frequencies + 10' },
       columns: { help: 'table columns: narrow (ξ, U*, t½ per method, rel. diff vs AGF, neurons per frequency) or full (adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels)' },
-      agf: { help: 'AGF solver: closed (agf-modular) or generic (the generic engine)', default: 'closed' },
+      agf: { help: 'AGF engine: generic (the generic engine: direction flow on the sphere, each fit the masked flow for --fit-relax flow-time units, then every neuron rebalanced to its conserved rescaling quantities) or closed (agf-modular.ts, the model-specific engine, kept as a cross-check)', default: 'generic' },
+      'fit-relax': { help: 'the generic engine\'s masked-flow time per cost minimisation (flow-time units; no L-BFGS or Newton after it here — agf --fit-relax adds them)', default: '2' },
     },
     matches: (def) => def.spec.name === 'modular',
-    usage: 'gradflow compare modular [--dim p=N --dim h=N] [--spectrum 1:10,3:5] [--alpha A] [--lr η] [--t T] [--agf closed|generic [--fit-relax T]] [--columns narrow|full] [--out DIR] [--json]',
+    usage: 'gradflow compare modular [--dim p=N --dim h=N] [--spectrum 1:10,3:5] [--alpha A] [--lr η] [--t T] [--agf generic [--fit-relax T] | --agf closed] [--columns narrow|full] [--out DIR] [--json]',
     omit: ['methods', 'variant', 'moments', 'momentum'],
-    why: 'it runs the modular AGF (--agf closed: agf-modular, the default; generic: the generic engine), flow and momentum (m = 0.9); AGF for gd/momentum is for κ = 2 models',
+    why: 'it runs AGF (the generic engine; --agf closed: the model-specific agf-modular), flow and momentum (m = 0.9) frequency by frequency; AGF\'s own predictions for gd, momentum and Nesterov on this model: gradflow agf modular --for gd|momentum|nesterov --lr η',
   },
   {
     label: 'other models',
@@ -143,7 +144,7 @@ export const compareCommand: Command = {
     ...TABLE_OPTIONS,
     ...RUN_OPTIONS,
     ...SPECTRUM_OPTION,
-    'fit-relax': { kind: 'number', help: 'compare modular --agf generic: the generic engine\'s masked-flow transient per cost minimisation (see agf --fit-relax)', default: 'off' },
+    'fit-relax': { kind: 'number', help: 'compare modular: the generic engine\'s masked-flow time per cost minimisation', default: '2' },
     ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },

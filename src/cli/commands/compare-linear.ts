@@ -2,7 +2,8 @@
  * `gradflow compare-linear <linear|factorization|factorization-uv>`: the closed-form AGF schedule
  * of greedy low-rank learning (commuting case, the published conjecture, or the symmetric form)
  * against the integrated gradient flow, with the generic AGF solver as an optional third column.
- * Registered as its own command (written before the generic `compare` existed); `compare` now
+ * The generic engine runs by default (its column 'generic AGF', method 'agf-generic'); --agf closed
+ * leaves it out. Registered as its own command (written before the generic `compare` existed); `compare` now
  * hands linear models here too (runCompareLinear). `compareLinear` is the library call.
  */
 import { progressLine, type JumpReporter } from '../../util/progress.ts';
@@ -52,12 +53,11 @@ export function compareLinear(p: Problem, opts: { variant?: 'auto' | 'commuting'
   const L = Math.log(1 / p.alpha);
   const last = pred.rescaledTimes[pred.rescaledTimes.length - 1] ?? 1;
   const tEnd = opts.tEnd ?? 1.5 * last * L + 20;
+  // the predictions first, the simulation last (its progress bar closes the run)
+  const generic = opts.agf ? solveAgf(p, { onProgress: opts.agfProgress }) : undefined;
+  if (generic) opts.agfProgress?.finish(generic);
   const flow = flowJumpsAtLevels(p, pred.initialLoss, pred.levels, { tEnd, method: opts.method, rtol: opts.rtol, label: 'flow', onProgress: opts.onProgress });
-  const schedules = [predicted, flow.schedule];
-  if (opts.agf) {
-    schedules.push(solveAgf(p, { onProgress: opts.agfProgress }));
-    opts.agfProgress?.finish(schedules[2]);
-  }
+  const schedules = [predicted, flow.schedule, ...(generic ? [generic] : [])];
   const sim = flow.schedule.jumps;
   const agfJumps = opts.agf ? schedules[2].jumps : [];
   const rows = pred.rescaledTimes.map((tau, k) => ({
@@ -120,7 +120,7 @@ function plots(p: Problem, cmp: LinearComparison): string {
 export const compareLinearCommand: Command = {
   name: 'compare-linear',
   summary: 'Greedy low-rank learning: closed-form AGF jump times and loss levels vs the integrated flow (linear, factorization, factorization-uv).',
-  usage: 'gradflow compare-linear <linear|factorization|factorization-uv> [--moments FILE | --data FILE] [--alpha A] [--variant auto|commuting|conjecture] [--agf generic]   (the same as gradflow compare <model>)',
+  usage: 'gradflow compare-linear <linear|factorization|factorization-uv> [--moments FILE | --data FILE] [--alpha A] [--variant auto|commuting|conjecture] [--agf auto|closed]   (the same as gradflow compare <model>)',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha > 0 (per factor)', default: '1e-8' },
@@ -128,7 +128,7 @@ export const compareLinearCommand: Command = {
     t: { kind: 'number', help: 'end time of the flow (flow time; default 1.5 × the last predicted jump + 20)' },
     method: { kind: 'string', help: 'integrator: dopri5, gauss4, midpoint, rk4', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance of the flow', default: '1e-10' },
-    agf: { kind: 'string', help: 'AGF solvers: closed (the closed form) or generic (also the generic per-neuron utility maximisation); same values as compare --agf', default: 'closed' },
+    agf: { kind: 'string', help: 'AGF solvers: auto or generic (the closed form and the generic engine), closed (the closed form only); same values as compare --agf', default: 'auto' },
     ...FIGURE_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -146,7 +146,7 @@ export function isLinearModel(def: ModelDefinition): boolean {
 /**
  * The body of `compare-linear`, also used by `compare` for linear models. Reads only options
  * both commands declare or that are optional here: variant, method, rtol (compare-linear) and
- * --agf auto|generic|closed (generic adds the generic solver; auto and closed run the closed form only).
+ * --agf auto|generic|closed (auto and generic: the closed form and the generic engine; closed: the closed form only).
  */
 export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
   const p = buildProblem(args, def, { alpha: 1e-8 });
@@ -161,7 +161,7 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
     tEnd: args.values.has('t') ? num(args, 't', 0) : undefined,
     method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
     rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
-    agf: agfArg === 'generic',
+    agf: agfArg !== 'closed',
     onProgress: io.progress ? progressLine(io.err, `compare ${def.spec.name}: flow`) : undefined,
     agfProgress: agfProgress(io, `compare ${def.spec.name}: agf-generic`, p),
   });

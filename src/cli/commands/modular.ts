@@ -23,7 +23,7 @@ import { modular, modularData } from '../../../models/modular.ts';
 import { parseSpectrum, spectrumOf } from '../../../models/modular-data.ts';
 import { utilityStar } from '../../../models/modular-theory.ts';
 import { neuronFrequency, neuronPower, phaseLockDefect } from '../../../models/modular-analysis.ts';
-import { modularTable, runModular } from '../../../models/modular-compare.ts';
+import { MODULAR_GENERIC_AGF, modularTable, runModular } from '../../../models/modular-compare.ts';
 
 /** Default initial scale of `compare modular` / `utility`: small enough for clean plateaus, large enough for the default run (p = 20, H = 18) to take under a minute. */
 export const DEFAULT_MODULAR_ALPHA = 0.3;
@@ -108,14 +108,14 @@ export const utilityCommand: Command = {
 export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDefinition): void {
   const pr = modularFromArgs(args, def, DEFAULT_MODULAR_ALPHA);
   if (!(pr.alpha > 0 && pr.alpha < 1)) throw new GradflowError(`alpha must lie in (0, 1) (got ${pr.alpha})`);
-  // --agf closed (default): the modular solver (agf-modular.ts); generic: the generic engine
-  const agfArg = str(args, 'agf') ?? 'closed';
-  if (agfArg !== 'closed' && agfArg !== 'auto' && agfArg !== 'generic') throw new GradflowError(`compare modular --agf: use closed (agf-modular, the default) or generic (got '${agfArg}')`);
+  // --agf generic (default): the generic engine with the masked-flow fits; closed: the model-specific agf-modular.ts, a cross-check
+  const agfArg = str(args, 'agf') ?? 'generic';
+  if (agfArg !== 'closed' && agfArg !== 'auto' && agfArg !== 'generic') throw new GradflowError(`compare modular --agf: use generic (the generic engine, the default) or closed (the model-specific agf-modular) (got '${agfArg}')`);
   const fitRelax = args.values.has('fit-relax') ? num(args, 'fit-relax', 0) : undefined;
-  if (fitRelax !== undefined && agfArg !== 'generic') throw new GradflowError('--fit-relax is an option of the generic engine: add --agf generic');
+  if (fitRelax !== undefined && agfArg === 'closed') throw new GradflowError('--fit-relax is an option of the generic engine; drop --agf closed');
   if (fitRelax !== undefined && !(Number.isFinite(fitRelax) && fitRelax >= 0 && fitRelax <= 1e4)) throw new GradflowError(`--fit-relax must be a flow time in [0, 10000] (got ${fitRelax})`);
   const run = runModular(pr, {
-    engine: agfArg === 'generic' ? { generic: { fitRelax } } : 'modular',
+    engine: agfArg === 'closed' ? 'modular' : { generic: { ...MODULAR_GENERIC_AGF, ...(fitRelax !== undefined ? { fitRelax } : {}) } },
     horizon: args.values.has('t') ? num(args, 't', 0) : undefined,
     lr: args.values.has('lr') ? num(args, 'lr', 0) : undefined,
     progress: io.progress ? (m) => progressLine(io.err, `compare modular: ${m}`) : undefined,

@@ -57,7 +57,7 @@ export interface CostOptions {
    * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
    * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
    */
-  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number };
+  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number; onReject?: () => void };
 }
 
 /**
@@ -170,6 +170,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     // which L-BFGS alone approaches too slowly (Hessian condition ~1e7 on the modular model)
     let loss = p.kernels.loss(theta, X, Y, n, mask);
     evaluations++;
+    const afterFlow = theta.slice(), flowLoss = loss;
     if (o.maxIter > 0) {
       const res = runLbfgs();
       evaluations += res.evaluations;
@@ -179,6 +180,15 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
       const polish = newtonPolish(p, theta, mask, o.gtol, o.maskedFlow.newtonIter, o.maskedFlow.newtonMaxParams);
       evaluations += polish.evaluations;
       loss = polish.loss;
+    }
+    // Where L has no critical point in reach (modular: neurons cancelling each other along a
+    // non-compact valley), L-BFGS and Newton follow the valley to norms the flow does not reach in
+    // a plateau — and to Hessian eigenvalues (1e9 and more) that make the next fit's masked flow
+    // intractable. Such a polish is dropped: the fit stays where the masked flow ended.
+    if (beyondFlow(theta, afterFlow, mask, P)) {
+      theta.set(afterFlow);
+      loss = flowLoss;
+      o.maskedFlow.onReject?.();
     }
     for (let i = 0; i < H; i++) if (mask[i]) rebalanceNeuron(p, theta, i, o.maskedFlow.syms, conserved[i]);
     return { loss, evaluations };
@@ -194,6 +204,17 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
   if (!o.gaussNewton) return { loss, evaluations };
   const gn = o.quad ? gaussNewtonQuad(p, o.quad, theta, mask, 3, 0, 3) : gaussNewton(p, theta, mask, 3, 0, 3);
   return { loss: gn.loss, evaluations: evaluations + gn.evaluations };
+}
+
+/** A polished fit that moved some active neuron to more than 4× its norm at the masked flow's end (and beyond norm 1). */
+function beyondFlow(theta: Float64Array, afterFlow: Float64Array, mask: Uint8Array, P: number): boolean {
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    let a = 0, b = 0;
+    for (let q = i * P; q < (i + 1) * P; q++) { a += theta[q] ** 2; b += afterFlow[q] ** 2; }
+    if (Math.sqrt(a) > 4 * Math.max(Math.sqrt(b), 1)) return true;
+  }
+  return false;
 }
 
 /**

@@ -715,7 +715,10 @@ export function fitTransient(p: Problem, dyn: DormantDynamics, members: Transien
   const outs = new Float64Array(H * n * c);
   const needOuts = members.some((u) => u.ghost || u.collapsing);
   let outs0: Float64Array | null = null; // the members' outputs at the start (a collapsing one that reverses its output has passed through 0)
-  const prevMs: Float64Array[][] = [];
+  // stationarity is judged over a block of at least one rate time 1/scale of flow time (and `window` steps):
+  // per step, a slow fit (η_eff·scale ≪ 1) moves M by less than relTol and would pass for stationary at once
+  const block = Math.max(o.window, Math.ceil(1 / (flowTimePerStep(dyn.algorithm) * o.scale)));
+  let anchor: Float64Array[] | null = null, anchorStep = 0;
   const ghostRates = new Map<TransientMember, Float64Array[]>();
   const bases: (Eigenbasis | null)[] = o.groups.map(() => null);
   let run = 0, deviation = Infinity;
@@ -757,16 +760,18 @@ export function fitTransient(p: Problem, dyn: DormantDynamics, members: Transien
     deviation /= o.scale;
     if (!Number.isFinite(deviation)) throw new GradflowError(`agf: the ${algorithmLabel(dyn.algorithm)} run leaves the finite range during the fit after a jump (step ${k} of the fit); lower the learning rate (--lr)`);
     // settled where the fit put it, or (the path found another critical point, e.g. a collapsing neuron through 0 and out with the other sign) stationary over the window
-    prevMs.push(o.groups.map((g) => Ms[g[0]]));
-    if (prevMs.length > o.window + 1) prevMs.shift();
-    let drift = Infinity;
-    if (prevMs.length > o.window) {
-      drift = 0;
-      prevMs[0].forEach((M0, gi) => { const M1 = prevMs[prevMs.length - 1][gi]; for (let q = 0; q < M0.length; q++) drift = Math.max(drift, Math.abs(M1[q] - M0[q])); });
-      drift /= o.scale;
+    const cur = o.groups.map((g) => Ms[g[0]]);
+    let still = false;
+    if (!anchor) { anchor = cur; anchorStep = k; }
+    else if (k - anchorStep >= block) {
+      let drift = 0;
+      anchor.forEach((M0, gi) => { const M1 = cur[gi]; for (let q = 0; q < M0.length; q++) drift = Math.max(drift, Math.abs(M1[q] - M0[q])); });
+      still = drift / o.scale <= o.relTol;
+      anchor = cur;
+      anchorStep = k;
     }
-    run = deviation <= o.relTol || drift <= o.relTol ? run + 1 : 0;
-    if (run >= o.window) return { steps: k, converged: true, deviation, activated: false, crossings };
+    run = deviation <= o.relTol ? run + 1 : 0;
+    if (run >= o.window || still) return { steps: k, converged: true, deviation, activated: false, crossings };
     if (k > 0 && members.some((u) => !u.active && !u.ghost && dyn.logNorm(u.state) >= TRANSIENT_ENTRY)) return { steps: k, converged: false, deviation, activated: true, crossings };
     if (k >= o.maxSteps) return { steps: k, converged: false, deviation, activated: false, crossings };
     o.groups.forEach((g, gi) => {

@@ -196,6 +196,21 @@ function timeScaleK(kappa: number, alpha: number): number {
   return l > 700 ? Math.exp(l - Math.log(kappa - 2)) : Math.expm1(l) / (kappa - 2);
 }
 
+/**
+ * Output fraction at which a dormant neuron joins the algorithm's fit: it enters at ‖θ‖ = ENTRY_OUTPUT^{1/κ}
+ * (0.31 for κ = 3), where its output, ∝ ‖θ‖^κ, is 3% of its value at ‖θ‖ = 1. AGF's own level, ‖θ‖ = 1, is
+ * an O(1)-time convention for the flow, but a heavy ball brought in there carries its dormant velocity
+ * into an output that has never acted: several neurons of one frequency arriving within a few steps
+ * overshoot together, and the ringing fit they make seeds the next frequency's neurons differently from
+ * the run (measured on the modular model, p = 20, α = 0.01, m = 0.9, lr = 0.003: t½(ξ = 3) from the
+ * trace 220 entering at 1, 126.5 at 0.31, 134 simulated; before the step-accounting fix 0.3 gave 133 and
+ * 0.1 gave 149; bench/agf-discrete-modular-half.ts). A jump is stamped at its neuron's entry, where the loss starts to
+ * move: closer to the simulated run's loss midpoints than the step at which the neuron reaches ‖θ‖ = 1, which
+ * several neurons sharing a frequency reach late or never (p = 11, heavy ball: entries 201, 206, 207 vs
+ * midpoints 199, 205, 214 and ‖θ‖ = 1 at 260, 242, 298).
+ */
+export const ENTRY_OUTPUT = 0.03;
+
 export interface SphereDiscreteOptions {
   maxJumps?: number;
   lossTol?: number;
@@ -204,14 +219,24 @@ export interface SphereDiscreteOptions {
   lag?: number;
   /** Most steps of one fit, in flow-time units (default 50: steps = fitTime/η_eff). */
   fitTime?: number;
+  /**
+   * Record the active parameters (dormant entries 0) at each jump's stamp and every traceEvery steps
+   * of each fit (extra.trace: { steps, states }). A fit lasts O(1/η_eff) steps, so extra.states (at
+   * the fits' ends) belong to steps step + fitSteps, not to the jumps' stamps; read-outs over time
+   * (a residual's t½) need the trace.
+   */
+  traceEvery?: number;
+  /** Norm at which a dormant neuron joins the fit (default ENTRY_OUTPUT^{1/κ}; 1 = AGF's activation level). */
+  entry?: number;
 }
 
 /**
  * The AGF jump schedule of gd / heavy ball / Nesterov on a κ > 2 model, in steps: each plateau's
  * dormant neurons are iterated by the algorithm itself in scaled variables (iterateDormant; buffers
- * carried across plateaus), the first to reach ‖θ‖ = 1 activates with its buffer, and the fit is the
- * algorithm run on the active neurons (fitByDescent), its steps counted, the dormant neurons stepping
- * along; a neuron the fit shrinks to a negligible output returns to the dormant set as it is.
+ * carried across plateaus), the first to reach the entry norm (ENTRY_OUTPUT) joins the active ones with
+ * its buffer — the jump, stamped at that step — and the fit is the algorithm run on the active neurons
+ * (fitByDescent), its steps counted, the dormant neurons stepping along (every neuron takes each step on
+ * the same state); a neuron the fit shrinks to a negligible output returns to the dormant set as it is.
  */
 export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float64Array, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, opts: SphereDiscreteOptions = {}): JumpSchedule {
   checkAlgorithm(algo);
@@ -221,6 +246,9 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
   const budget = opts.maxSteps ?? CAPS.steps.value;
   const per = flowTimePerStep(algo);
   const T = timeScaleK(kappa, p.alpha);
+  const entry = opts.entry ?? Math.pow(ENTRY_OUTPUT, 1 / kappa);
+  if (!(entry > 0 && entry <= 1)) throw new GradflowError(`agf: the entry norm must be in (0, 1] (got ${opts.entry})`);
+  const level = Math.log(entry);
   const st: SphereDormant = { u: new Float64Array(H * P), w: new Float64Array(H * P), logRho: new Float64Array(H).fill(-Infinity), mask: new Uint8Array(H) };
   for (let i = 0; i < H; i++) {
     const r = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
@@ -240,13 +268,17 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
   let steps = 0, gradients = 0, unsettled = 0;
   const fitSteps: number[] = [];
   const vbuf = new Float64Array(H * P); // the active neurons' buffers
+  const traceEvery = opts.traceEvery;
+  const trace: { steps: number[]; states: Float64Array[] } | null = traceEvery !== undefined ? { steps: [], states: [] } : null;
+  const snap = (k: number): void => { trace?.steps.push(k); trace?.states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0))); };
+  if (traceEvery !== undefined && !(Number.isInteger(traceEvery) && traceEvery >= 1)) throw new GradflowError(`traceEvery must be a whole number of steps ≥ 1 (got ${traceEvery})`);
   let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' | 'unstable' | 'step-cap' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
   let stopReason: string | undefined;
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     const sd = saddleStability(p, theta, activeMask, [], algo, jumps.length);
     stability.push(sd);
     if (!sd.stable) { status = 'unstable'; stopReason = unstableReason(sd, algo, jumps.at(-1)); jumps.pop(); activeSets.pop(); break; }
-    const it = iterateDormant(p, kappa, algo, st, residual, 0, budget - steps, opts.lag ?? LAG);
+    const it = iterateDormant(p, kappa, algo, st, residual, level, budget - steps, opts.lag ?? LAG);
     gradients += it.gradients;
     if (it.neuron < 0) { status = 'no-positive-utility'; break; }
     if (!Number.isFinite(it.steps)) {
@@ -256,28 +288,33 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
     }
     steps += it.steps;
     const i = it.neuron;
-    // activation: the neuron enters the fit at ‖θ‖ = 1 with its buffer, and the fit is the algorithm itself on the
+    snap(steps);
+    // activation: the neuron enters the fit at the entry norm with its buffer, and the fit is the algorithm itself on the
     // active neurons (masked), the dormant ones stepping along with the moving residual: a quasi-Newton fit of a
     // κ > 2 model can end on a degenerate saddle the run never visits (two neurons of one frequency large and
     // cancelling, curvature 1e5), and the run's own basin and rescaling balance are what the next plateau needs
     st.mask[i] = 0;
     activeMask[i] = 1;
-    for (let a = 0; a < P; a++) { theta[i * P + a] = st.u[i * P + a]; vbuf[i * P + a] = st.w[i * P + a]; }
+    const rho = Math.exp(st.logRho[i]);
+    for (let a = 0; a < P; a++) { theta[i * P + a] = st.u[i * P + a] * rho; vbuf[i * P + a] = st.w[i * P + a] * rho; }
+    const jump: Jump = { time: steps * per, rescaledTime: (steps * per) / T, step: steps, neuron: i, lossAfter: NaN, deactivated: [] };
     const wasActive = Array.from({ length: H }, (_, j) => activeMask[j] === 1 && j !== i);
     const deactivated: number[] = [];
-    const fit = fitByDescent(p, kappa, algo, set, vbuf, st, Math.min(budget - steps - 1, Math.ceil((opts.fitTime ?? 50) / per)), opts.lag ?? LAG);
+    const fitStart = steps;
+    const fit = fitByDescent(p, kappa, algo, set, vbuf, st, Math.min(budget - steps - 1, Math.ceil((opts.fitTime ?? 50) / per)), level, opts.lag ?? LAG, trace ? (k) => { if (k % traceEvery! === 0) snap(fitStart + k); } : undefined);
     gradients += fit.steps;
     for (const j of fit.collapsed) if (wasActive[j]) deactivated.push(j);
     fitGradNorms.push(fit.gradNorm);
     fitSteps.push(fit.steps);
-    const stamp = steps;
     steps += fit.steps;
     if (!fit.converged) unsettled++;
-    const lossAfter = set.update();
-    jumps.push({ time: stamp * per, rescaledTime: (stamp * per) / T, step: stamp, neuron: i, lossAfter, deactivated });
+    jump.lossAfter = set.update();
+    jump.deactivated = deactivated;
+    jumps.push(jump);
     activeSets.push(Array.from({ length: H }, (_, j) => j).filter((j) => activeMask[j]));
     states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
-    if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+    snap(steps);
+    if (jump.lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
   return {
     model: p.model.spec.name,
@@ -287,7 +324,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
     jumps,
     extra: {
       kappa,
-      solver: `${algorithmLabel(algo)} iterated on the dormant neurons in scaled variables (gradient reused over a batch while the directions move ≤ ${opts.lag ?? LAG}) + each fit run by the algorithm itself on the active neurons (the dormant ones stepping along)`,
+      solver: `${algorithmLabel(algo)} iterated on the dormant neurons in scaled variables (gradient reused over a batch while the directions move ≤ ${opts.lag ?? LAG}) + each neuron joining the fit at ‖θ‖ = ${entry.toPrecision(3)} and each fit run by the algorithm itself on the active neurons (the dormant ones stepping along)`,
       status,
       ...(stopReason ? { stopReason } : {}),
       algorithm: algo,
@@ -295,11 +332,13 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
       steps,
       utilityGradients: gradients,
       fitSteps,
+      entry,
       fitGradNorms,
       ...(unsettled ? { warning: `${unsettled} fits stopped at their step cap before the loss settled` } : {}),
       activeSets,
       finalTheta: Array.from(theta),
       states,
+      ...(trace ? { trace } : {}),
       finalDormant: Array.from({ length: H * P }, (_, q) => {
         const j = Math.floor(q / P);
         return activeMask[j] ? theta[q] : st.mask[j] ? st.u[q] * Math.exp(st.logRho[j]) : 0;
@@ -315,7 +354,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
  * neuron whose output has become negligible (‖θ_i‖^κ ≤ 1e-6 of the largest) is collapsed back to
  * the dormant set with its state (direction, norm, buffer), where it may shrink further or regrow.
  */
-function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, set: ReturnType<typeof activeSet>, vbuf: Float64Array, st: SphereDormant, maxSteps: number, lag: number): { steps: number; converged: boolean; gradNorm: number; collapsed: number[]; interrupted?: boolean } {
+function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, set: ReturnType<typeof activeSet>, vbuf: Float64Array, st: SphereDormant, maxSteps: number, level: number, lag: number, onStep?: (k: number) => void): { steps: number; converged: boolean; gradNorm: number; collapsed: number[]; interrupted?: boolean } {
   const { H, P } = p.layout;
   const { X, Y, n } = p.data;
   const m = hasMomentum(algo) ? algo.momentum : 0;
@@ -336,9 +375,21 @@ function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { k
     if (hist.length > W + 1) hist.shift();
     if (hist.length > W && Math.abs(hist[0] - L) <= 1e-9 * Math.max(L, 1e-300)) return { steps: k, converged: true, gradNorm, collapsed };
     if (k === maxSteps) break;
+    if (k > 0) onStep?.(k);
     set.update();
-    // a dormant neuron reaching ‖θ‖ = 1 during the fit is the next activation: the fit stops there
-    if (iterateDormant(p, kappa, algo, st, residual, 0, 1, lag).steps <= 1) return { steps: k + 1, converged: true, gradNorm, collapsed, interrupted: true };
+    // a dormant neuron at the entry norm is the next activation: the fit stops there (all neurons
+    // take each step together — the dormant ones on this step's residual — so a step is counted only when both moved)
+    if (iterateDormant(p, kappa, algo, st, residual, level, 0, lag).steps === 0) return { steps: k, converged: true, gradNorm, collapsed, interrupted: true };
+    if (iterateDormant(p, kappa, algo, st, residual, level, 1, lag).steps === 1) {
+      stepActive();
+      return { steps: k + 1, converged: true, gradNorm, collapsed, interrupted: true };
+    }
+    stepActive();
+    collapse();
+  }
+  return { steps: maxSteps, converged: false, gradNorm, collapsed };
+
+  function stepActive(): void {
     for (let i = 0; i < H; i++) {
       if (!mask[i]) continue;
       for (let a = 0; a < P; a++) {
@@ -350,7 +401,10 @@ function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { k
         }
       }
     }
-    // collapse: an active neuron whose output is negligible beside the others' returns to the dormant set as it is
+  }
+
+  // collapse: an active neuron whose output is negligible beside the others' returns to the dormant set as it is
+  function collapse(): void {
     let big = 0;
     const rho = new Float64Array(H);
     for (let i = 0; i < H; i++) if (mask[i]) { rho[i] = scaledNorm(theta.subarray(i * P, (i + 1) * P)); big = Math.max(big, rho[i]); }
@@ -363,5 +417,4 @@ function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { k
       collapsed.push(i);
     }
   }
-  return { steps: maxSteps, converged: false, gradNorm, collapsed };
 }

@@ -39,6 +39,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   if (opts.fitRelax !== undefined && !(Number.isFinite(opts.fitRelax) && opts.fitRelax >= 0)) throw new GradflowError(`fitRelax must be a flow time ≥ 0 (got ${opts.fitRelax})`);
   if (opts.fitNewton !== undefined && !(Number.isInteger(opts.fitNewton) && opts.fitNewton >= 0)) throw new GradflowError(`fitNewton must be an integer ≥ 0 (got ${opts.fitNewton})`);
 
+  const rejected: number[] = []; // jumps (from 0) whose polished fit was dropped for the masked flow's end (cost.ts beyondFlow)
   const dir: Float64Array[] = [];
   const z = new Float64Array(H); // log q, q = ‖θ‖^{2−κ}
   const usable = new Uint8Array(H);
@@ -57,8 +58,10 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p), newtonIter: opts.fitNewton ?? 40, newtonMaxParams: NEWTON_MAX_PARAMS } } : {}) };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p), newtonIter: opts.fitNewton ?? 40, newtonMaxParams: NEWTON_MAX_PARAMS, onReject: () => { rejected.push(fitGradNorms.length); } } } : {}) };
 
+  // fitRelax with neither L-BFGS nor Newton: each fit is the flow's transient by design, not a minimiser stopped short
+  const transientOnly = opts.fitRelax !== undefined && cost.maxIter === 0 && (opts.fitNewton ?? 40) === 0;
   const packed = new Float64Array(H * P), grad = new Float64Array(H * P);
   const U = new Float64Array(H);
   const jumps: Jump[] = [];
@@ -201,7 +204,8 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
-      ...withWarning(unconvergedFitWarning(fitGradNorms, cost)),
+      ...withWarning([transientOnly ? transientFitNote(fitGradNorms, cost, opts.fitRelax!) : unconvergedFitWarning(fitGradNorms, cost), rejectedNote(rejected)].filter((w) => w).join('; ') || undefined),
+      ...(rejected.length ? { rejectedPolish: rejected.map((k) => k + 1) } : {}),
       fitGradNorms,
       activeSets,
       odeSteps,
@@ -216,6 +220,19 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       }),
     },
   };
+}
+
+/** The fits-are-transients note: what each fit is, and how far from a critical point they ended. */
+function transientFitNote(fitGradNorms: number[], o: CostOptions, relax: number): string | undefined {
+  const off = fitGradNorms.filter((g) => g > 100 * o.gtol);
+  if (!off.length) return undefined;
+  return `each fit is the masked flow for ${relax} flow-time units only (no L-BFGS or Newton after it); ${off.length} of ${fitGradNorms.length} ended away from a critical point (‖∇L‖ up to ${formatNumber(Math.max(...off), 3)}; tolerance ${formatNumber(o.gtol, 3)}), so those plateau levels are the masked flow's after ${relax} time units, not a minimum's (agf --fit-relax ${relax} adds L-BFGS and Newton)`;
+}
+
+function rejectedNote(rejected: number[]): string | undefined {
+  if (!rejected.length) return undefined;
+  const jumps = [...new Set(rejected.map((k) => k + 1))];
+  return `at jump${jumps.length > 1 ? 's' : ''} ${jumps.join(', ')} L-BFGS/Newton left the masked flow's reach (a neuron grew past 4× its norm: no critical point in reach, the loss falls along a valley to infinity), so the fit kept the masked flow's end point`;
 }
 
 function timeScale(kappa: number, alpha: number): number {
