@@ -77,14 +77,16 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
   // α = 1e-4, third fit: 23,576 units at Hessian eigenvalues 5e-7 … 67, stiff for dopri5: 6 min),
   // which Newton does in a few steps. So the flow hands over early — at a loose field
   // (1e4·flowTol), or after a slice of flow time that doubles at each try — and Newton's point is
-  // kept only if it is where the flow was already headed: a minimum of the pattern (no negative
-  // curvature off the rescaling orbits, checked at Newton's point, where ∇L ≈ 0), in the pattern
-  // the flow is in (each unit's cone is convex, so the segment between them is in it too), every
-  // pinned kink still sliding, the Filippov field there at the stationarity tolerance. Otherwise
-  // the flow goes on. Below flowTol the old rule holds (a small field is not yet a stationary
-  // point: near a kink whose sliding weight tends to 0 or 1 the flow creeps before it releases the
-  // kink): Newton's point is kept on its field alone. What the early hand-over gives up: on a
-  // degenerate minimum (a continuum of them: the shares of aligned units, zero-loss manifolds)
+  // kept only if it is where the flow was already headed: at the flow's point no curvature below
+  // −‖∇L‖/ρ off the rescaling orbits; every Newton step a full one; Newton's point a minimum (the
+  // same test, where ∇L ≈ 0), in the pattern the flow is in (each unit's cone is convex, so the
+  // segment between them is in it too), every pinned kink still sliding, the Filippov field there
+  // at the stationarity tolerance. (Without the first two, K = 4 seed 1 α = 1e-8 ended its third fit
+  // at 7.023e-3, a minimum of the same pattern that the flow passes: its limit is 5.8909623e-3.)
+  // Otherwise the flow goes on. Below flowTol the old rule holds (a small field is not yet a
+  // stationary point: near a kink whose sliding weight tends to 0 or 1 the flow creeps before it
+  // releases the kink): Newton's point is kept on its field alone. What the early hand-over gives
+  // up: on a degenerate minimum (a continuum: the shares of aligned units, zero-loss manifolds)
   // Newton's point is a nearby member of it, not the flow's limit (teacher–student, α = 1e-4: the
   // plateau-1 saddle moves by 1.2e-8 rad).
   let tol = 1e4 * o.flowTol;
@@ -258,7 +260,7 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
     return out;
   };
   /** No negative curvature off the rescaling orbits (their own curvature is −2gᵀw-sized, not 0, off a critical point). */
-  const inBasin = (Hr: Float64Array, M: number, values: number[], lmax: number): boolean => {
+  const inBasin = (Hr: Float64Array, M: number, values: number[], lmax: number, slack = 0): boolean => {
     // orthonormal basis of the orbit tangents (Gram–Schmidt), then the Hessian on their complement
     const T: Float64Array[] = [];
     for (const v of orbitTangents(x)) {
@@ -267,7 +269,7 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
       const nu = Math.sqrt(u.reduce((s, z) => s + z * z, 0));
       if (nu > 1e-12 * Math.sqrt(v.reduce((s, z) => s + z * z, 0))) T.push(u.map((z) => z / nu));
     }
-    if (!T.length) return Math.min(...values) >= -1e-9 * lmax;
+    if (!T.length) return Math.min(...values) >= -1e-9 * lmax - slack;
     const Pm = new Float64Array(M * M);
     for (let r = 0; r < M; r++) for (let c = 0; c < M; c++) { let v = r === c ? 1 : 0; for (const b of T) v -= b[r] * b[c]; Pm[r * M + c] = v; }
     const PH = new Float64Array(M * M), PHP = new Float64Array(M * M);
@@ -275,7 +277,12 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
     for (let r = 0; r < M; r++) for (let c = 0; c < M; c++) { let v = 0; for (let k = 0; k < M; k++) v += PH[r * M + k] * Pm[k * M + c]; PHP[r * M + c] = v; }
     for (let r = 0; r < M; r++) for (let c = 0; c < r; c++) { const v = 0.5 * (PHP[r * M + c] + PHP[c * M + r]); PHP[r * M + c] = v; PHP[c * M + r] = v; }
     const ev = symEig(PHP, M).values;
-    return Math.min(...ev) >= -1e-9 * lmax;
+    return Math.min(...ev) >= -1e-9 * lmax - slack;
+  };
+  const minUnitNorm = (): number => {
+    let m = Infinity;
+    for (let i = 0; i < H; i++) if (mask[i]) { let q = 0; for (let a = 0; a < P; a++) q += x[i * P + a] ** 2; m = Math.min(m, Math.sqrt(q)); }
+    return Math.max(m, 1e-300);
   };
   const x = theta.slice();
   project(x);
@@ -303,6 +310,10 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
     hessian();
     const e = symEig(Hr, M);
     const lmax = Math.max(1e-300, ...e.values.map(Math.abs));
+    // handed over early: the flow's point must already be in the minimum's convex part — no
+    // curvature below −‖∇L‖/ρ off the rescaling orbits (ρ the smallest active unit's norm: flat
+    // directions, e.g. the shares of aligned units, bend by O(‖∇L‖) off the critical set)
+    if (it === 0 && o.requireBasin && !inBasin(Hr, M, e.values, lmax, norm2(gr) / minUnitNorm())) return null;
     // pseudo-inverse over the non-degenerate directions (the rescaling orbit is flat)
     const step = new Float64Array(M);
     e.values.forEach((lv, k) => {
@@ -311,7 +322,7 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
       for (let r = 0; r < M; r++) d += e.vectors[k][r] * gr[r];
       for (let r = 0; r < M; r++) step[r] -= (d / Math.abs(lv)) * e.vectors[k][r];
     });
-    let t = 1, ok = false, Lt = L, grt = gr;
+    let t = 1, ok = false, Lt = L, grt = gr, full = false;
     const gn0 = norm2(gr);
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(x);
@@ -320,8 +331,11 @@ function polishInPattern(p: Problem, theta: Float64Array, mask: Uint8Array, pinn
       Lt = pm.kernels.lossGrad(trial, rows, Y, n, gp, mask);
       grt = reduced(gp);
       ok = Lt < L - 1e-13 * Math.abs(L) || (Lt <= L + 1e-13 * Math.abs(L) && norm2(grt) < gn0);
+      full = ok && ls === 0;
     }
     if (!ok) break;
+    // handed over early: Newton must converge from there with full steps (no walk to a far minimum)
+    if (o.requireBasin && !full) return null;
     x.set(trial);
     L = Lt;
     gr = grt;

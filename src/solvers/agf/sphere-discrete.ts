@@ -202,9 +202,9 @@ function timeScaleK(kappa: number, alpha: number): number {
  * an O(1)-time convention for the flow, but a heavy ball brought in there carries its dormant velocity
  * into an output that has never acted: several neurons of one frequency arriving within a few steps
  * overshoot together, and the ringing fit they make seeds the next frequency's neurons differently from
- * the run (measured on the modular model, p = 20, α = 0.01, m = 0.9, lr = 0.003: t½(ξ = 3) 207 entering
- * at 1 — stamped states — vs 133 entering at 0.3 and 134 simulated; 0.1 gives 149; see
- * bench/agf-discrete-modular-half.ts). A jump is stamped at its neuron's entry, where the loss starts to
+ * the run (measured on the modular model, p = 20, α = 0.01, m = 0.9, lr = 0.003: t½(ξ = 3) from the
+ * trace 220 entering at 1, 126.5 at 0.31, 134 simulated; before the step-accounting fix 0.3 gave 133 and
+ * 0.1 gave 149; bench/agf-discrete-modular-half.ts). A jump is stamped at its neuron's entry, where the loss starts to
  * move: closer to the simulated run's loss midpoints than the step at which the neuron reaches ‖θ‖ = 1, which
  * several neurons sharing a frequency reach late or never (p = 11, heavy ball: entries 201, 206, 207 vs
  * midpoints 199, 205, 214 and ‖θ‖ = 1 at 260, 242, 298).
@@ -319,7 +319,12 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
   return {
     model: p.model.spec.name,
     method: `agf-${algo.kind}`,
-    conventions: { ...p.conventions, time: stepConvention(algo).replace('rescaledTime = time / log(1/alpha)', `rescaledTime = time / T_κ(alpha), T_κ = (alpha^(2−κ) − 1)/(κ − 2), κ = ${kappa}`) },
+    conventions: {
+      ...p.conventions,
+      time: stepConvention(algo)
+        .replace("the first step at which the arriving neuron's dormant dynamics reach ‖θ‖ ≥ 1", `the first step at which the arriving neuron's dormant dynamics reach ‖θ‖ ≥ ${entry.toPrecision(3)}, where it joins the fit (each fit in the algorithm's own steps, counted)`)
+        .replace('rescaledTime = time / log(1/alpha)', `rescaledTime = time / T_κ(alpha), T_κ = (alpha^(2−κ) − 1)/(κ − 2), κ = ${kappa}`),
+    },
     initialLoss,
     jumps,
     extra: {
