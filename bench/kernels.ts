@@ -113,6 +113,28 @@ for (const [name, def, dm, cm, dims, sizes] of momentCases) {
 report('moment form (loss + gradient from the data\'s moments; its time does not grow with n) vs the per-sample kernel, same data; setup = first call, which forms Σ_xx once',
   ['model', 'size', 'form', 'moments', 'per-sample', 'speed-up', 'setup', '|ΔL| / rel Δgrad'], momentRows);
 
+// ---- the linear network's moment form as matrix products (wasm-gemm.ts: 4×4 register-blocked
+// f64x2) against the generic moment path (f and its vjp on the identity rows, wasm: false) and the
+// per-sample kernel, same data; the GEMM_GAIN size rule (wasm-gemm.ts) reads these figures
+{
+  const rowsG: string[][] = [];
+  for (const sz of [10, 50]) {
+    const nn = sz;
+    const r2 = new Rng(6);
+    const Xn = r2.normalArray(nn * sz), Yn = r2.normalArray(nn * sz);
+    const p = createProblem(linear, { data: makeDataset(Xn, Yn, nn, sz, sz, 'bench'), dims: { c: sz, d: sz, h: sz }, alpha: 0.1, seed: 2, monitors: [] });
+    const generic = compileModel(p.derived, p.layout.dims, undefined, { wasm: false });
+    const per = compileModel(p.derived, p.layout.dims, undefined, { moments: false });
+    const th = r2.normalArray(p.theta0.length, 0.1), g = new Float64Array(th.length);
+    const t = (k: typeof per): number => Math.min(...[0, 1, 2].map(() => timeIt(() => k.lossGrad(th, Xn, Yn, nn, g), 100)));
+    const tp = t(p.kernels), tg = t(generic), ts = t(per);
+    const us = (x: number): string => `${(x * 1e6).toFixed(1)} µs`;
+    rowsG.push([`c = d = h = ${sz}, n = ${nn}`, p.kernels.formFor(Xn, Yn, nn), us(tp), us(tg), us(ts), (tg / tp).toFixed(1), (ts / tp).toFixed(1)]);
+  }
+  report('linear network loss + gradient: moment form as WebAssembly SIMD matrix products vs the generic moment path and the per-sample kernel',
+    ['size', 'form', 'products', 'generic moments', 'per-sample', 'generic ÷ products', 'per-sample ÷ products'], rowsG);
+}
+
 // ---- sample blocking: the unmasked lossGrad (SB samples per pass over the neurons) against the
 // masked kernel with every neuron on (one sample at a time: the previous kernel), same data
 {

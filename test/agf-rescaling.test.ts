@@ -148,6 +148,9 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
     await expectBadInput(['agf', '--spec', 'examples/three-factor-diagonal.json', '--fit-relax', '-1'], /--fit-relax must be a flow time/);
     await expectBadInput(['compare', 'modular', '--agf', 'closed', '--fit-relax', '2'], /--fit-relax is an option of the generic engine; drop --agf closed/);
     await expectBadInput(['compare', 'modular', '--agf', 'fast'], /compare modular --agf: use generic/);
+    await expectBadInput(['agf', 'modular', '--fit-newton', '0'], /--fit-newton is an option of the --fit-relax path/);
+    await expectBadInput(['agf', 'modular', '--fit-final', '-3'], /--fit-final must be an integer/);
+    await expectBadInput(['agf', 'diagonal', '--fit-final', '10'], /--fit-final is for κ > 2 models/);
   });
 
   it('modular p = 7, H = 8, spectrum 1:4,2:2, α = 1e-2, seed 4 (a DivergenceError before): L-BFGS/Newton polishes that follow a valley past the flow are dropped, every fit stays within reach of the masked flow', () => {

@@ -219,6 +219,25 @@ describe('AGF (κ = 3)', () => {
   });
 });
 
+describe('AGF (κ = 3): fitFinal', () => {
+  it('the last fit (no dormant neuron left to grow) taken to the minimum reaches the closed-form last level 0, where the 2-unit transient alone stops at 3.6e-3 (p = 11, H = 12, α = 0.1)', () => {
+    const spectrum = parseSpectrum('1:10,3:5');
+    const pr = modularProblem({ p: 11, H: 12, alpha: 0.1, spectrum, initSeed: 1 });
+    const pred = predictModular(11, spectrum, 0.1);
+    const level = pred.order.at(-1)!.levelAfter; // closed form: every frequency removed
+    expect(level).toBeLessThan(1e-12);
+    const base = solveAgf(pr, MODULAR_GENERIC_AGF);
+    const fin = solveAgf(pr, { ...MODULAR_GENERIC_AGF, fitFinal: 2000 });
+    // same schedule up to the last jump; only the last fit differs
+    expect(fin.jumps.map((j) => [j.neuron, j.time])).toEqual(base.jumps.map((j) => [j.neuron, j.time]));
+    const lb = base.jumps.at(-1)!.lossAfter, lf = fin.jumps.at(-1)!.lossAfter;
+    console.log(`p = 11, H = 12, α = 0.1: last level, transient only ${lb.toExponential(3)}, with fitFinal 2000 ${lf.toExponential(3)} (closed form ${level.toExponential(1)}; L(0) = ${pred.initialLoss.toFixed(4)})`);
+    expect(lb).toBeGreaterThan(1e-4 * pred.initialLoss);
+    expect(lf - level).toBeLessThan(1e-6 * pred.initialLoss);
+    expect(() => solveAgf(pr, { ...MODULAR_GENERIC_AGF, fitFinal: -1 })).toThrow(/fitFinal must be an integer ≥ 0/);
+  });
+});
+
 describe('RKC flow where its step is unstable', () => {
   // p = 11, H = 9, α = 1e-2 at step 0.1: the state blows up near t = 10 (loss 1e37 while y[0] stays
   // finite, λ of L ~1e26). A gradient flow cannot do that — ∫‖∇L‖² dt ≤ L(0) bounds the path — so it

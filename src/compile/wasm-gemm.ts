@@ -205,9 +205,9 @@ export function linearGemmAvailable(sz: LinearSizes): boolean {
 
 /**
  * Time per multiply-add of the moment products relative to the per-sample JavaScript kernel, for
- * the moment form's size rule: measured ≈ 1/25 at c = d = h = 50 (the per-sample kernel 1.45 ms
- * for 0.5 M multiply-adds at n = 50, the products 50 µs for 0.56 M; CPU time, this machine); 1/8
- * keeps a margin for other shapes and machines.
+ * the moment form's size rule: measured ≈ 1/13 at c = d = h = 50, n = 50 (the products 48 µs for
+ * 0.56 M multiply-adds, the per-sample kernel 0.64 ms for 0.5 M; bench/kernels.ts, CPU time, this
+ * machine) and ≈ 1/4 at c = d = h = 10 (1.0 vs 4.3 µs); the rule decides the same with either.
  */
 export const GEMM_GAIN = 1 / 8;
 

@@ -93,6 +93,13 @@ export interface AgfOptions {
   fitRelax?: number;
   /** With fitRelax: at most this many Newton steps after L-BFGS in each fit (default 40; 0: none). */
   fitNewton?: number;
+  /**
+   * κ > 2: L-BFGS iterations for the last fit only — the one after which no dormant neuron is left
+   * or none has a positive utility (default 0: none). That plateau lasts for ever, so its fit is
+   * the flow's limit point; where each earlier fit is the short masked-flow transient (fitRelax with
+   * fitIter = fitNewton = 0), this takes the last one to the minimum.
+   */
+  fitFinal?: number;
   /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
   onProgress?: (at: JumpProgress) => void;
 }

@@ -64,6 +64,8 @@ export const agfCommand: Command = {
     'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
     'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine, polynomial models; 0 with --fit-relax: no L-BFGS). Not for relu models: their fit is the masked relu flow (kink events) then Newton in its pattern, run to a stationary point', default: '20000 (κ = 2), 1000 (κ > 2)' },
     'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants', default: 'off (L-BFGS only)' },
+    'fit-newton': { kind: 'int', help: 'with --fit-relax: at most N Newton steps after L-BFGS in each fit (0: none)', default: '40' },
+    'fit-final': { kind: 'int', help: 'κ > 2: L-BFGS iterations for the last fit only (no dormant neuron left, or none with positive utility: that plateau lasts for ever); e.g. --fit-relax 2 --fit-iter 0 --fit-newton 0 --fit-final 2000 on modular', default: '0 (none)' },
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -90,10 +92,16 @@ export const agfCommand: Command = {
     const fitIter = args.values.has('fit-iter') ? num(args, 'fit-iter', 1) : undefined;
     if (fitIter !== undefined && !(Number.isInteger(fitIter) && fitIter >= minIter && fitIter <= 1e6)) throw new GradflowError(`--fit-iter must be an integer in [${minIter}, 1000000] (got ${fitIter})`);
     if (fitIter !== undefined && flag(args, 'closed')) throw new GradflowError('--fit-iter is an option of the generic engine; drop --closed');
+    const fitNewton = args.values.has('fit-newton') ? num(args, 'fit-newton', 0) : undefined;
+    if (fitNewton !== undefined && !(Number.isInteger(fitNewton) && fitNewton >= 0 && fitNewton <= 1000)) throw new GradflowError(`--fit-newton must be an integer in [0, 1000] (got ${fitNewton})`);
+    if (fitNewton !== undefined && fitRelax === undefined) throw new GradflowError('--fit-newton is an option of the --fit-relax path: add --fit-relax T');
+    const fitFinal = args.values.has('fit-final') ? num(args, 'fit-final', 0) : undefined;
+    if (fitFinal !== undefined && !(Number.isInteger(fitFinal) && fitFinal >= 0 && fitFinal <= 1e6)) throw new GradflowError(`--fit-final must be an integer in [0, 1000000] (got ${fitFinal})`);
+    if (fitFinal !== undefined && !((p.derived.kappa ?? 0) > 2)) throw new GradflowError(`--fit-final is for κ > 2 models (${p.model.spec.name} ${p.derived.kappa === null ? 'is not homogeneous' : `has κ = ${p.derived.kappa}`})`);
     // relu (non-polynomial) models: the fit has no L-BFGS budget or RKC transient to set
     if (!p.derived.polynomial) for (const o of ['fit-iter', 'fit-relax']) if (args.values.has(o)) throw new GradflowError(`--${o} is not an option for ${p.model.spec.name}: its cost minimisation is the masked relu flow then Newton in its pattern, run to a stationary point`);
     const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, onProgress: progress });
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitNewton, fitFinal, onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (limit) {

@@ -319,7 +319,12 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
   return {
     model: p.model.spec.name,
     method: `agf-${algo.kind}`,
-    conventions: { ...p.conventions, time: stepConvention(algo).replace('rescaledTime = time / log(1/alpha)', `rescaledTime = time / T_κ(alpha), T_κ = (alpha^(2−κ) − 1)/(κ − 2), κ = ${kappa}`) },
+    conventions: {
+      ...p.conventions,
+      time: stepConvention(algo)
+        .replace("the first step at which the arriving neuron's dormant dynamics reach ‖θ‖ ≥ 1", `the first step at which the arriving neuron's dormant dynamics reach ‖θ‖ ≥ ${entry.toPrecision(3)}, where it joins the fit (each fit in the algorithm's own steps, counted)`)
+        .replace('rescaledTime = time / log(1/alpha)', `rescaledTime = time / T_κ(alpha), T_κ = (alpha^(2−κ) − 1)/(κ − 2), κ = ${kappa}`),
+    },
     initialLoss,
     jumps,
     extra: {

@@ -13,7 +13,7 @@ import { integrate } from '../ode/index.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { scaledNorm, withWarning, type AgfOptions } from '../agf.ts';
 import { rescalingSymmetries } from './rescaling.ts';
-import { activeSet, bestSize, dataScale, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
+import { activeSet, bestSize, dataScale, fitActive, fitWithCollapses, unconvergedFitWarning, type CostOptions } from './cost.ts';
 import { formatNumber } from '../../report/table.ts';
 
 const CHUNK_STEPS = 400;
@@ -72,11 +72,26 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   let odeSteps = 0, costEvaluations = 0;
   const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   if (initialLoss === 0) status = 'zero-loss';
+  if (opts.fitFinal !== undefined && !(Number.isInteger(opts.fitFinal) && opts.fitFinal >= 0)) throw new GradflowError(`fitFinal must be an integer ≥ 0 (got ${opts.fitFinal})`);
+  let finalFit: { iterations: number; gradNorm: number; evaluations: number } | null = null;
+  /** fitFinal: the last plateau's fit taken on to the minimum by L-BFGS (the collapse rule is not re-run). */
+  const fitLast = (): void => {
+    const iterations = opts.fitFinal ?? 0;
+    if (!iterations || !jumps.length) return;
+    const last = jumps.at(-1)!;
+    const fin = fitActive(p, theta, activeMask, { ...cost, maxIter: iterations, maskedFlow: { relax: 0, syms: rescalingSymmetries(p), newtonIter: 0, newtonMaxParams: NEWTON_MAX_PARAMS } });
+    costEvaluations += fin.evaluations;
+    finalFit = { iterations, gradNorm: fin.gradNorm, evaluations: fin.evaluations };
+    fitGradNorms[fitGradNorms.length - 1] = fin.gradNorm;
+    last.lossAfter = updateResidual();
+    states[states.length - 1] = Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0));
+    if (last.lossAfter <= lossTol * initialLoss) status = 'zero-loss';
+  };
 
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     const dormant: number[] = [];
     for (let i = 0; i < H; i++) if (usable[i] && !activeMask[i]) dormant.push(i);
-    if (!dormant.length) { status = 'no-positive-utility'; break; }
+    if (!dormant.length) { status = 'no-positive-utility'; fitLast(); break; }
     const m = dormant.length;
     const dmask = new Uint8Array(H);
     for (const i of dormant) dmask[i] = 1;
@@ -153,7 +168,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       for (let a = 0; a < P; a++) dir[i][a] = d[a] * inv;
       z[i] = y[m * P + k];
     });
-    if (hit < 0) { status = 'no-positive-utility'; break; }
+    if (hit < 0) { status = 'no-positive-utility'; fitLast(); break; }
     u += y[m * P + m];
     const iNew = dormant[hit];
     z[iNew] = 0;
@@ -186,7 +201,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     states.push(Float64Array.from(theta, (v, q) => (activeMask[Math.floor(q / P)] ? v : 0)));
     if (lossAfter <= lossTol * initialLoss) status = 'zero-loss';
   }
-  if (status === 'max-jumps' && jumps.length < maxJumps) status = 'no-positive-utility';
+  if (status === 'max-jumps' && jumps.length < maxJumps) { status = 'no-positive-utility'; fitLast(); }
   return {
     model: p.model.spec.name,
     method: 'agf',
@@ -201,10 +216,11 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
-      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}`,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}${opts.fitFinal ? `; the last fit then ≤ ${opts.fitFinal} L-BFGS iterations` : ''}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
-      ...withWarning([transientOnly ? transientFitNote(fitGradNorms, cost, opts.fitRelax!) : unconvergedFitWarning(fitGradNorms, cost), rejectedNote(rejected)].filter((w) => w).join('; ') || undefined),
+      ...withWarning([transientOnly ? transientFitNote(fitGradNorms, cost, opts.fitRelax!, finalFit) : unconvergedFitWarning(fitGradNorms, cost), rejectedNote(rejected)].filter((w) => w).join('; ') || undefined),
+      ...(finalFit ? { finalFit } : {}),
       ...(rejected.length ? { rejectedPolish: rejected.map((k) => k + 1) } : {}),
       fitGradNorms,
       activeSets,
@@ -223,10 +239,15 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
 }
 
 /** The fits-are-transients note: what each fit is, and how far from a critical point they ended. */
-function transientFitNote(fitGradNorms: number[], o: CostOptions, relax: number): string | undefined {
-  const off = fitGradNorms.filter((g) => g > 100 * o.gtol);
-  if (!off.length) return undefined;
-  return `each fit is the masked flow for ${relax} flow-time units only (no L-BFGS or Newton after it); ${off.length} of ${fitGradNorms.length} ended away from a critical point (‖∇L‖ up to ${formatNumber(Math.max(...off), 3)}; tolerance ${formatNumber(o.gtol, 3)}), so those plateau levels are the masked flow's after ${relax} time units, not a minimum's (agf --fit-relax ${relax} adds L-BFGS and Newton)`;
+function transientFitNote(fitGradNorms: number[], o: CostOptions, relax: number, last: { iterations: number; gradNorm: number } | null): string | undefined {
+  const earlier = last ? fitGradNorms.slice(0, -1) : fitGradNorms;
+  const off = earlier.filter((g) => g > 100 * o.gtol);
+  const lastOff = last !== null && last.gradNorm > 100 * o.gtol;
+  if (!off.length && !lastOff) return undefined;
+  const parts: string[] = [];
+  if (off.length) parts.push(`each fit is the masked flow for ${relax} flow-time units only (no L-BFGS or Newton after it); ${off.length} of ${earlier.length} ended away from a critical point (‖∇L‖ up to ${formatNumber(Math.max(...off), 3)}; tolerance ${formatNumber(o.gtol, 3)}), so those plateau levels are the masked flow's after ${relax} time units, not a minimum's (agf --fit-relax ${relax} adds L-BFGS and Newton)`);
+  if (last && lastOff) parts.push(`the last fit stopped after ${last.iterations} L-BFGS iterations at ‖∇L‖ = ${formatNumber(last.gradNorm, 3)} (tolerance ${formatNumber(o.gtol, 3)})`);
+  return parts.join('; ');
 }
 
 function rejectedNote(rejected: number[]): string | undefined {
