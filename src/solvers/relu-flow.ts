@@ -363,11 +363,13 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
   let status = 'done';
   const viol: number[] = [];
   const yTmp = new Float64Array(D);
+  let stalled = 0; // consecutive pattern switches with no advance in time
   outer: while (t < tEnd) {
     segments++;
     const f0 = new Float64Array(D);
     rhs(t, y, f0);
     const stepper = dopri5Stepper(rhs, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t });
+    const t0seg = t + 1e-12 * Math.max(1, Math.abs(t));
     let restart: { t: number; y: Float64Array } | null = null;
     while (!restart) {
       if (steps >= maxSteps) throw new GradflowError(`flow (relu events): exceeded maxSteps = ${maxSteps} at t = ${t} of [0, ${tEnd}]; raise maxSteps or loosen rtol`);
@@ -439,6 +441,9 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
     }
     rejected += stepper.rejected;
     if (restart) {
+      // a switch that re-flags at once, without end, would spin here without taking a step
+      stalled = restart.t <= t0seg ? stalled + 1 : 0;
+      if (stalled > 2000) throw new GradflowError(`flow (relu events): the activation pattern keeps switching at t = ${t} without the flow advancing (${stalled} switches); a kink the event logic cannot settle`);
       for (const id of [...viol]) {
         if (sys.pinned.includes(id)) {
           const mi = sys.maskIndex(id);
