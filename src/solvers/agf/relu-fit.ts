@@ -91,6 +91,7 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
   // plateau-1 saddle moves by 1.2e-8 rad).
   let tol = 1e4 * o.flowTol;
   let slice = 1e-3 * o.tMax;
+  let collapsedLast = false;
   for (let attempt = 0; attempt < 40 + H && flowTime < o.tMax; attempt++) {
     const start = theta.slice();
     for (let i = 0; i < H; i++) if (!mask[i]) start.fill(0, i * P, (i + 1) * P);
@@ -102,6 +103,7 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
     fevals += Number(flow.stats.fevals ?? 0);
     theta.set(end);
     pinned = flow.pinnedAtEnd;
+    collapsedLast = flow.status === 'event';
     if (flow.status === 'event') {
       const i = Number(flow.events[flow.events.length - 1].name.split(' ')[1]);
       collapsed.push({ neuron: i, theta: end.slice(i * P, (i + 1) * P) });
@@ -128,6 +130,17 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
     }
     if (reached) tol *= tol > o.flowTol ? 1e-1 : 1e-2;
     else slice *= 2;
+  }
+  if (!newtonAccepted && !collapsedLast) {
+    // the budget is spent without a hand-over that passed the basin tests: Newton in the pattern
+    // the flow ended in, kept on its field alone (the rule before the early hand-over)
+    const before = theta.slice();
+    if (polishInPattern(p, theta, mask, pinned, o.gtol)) {
+      for (let i = 0; i < H; i++) if (mask[i]) rebalanceRelu(p, theta, i, o.conserved[i]);
+      const f1 = reluFieldAt(p, theta, pinned);
+      if (f1.norm <= 100 * o.gtol) newtonAccepted = true;
+      else if (!(f1.norm < reluFieldAt(p, before, pinned).norm)) theta.set(before);
+    } else theta.set(before);
   }
   // dead units: every sample strictly off (zero output and gradient whatever the residual)
   const dead: number[] = [];
