@@ -4,7 +4,7 @@
 // a number in its last digits; this catches it before a reader does.
 //
 // usage: node scripts/readme-check.mjs [--timeout S] [--only SUBSTRING] [--verbose] [--fix]
-// Blocks recognised (```text fences):
+// Blocks recognised (```text fences, and bare ``` fences holding "$ gradflow" lines):
 //   - blocks whose lines start with "$ gradflow …": each command's output is the lines up to the
 //     next "$ " line (stdout and stderr together, as a terminal shows them);
 //   - blocks introduced by a paragraph naming one command in backticks (`gradflow …`) within the
@@ -45,10 +45,16 @@ const excerptWords = /last lines|first lines|excerpt|lines cut|abridged|\bcut\b|
 const unstable = /\bETA \d|\d s wall|\d ms\b/;
 
 for (let i = 0; i < lines.length; i++) {
-  if (lines[i].trim() !== '```text') continue;
+  if (!lines[i].trim().startsWith('```')) continue;
+  const lang = lines[i].trim().slice(3);
   let end = i + 1;
   while (end < lines.length && lines[end].trim() !== '```') end++;
   const body = lines.slice(i + 1, end);
+  // ```text fences, and bare ``` fences of "$ gradflow" transcripts; other languages (bash, json) are not output
+  if (lang !== 'text' && !(lang === '' && body.some((l) => l.startsWith('$ gradflow')))) {
+    i = end;
+    continue;
+  }
   // the introduction: the prose since the previous fence, at most ten lines
   let introFrom = i - 1;
   while (introFrom > 0 && i - introFrom < 10 && !lines[introFrom - 1].startsWith('```')) introFrom--;

@@ -47,7 +47,7 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
 }
 
 const ALGORITHM_OPTIONS = {
-  for: { kind: 'string' as const, help: 'the algorithm whose jumps are predicted: flow (gradient flow, the default), gd, momentum (heavy ball) or nesterov (κ = 2 polynomial models; times in steps)', default: 'flow' },
+  for: { kind: 'string' as const, help: 'the algorithm whose jumps are predicted: flow (gradient flow, the default), gd, momentum (heavy ball) or nesterov (polynomial models — κ = 2 with exact per-step growth factors, κ > 2 such as modular by iterating the algorithm on the dormant neurons; not relu models; times in steps)', default: 'flow' },
   lr: { kind: 'number' as const, help: '--for gd|momentum: the learning rate η (default 0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end)' },
   momentum: { kind: 'number' as const, help: '--for momentum|nesterov: the coefficient m in (0, 1) (heavy ball v ← m·v − η∇L, θ ← θ + v; Nesterov θ ← θ + m·v − η∇L)' },
   simulate: { kind: 'flag' as const, help: '--for gd|momentum: also run the algorithm (solvers/descent.ts) and compare its jump steps with the prediction and with the gradient-flow AGF mapped to steps' },
