@@ -133,6 +133,8 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
       let stationary = false;
       const sol = integrate('dop853', rhs, tau, y, tau + 1e12, {
         rtol,
+        // no continuous extension unless an event asks for it: dop853 forms it with 3 more evaluations per step
+        dense: false,
         atol: rtol * 1e-3,
         events: [{ name: 'activation', g: (_t, yy) => { let mn = Infinity; for (let k = 0; k < m; k++) mn = Math.min(mn, yy[m * P + k]); return mn; }, direction: -1, terminal: true }],
         stopWhen: (_t, yy, dy) => {
