@@ -290,6 +290,27 @@ describe('predicted jump steps vs simulated descent (rescaled error ∝ 1/log(1/
   });
 });
 
+describe('two-layer linear network, heavy ball m = 0.5 and 0.99 (rescaled error ∝ 1/log(1/α))', () => {
+  // m = 0.5 at η = 0.001/λ̂ converges too (D = −1.10 −0.43 −2.96 | −1.10 −0.48 −2.97 | −1.10 −0.50 −2.97) but simulates 2.6e5 steps (~50 s a α): measured, not run here
+  it('m = 0.5 at η = 0.01, 0.1, 0.5 / λ̂: offsets converge and the rescaled error halves from α = 1e-8 to 1e-16; the flow mapping kη/(1 − m) keeps an η-dependent offset (at η = 0.5/λ̂ its error at α = 1e-16 is > 4× the discrete AGF\'s)', () => {
+    for (const cEta of [0.01, 0.1, 0.5]) {
+      const o = offsets(lin, (_p, lamHat) => ({ kind: 'momentum', lr: cEta / lamHat, momentum: 0.5 }), ALPHAS);
+      expectConverging(o.D);
+      o.err[2].forEach((e, j) => expect(Math.abs(e)).toBeLessThanOrEqual(0.5 * Math.abs(o.err[1][j]) * 1.2 + 0.01));
+      console.log(`linear momentum m = 0.5, η = ${cEta}/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+      if (cEta === 0.5) expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(4 * Math.max(...o.err[2].map(Math.abs)));
+    }
+  });
+
+  it('m = 0.99 at η = 0.001/λ̂: offsets converge and the rescaled error halves from α = 1e-8 to 1e-16; the flow mapping is off by > 10× (the buffer needs ~1/(1 − m) steps to build up)', () => {
+    const o = offsets(lin, (_p, lamHat) => ({ kind: 'momentum', lr: 0.001 / lamHat, momentum: 0.99 }), ALPHAS);
+    expectConverging(o.D);
+    o.err[2].forEach((e, j) => expect(Math.abs(e)).toBeLessThanOrEqual(0.5 * Math.abs(o.err[1][j]) * 1.2 + 0.01));
+    console.log(`linear momentum m = 0.99, η = 0.001/λ̂: offsets ${o.D.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; flow mapping ${o.Dflow.map((r) => r.map((x) => x.toFixed(2)).join(' ')).join(' | ')}; ${o.steps} steps`);
+    expect(Math.max(...o.errFlow[2].map(Math.abs))).toBeGreaterThan(10 * Math.max(...o.err[2].map(Math.abs)));
+  });
+});
+
 describe('momentum with complex roots: the fit run in the algorithm\'s steps (agf/discrete.ts fitTransient)', () => {
   const ex2 = (alpha: number): Problem => createProblem(diagonal, { data: example2d(), alpha });
   /** The same rows with the instantaneous fit (fitTransient: false), against the same simulated run. */
