@@ -177,3 +177,21 @@ export function discreteTable(c: DiscreteComparison, notes: string[]): Table {
     ],
   };
 }
+
+/**
+ * One note line for a heavy-ball / Nesterov comparison: the simulated run's steps of ‖θ‖ ≥ 1 (the
+ * criterion the κ = 2 engine stamps its jumps with), which the buffer's ringing does not disturb.
+ * null for gd, κ > 2, without a simulation, or for interchangeable groups too large to take an eigendecomposition per
+ * recorded step.
+ */
+export function arrivalNote(p: Problem, c: DiscreteComparison): string | null {
+  // κ = 2 only: the κ > 2 engine stamps its jumps at ‖θ‖ = 0.03^{1/κ} (sphere-discrete.ts), not at 1
+  if (!hasMomentum(c.algorithm) || !c.trajectory || !c.rows.length || p.derived.kappa !== 2) return null;
+  const inter = c.predicted.extra?.interchangeable === true;
+  if (inter && p.layout.H > 16) return null;
+  const a = normArrivals(p, c.trajectory, c.rows.length, 1, inter, c.flowTimePerStep);
+  const ring = Math.ceil(1 / (1 - Math.sqrt(c.algorithm.momentum)));
+  const list = a.map((x) => (x.step === null ? '—' : `${x.step}${x.neuron === null ? '' : ` (neuron ${x.neuron})`}`)).join(', ');
+  return `sim ${inter ? 'σ_k of the neuron matrix' : '‖θ_i‖'} ≥ 1 (AGF's activation criterion read off the simulated run; unlike the loss midpoint it holds where the buffer's ringing, ~1/(1 − √m) = ${ring} steps, outlasts a plateau): steps ${list}${a.some((x) => x.step === null) ? ' (—: never reached, e.g. a neuron that fits below norm 1)' : ''}`;
+}
+

@@ -13,7 +13,7 @@ import { diagonalData } from '../../solvers/diagonal-data.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { scheduleTable } from '../../report/schedule-report.ts';
 import { algorithmLabel, checkAlgorithm, stabilityNote, checkDiscreteModel, type AgfAlgorithm } from '../../solvers/agf/discrete.ts';
-import { compareDiscrete, discreteTable } from '../../analysis/discrete-compare.ts';
+import { arrivalNote, compareDiscrete, discreteTable } from '../../analysis/discrete-compare.ts';
 import { comparisonJson } from '../../analysis/compare.ts';
 import { machineConventions } from '../../report/json.ts';
 import { defaultStep } from '../../analysis/runs.ts';
@@ -159,6 +159,8 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   if (c.predicted.extra?.status) notes.push(`prediction stopped: ${String(c.predicted.extra.status)}${c.predicted.extra?.stopReason ? ` (${String(c.predicted.extra.stopReason)})` : ''}`);
   const sn = stabilityNote(c.predicted.extra);
   if (sn) notes.push(sn);
+  const an = arrivalNote(p, c);
+  if (an) notes.push(an);
   const table = discreteTable(c, notes);
   const kappa = p.derived.kappa;
   const conventions = machineConventions(p.conventions, kappa, { time: `flow-time equivalents t = k·η_eff (η_eff = ${c.flowTimePerStep}); jump.step is the step; rescaledTime = time / timeScale` });
