@@ -30,6 +30,11 @@ export function checkAlpha(p: Problem): void {
 function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedule, notes: string[], steps = false): void {
   const unit = timeUnit(p.derived.kappa, p.alpha);
   const table = scheduleTable(s, unit, notes);
+  if (s.conventions.alpha === 0) {
+    // the α → 0 limit has no flow time (it diverges like log(1/α)): rescaled time is the only time axis
+    table.columns = table.columns.filter((c) => c.key !== 'time');
+    table.notes![0] = `time: rescaled time ${unit.label} in the alpha → 0 limit (flow time diverges as alpha → 0; the JSON's "time" is rescaled time × ${unit.formula} at alpha = ${p.alpha})`;
+  }
   if (steps) {
     // a discrete algorithm: the step is the prediction, time its flow-time equivalent
     table.columns.splice(1, 0, { key: 'step', header: 'step' });
@@ -104,10 +109,6 @@ export const agfCommand: Command = {
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitNewton, fitFinal, onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
-    if (limit) {
-      const unit = timeUnit(p.derived.kappa, p.alpha);
-      notes.push(`alpha → 0: times are rescaled ${unit.label}; the flow-time column is rescaled time × ${unit.formula.replace(/alpha/g, String(p.alpha))} = ${unit.scale.toPrecision(6)}`);
-    }
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)}${s.extra.status === 'max-jumps' ? '; raise it with --max-jumps' : ''})` : ''}`);
     emitSchedule(args, io, p, s, notes);
