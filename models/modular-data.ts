@@ -12,9 +12,8 @@
  * - Sample j = a·p + b holds the pair (a, b): input row [roll(x, a), roll(x, b)] (2p values),
  *   target roll(x, (a + b) mod p) (p values). All p² pairs, full batch.
  */
-import type { Dataset } from '../src/data.ts';
+import { checkDatasetSize, type Dataset } from '../src/data.ts';
 import { GradflowError } from '../src/util/errors.ts';
-import { CAPS, checkCap } from '../src/util/limits.ts';
 import type { Rng } from '../src/util/rng.ts';
 
 export interface SpectrumEntry {
@@ -135,8 +134,7 @@ export function modularDataset(x: Float64Array, source: string): Dataset {
   const p = x.length;
   const n = p * p;
   // all p² pairs with 2p inputs and p outputs each: check the caps before allocating 3p³ values (p = 1000 is 24 GB)
-  checkCap(CAPS.samples, n, `data: modular addition mod ${p}: samples (p²)`);
-  checkCap(CAPS.dataEntries, n * 3 * p, `data: modular addition mod ${p}: entries n·(d + c) = 3p³`);
+  checkDatasetSize(n, 2 * p, p, `modular addition mod ${p}`);
   const rolls = Array.from({ length: p }, (_, s) => roll(x, s));
   const X = new Float64Array(n * 2 * p);
   const Y = new Float64Array(n * p);

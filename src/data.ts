@@ -18,9 +18,18 @@ export interface Dataset {
   source: string;
 }
 
-export function makeDataset(X: Float64Array, Y: Float64Array, n: number, dIn: number, c: number, source: string): Dataset {
+/**
+ * The sample and entry caps for a dataset of n samples, dIn inputs and c outputs. Generators call it
+ * before they allocate (a modular dataset is 3p³ values), and makeDataset calls it again for data that
+ * arrives already allocated (files, user arrays).
+ */
+export function checkDatasetSize(n: number, dIn: number, c: number, source: string): void {
   checkCap(CAPS.samples, n, `data: ${source} samples`);
   checkCap(CAPS.dataEntries, n * (dIn + c), `data: ${source} entries`);
+}
+
+export function makeDataset(X: Float64Array, Y: Float64Array, n: number, dIn: number, c: number, source: string): Dataset {
+  checkDatasetSize(n, dIn, c, source);
   if (X.length !== n * dIn) throw new GradflowError(`data: X has ${X.length} entries, expected n·d = ${n}·${dIn}`);
   if (Y.length !== n * c) throw new GradflowError(`data: y has ${Y.length} entries, expected n·c = ${n}·${c}`);
   checkFinite(X, 'X', dIn);

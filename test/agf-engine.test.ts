@@ -392,6 +392,14 @@ describe('CLI', () => {
       expect(j.neuron).toBe(jq[k].neuron);
       expect(Math.abs(j.rescaledTime - jq[k].rescaledTime)).toBeLessThanOrEqual(1e-10 * jq[k].rescaledTime);
     });
+    // the text table of the limit has no flow-time column (flow time diverges as α → 0): its first
+    // time column is pf's rescaled time
+    const text = await run('agf', 'diagonal', '--alpha', '0');
+    const header = text.out.split('\n')[1].trim().split(/\s+/);
+    expect(header.slice(0, 2)).toEqual(['k', 't/log(1/α)']);
+    const row1 = text.out.split('\n')[3].trim().split(/\s+/);
+    expect(Math.abs(Number(row1[1]) - jq[0].rescaledTime)).toBeLessThanOrEqual(1e-5 * jq[0].rescaledTime);
+    expect(text.out).toMatch(/time: rescaled time t\/log\(1\/α\) in the alpha → 0 limit/);
   });
 });
 

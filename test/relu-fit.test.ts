@@ -13,6 +13,8 @@ import { solveAgf } from '../src/solvers/agf.ts';
 import { solveReluFlow } from '../src/solvers/relu-flow.ts';
 import { collapsedDormantState } from '../src/solvers/cones.ts';
 import { expectBadInput } from './helpers/cli.ts';
+import { rescalingSymmetries } from '../src/solvers/agf/rescaling.ts';
+import type { ModelDefinition, ModelSpec } from '../src/spec.ts';
 
 /** The true flow's loss after tEnd flow-time units (no dense output: long runs). */
 function flowLoss(alpha: number, seed: number, tEnd: number): number {
@@ -169,4 +171,41 @@ describe('every relu fit ends at a stationary point (default cluster data, α = 
     expect(last).toBeLessThanOrEqual(L);
     expect((L - last) / L).toBeLessThan(3e-4);
   }, 120_000);
+});
+
+describe('the fit\'s rescaling orbits come from the kernels, not from a parameter named `a`', () => {
+  // the same network with its output weight named u: rescaling.ts finds the one symmetry
+  // (u, w, b) → (e^s u, e^{−s} w, e^{−s} b) from the compiled kernels, so the fit's basin test and its
+  // rebalancing act as for `a` (before, a spec without an `a` slot silently had neither)
+  const renamed = (bias: boolean): ModelDefinition => {
+    const base = relu.variant!({ bias: bias ? 1 : 0 });
+    const spec = base.spec;
+    const params: ModelSpec['params'] = { u: spec.params.a, w: spec.params.w, ...(bias ? { b: spec.params.b } : {}) };
+    const init = { ...spec.init! } as Record<string, unknown>;
+    init.u = init.a;
+    delete init.a;
+    return { ...base, variant: undefined, spec: { ...spec, params, template: spec.template.replace(/^a \*/, 'u *'), init: init as ModelSpec['init'] } };
+  };
+  for (const [label, bias, alpha, seed, options] of [
+    ['default cluster data, seed 2, α = 1e-8', true, 1e-8, 2, {}],
+    ['K = 4, seed 1, α = 1e-8', true, 1e-8, 1, { K: 4 }],
+    ['teacher–student, no bias, α = 1e-4', false, 1e-4, 0, { data: 1 }],
+  ] as [string, boolean, number, number, Record<string, number>][]) {
+    it(`${label}: the one symmetry vector ∝ (1, −1, −1) (no bias: (1, −1)), and AGF equal to the \`a\`-named spec's, levels and final state to 1e-12`, () => {
+      const pa = createProblem(relu, { alpha, seed, options: { ...options, bias: bias ? 1 : 0 } });
+      const pu = createProblem(renamed(bias), { alpha, seed, options: { ...options, bias: bias ? 1 : 0 } });
+      expect(Array.from(pu.theta0)).toEqual(Array.from(pa.theta0));
+      const syms = rescalingSymmetries(pu);
+      expect(syms.length).toBe(1);
+      const want = (bias ? [1, -1, -1] : [1, -1]).map((v) => v / Math.sqrt(bias ? 3 : 2));
+      const sg = Math.sign(syms[0][0]);
+      syms[0].forEach((v, g) => expect(Math.abs(sg * v - want[g])).toBeLessThan(1e-6));
+      const a = solveAgf(pa), u = solveAgf(pu);
+      expect(u.jumps.length).toBe(a.jumps.length);
+      a.jumps.forEach((j, k) => expect(Math.abs(u.jumps[k].lossAfter - j.lossAfter)).toBeLessThanOrEqual(1e-12 * Math.max(j.lossAfter, 1e-300) + 1e-30));
+      const ta = a.extra!.finalTheta as number[], tu = u.extra!.finalTheta as number[];
+      const scale = Math.max(...ta.map(Math.abs));
+      ta.forEach((v, q) => expect(Math.abs(tu[q] - v)).toBeLessThanOrEqual(1e-12 * scale));
+    }, 120_000);
+  }
 });

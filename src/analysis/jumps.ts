@@ -20,7 +20,8 @@
  * 2. Which neuron. At the jump time the arriving neuron is the one whose squared norm ‖θ_i‖²
  *    grows fastest (central difference), among neurons not active at that time: it is
  *    mid-way from α-scale to its O(1) plateau size, while dormant neurons are still tiny and
- *    active ones only refit.
+ *    active ones only refit. (Option arrival: 'growth' — the largest growth of ‖θ_i‖² since the
+ *    previous jump — for heavy-ball runs, whose arriving neuron rings.)
  * 3. Deactivation. Neuron i is active from its jump until ‖θ_i‖ falls below
  *    ρ_c,i = max(sqrt(‖θ_i(0)‖), 1e-3), the geometric mean of its α-scale start and the O(1)
  *    scale floored above integrator drift (the AGF solver's collapse level); that downward crossing is attached to the last jump
@@ -41,6 +42,14 @@ export interface DetectOptions {
   levels?: Float64Array;
   /** Method name for the result (default: the trajectory's, 'flow:dopri5' → 'flow'). */
   method?: string;
+  /**
+   * How rule 2 picks the arriving neuron: 'rate' (default) the fastest-growing ‖θ_i‖² at the jump
+   * time; 'growth' the largest growth of ‖θ_i‖² since the previous jump (since the start for the
+   * first). Heavy-ball runs need 'growth': the arriving neuron rings (its ‖θ_i‖² swings down as
+   * well as up for ~1/(1 − √m) steps), so at the jump time its instantaneous rate can be below a
+   * dormant neuron's tiny one, while its growth since the last jump (α-scale to O(1)) is not.
+   */
+  arrival?: 'rate' | 'growth';
 }
 
 function neuronNorm(state: Float64Array, i: number, P: number): number {
@@ -165,7 +174,12 @@ export function detectJumps(p: Problem, tr: Trajectory, opts: DetectOptions = {}
     const t = times[q];
     for (const d of downs) if (d.t <= t && active[d.neuron]) active[d.neuron] = 0;
     const h = Math.max(1e-6 * span, tr.dense ? 1e-3 : 0.5 * (tr.t[Math.min(nT - 1, 1)] - tr.t[0]));
-    const sa = stateAt(t - h), sb = stateAt(t + h), s = stateAt(t);
+    const s = stateAt(t);
+    const growth = opts.arrival === 'growth';
+    // growth: from the last earlier jump (jumps at the same time share one stretch of growth)
+    let from = tr.t[0];
+    for (let r = q - 1; r >= 0; r--) if (times[r] < t) { from = times[r]; break; }
+    const sa = growth ? stateAt(from) : stateAt(t - h), sb = growth ? s : stateAt(t + h);
     let best = -1, bestRate = -Infinity;
     for (let i = 0; i < H; i++) {
       if (active[i]) continue;

@@ -14,9 +14,9 @@ import { ACC, Emitter, NeuronLoops, UNROLL, atIndex, hoistSet, type GenContext }
 import { buildLoss, targetMultiple, type LossChoice, type LossForm } from '../symbolic/losses.ts';
 import { GradflowError } from '../util/errors.ts';
 import { type Layout, makeLayout } from './layout.ts';
-import { MomentSwitch } from './moments.ts';
-import { RowTableCache, type RowTables } from './row-tables.ts';
-import { DataPassCache, WASM_GAIN, wasmAvailable } from './wasm-gemv.ts';
+import { MomentSwitch, type DataMoments } from './moments.ts';
+import { RowTableCache, fingerprintX, type RowTables } from './row-tables.ts';
+import { DataPassCache, WASM_GAIN, wasmAvailable, type DataPass } from './wasm-gemv.ts';
 import { BLOCKED_GAIN, SB, blockBody, type BlockedBody } from './sample-blocks.ts';
 import { GEMM_GAIN, linearGemm, linearGemmAvailable, type LinearGemm, type LinearSizes } from './wasm-gemm.ts';
 import type { Expr, Sym } from '../symbolic/expr.ts';
@@ -69,6 +69,34 @@ export interface Kernels {
    * passed (a buffer refilled in place is noticed by a fingerprint and derived again).
    */
   formFor(X: Float64Array, Y: Float64Array, n: number, mask?: Mask): 'moments' | 'wasm' | 'rows' | 'samples' | 'masked';
+  /**
+   * lossGrad, velocity and loss on one data set held fixed: what the calls derive from X and Y (the
+   * moments, the WebAssembly data pass, the row tables) is found once, on first need, instead of
+   * being looked up and the data fingerprinted on every call. The same path and the same bits as
+   * the unbound calls on the same arguments. The caller promises that X and Y do not change while
+   * the bound kernels are used (the solvers' data are the Problem's immutable arrays). Binding the
+   * arrays last bound again returns the same object (cheap: solvers bind at every entry), unless
+   * they were refilled in place since.
+   */
+  bind(X: Float64Array, Y: Float64Array, n: number): BoundKernels;
+}
+
+/** Kernels on a fixed data set (Kernels.bind). */
+export interface BoundKernels {
+  lossGrad(th: Float64Array, grad: Float64Array, mask?: Mask): number;
+  /** out = −∇_θ L (Kernels.velocity). */
+  velocity(th: Float64Array, out: Float64Array): void;
+  loss(th: Float64Array, mask?: Mask): number;
+}
+
+/**
+ * The forms a bound data set uses, each derived once on first need from the same caches the
+ * unbound calls use (undefined: not asked yet; null: does not apply).
+ */
+interface FixedForms {
+  moments: DataMoments | null | undefined;
+  pass: DataPass | null | undefined;
+  rows: RowTables | null | undefined;
 }
 
 interface Block {
@@ -586,18 +614,33 @@ ${be.lines.join('\n')}
     for (let i = 0; i < H; i++) if (mask[i] !== 0) k++;
     return k;
   };
-  const passFor = (X: Float64Array, Y: Float64Array, n: number, mask: Mask): ReturnType<DataPassCache['use']> => {
+  const passFor = (X: Float64Array, Y: Float64Array, n: number, mask: Mask, F: FixedForms | null): DataPass | null => {
     if (!passes) return null;
     if (mask && activeCount(mask) * P * WASM_GAIN < dIn) return null;
-    return passes.use(X, Y, n);
+    if (!F) return passes.use(X, Y, n);
+    if (F.pass === undefined) F.pass = passes.use(X, Y, n);
+    return F.pass;
   };
-  const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, maskIn: Mask = null): number => {
+  // the moments / row tables of this call's data: looked up in the caches (fingerprinting X and Y),
+  // or those of a bound data set, found once
+  const momentsFor = (X: Float64Array, Y: Float64Array, n: number, F: FixedForms | null): DataMoments | null => {
+    if (!switcher) return null;
+    if (!F) return switcher.use(X, Y, n);
+    if (F.moments === undefined) F.moments = switcher.use(X, Y, n);
+    return F.moments;
+  };
+  const rowsFor = (X: Float64Array, n: number, F: FixedForms | null): RowTables | null => {
+    if (!F) return rowCache.use(X, n);
+    if (F.rows === undefined) F.rows = rowCache.use(X, n);
+    return F.rows;
+  };
+  const loss = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, maskIn: Mask, F: FixedForms | null): number => {
     const mask = effectiveMask(maskIn);
     // masked calls never use the moments (momentLoss says why), an all-active mask included
-    const mo = maskIn ? null : switcher?.use(X, Y, n);
+    const mo = maskIn ? null : momentsFor(X, Y, n, F);
     if (mo && useGemm) return (gemm ??= linearGemm(gemmSizes!)!).lossGrad(th, (gemmScratch ??= new Float64Array(H * P)), mo);
     if (mo) return momentBeta ? momentLoss(th, mo) : momentLossVector(th, mo);
-    const dp = passFor(X, Y, n, mask);
+    const dp = passFor(X, Y, n, mask, F);
     if (dp) {
       momentBeta!(th, dp.beta, mask);
       return 0.5 * dp.run();
@@ -616,9 +659,9 @@ ${be.lines.join('\n')}
    * ∇L into grad (neg false) or −∇L, the gradient flow's velocity (neg true; the same bits with
    * the sign flipped: IEEE negation is exact, and the paths linear in their last row negate that row).
    */
-  const gradient = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, maskIn: Mask, neg: boolean): number => {
+  const gradient = (th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, maskIn: Mask, neg: boolean, F: FixedForms | null): number => {
     const mask = effectiveMask(maskIn);
-    const mo = maskIn ? null : switcher?.use(X, Y, n);
+    const mo = maskIn ? null : momentsFor(X, Y, n, F);
     if (mo && momentBeta) {
       const L = momentLoss(th, mo);
       if (neg) for (let a = 0; a < dIn; a++) gRow[a] = -gRow[a];
@@ -634,7 +677,7 @@ ${be.lines.join('\n')}
       for (let q = 0; q < grad.length; q++) grad[q] *= sc;
       return L;
     }
-    const dp = passFor(X, Y, n, mask);
+    const dp = passFor(X, Y, n, mask, F);
     if (dp) {
       // β written in WebAssembly memory in place; g = G/n as before (the same bytes as the copying pass)
       momentBeta!(th, dp.beta, mask);
@@ -644,16 +687,31 @@ ${be.lines.join('\n')}
       vjpMean(th, gRow, one, 1, grad, mask);
       return L;
     }
-    const D = rowCache.use(X, n);
+    const D = rowsFor(X, n, F);
     const L = D ? tabled().lossGrad(th, X, Y, n, grad, mask, D) : mask ? lossGrad(th, X, Y, n, grad, mask) : lossGradAll(th, X, Y, n, grad, null);
     if (neg) for (let q = 0; q < grad.length; q++) grad[q] = -grad[q];
     return L;
   };
+  let lastBound: { X: Float64Array; Y: Float64Array; n: number; fp: number; kb: BoundKernels } | null = null;
   return {
     layout,
-    lossGrad: (th, X, Y, n, grad, maskIn = null) => gradient(th, X, Y, n, grad, maskIn, false),
-    velocity: (th, X, Y, n, out) => { gradient(th, X, Y, n, out, null, true); },
-    loss,
+    lossGrad: (th, X, Y, n, grad, maskIn = null) => gradient(th, X, Y, n, grad, maskIn, false, null),
+    velocity: (th, X, Y, n, out) => { gradient(th, X, Y, n, out, null, true, null); },
+    loss: (th, X, Y, n, maskIn = null) => loss(th, X, Y, n, maskIn, null),
+    bind: (X, Y, n) => {
+      // the same arrays bound again (solvers bind p.data at every entry) give the same object, unless
+      // they were refilled in place since (the fingerprint, once per bind, not per call)
+      const fp = fingerprintX(X) + 1.5 * fingerprintX(Y);
+      if (lastBound && lastBound.X === X && lastBound.Y === Y && lastBound.n === n && lastBound.fp === fp) return lastBound.kb;
+      const F: FixedForms = { moments: undefined, pass: undefined, rows: undefined };
+      const kb: BoundKernels = {
+        lossGrad: (th, grad, maskIn = null) => gradient(th, X, Y, n, grad, maskIn, false, F),
+        velocity: (th, out) => { gradient(th, X, Y, n, out, null, true, F); },
+        loss: (th, maskIn = null) => loss(th, X, Y, n, maskIn, F),
+      };
+      lastBound = { X, Y, n, fp, kb };
+      return kb;
+    },
     forward: (th, X, n, out, maskIn = null) => {
       const D = rowCache.use(X, n), mask = effectiveMask(maskIn);
       return D ? tabled().forward(th, X, n, out, mask, D) : forward(th, X, n, out, mask);

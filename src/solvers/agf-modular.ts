@@ -52,6 +52,7 @@ export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): Jump
   const { H, P } = pr.layout;
   const p = pr.layout.dims.p;
   const { X, Y, n } = pr.data;
+  const kb = pr.kernels.bind(X, Y, n);
   const c = pr.layout.c;
   const theta = Float64Array.from(opts.theta0 ?? pr.theta0);
   const norm = (v: Float64Array, i: number): number => {
@@ -68,7 +69,7 @@ export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): Jump
     pr.kernels.forward(theta, X, n, fwd, active);
     for (let q = 0; q < n * c; q++) resid[q] = Y[q] - fwd[q];
   };
-  const initialLoss = pr.kernels.loss(theta, X, Y, n, new Uint8Array(H));
+  const initialLoss = kb.loss(theta, new Uint8Array(H));
   const lossTol = (opts.lossTol ?? 1e-3) * initialLoss;
   const maxJumps = opts.maxJumps ?? 3 * H;
   const rtol = opts.rtol ?? 1e-8;
@@ -132,7 +133,7 @@ export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): Jump
     tRelax += performance.now() - c0;
     c0 = performance.now();
     const res = (opts.costIter ?? 0) > 0
-      ? lbfgs((x, g) => pr.kernels.lossGrad(x, X, Y, n, g, active), relaxed, { gtol: 1e-8, ftol: 1e-12, maxIter: opts.costIter ?? 0 })
+      ? lbfgs((x, g) => kb.lossGrad(x, g, active), relaxed, { gtol: 1e-8, ftol: 1e-12, maxIter: opts.costIter ?? 0 })
       : { x: relaxed, iterations: 0 };
     costIters += res.iterations;
     tLbfgs += performance.now() - c0;
@@ -148,7 +149,7 @@ export function solveAgfModular(pr: Problem, opts: AgfModularOptions = {}): Jump
     }
     for (const i of dormant) if (i !== iNew) theta.set(dThetaDormant.subarray(i * P, (i + 1) * P), i * P);
     updateResidual();
-    const lossAfter = pr.kernels.loss(theta, X, Y, n, active);
+    const lossAfter = kb.loss(theta, active);
     jumps.push({ time, rescaledTime: time / (1 / pr.alpha - 1), neuron: iNew, lossAfter, deactivated });
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: time / (1 / pr.alpha - 1), loss: lossAfter, initialLoss });
     const act: number[] = [];

@@ -46,11 +46,13 @@ export const float64Backend: DescentBackend = {
   nesterov: true,
   run(p, { lr, steps, momentum, recordEvery, nesterov }, theta0, record) {
     const { X, Y, n } = p.data;
+    // the data bound once: no per-step fingerprint of X and Y (the same bits as kernels.lossGrad)
+    const kb = p.kernels.bind(X, Y, n);
     const th = Float64Array.from(theta0);
     const g = new Float64Array(th.length);
     const v = new Float64Array(th.length);
     for (let k = 0; k <= steps; k++) {
-      const loss = p.kernels.lossGrad(th, X, Y, n, g);
+      const loss = kb.lossGrad(th, g);
       if (!Number.isFinite(loss)) throw new DivergenceError(`descent diverged at step ${k} (loss = ${loss}); lower the learning rate (--lr ${lr})`);
       if (k % recordEvery === 0 || k === steps) record({ step: k, theta: th.slice(), loss });
       if (k === steps) break;

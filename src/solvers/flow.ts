@@ -88,8 +88,10 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
   const rtol = opts.rtol ?? 1e-10;
   const atol = opts.atol ?? rtol * 1e-3 * stateScale(y0);
   const { X, Y, n } = p.data;
-  // −∇L written straight into the stepper's stage vector (no gradient copy and negation pass)
-  const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => p.kernels.velocity(y, X, Y, n, dy);
+  // −∇L written straight into the stepper's stage vector (no gradient copy and negation pass), on
+  // the data bound once (no per-call fingerprint of X and Y: ≈ 6 % of a small flow)
+  const kb = p.kernels.bind(X, Y, n);
+  const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => kb.velocity(y, dy);
   const ode = flowOdeOptions(opts, rtol, atol);
   if (opts.untilGradNorm !== undefined) {
     const tol = opts.untilGradNorm;

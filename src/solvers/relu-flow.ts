@@ -16,8 +16,10 @@ import { solveLinear } from '../util/linalg.ts';
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { dopri5Stepper } from './ode/dopri5.ts';
+import { rosenbrock23Stepper } from './ode/rosenbrock23.ts';
 import { DenseOutput, type Interpolant } from './ode/dense.ts';
 import { brentRoot } from './ode/events.ts';
+import { homogeneityDegree } from '../symbolic/degree.ts';
 import { flowMethod, stateScale, type FlowOptions } from './flow.ts';
 import { augmentedRows, maskOffset, patternModel, type PatternModel } from './relu-pattern.ts';
 
@@ -59,10 +61,14 @@ class ReluSystem {
   private readonly g: Float64Array;
   private readonly gj: Float64Array;
   private readonly tmp: Float64Array;
+  /** Per relu node: its argument is linear (1-homogeneous polynomial) in θ, masks held fixed. */
+  private readonly linearArg: boolean[];
   fevals = 0;
 
   constructor(readonly p: Problem) {
     this.pm = patternModel(p);
+    const names = new Set(p.derived.params.map((s) => s.name));
+    this.linearArg = this.pm.nodes.map((nd) => homogeneityDegree(nd.arg, names) === 1 && isLinearKernel(this.pm, nd, p.data.X, p.data.n, p.layout.H * p.layout.P));
     const { n, X, Y } = p.data;
     this.n = n;
     this.Y = Y;
@@ -114,8 +120,12 @@ class ReluSystem {
     return this.rowArg[e.node][e.neuron * node.size + e.comp];
   }
 
-  /** d arg/dt along F, exact for arguments of degree ≤ 4 in θ (five-point stencil). */
+  /**
+   * d arg/dt along F: arg(F) for an argument linear in θ (a two-layer net's wᵀx + b: one
+   * evaluation, exact), else a five-point stencil, exact for degree ≤ 4 in θ.
+   */
   argRate(theta: Float64Array, F: Float64Array, id: number): number {
+    if (this.linearArg[this.entryOf(id).e.node]) return this.argAt(F, id);
     let nt = 0, nf = 0;
     for (let q = 0; q < theta.length; q++) {
       nt = Math.max(nt, Math.abs(theta[q]));
@@ -296,6 +306,29 @@ class ReluSystem {
 }
 
 
+/**
+ * Numerical confirmation of the structural degree (a 0-homogeneous factor such as a ratio of
+ * parameters would pass homogeneityDegree without being constant): arg(u + 2v) = arg(u) + 2 arg(v)
+ * at two random points, with the masks of the rows set to arbitrary weights.
+ */
+function isLinearKernel(pm: PatternModel, node: PatternModel['nodes'][number], X: Float64Array, n: number, D: number): boolean {
+  const rows = augmentedRows(pm, X, n);
+  const R = pm.rowLength;
+  for (let j = 0; j < n; j++) for (let q = pm.dIn; q < R; q++) rows[j * R + q] = 0.25 + 0.5 * (((j * 7 + q * 3) % 11) / 11);
+  const u = new Float64Array(D), v = new Float64Array(D), w = new Float64Array(D);
+  for (let q = 0; q < D; q++) { u[q] = Math.sin(1.3 * q + 0.7); v[q] = Math.cos(2.1 * q + 0.2); w[q] = u[q] + 2 * v[q]; }
+  const size = pm.H * n * node.size;
+  const au = new Float64Array(size), av = new Float64Array(size), aw = new Float64Array(size);
+  node.kernels.neuronOutputs(u, rows, n, au);
+  node.kernels.neuronOutputs(v, rows, n, av);
+  node.kernels.neuronOutputs(w, rows, n, aw);
+  for (let k = 0; k < size; k++) {
+    const want = au[k] + 2 * av[k];
+    if (!(Math.abs(aw[k] - want) <= 1e-12 * (Math.abs(au[k]) + 2 * Math.abs(av[k]) + 1e-300))) return false;
+  }
+  return true;
+}
+
 export interface ReluFlowStats {
   kinks: KinkEvent[];
   segments: number;
@@ -307,7 +340,16 @@ export interface ReluFlowStats {
  * untilGradNorm and maxSteps behave as in solveFlow. The trajectory's stats count the kinks;
  * `kinkEvents` lists them.
  */
-export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kinkEvents: KinkEvent[]; pinnedAtEnd: PinnedKink[] } {
+export interface ReluFlowOptions extends FlowOptions {
+  /**
+   * Step each frozen-pattern piece with the L-stable Rosenbrock pair (ode/rosenbrock23.ts, its
+   * Jacobian by forward differences of the Filippov field) instead of dopri5: for the slow
+   * relaxation into a minimum, where dopri5's step is held at its stability limit.
+   */
+  stiff?: boolean;
+}
+
+export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & { kinkEvents: KinkEvent[]; pinnedAtEnd: PinnedKink[] } {
   const method = flowMethod(opts);
   if (method !== 'dopri5') throw new GradflowError(`flow: a ReLU model is integrated event by event with dopri5 between kinks; --method ${method} is not available for it`);
   if (opts.dt !== undefined) throw new GradflowError('flow: a fixed step (--dt) is not available for ReLU models (the kink events need adaptive steps)');
@@ -357,6 +399,24 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
 
   const atolVec = new Float64Array(D).fill(atol);
   const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => { sys.rhs(y, dy); };
+  // forward differences of the field the stepper integrates (masks frozen: a polynomial field,
+  // smooth across the kinks; the pinned weights re-solved at each point, as in every evaluation)
+  const jyp = new Float64Array(D), jfp = new Float64Array(D);
+  const jac = (_t: number, y: Float64Array, fy: Float64Array, J: Float64Array): void => {
+    let scale = 0;
+    for (let q = 0; q < D; q++) scale = Math.max(scale, Math.abs(y[q]));
+    jyp.set(y);
+    for (let k = 0; k < D; k++) {
+      const h = Math.sqrt(Number.EPSILON) * Math.max(Math.abs(y[k]), 1e-3 * scale, 1e-300);
+      jyp[k] = y[k] + h;
+      const hk = jyp[k] - y[k];
+      sys.rhs(jyp, jfp);
+      jyp[k] = y[k];
+      for (let q = 0; q < D; q++) J[q * D + k] = (jfp[q] - fy[q]) / hk;
+    }
+    // leave the pinned weights at y's (the stepper's next evaluations start from them)
+    sys.rhs(y, jfp);
+  };
   let t = 0;
   let y: Float64Array = y0.slice();
   let steps = 0, rejected = 0, segments = 0;
@@ -368,7 +428,7 @@ export function solveReluFlow(p: Problem, opts: FlowOptions): Trajectory & { kin
     segments++;
     const f0 = new Float64Array(D);
     rhs(t, y, f0);
-    const stepper = dopri5Stepper(rhs, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t });
+    const stepper = opts.stiff ? rosenbrock23Stepper(rhs, jac, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t }) : dopri5Stepper(rhs, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t });
     const t0seg = t + 1e-12 * Math.max(1, Math.abs(t));
     let restart: { t: number; y: Float64Array } | null = null;
     while (!restart) {

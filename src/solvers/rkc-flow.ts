@@ -108,10 +108,11 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
   if (!(tEnd >= 0)) throw new GradflowError(`flow: the end time must be non-negative (got ${tEnd})`);
   if (!(h0 > 0)) throw new GradflowError(`flow: the step must be positive (got ${h0})`);
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const N = p.theta0.length;
   const y = Float64Array.from(opts.theta0 ?? p.theta0);
   const F = (th: Float64Array, out: Float64Array): number => {
-    const L = p.kernels.lossGrad(th, X, Y, n, out, opts.mask ?? null);
+    const L = kb.lossGrad(th, out, opts.mask ?? null);
     for (let q = 0; q < N; q++) out[q] = -out[q];
     return L;
   };
@@ -146,7 +147,7 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
   const t: number[] = [0], states: Float64Array[] = [y.slice()], loss: number[] = [];
   let gradEvals = 0, s = 2, maxStages = 2;
   if (opts.finalOnly) loss.length = 0;
-  else loss.push(p.kernels.loss(y, X, Y, n));
+  else loss.push(kb.loss(y));
   // the loss of a gradient flow never increases; a step that raises it above the start, or 1 %
   // above its running minimum, comes from an unstable step (the state can blow up to 1e37 and stay
   // finite, so finiteness alone misses it; a non-finite loss fails the test too)
@@ -189,13 +190,13 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
     if (opts.finalOnly) continue;
     if ((k + 1) % recordEvery === 0 || k + 1 === steps) {
       opts.onProgress?.((k + 1) / steps);
-      const L = p.kernels.loss(y, X, Y, n);
+      const L = kb.loss(y);
       t.push((k + 1) * h);
       states.push(y.slice());
       loss.push(L);
     }
   }
-  const Lend = p.kernels.loss(y, X, Y, n, opts.mask ?? null);
+  const Lend = kb.loss(y, opts.mask ?? null);
   if (steps > 0) checkLoss(Lend, tEnd);
   if (opts.finalOnly) return buildTrajectory(p, 'flow:rkc2', [tEnd], [y.slice()], { loss: [Lend], stats: { steps, dt: h, gradEvals, maxStages } });
   return buildTrajectory(p, 'flow:rkc2', t, states, {

@@ -8,14 +8,12 @@
  * the unbatched sweep.
  *
  * What batching saves on a CPU is the per-call work around the arithmetic, not the arithmetic:
- * Kernels.lossGrad decides its path on every call (moments / WebAssembly data pass / per-sample
- * kernel) and checks that the data did not change under it (a fingerprint of X and y), which for
- * a model of ten parameters costs about as much as the gradient. A batch resolves each run's path
- * once, from the same rule (Kernels.formFor), since a run's data is fixed for its whole descent.
+ * each run's data is bound once (Kernels.bind: its path — moments / WebAssembly data pass /
+ * per-sample kernel — and what that path derives from the data found once, no fingerprint of X
+ * and y per call), and the runs' steps share one loop.
  */
 import type { Problem } from '../problem.ts';
 import { DivergenceError, GradflowError } from '../util/errors.ts';
-import { dataPass } from '../compile/wasm-gemv.ts';
 import { solveDescent, type DescentBackend, type DescentRecord } from '../solvers/descent.ts';
 import type { Trajectory } from '../trajectory.ts';
 
@@ -28,53 +26,12 @@ export interface GdJob {
 }
 
 type LossGrad = (th: Float64Array, g: Float64Array) => number;
-type Mask = Uint8Array | null;
 
-/**
- * Generated kernels by source text, shared by the runs of a batch (one width, one source): a
- * kernel is a pure function of its arguments (compile/kernels.ts), so one instance serves every run.
- */
-const INSTANCES = new Map<string, unknown>();
-function instance<T>(src: string): T {
-  let fn = INSTANCES.get(src);
-  if (fn === undefined) {
-    if (INSTANCES.size >= 64) INSTANCES.delete(INSTANCES.keys().next().value as string);
-    fn = new Function(src)() as unknown;
-    INSTANCES.set(src, fn);
-  }
-  return fn as T;
-}
-
-/**
- * ∇L and L of one run's fixed data, with the path Kernels.lossGrad would take for it chosen once.
- * The WebAssembly data pass and the per-sample kernel are composed here exactly as lossGrad
- * composes them (β from momentBeta, the pass, vjpMean on the single row Xᵀr/n; or the unmasked
- * per-sample kernel); the moment and row-table forms keep the kernel's own call (their state lives
- * inside the kernels' closure).
- */
+/** ∇L and L of one run's fixed data: Kernels.lossGrad's path and bits, with the data bound once. */
 export function fixedDataLossGrad(p: Problem): LossGrad {
-  const k = p.kernels, { X, Y, n } = p.data;
-  const dIn = k.layout.dIn;
-  const form = k.formFor(X, Y, n);
-  if (form === 'wasm' && k.source.momentBeta) {
-    const dp = dataPass(X, Y, n, dIn);
-    if (dp) {
-      const momentBeta = instance<(th: Float64Array, beta: Float64Array, mask: Mask) => void>(k.source.momentBeta);
-      const vjpMean = instance<(th: Float64Array, X: Float64Array, E: Float64Array, n: number, grad: Float64Array, mask: Mask) => void>(k.source.vjpMean);
-      const beta = new Float64Array(dIn), gRow = new Float64Array(dIn), one = Float64Array.of(1);
-      return (th, g) => {
-        momentBeta(th, beta, null);
-        const L = 0.5 * dp.pass(beta, gRow);
-        vjpMean(th, gRow, one, 1, g, null);
-        return L;
-      };
-    }
-  }
-  if (form === 'samples') {
-    const lossGrad = instance<(th: Float64Array, X: Float64Array, Y: Float64Array, n: number, grad: Float64Array, mask: Mask) => number>(k.source.lossGradUnmasked ?? k.source.lossGrad);
-    return (th, g) => lossGrad(th, X, Y, n, g, null);
-  }
-  return (th, g) => k.lossGrad(th, X, Y, n, g);
+  const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
+  return (th, g) => kb.lossGrad(th, g);
 }
 
 /** Replays a batch run's records through solveDescent, so its trajectory is built by the same code as an unbatched run's. */

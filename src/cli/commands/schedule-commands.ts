@@ -13,7 +13,7 @@ import { diagonalData } from '../../solvers/diagonal-data.ts';
 import { solvePf } from '../../solvers/pf.ts';
 import { scheduleTable } from '../../report/schedule-report.ts';
 import { algorithmLabel, checkAlgorithm, stabilityNote, checkDiscreteModel, type AgfAlgorithm } from '../../solvers/agf/discrete.ts';
-import { compareDiscrete, discreteTable } from '../../analysis/discrete-compare.ts';
+import { arrivalNote, compareDiscrete, discreteTable } from '../../analysis/discrete-compare.ts';
 import { comparisonJson } from '../../analysis/compare.ts';
 import { machineConventions } from '../../report/json.ts';
 import { defaultStep } from '../../analysis/runs.ts';
@@ -30,6 +30,11 @@ export function checkAlpha(p: Problem): void {
 function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedule, notes: string[], steps = false): void {
   const unit = timeUnit(p.derived.kappa, p.alpha);
   const table = scheduleTable(s, unit, notes);
+  if (s.conventions.alpha === 0) {
+    // the α → 0 limit has no flow time (it diverges like log(1/α)): rescaled time is the only time axis
+    table.columns = table.columns.filter((c) => c.key !== 'time');
+    table.notes![0] = `time: rescaled time ${unit.label} in the alpha → 0 limit (flow time diverges as alpha → 0; the JSON's "time" is rescaled time × ${unit.formula} at alpha = ${p.alpha})`;
+  }
   if (steps) {
     // a discrete algorithm: the step is the prediction, time its flow-time equivalent
     table.columns.splice(1, 0, { key: 'step', header: 'step' });
@@ -104,10 +109,6 @@ export const agfCommand: Command = {
     const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitNewton, fitFinal, onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
-    if (limit) {
-      const unit = timeUnit(p.derived.kappa, p.alpha);
-      notes.push(`alpha → 0: times are rescaled ${unit.label}; the flow-time column is rescaled time × ${unit.formula.replace(/alpha/g, String(p.alpha))} = ${unit.scale.toPrecision(6)}`);
-    }
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);
     if (s.extra?.status) notes.push(`stopped: ${String(s.extra.status)}${s.extra?.stopReason ? ` (${String(s.extra.stopReason)}${s.extra.status === 'max-jumps' ? '; raise it with --max-jumps' : ''})` : ''}`);
     emitSchedule(args, io, p, s, notes);
@@ -159,6 +160,8 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   if (c.predicted.extra?.status) notes.push(`prediction stopped: ${String(c.predicted.extra.status)}${c.predicted.extra?.stopReason ? ` (${String(c.predicted.extra.stopReason)})` : ''}`);
   const sn = stabilityNote(c.predicted.extra);
   if (sn) notes.push(sn);
+  const an = arrivalNote(p, c);
+  if (an) notes.push(an);
   const table = discreteTable(c, notes);
   const kappa = p.derived.kappa;
   const conventions = machineConventions(p.conventions, kappa, { time: `flow-time equivalents t = k·η_eff (η_eff = ${c.flowTimePerStep}); jump.step is the step; rescaledTime = time / timeScale` });

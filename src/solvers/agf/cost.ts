@@ -110,9 +110,10 @@ export function fitActive(p: Problem, theta: Float64Array, mask: Uint8Array, o: 
 
 function activeGradNorm(p: Problem, theta: Float64Array, mask: Uint8Array): number {
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const { H, P } = p.layout;
   const g = new Float64Array(H * P);
-  p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  kb.lossGrad(theta, g, mask);
   let s = 0;
   for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) s += g[i * P + a] ** 2;
   return Math.sqrt(s);
@@ -120,6 +121,7 @@ function activeGradNorm(p: Problem, theta: Float64Array, mask: Uint8Array): numb
 
 function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: CostOptions): { loss: number; evaluations: number } {
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const { H, P } = p.layout;
   // L-BFGS runs on the active coordinates only: its vector work then scales with the active set, not with H
   const idx: number[] = [];
@@ -134,7 +136,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
   const gFull = new Float64Array(theta.length);
   const fg = (x: Float64Array, g: Float64Array): number => {
     for (let k = 0; k < idx.length; k++) full[idx[k]] = x[k];
-    const L = p.kernels.lossGrad(full, X, Y, n, gFull, mask);
+    const L = kb.lossGrad(full, gFull, mask);
     for (let k = 0; k < idx.length; k++) g[k] = gFull[idx[k]];
     return L;
   };
@@ -168,7 +170,7 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
   if (o.maskedFlow) {
     // the transient chose the basin; L-BFGS (optional) and Newton converge to its critical point,
     // which L-BFGS alone approaches too slowly (Hessian condition ~1e7 on the modular model)
-    let loss = p.kernels.loss(theta, X, Y, n, mask);
+    let loss = kb.loss(theta, mask);
     evaluations++;
     const afterFlow = theta.slice(), flowLoss = loss;
     if (o.maxIter > 0) {
@@ -229,13 +231,14 @@ function beyondFlow(theta: Float64Array, afterFlow: Float64Array, mask: Uint8Arr
  */
 function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter: number, gtol: number, polish = 2): { loss: number; evaluations: number; converged: boolean } {
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const { H, P, c } = p.layout;
   const idx: number[] = [];
   for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
   const N = idx.length, M = n * c;
   const g = new Float64Array(H * P), gt = new Float64Array(H * P);
   let evaluations = 1;
-  let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  let L = kb.lossGrad(theta, g, mask);
   if (N === 0 || N > 400) return { loss: L, evaluations, converged: false };
   const fwd = new Float64Array(M), outP = new Float64Array(H * M), outM = new Float64Array(H * M), step = new Float64Array(H);
   const trial = new Float64Array(theta.length);
@@ -275,7 +278,7 @@ function gaussNewton(p: Problem, theta: Float64Array, mask: Uint8Array, maxIter:
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);
       idx.forEach((q, k) => { trial[q] += t * delta[k]; });
-      Lt = p.kernels.lossGrad(trial, X, Y, n, gt, mask);
+      Lt = kb.lossGrad(trial, gt, mask);
       evaluations++;
       gt1 = gnorm(gt);
       const flat = Math.abs(Lt - L) <= 1e-12 * Math.abs(L);
@@ -361,6 +364,7 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
  */
 function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: number, maxIter = 4, maxParams = 400): { loss: number; evaluations: number } {
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const { H, P } = p.layout;
   const idx: number[] = [];
   for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) idx.push(i * P + a);
@@ -368,7 +372,7 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
   const g = new Float64Array(H * P), gp = new Float64Array(H * P), gm = new Float64Array(H * P);
   const trial = new Float64Array(theta.length);
   let evaluations = 0;
-  let L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+  let L = kb.lossGrad(theta, g, mask);
   evaluations++;
   if (N > maxParams) return { loss: L, evaluations };
   const Hm = new Float64Array(N * N);
@@ -381,9 +385,9 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
       const h = 1e-5 * Math.max(1, Math.abs(theta[q]));
       const keep = theta[q];
       theta[q] = keep + h;
-      p.kernels.lossGrad(theta, X, Y, n, gp, mask);
+      kb.lossGrad(theta, gp, mask);
       theta[q] = keep - h;
-      p.kernels.lossGrad(theta, X, Y, n, gm, mask);
+      kb.lossGrad(theta, gm, mask);
       theta[q] = keep;
       evaluations += 2;
       for (let r2 = 0; r2 < N; r2++) Hm[r2 * N + c2] = (gp[idx[r2]] - gm[idx[r2]]) / (2 * h);
@@ -402,7 +406,7 @@ function newtonPolish(p: Problem, theta: Float64Array, mask: Uint8Array, gtol: n
     for (let ls = 0; ls < 12; ls++) {
       trial.set(theta);
       idx.forEach((q, r2) => { trial[q] += t * step[r2]; });
-      const Lt = p.kernels.lossGrad(trial, X, Y, n, gp, mask);
+      const Lt = kb.lossGrad(trial, gp, mask);
       evaluations++;
       let gt = 0;
       for (const q of idx) gt += gp[q] * gp[q];

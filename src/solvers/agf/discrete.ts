@@ -515,6 +515,7 @@ export function saddleStability(p: Problem, theta: Float64Array, mask: Uint8Arra
 function activeCurvature(p: Problem, theta: Float64Array, mask: Uint8Array): number {
   const { H, P } = p.layout;
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const idx: number[] = [];
   for (let i = 0; i < H; i++) if (mask[i]) for (let q = 0; q < P; q++) idx.push(i * P + q);
   const N = idx.length;
@@ -527,9 +528,9 @@ function activeCurvature(p: Problem, theta: Float64Array, mask: Uint8Array): num
     for (const q of idx) sc = Math.max(sc, Math.abs(theta[q]));
     const h = 1e-5 * Math.max(sc, 1) / (nv || 1);
     idx.forEach((q, k) => { th[q] = theta[q] + h * v[k]; });
-    p.kernels.lossGrad(th, X, Y, n, gp, mask);
+    kb.lossGrad(th, gp, mask);
     idx.forEach((q, k) => { th[q] = theta[q] - h * v[k]; });
-    p.kernels.lossGrad(th, X, Y, n, gm, mask);
+    kb.lossGrad(th, gm, mask);
     idx.forEach((q, k) => { th[q] = theta[q]; out[k] = (gp[q] - gm[q]) / (2 * h); });
   };
   if (N <= 120) {

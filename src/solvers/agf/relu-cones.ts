@@ -52,7 +52,11 @@ import { activeSet, dataScale } from './cost.ts';
 import { fitReluActive, type ReluFitOptions } from './relu-fit.ts';
 import { formatNumber } from '../../report/table.ts';
 
-/** a² − Σ(other parameters)² of unit i: the conserved quantity of a·relu(wᵀx + b) (the first parameter is a). */
+/**
+ * a² − Σ(other parameters)² of unit i: the conserved quantity of a·relu(wᵀx + b), read by position
+ * (the first parameter slot is the output weight, whatever its name), for collapsedDormantState;
+ * the fit itself (relu-fit.ts) takes its orbits and their conserved values from rescaling.ts.
+ */
 function conservedQ(theta: Float64Array, i: number, P: number): number {
   let q = theta[i * P] ** 2;
   for (let k = 1; k < P; k++) q -= theta[i * P + k] ** 2;
@@ -85,7 +89,8 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   const rateTol = (opts.utilTol ?? 1e-10) * scale;
   const coActivated: number[][] = [];
   const frozen: (Float64Array | null)[] = new Array(H).fill(null);
-  const fitOpts: ReluFitOptions = { gtol, flowTol: 1e-7 * scale, tMax: 2e4 / scale, conserved: Float64Array.from({ length: H }, (_, i) => conservedQ(theta0, i, P)) };
+  const fitOpts: ReluFitOptions = { gtol, flowTol: 1e-7 * scale, tMax: 2e4 / scale, theta0 };
+  const conserved = Float64Array.from({ length: H }, (_, i) => conservedQ(theta0, i, P));
   let fitFlowTime = 0, collapses = 0, deadUnits = 0;
   // a horizon no activation can need: the slowest growth the data scale allows, from alpha to 1, many times over
   const horizon = 1e6 * logInv / scale;
@@ -191,7 +196,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     for (const c of fit.collapsed) {
       // collapsed towards the origin: dormant again from its state at the floor, in the fit's final
       // residual, with the growing component its conserved a² − ‖w‖² − b² implies (cones.ts)
-      const st = collapsedDormantState(p, c.neuron, c.theta, residual, lawS, fitOpts.conserved[c.neuron]);
+      const st = collapsedDormantState(p, c.neuron, c.theta, residual, lawS, conserved[c.neuron]);
       if (!limit) { dormant[c.neuron] = c.theta; logState[c.neuron] = st; continue; }
       // the limit: the unit regrows from its growing mode, at the exponent that mode has
       const g = st.log.reduce((b, l, k) => (st.sign[k] !== 0 && st.values[k] > rateTol && (b < 0 || l > st.log[b]) ? k : b), -1);

@@ -362,6 +362,7 @@ export function solveAgfSphereDiscrete(p: Problem, kappa: number, theta0: Float6
 function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { kind: 'flow' }>, set: ReturnType<typeof activeSet>, vbuf: Float64Array, st: SphereDormant, maxSteps: number, level: number, lag: number, onStep?: (k: number) => void): { steps: number; converged: boolean; gradNorm: number; collapsed: number[]; interrupted?: boolean } {
   const { H, P } = p.layout;
   const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
   const m = hasMomentum(algo) ? algo.momentum : 0;
   const nesterov = algo.kind === 'nesterov';
   const { theta, mask, residual } = set;
@@ -371,7 +372,7 @@ function fitByDescent(p: Problem, kappa: number, algo: Exclude<AgfAlgorithm, { k
   const collapsed: number[] = [];
   let gradNorm = 0;
   for (let k = 0; k <= maxSteps; k++) {
-    const L = p.kernels.lossGrad(theta, X, Y, n, g, mask);
+    const L = kb.lossGrad(theta, g, mask);
     if (!Number.isFinite(L)) throw new GradflowError(`agf: the fit under ${algorithmLabel(algo)} diverged at its step ${k}; lower the learning rate (--lr)`);
     gradNorm = 0;
     for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) gradNorm += g[i * P + a] ** 2;
