@@ -12,7 +12,7 @@ import { modular } from '../models/modular.ts';
 import { integrate } from '../src/solvers/ode/index.ts';
 import { solveDescent, type DescentBackend } from '../src/solvers/descent.ts';
 import { stateScale } from '../src/solvers/flow.ts';
-import { report } from './timing.ts';
+import { batchReps, report } from './timing.ts';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 2 : 3;
@@ -32,13 +32,7 @@ const same = (a: Float64Array, b: Float64Array): boolean => a.length === b.lengt
 function compare(a: () => unknown, b: () => unknown): { ta: number; tb: number; ratios: number[] } {
   // batch size: about 5 ms of a (after a warm-up of both)
   for (let k = 0; k < 20; k++) { a(); b(); }
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let k = 0; k < reps; k++) a();
-    if (performance.now() - t0 > 5) break;
-    reps *= 2;
-  }
+  const reps = batchReps(a, 5);
   const batch = (f: () => unknown): number => {
     const t0 = performance.now();
     for (let k = 0; k < reps; k++) f();

@@ -1,13 +1,7 @@
 /** Timing helpers shared by the benchmarks: warm up, then take the median of repeated batches. */
 export function timeIt(fn: () => unknown, minTimeMs = 300): number {
   for (let k = 0; k < 20; k++) fn();
-  let reps = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let k = 0; k < reps; k++) fn();
-    if (performance.now() - t0 > 30) break;
-    reps *= 2;
-  }
+  const reps = batchReps(fn, 30);
   const samples: number[] = [];
   const start = performance.now();
   while (performance.now() - start < minTimeMs || samples.length < 5) {
@@ -17,6 +11,17 @@ export function timeIt(fn: () => unknown, minTimeMs = 300): number {
   }
   samples.sort((a, b) => a - b);
   return samples[samples.length >> 1];
+}
+
+/** The smallest power-of-two repetition count whose batch of fn takes more than batchMs. */
+export function batchReps(fn: () => unknown, batchMs: number): number {
+  let reps = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let k = 0; k < reps; k++) fn();
+    if (performance.now() - t0 > batchMs) return reps;
+    reps *= 2;
+  }
 }
 
 export function report(title: string, header: string[], rows: string[][]): void {
