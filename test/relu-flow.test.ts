@@ -6,6 +6,7 @@ import { relu } from '../models/relu.ts';
 import { reluDeep } from '../models/relu-deep.ts';
 import { referenceReluFlow } from './helpers/relu-reference.ts';
 import { expectBadInput, run } from './helpers/cli.ts';
+import { patternLeastSquares, type PatternUnit } from './helpers/relu-pattern-ls.ts';
 
 function relErr(a: Float64Array, b: Float64Array): number {
   let e = 0, s = 0;
@@ -119,6 +120,35 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
     let errOff = 0;
     for (let k = 0; k < v.length; k++) errOff = Math.max(errOff, Math.abs(v[k] - off.F[k]));
     expect(errOff).toBeGreaterThan(1e-3 * at.norm);
+  });
+
+  it('α = 1e-40, 1e-100 (default clusters, seed 4): runs to the end (it stopped with "dopri5: step size underflow at t = 477.95": b of units grown to 5e-9 sat at 1e-40 with a round-off field); the end loss = the least squares of its final pattern (4 units on all 12 samples: y on (x, 1)) to 1e-10, and = the α = 1e-24 run\'s (which ran before the fix) to 1e-9', () => {
+    const endLoss = (alpha: number): { loss: number; oracle: number } => {
+      const p = createProblem(relu, { alpha, seed: 4 });
+      const tr = solveReluFlow(p, { tEnd: 2500, rtol: 1e-10, dense: false, saveSteps: false });
+      expect(tr.status).toBe('done');
+      const th = tr.states[tr.states.length - 1];
+      const { H, P } = p.layout, { X, Y, n } = p.data;
+      const units: PatternUnit[] = [];
+      for (let i = 0; i < H; i++) {
+        let m = 0;
+        for (let q = 0; q < P; q++) m = Math.max(m, Math.abs(th[i * P + q]));
+        if (m < 1e-3) continue; // dormant (≈ α): no feature of the fit
+        const pinned = tr.pinnedAtEnd.filter((k) => k.neuron === i).map((k) => k.sample);
+        const on: number[] = [];
+        for (let j = 0; j < n; j++) if (!pinned.includes(j) && th[i * P + 1] * X[2 * j] + th[i * P + 2] * X[2 * j + 1] + th[i * P + 3] > 0) on.push(j);
+        units.push({ on, pinned });
+      }
+      expect(units.length).toBeGreaterThan(1);
+      return { loss: tr.loss[tr.loss.length - 1], oracle: patternLeastSquares(X, Y, n, 2, true, units) };
+    };
+    const ref = endLoss(1e-24);
+    expect(Math.abs(ref.loss - ref.oracle)).toBeLessThan(1e-10 * ref.oracle);
+    for (const alpha of [1e-40, 1e-100]) {
+      const r = endLoss(alpha);
+      expect(Math.abs(r.loss - r.oracle)).toBeLessThan(1e-10 * r.oracle);
+      expect(Math.abs(r.loss - ref.loss)).toBeLessThan(1e-9 * ref.loss);
+    }
   });
 
   it('CLI: flow relu uses the event integrator; bad options are one line, exit 2', async () => {

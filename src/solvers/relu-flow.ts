@@ -397,7 +397,29 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
   const hits: { name: string; t: number; state: Float64Array }[] = [];
   let gPrev = userEvents.map((e) => e.g(0, y0));
 
+  // Per-component absolute tolerance, floored at rtol·1e-3 of the component's own unit's size and
+  // refreshed after every step. Without the floor, atol is set by the smallest entry of θ(0)
+  // (≈ α), and a unit that has grown many orders above it can carry a component whose computed
+  // field is round-off: at α = 1e-40 (default clusters, seed 4) units 3–5 reach 5e-9 with b still
+  // ≈ 1e-40 (its field a·Σ_j(f_j − y_j)/n is ~0 since Σ y_j = 0), but each f_j − y_j rounds to
+  // eps·|y_j|, so ḃ carries noise ~2e-16·|a| against a tolerance of 1e-10·|b| ≈ 1e-50 — dopri5
+  // halved its step to underflow at t = 477.95. The field of any component of unit i is a
+  // product with unit i's other entries, so its round-off is ~eps·‖θ_i‖; a tolerance of
+  // rtol·1e-3·‖θ_i‖ lies above it for any rtol ≥ 1e-13 and leaves dormant units (every entry
+  // small) at their own relative accuracy. Only for templates with neurons (H > 1): a deep net's
+  // layout is one block (H = 1), where the floor would be the whole state's scale.
   const atolVec = new Float64Array(D).fill(atol);
+  const { H: nUnits, P: perUnit } = p.layout;
+  const unitFloor = rtol * 1e-3;
+  const refreshAtol = (yy: Float64Array): void => {
+    if (nUnits < 2 || nUnits * perUnit !== D) return;
+    for (let i = 0; i < nUnits; i++) {
+      let m = 0;
+      for (let q = i * perUnit; q < (i + 1) * perUnit; q++) m = Math.max(m, Math.abs(yy[q]));
+      const a = Math.max(atol, unitFloor * m);
+      for (let q = i * perUnit; q < (i + 1) * perUnit; q++) atolVec[q] = a;
+    }
+  };
   const rhs = (_t: number, y: Float64Array, dy: Float64Array): void => { sys.rhs(y, dy); };
   // forward differences of the field the stepper integrates (masks frozen: a polynomial field,
   // smooth across the kinks; the pinned weights re-solved at each point, as in every evaluation)
@@ -428,6 +450,7 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
     segments++;
     const f0 = new Float64Array(D);
     rhs(t, y, f0);
+    refreshAtol(y);
     const stepper = opts.stiff ? rosenbrock23Stepper(rhs, jac, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t }) : dopri5Stepper(rhs, t, y, f0, tEnd, { rtol, atol: atolVec, hmax: tEnd - t });
     const t0seg = t + 1e-12 * Math.max(1, Math.abs(t));
     let restart: { t: number; y: Float64Array } | null = null;
@@ -488,6 +511,7 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
       if (!tEval && opts.saveSteps !== false) { tOut.push(tB); yOut.push(yB.slice()); }
       t = tB;
       y = yB;
+      refreshAtol(y);
       if (opts.untilGradNorm !== undefined) {
         // at the step's end the stepper's own slope is the field (FSAL); elsewhere evaluate it
         let F = step.fB;
