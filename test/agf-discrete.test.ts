@@ -21,7 +21,7 @@ import { dormantDynamics, saddleStability, stabilityLimit, type AgfAlgorithm } f
 import { FINITE } from '../src/solvers/agf/logscale.ts';
 import { jacobiEig, overlaps, type Eigenbasis } from '../src/solvers/agf/spectral.ts';
 import { compareDiscrete, discreteRows, normArrivals, type DiscreteComparison, type NormArrival } from '../src/analysis/discrete-compare.ts';
-import { hessianNormEstimate } from '../src/analysis/runs.ts';
+import { hessianNormEstimate, runMethods } from '../src/analysis/runs.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { Rng } from '../src/util/rng.ts';
 import { expectBadInput, run } from './helpers/cli.ts';
@@ -383,6 +383,18 @@ describe('heavy ball whose ringing outlasts the plateaus: arrivals by norm (the 
     expectConverging(runs.map((r) => r.Dloss), 1);
     expectConvergingSteps(runs.map((r) => r.D3), runs[0].per);
     console.log(`diagonal m = 0.9, η = 0.5/λ̂: loss-midpoint D ${fmtRows(runs.map((r) => r.Dloss))}; at ‖θ‖ = 0.3 ${fmtRows(runs.map((r) => r.D3))}`);
+  });
+
+  it('compare --methods momentum (analysis/runs.ts) pairs a heavy ball\'s jumps with the neurons whose norms arrive (m = 0.9, η = 0.5/λ̂, α = 1e-4: by instantaneous rate it named neuron 2 for jump 2)', () => {
+    const p = diag(1e-4);
+    const flow = solveAgf(p);
+    const lr = 0.5 / Math.max(hessianNormEstimate(p, p.theta0), hessianNormEstimate(p, Float64Array.from(flow.extra!.finalTheta as number[])));
+    const r = runMethods(p, { methods: ['agf-momentum', 'momentum'], momentum: 0.9, lr });
+    const sim = r.schedules.find((s) => s.method === 'momentum')!;
+    // the independent order: the neurons' norms reaching 0.3 in the same simulated run, read off the states (no loss, no pairing rule)
+    const order = normArrivals(p, r.trajectories.momentum, 3, 0.3, false, lr / 0.1).map((a) => a.neuron);
+    expect(order).toEqual([0, 1, 2]);
+    expect(sim.jumps.map((j) => j.neuron)).toEqual(order);
   });
 
   it('linear network (arrival k: the k-th singular value of the neuron matrix reaches 1): m = 0.99 at η = 0.01, 0.1/λ̂ converges from α = 1e-8, m = 0.9 at η = 0.5/λ̂ from 1e-4; m = 0.99 at η = 0.5/λ̂ the simulated heavy ball diverges at α = 1e-8 and the engine stops there too', () => {

@@ -191,7 +191,8 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     if (steps > 5e7) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr}; give a larger --lr`);
     const tr = solveDescent(p, { lr: lr!, momentum: m, nesterov: kind === 'nesterov', steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
     trajectories[kind] = tr;
-    const sim = detectJumps(p, tr, { predicted, method: kind });
+    // a heavy ball's arriving neuron rings (its ‖θ_i‖² swings down as the next one rises): pair by growth since the last jump
+    const sim = detectJumps(p, tr, { predicted, method: kind, ...(m ? { arrival: 'growth' as const } : {}) });
     schedules.push(sim);
     if (pair) Object.assign(pair, { simulated: sim, steps });
     notes.push(kind === 'gd'
