@@ -7,6 +7,8 @@ import { reluDeep } from '../models/relu-deep.ts';
 import { referenceReluFlow } from './helpers/relu-reference.ts';
 import { expectBadInput, run } from './helpers/cli.ts';
 import { patternLeastSquares, type PatternUnit } from './helpers/relu-pattern-ls.ts';
+import { augmentedRows, maskOffset, patternModel } from '../src/solvers/relu-pattern.ts';
+import { fingerprintX } from '../src/compile/row-tables.ts';
 
 function relErr(a: Float64Array, b: Float64Array): number {
   let e = 0, s = 0;
@@ -149,6 +151,35 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
       expect(Math.abs(r.loss - r.oracle)).toBeLessThan(1e-10 * r.oracle);
       expect(Math.abs(r.loss - ref.loss)).toBeLessThan(1e-9 * ref.loss);
     }
+  });
+
+  it('the masked kernels read the rows afresh on every call: a mask edit that leaves the data fingerprint unchanged (+1 at weight 7, −1 at weights 3 and 4) gives the gradient of a fresh copy of the rows, to the bit', () => {
+    // the relu flow edits its rows' mask entries in place; the caches keyed on fingerprintX (row
+    // tables, moments, the WebAssembly data pass) would miss an edit like this one
+    const p = createProblem(relu, { alpha: 0.3, seed: 1 });
+    const pm = patternModel(p);
+    const { n, Y } = p.data;
+    const R = pm.rowLength;
+    // every sample at x_0 (repeated rows: where row tables would be kept, were they on)
+    const X = new Float64Array(p.data.X.length);
+    for (let j = 0; j < n; j++) X.set(p.data.X.subarray(0, 2), 2 * j);
+    const rows = augmentedRows(pm, X, n);
+    expect(pm.kernels.formFor(rows, Y, n)).not.toMatch(/moments|wasm|rows/);
+    // n·R = 96 entries: fingerprintX samples each, entry q with weight q + 1
+    expect(Math.floor(rows.length / 61)).toBe(1);
+    const q1 = maskOffset(pm, 0, 4, 0), q2 = maskOffset(pm, 0, 0, 0), q3 = maskOffset(pm, 0, 1, 0);
+    expect([q1 + 1, q2 + 1 + q3 + 1]).toEqual([7, 7]);
+    for (let j = 0; j < n; j++) for (let i = 0; i < pm.H; i++) rows[j * R + maskOffset(pm, 0, i, 0)] = 1;
+    rows[q1] = 0;
+    const g0 = new Float64Array(p.theta0.length), g1 = g0.slice(), gFresh = g0.slice();
+    pm.kernels.lossGrad(p.theta0, rows, Y, n, g0);
+    const fp = fingerprintX(rows);
+    rows[q1] = 1; rows[q2] = 0; rows[q3] = 0;
+    expect(fingerprintX(rows)).toBe(fp);
+    pm.kernels.lossGrad(p.theta0, rows, Y, n, g1);
+    pm.kernels.lossGrad(p.theta0, Float64Array.from(rows), Y, n, gFresh);
+    expect(Array.from(g1)).toEqual(Array.from(gFresh));
+    expect(Math.max(...g1.map((v, q) => Math.abs(v - g0[q])))).toBeGreaterThan(1e-3 * Math.max(...g0.map(Math.abs)));
   });
 
   it('CLI: flow relu uses the event integrator; bad options are one line, exit 2', async () => {

@@ -113,7 +113,13 @@ export function buildPatternModel(m: DerivedModel, dims: Record<string, number>,
     loss: lossOf,
   });
   // no row tables: their cache keys on a fingerprint of the rows, and the mask entries of these
-  // rows change at every Filippov solve (a rebuild per call: 18 % of a relu AGF run)
+  // rows change at every Filippov solve (a rebuild per call: 18 % of a relu AGF run). Nor may any
+  // other cache keyed on the data see these rows: the fingerprint (fingerprintX: a weighted sum of
+  // ≤ 61 strided entries) misses in-place mask edits whose weighted changes cancel (+1 at weight 7,
+  // −1 at weights 3 and 4). None does today: moment and inputDegree are null below, so the moments,
+  // the WebAssembly data pass and the gemm form are never built for these kernels, and the relu
+  // solvers call them unbound (bind() would key on the fingerprint too). test/relu-flow.test.ts
+  // checks it (formFor, and such an edit against a fresh copy of the rows).
   const noTables = { rowTables: false };
   const kernels = compileModel(derivedOf(masked, sym('e', shapeOf(masked), 'residual'), loss), dims, undefined, noTables);
   const nodes: KinkNode[] = raw.map((r) => ({
