@@ -79,6 +79,12 @@ export interface ModelDefinition {
    */
   agfCostMin?: (p: Problem, theta: Float64Array, mask: Uint8Array) => Float64Array;
   /**
+   * κ > 2: the generic AGF engine's cost-minimisation settings for this model (its AgfOptions of
+   * the same names), used when a caller sets none of them — the fits a model needs differ (the
+   * modular network's degenerate valleys want its masked flow run long, with error control).
+   */
+  agfFit?: { fitRelax?: number; fitIter?: number; fitNewton?: number; fitRtol?: number };
+  /**
    * A model whose template depends on an option (relu's bias=0, relu-deep's depth): the
    * definition to use for these options. Applied once, by createProblem and by commands that
    * derive without a Problem; the returned definition has no variant of its own.

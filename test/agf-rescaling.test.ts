@@ -151,6 +151,9 @@ describe('κ > 2 cost minimisation with the masked-flow transient (fitRelax)', (
     await expectBadInput(['agf', 'modular', '--fit-newton', '0'], /--fit-newton is an option of the --fit-relax path/);
     await expectBadInput(['agf', 'modular', '--fit-final', '-3'], /--fit-final must be an integer/);
     await expectBadInput(['agf', 'diagonal', '--fit-final', '10'], /--fit-final is for κ > 2 models/);
+    await expectBadInput(['agf', 'modular', '--fit-rtol', '1e-3'], /--fit-rtol is an option of the --fit-relax path/);
+    for (const r of ['0', '-1e-3', '0.5', 'nan']) await expectBadInput(['agf', 'modular', '--fit-relax', '8', '--fit-rtol', r], /--fit-rtol must be a relative tolerance in \(0, 0\.1\]|--fit-rtol/);
+    await expectBadInput(['agf', 'relu', '--fit-rtol', '1e-3'], /--fit-rtol is not an option for relu/);
   });
 
   it('modular p = 7, H = 8, spectrum 1:4,2:2, α = 1e-2, seed 4 (a DivergenceError before): L-BFGS/Newton polishes that follow a valley past the flow are dropped, every fit stays within reach of the masked flow', () => {

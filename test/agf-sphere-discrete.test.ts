@@ -119,7 +119,7 @@ async function halfTimes(pr: Problem, t: number[], states: Float64Array[], freqs
 }
 
 describe('t½ per frequency under heavy ball (modular, κ = 3), read off the schedule\'s trace (the fits in the algorithm\'s steps)', () => {
-  it('p = 11, H = 8, α = 0.03, m = 0.9, lr = 0.002: ξ = 1 and ξ = 3 within 5% of the simulated run\'s t½, where t = kη/(1 − m) on the flow AGF is > 20% early', async () => {
+  it('p = 11, H = 8, α = 0.03, m = 0.9, lr = 0.002: ξ = 1 and ξ = 3 within 5% of the simulated run\'s t½, where t = kη/(1 − m) on the flow AGF is > 20% early (ξ = 1) and > 10% off (ξ = 3)', async () => {
     const { solveAgf } = await import('../src/solvers/agf.ts');
     const { solveAgfSphereDiscrete } = await import('../src/solvers/agf/sphere-discrete.ts');
     const { classCrossing, classLossSeries } = await import('../models/modular-compare.ts');
@@ -137,10 +137,11 @@ describe('t½ per frequency under heavy ball (modular, κ = 3), read off the sch
     const pred = await halfTimes(pr, keep.map(([t]) => t), keep.map(([, q]) => trace.states[q]), [1, 3]);
     const mapped = [1, 3].map((f) => classCrossing(flow, f, 0.5));
     console.log(`p = 11 heavy ball t½ (flow time t = k·lr/(1 − m)): ${[1, 3].map((f, q) => `ξ = ${f}: simulated ${sim[q]?.toFixed(3)}, agf-momentum ${pred[q]?.toFixed(3)}, flow AGF ${mapped[q]?.toFixed(3)}`).join('; ')}`);
-    for (let q = 0; q < 2; q++) {
-      expect(Math.abs(pred[q]! - sim[q]!)).toBeLessThanOrEqual(0.05 * sim[q]!);
-      expect(Math.abs(mapped[q]! - sim[q]!)).toBeGreaterThan(0.2 * sim[q]!);
-    }
+    // the flow AGF (the model's default fits: masked flow up to 32 time units) mapped by t = kη/(1 − m):
+    // ξ = 1 30% early, ξ = 3 15% late (with L-BFGS fits it was > 20% early at both)
+    for (let q = 0; q < 2; q++) expect(Math.abs(pred[q]! - sim[q]!)).toBeLessThanOrEqual(0.05 * sim[q]!);
+    expect(sim[0]! - mapped[0]!).toBeGreaterThan(0.2 * sim[0]!);
+    expect(Math.abs(mapped[1]! - sim[1]!)).toBeGreaterThan(0.1 * sim[1]!);
   });
 
   // at α = 0.3 every neuron starts at ‖θ‖ = 0.3, just below the entry norm 0.31: all 18 are in the fit within

@@ -219,6 +219,23 @@ describe('AGF (κ = 3)', () => {
   });
 });
 
+describe('AGF (κ = 3) at the default size: p = 20, H = 18, α = 1e-4, spectrum 1:10,3:5,5:2.5', () => {
+  it('with the model\'s own fits (masked flow, adaptive RKC): frequencies in the closed-form order, plateau levels at the closed form', () => {
+    const spectrum = parseSpectrum('1:10,3:5,5:2.5');
+    const pr = modularProblem({ p: 20, H: 18, alpha: 1e-4, spectrum });
+    const rho0 = Math.max(...Array.from({ length: 18 }, (_, i) => Math.hypot(...pr.theta0.subarray(i * pr.layout.P, (i + 1) * pr.layout.P))));
+    const pred = predictModular(20, spectrum, rho0);
+    const s = solveAgf(pr);
+    const groups = groupByFrequency(20, Float64Array.from(s.extra!.finalDormant as number[]), scheduleActivations(s));
+    // the plateau of frequency k: the loss just before the next frequency's first activation
+    const levels = [0, 1].map((q) => s.jumps.filter((j) => j.time < groups[q + 1].times[0]).at(-1)!.lossAfter);
+    console.log(`p = 20, H = 18, α = 1e-4 (loss 1/(2n)Σ‖·‖²): ${groups.map((g) => `ξ = ${g.freq}: ${g.neurons.length} neurons, first at t/T₃ = ${s.jumps.find((j) => j.time === g.times[0])!.rescaledTime.toFixed(4)}`).join('; ')}; levels ${levels.map((l, q) => `${l.toPrecision(6)} (closed form ${pred.order[q].levelAfter.toPrecision(6)})`).join(', ')}`);
+    expect(groups.map((g) => g.freq).slice(0, 3)).toEqual(pred.order.map((o) => o.freq));
+    for (let q = 0; q < 2; q++) expect(Math.abs(levels[q] - pred.order[q].levelAfter) / pred.order[q].levelAfter).toBeLessThan(0.01);
+    expect(s.jumps.length).toBeLessThanOrEqual(18);
+  });
+});
+
 describe('AGF (κ = 3): fitFinal', () => {
   it('the last fit (no dormant neuron left to grow) taken to the minimum reaches the closed-form last level 0, where the 2-unit transient alone stops at 3.6e-3 (p = 11, H = 12, α = 0.1)', () => {
     const spectrum = parseSpectrum('1:10,3:5');
@@ -226,15 +243,16 @@ describe('AGF (κ = 3): fitFinal', () => {
     const pred = predictModular(11, spectrum, 0.1);
     const level = pred.order.at(-1)!.levelAfter; // closed form: every frequency removed
     expect(level).toBeLessThan(1e-12);
-    const base = solveAgf(pr, MODULAR_GENERIC_AGF);
-    const fin = solveAgf(pr, { ...MODULAR_GENERIC_AGF, fitFinal: 2000 });
+    const transient = { fitRelax: 2, fitIter: 0, fitNewton: 0 };
+    const base = solveAgf(pr, transient);
+    const fin = solveAgf(pr, { ...transient, fitFinal: 2000 });
     // same schedule up to the last jump; only the last fit differs
     expect(fin.jumps.map((j) => [j.neuron, j.time])).toEqual(base.jumps.map((j) => [j.neuron, j.time]));
     const lb = base.jumps.at(-1)!.lossAfter, lf = fin.jumps.at(-1)!.lossAfter;
     console.log(`p = 11, H = 12, α = 0.1: last level, transient only ${lb.toExponential(3)}, with fitFinal 2000 ${lf.toExponential(3)} (closed form ${level.toExponential(1)}; L(0) = ${pred.initialLoss.toFixed(4)})`);
     expect(lb).toBeGreaterThan(1e-4 * pred.initialLoss);
     expect(lf - level).toBeLessThan(1e-6 * pred.initialLoss);
-    expect(() => solveAgf(pr, { ...MODULAR_GENERIC_AGF, fitFinal: -1 })).toThrow(/fitFinal must be an integer ≥ 0/);
+    expect(() => solveAgf(pr, { ...transient, fitFinal: -1 })).toThrow(/fitFinal must be an integer ≥ 0/);
   });
 });
 

@@ -91,6 +91,8 @@ export interface AgfOptions {
    * conserved quantities of its rescaling symmetries (agf/rescaling.ts). Default: L-BFGS only.
    */
   fitRelax?: number;
+  /** With fitRelax: the masked flow with error control (adaptive RKC2) at this relative tolerance, stopped early at a critical point. */
+  fitRtol?: number;
   /** With fitRelax: at most this many Newton steps after L-BFGS in each fit (default 40; 0: none). */
   fitNewton?: number;
   /**
@@ -161,11 +163,18 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   }
   const algo = opts.algorithm ?? { kind: 'flow' };
   checkDiscreteModel(p, algo);
-  if (kappa > 2) return algo.kind === 'flow' ? solveAgfSphere(p, kappa, theta0, opts) : solveAgfSphereDiscrete(p, kappa, theta0, algo, { maxJumps: opts.maxJumps, lossTol: opts.lossTol });
+  if (kappa > 2) return algo.kind === 'flow' ? solveAgfSphere(p, kappa, theta0, withModelFit(p, opts)) : solveAgfSphereDiscrete(p, kappa, theta0, algo, { maxJumps: opts.maxJumps, lossTol: opts.lossTol });
   if (!p.derived.polynomial) {
     return solveAgfCones(p, theta0, opts);
   }
   return solveAgfLinearDormant(p, theta0, opts);
+}
+
+/** The model's own fit settings (ModelDefinition.agfFit) where the caller chose none of them. */
+function withModelFit(p: Problem, opts: AgfOptions): AgfOptions {
+  const own = p.model.agfFit;
+  if (!own || opts.fitRelax !== undefined || opts.fitIter !== undefined || opts.fitNewton !== undefined || opts.fitRtol !== undefined) return opts;
+  return { ...opts, ...own };
 }
 
 /** A dormant or active neuron of the engine: a real slot, or a virtual one of an interchangeable group. */

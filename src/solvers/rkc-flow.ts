@@ -32,10 +32,10 @@ export interface RkcFlowOptions {
 
 const EPS = 2 / 13;
 
-interface Coeffs { mu: number[]; nu: number[]; mut: number[]; gt: number[]; mut1: number }
+export interface Coeffs { mu: number[]; nu: number[]; mut: number[]; gt: number[]; mut1: number }
 const cache = new Map<number, Coeffs>();
 
-function coefficients(s: number): Coeffs {
+export function rkcCoefficients(s: number): Coeffs {
   const hit = cache.get(s);
   if (hit) return hit;
   const w0 = 1 + EPS / (s * s);
@@ -63,7 +63,7 @@ function coefficients(s: number): Coeffs {
 }
 
 /** β(s) ≈ 0.653 s² for ε = 2/13 (the real stability interval is [−β(s), 0]). */
-function stagesFor(hl: number): number {
+export function rkcStagesFor(hl: number): number {
   return Math.max(2, Math.ceil(Math.sqrt((hl / 0.9) / 0.653)) + 1);
 }
 
@@ -166,7 +166,7 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
       estimate(iters);
       gradEvals += iters;
       // 1.5: the estimate comes from few power iterations, and λ grows fast while a neuron jumps
-      s = stagesFor(1.5 * lambda * h);
+      s = rkcStagesFor(1.5 * lambda * h);
       if (!(s <= RKC_MAX_STAGES)) {
         const need = `needs ${Number.isFinite(s) ? s : 'unboundedly many'} Chebyshev stages per step of ${h.toPrecision(3)} (at most ${RKC_MAX_STAGES})`;
         // at the first step nothing has grown yet: the given start is that stiff, not a diverging integration
@@ -175,7 +175,7 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
       }
       maxStages = Math.max(maxStages, s);
     }
-    const co = coefficients(s);
+    const co = rkcCoefficients(s);
     Ym2.set(y);
     for (let q = 0; q < N; q++) Ym1[q] = y[q] + co.mut1 * h * F0[q];
     for (let j = 2; j <= s; j++) {

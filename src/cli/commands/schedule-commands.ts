@@ -68,7 +68,8 @@ export const agfCommand: Command = {
     closed: { kind: 'flag', help: 'diagonal model: the closed-form AGF (agf-diagonal), a cross-check of the generic engine' },
     'max-jumps': { kind: 'int', help: 'most jumps before the schedule stops (generic engine)', default: '4·H + 10' },
     'fit-iter': { kind: 'int', help: 'iteration budget of each cost minimisation (L-BFGS; generic engine, polynomial models; 0 with --fit-relax: no L-BFGS). Not for relu models: their fit is the masked relu flow (kink events) then Newton in its pattern, run to a stationary point', default: '20000 (κ = 2), 1000 (κ > 2)' },
-    'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants', default: 'off (L-BFGS only)' },
+    'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants. A model may set its own fit (modular: --fit-relax 32 --fit-rtol 1e-3 --fit-iter 0 --fit-newton 0), used when none of the --fit-* options is given', default: 'off (L-BFGS only); modular: 32' },
+    'fit-rtol': { kind: 'number', help: 'with --fit-relax: integrate that masked flow with error control (adaptive RKC2) at this relative tolerance, stopping early at a critical point, instead of the fixed step 0.05; lets --fit-relax be long (e.g. 32 on modular) at a cost bounded by the flow\'s slow phase, not T/0.05', default: 'off (fixed step)' },
     'fit-newton': { kind: 'int', help: 'with --fit-relax: at most N Newton steps after L-BFGS in each fit (0: none)', default: '40' },
     'fit-final': { kind: 'int', help: 'κ > 2: L-BFGS iterations for the last fit only (no dormant neuron left, or none with positive utility: that plateau lasts for ever); e.g. --fit-relax 2 --fit-iter 0 --fit-newton 0 --fit-final 2000 on modular', default: '0 (none)' },
     ...ALGORITHM_OPTIONS,
@@ -100,13 +101,16 @@ export const agfCommand: Command = {
     const fitNewton = args.values.has('fit-newton') ? num(args, 'fit-newton', 0) : undefined;
     if (fitNewton !== undefined && !(Number.isInteger(fitNewton) && fitNewton >= 0 && fitNewton <= 1000)) throw new GradflowError(`--fit-newton must be an integer in [0, 1000] (got ${fitNewton})`);
     if (fitNewton !== undefined && fitRelax === undefined) throw new GradflowError('--fit-newton is an option of the --fit-relax path: add --fit-relax T');
+    const fitRtol = args.values.has('fit-rtol') ? num(args, 'fit-rtol', 0) : undefined;
+    if (fitRtol !== undefined && !(fitRtol > 0 && fitRtol <= 0.1)) throw new GradflowError(`--fit-rtol must be a relative tolerance in (0, 0.1] (got ${fitRtol})`);
     const fitFinal = args.values.has('fit-final') ? num(args, 'fit-final', 0) : undefined;
     if (fitFinal !== undefined && !(Number.isInteger(fitFinal) && fitFinal >= 0 && fitFinal <= 1e6)) throw new GradflowError(`--fit-final must be an integer in [0, 1000000] (got ${fitFinal})`);
     if (fitFinal !== undefined && !((p.derived.kappa ?? 0) > 2)) throw new GradflowError(`--fit-final is for κ > 2 models (${p.model.spec.name} ${p.derived.kappa === null ? 'is not homogeneous' : `has κ = ${p.derived.kappa}`})`);
     // relu (non-polynomial) models: the fit has no L-BFGS budget or RKC transient to set
-    if (!p.derived.polynomial) for (const o of ['fit-iter', 'fit-relax']) if (args.values.has(o)) throw new GradflowError(`--${o} is not an option for ${p.model.spec.name}: its cost minimisation is the masked relu flow then Newton in its pattern, run to a stationary point`);
+    if (!p.derived.polynomial) for (const o of ['fit-iter', 'fit-relax', 'fit-rtol']) if (args.values.has(o)) throw new GradflowError(`--${o} is not an option for ${p.model.spec.name}: its cost minimisation is the masked relu flow then Newton in its pattern, run to a stationary point`);
+    if (fitRtol !== undefined && fitRelax === undefined) throw new GradflowError('--fit-rtol is an option of the --fit-relax path: add --fit-relax T');
     const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitNewton, fitFinal, onProgress: progress });
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitRtol, fitNewton, fitFinal, onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);

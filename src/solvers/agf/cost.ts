@@ -12,6 +12,7 @@ import { lbfgs } from '../lbfgs.ts';
 import { lsqPivoted } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
+import { solveFlowRkcAdaptive } from '../rkc-adaptive.ts';
 import { conservedOf, rebalanceNeuron } from './rescaling.ts';
 import { formatNumber } from '../../report/table.ts';
 import { maskedForward, maskedNeuronOutputs, neuronJacobianColumn, neuronOutput, type QuadForms } from './quadratic.ts';
@@ -57,7 +58,11 @@ export interface CostOptions {
    * that flow: its fast transient decides the basin (a quasi-Newton step from the saddle can
    * land in another), and the flow keeps each neuron's invariants, which L-BFGS does not.
    */
-  maskedFlow?: { relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number; onReject?: () => void };
+  maskedFlow?: {
+    relax: number; syms: number[][]; newtonIter: number; newtonMaxParams: number; onReject?: () => void;
+    /** the masked flow by adaptive RKC at this rtol, stopped at ‖∇L‖ ≤ gtol (else the fixed step 0.05) */
+    rtol?: number;
+  };
 }
 
 /**
@@ -153,10 +158,16 @@ function fitActiveRaw(p: Problem, theta: Float64Array, mask: Uint8Array, o: Cost
     if (o.maskedFlow.relax > 0) {
       const start = theta.slice();
       for (let i = 0; i < H; i++) if (!mask[i]) start.fill(0, i * P, (i + 1) * P);
-      const flow = solveFlowRkc(p, { tEnd: o.maskedFlow.relax, dt: 0.05, recheck: 2, mask, theta0: start, finalOnly: true });
-      const end = flow.states[0];
-      for (const q of idx) theta[q] = end[q];
-      evaluations += Number(flow.stats.gradEvals ?? 0);
+      if (o.maskedFlow.rtol !== undefined) {
+        const flow = solveFlowRkcAdaptive(p, { tEnd: o.maskedFlow.relax, rtol: o.maskedFlow.rtol, gtol: o.gtol, mask, theta0: start });
+        for (const q of idx) theta[q] = flow.theta[q];
+        evaluations += flow.gradEvals;
+      } else {
+        const flow = solveFlowRkc(p, { tEnd: o.maskedFlow.relax, dt: 0.05, recheck: 2, mask, theta0: start, finalOnly: true });
+        const end = flow.states[0];
+        for (const q of idx) theta[q] = end[q];
+        evaluations += Number(flow.stats.gradEvals ?? 0);
+      }
     }
   }
   if (o.gaussNewton) {

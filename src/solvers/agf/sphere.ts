@@ -37,6 +37,8 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const lossTol = opts.lossTol ?? 1e-12;
   const maxJumps = opts.maxJumps ?? 4 * H + 10;
   if (opts.fitRelax !== undefined && !(Number.isFinite(opts.fitRelax) && opts.fitRelax >= 0)) throw new GradflowError(`fitRelax must be a flow time ≥ 0 (got ${opts.fitRelax})`);
+  if (opts.fitRtol !== undefined && !(opts.fitRtol > 0 && opts.fitRtol <= 0.1)) throw new GradflowError(`fitRtol must be a relative tolerance in (0, 0.1] (got ${opts.fitRtol})`);
+  if (opts.fitRtol !== undefined && opts.fitRelax === undefined) throw new GradflowError('fitRtol sets the tolerance of the fitRelax masked flow: give fitRelax too');
   if (opts.fitNewton !== undefined && !(Number.isInteger(opts.fitNewton) && opts.fitNewton >= 0)) throw new GradflowError(`fitNewton must be an integer ≥ 0 (got ${opts.fitNewton})`);
 
   const rejected: number[] = []; // jumps (from 0) whose polished fit was dropped for the masked flow's end (cost.ts beyondFlow)
@@ -58,7 +60,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
   const utilTol = (opts.utilTol ?? 1e-10) * scale;
   // κ > 2 fits have tiny Hessian eigenvalues (several neurons share a frequency); their end
   // point only sets the next residual, so a looser gradient tolerance is enough
-  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p), newtonIter: opts.fitNewton ?? 40, newtonMaxParams: NEWTON_MAX_PARAMS, onReject: () => { rejected.push(fitGradNorms.length); } } } : {}) };
+  const cost: CostOptions = { gtol: (opts.gradTol ?? 1e-8) * scale * Math.max(1, Math.sqrt(2 * initialLoss)), collapseTol: 1e-14, initialLoss, kappa, newton: false, maxIter: opts.fitIter ?? 1000, ftol: 1e-10, ...(opts.fitRelax !== undefined ? { maskedFlow: { relax: opts.fitRelax, syms: rescalingSymmetries(p), newtonIter: opts.fitNewton ?? 40, newtonMaxParams: NEWTON_MAX_PARAMS, onReject: () => { rejected.push(fitGradNorms.length); }, ...(opts.fitRtol !== undefined ? { rtol: opts.fitRtol } : {}) } } : {}) };
 
   // fitRelax with neither L-BFGS nor Newton: each fit is the flow's transient by design, not a minimiser stopped short
   const transientOnly = opts.fitRelax !== undefined && cost.maxIter === 0 && (opts.fitNewton ?? 40) === 0;
@@ -218,7 +220,7 @@ export function solveAgfSphere(p: Problem, kappa: number, theta0: Float64Array, 
     jumps,
     extra: {
       kappa,
-      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (RKC) for ${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}${opts.fitFinal ? `; the last fit then ≤ ${opts.fitFinal} L-BFGS iterations` : ''}`,
+      solver: `direction flow on the sphere (dop853, rescaled clock)${opts.limit ? `, alpha → 0 limit (the rescaled ODE from alpha = ${MIN_ALPHA})` : ''}${opts.fitRelax !== undefined ? ` + cost minimisation: masked flow (${opts.fitRtol !== undefined ? `adaptive RKC, rtol ${opts.fitRtol}, stopped at a critical point` : 'RKC'}) for ${opts.fitRtol !== undefined ? 'at most ' : ''}${opts.fitRelax} flow-time units, ${cost.maxIter ? 'L-BFGS, ' : ''}${cost.maskedFlow?.newtonIter ? `≤ ${cost.maskedFlow.newtonIter} Newton steps (≤ ${NEWTON_MAX_PARAMS} active parameters), ` : ''}each neuron moved back along its rescaling orbits to its conserved quantities` : ' + L-BFGS cost minimisation'}${opts.fitFinal ? `; the last fit then ≤ ${opts.fitFinal} L-BFGS iterations` : ''}`,
       status,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant neuron can still grow; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
       ...withWarning([transientOnly ? transientFitNote(fitGradNorms, cost, opts.fitRelax!, finalFit) : unconvergedFitWarning(fitGradNorms, cost), rejectedNote(rejected)].filter((w) => w).join('; ') || undefined),

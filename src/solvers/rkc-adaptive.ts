@@ -1,0 +1,155 @@
+/**
+ * Gradient flow by RKC2 with error control (Sommeijer, Shampine & Verwer 1997, §3: the embedded
+ * estimate est = (12(yₙ − yₙ₊₁) + 6h(Fₙ + Fₙ₊₁))/15, step factor 0.8·err^{−1/3}), for AGF's κ > 2
+ * fits. Why not the fixed step of rkc-flow.ts: a fit's masked flow is fast for O(1) time units and
+ * then creeps towards its limit for hundreds (saddles inside the fit, degenerate valleys), where a
+ * fixed h = 0.05 pays ~√(hλ) gradients per 0.05 units the whole way. With error control h grows as
+ * the flow slows; Chebyshev stages keep the stiff modes (λ ~ 1e3–1e4) stable at s ≈ √(hλ/0.65).
+ * The flow stops early once ‖∇L‖ over the moving parameters is below `gtol` (a critical point:
+ * nothing is left to flow).
+ */
+import type { Problem } from '../problem.ts';
+import { DivergenceError, GradflowError } from '../util/errors.ts';
+import { rkcCoefficients, rkcStagesFor, RKC_MAX_STAGES } from './rkc-flow.ts';
+
+export interface RkcAdaptiveOptions {
+  tEnd: number;
+  rtol: number;
+  /** Absolute tolerance (default rtol·1e-3). */
+  atol?: number;
+  /** Stop once ‖∇L‖ (over the moving parameters) ≤ gtol (default 0: run to tEnd). */
+  gtol?: number;
+  theta0?: Float64Array;
+  /** Only these neurons move; others stay fixed and are left out of f. */
+  mask?: Uint8Array;
+  /** First step (default 1e-3). */
+  h0?: number;
+  /** Most accepted + rejected steps (default 1e5): a bound on the work whatever the flow does. */
+  maxSteps?: number;
+}
+
+export interface RkcAdaptiveResult {
+  theta: Float64Array;
+  t: number;
+  loss: number;
+  gradNorm: number;
+  steps: number;
+  rejected: number;
+  gradEvals: number;
+  maxStages: number;
+  /** 'tEnd' | 'gtol' | 'maxSteps' */
+  stop: string;
+}
+
+export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcAdaptiveResult {
+  const { tEnd, rtol } = opts;
+  const atol = opts.atol ?? rtol * 1e-3;
+  if (!(tEnd >= 0)) throw new GradflowError(`flow (rkc, adaptive): the end time must be non-negative (got ${tEnd})`);
+  if (!(rtol > 0 && atol > 0)) throw new GradflowError(`flow (rkc, adaptive): tolerances must be positive (got rtol ${rtol}, atol ${atol})`);
+  const { X, Y, n } = p.data;
+  const kb = p.kernels.bind(X, Y, n);
+  const N = p.theta0.length;
+  const mask = opts.mask ?? null;
+  const { H, P } = p.layout;
+  // error norm and gradient norm over the moving coordinates only
+  const movingList: number[] = [];
+  for (let i = 0; i < H; i++) if (!mask || mask[i]) for (let a = 0; a < P; a++) movingList.push(i * P + a);
+  const moving = Int32Array.from(movingList);
+  const y = Float64Array.from(opts.theta0 ?? p.theta0);
+  let gradEvals = 0;
+  const F = (th: Float64Array, out: Float64Array): number => {
+    gradEvals++;
+    const L = kb.lossGrad(th, out, mask);
+    for (let q = 0; q < N; q++) out[q] = -out[q];
+    return L;
+  };
+  const F0 = new Float64Array(N), F1 = new Float64Array(N), Fj = new Float64Array(N);
+  // the stage buffers carry the fixed neurons' values and only the moving coordinates are
+  // updated: the Chebyshev recursion's weights sum to 1 only up to rounding, which would move them
+  let Ym2 = Float64Array.from(y), Ym1 = Float64Array.from(y), Yj = Float64Array.from(y);
+  const pv = new Float64Array(N);
+  for (const q of moving) pv[q] = Math.sin(q + 1);
+  const tmp = new Float64Array(N), g1 = new Float64Array(N);
+  let lambda = 0;
+  const estimate = (iters: number): void => {
+    let scale = 0;
+    for (const q of moving) scale = Math.max(scale, Math.abs(y[q]));
+    const eps = 1e-7 * Math.max(scale, 1e-3);
+    for (let it = 0; it < iters; it++) {
+      let nv = 0;
+      for (const q of moving) nv += pv[q] * pv[q];
+      nv = Math.sqrt(nv) || 1;
+      tmp.set(y);
+      for (const q of moving) tmp[q] = y[q] + (eps * pv[q]) / nv;
+      F(tmp, g1);
+      let nh = 0;
+      for (const q of moving) { pv[q] = (g1[q] - F0[q]) / eps; nh += pv[q] * pv[q]; }
+      lambda = Math.sqrt(nh);
+    }
+  };
+  const gnorm = (g: Float64Array): number => { let s = 0; for (const q of moving) s += g[q] * g[q]; return Math.sqrt(s); };
+  let L = F(y, F0);
+  const L0 = L;
+  const maxSteps = opts.maxSteps ?? 1e5;
+  const gtol = opts.gtol ?? 0;
+  let t = 0, h = Math.min(opts.h0 ?? 1e-3, tEnd), steps = 0, rejected = 0, maxStages = 2, sinceEstimate = Infinity;
+  let errPrev = 1, hPrev = h;
+  let stop = 'tEnd';
+  if (gtol > 0 && gnorm(F0) <= gtol) stop = 'gtol';
+  estimate(8);
+  sinceEstimate = 0;
+  while (stop === 'tEnd' && t < tEnd) {
+    if (steps + rejected >= maxSteps) { stop = 'maxSteps'; break; }
+    if (sinceEstimate >= 4) { estimate(2); sinceEstimate = 0; }
+    h = Math.min(h, tEnd - t);
+    // 1.5: the estimate comes from few power iterations
+    const s = rkcStagesFor(1.5 * lambda * h);
+    if (!(s <= RKC_MAX_STAGES)) {
+      // the stiffness bounds the step through the stage count only: cap the step instead of failing
+      const hMax = (RKC_MAX_STAGES - 1) ** 2 * 0.653 * 0.9 / (1.5 * lambda);
+      if (!(hMax > 0 && Number.isFinite(hMax))) throw new DivergenceError(`flow (rkc, adaptive) at t = ${t.toPrecision(4)}: the largest Hessian eigenvalue of L is ${lambda.toPrecision(3)}`);
+      h = hMax;
+      continue;
+    }
+    maxStages = Math.max(maxStages, s);
+    const co = rkcCoefficients(s);
+    for (const q of moving) { Ym2[q] = y[q]; Ym1[q] = y[q] + co.mut1 * h * F0[q]; }
+    for (let j = 2; j <= s; j++) {
+      F(Ym1, Fj);
+      const mu = co.mu[j], nu = co.nu[j], mut = co.mut[j] * h, gt = co.gt[j] * h, one = 1 - mu - nu;
+      for (const q of moving) Yj[q] = one * y[q] + mu * Ym1[q] + nu * Ym2[q] + mut * Fj[q] + gt * F0[q];
+      const tt = Ym2; Ym2 = Ym1; Ym1 = Yj; Yj = tt;
+    }
+    const L1 = F(Ym1, F1);
+    let e2 = 0;
+    for (const q of moving) {
+      const est = (12 * (y[q] - Ym1[q]) + 6 * h * (F0[q] + F1[q])) / 15;
+      const sc = atol + rtol * Math.max(Math.abs(y[q]), Math.abs(Ym1[q]));
+      e2 += (est / sc) ** 2;
+    }
+    const err = Math.sqrt(e2 / Math.max(1, moving.length));
+    // a gradient flow's loss never rises: a step that raises it is rejected whatever its error estimate
+    const rose = !(L1 <= L * (1 + 1e-12) + 1e-300);
+    if (!Number.isFinite(err) || err > 1 || rose) {
+      rejected++;
+      h *= Number.isFinite(err) && err > 1 ? Math.max(0.1, 0.8 / Math.cbrt(err)) : 0.1;
+      if (!(h > 1e-12 * Math.max(1, t))) throw new DivergenceError(`flow (rkc, adaptive) at t = ${t.toPrecision(4)}: step size underflow (loss ${L.toPrecision(3)}, start ${L0.toPrecision(3)})`);
+      continue;
+    }
+    t += h;
+    steps++;
+    sinceEstimate++;
+    y.set(Ym1);
+    F0.set(F1);
+    L = L1;
+    if (gtol > 0 && gnorm(F0) <= gtol) { stop = 'gtol'; break; }
+    // the controller of Sommeijer et al. (their eq. 3.3): the ratio of successive errors as well
+    const e = Math.max(err, 1e-10);
+    let fac = 0.8 / Math.cbrt(e);
+    if (steps > 1) fac = Math.min(fac, 0.8 * (h / hPrev) * Math.cbrt(errPrev / e) / Math.cbrt(e));
+    hPrev = h;
+    errPrev = e;
+    h *= Math.min(10, Math.max(0.1, fac));
+  }
+  return { theta: y, t, loss: L, gradNorm: gnorm(F0), steps, rejected, gradEvals, maxStages, stop };
+}
