@@ -88,7 +88,7 @@ if (process.argv.includes('--schedule-only')) process.exit(0);
   report(`κ = 3 modular addition, p = 20, H = 18, α = ${pm.alpha} (loss (1/2n)Σ‖r‖², rescaled t/T₃(α))`,
     ['engine', 'time', 'jumps', 'frequencies (first rescaled activation, neurons)', 'plateau after the first frequency'],
     [
-      ['generic (solvers/agf.ts, sphere ODE by dop853 + L-BFGS fits)', `${tG.toFixed(2)} s`, String(g.jumps.length), groups.map((q) => `ξ = ${q.freq}: ${(q.times[0] / timeUnit(3, pm.alpha).scale).toFixed(3)}, ${q.neurons.length}`).join('; '), (g.jumps.filter((j) => groups[1] && j.time < groups[1].times[0]).at(-1)?.lossAfter ?? NaN).toFixed(4)],
+      ['generic (solvers/agf.ts, sphere ODE by dop853 + the model\'s fits: masked flow ≤ 32 units by adaptive RKC, rtol 1e-3)', `${tG.toFixed(2)} s`, String(g.jumps.length), groups.map((q) => `ξ = ${q.freq}: ${(q.times[0] / timeUnit(3, pm.alpha).scale).toFixed(3)}, ${q.neurons.length}`).join('; '), `${before(g, groups[1]?.times[0])}, before ξ = 5 ${before(g, groups[2]?.times[0])}, last ${g.jumps.at(-1)?.lossAfter.toExponential(2)}`],
       ['model-specific (agf-modular.ts, masked flow for the fits)', `${tS.toFixed(2)} s`, String(s.jumps.length), '', ''],
       ['generic, 2-unit masked-flow fits, last fit by L-BFGS (--fit-final 2000)', `${tF.toFixed(2)} s`, String(f.jumps.length), groupsF.map((q) => `ξ = ${q.freq}: ${(q.times[0] / timeUnit(3, pm.alpha).scale).toFixed(3)}, ${q.neurons.length}`).join('; '), `${before(f, groupsF[1]?.times[0])}, before ξ = 5 ${before(f, groupsF[2]?.times[0])}, last ${f.jumps.at(-1)?.lossAfter.toExponential(2)}`],
     ]);
