@@ -229,7 +229,7 @@ describe('AGF (κ = 3) at the default size: p = 20, H = 18, α = 1e-4, spectrum 
     const groups = groupByFrequency(20, Float64Array.from(s.extra!.finalDormant as number[]), scheduleActivations(s));
     // the plateau of frequency k: the loss just before the next frequency's first activation
     const levels = [0, 1].map((q) => s.jumps.filter((j) => j.time < groups[q + 1].times[0]).at(-1)!.lossAfter);
-    console.log(`p = 20, H = 18, α = 1e-4 (loss 1/(2n)Σ‖·‖²): ${groups.map((g) => `ξ = ${g.freq}: ${g.neurons.length} neurons, first at t/T₃ = ${s.jumps.find((j) => j.time === g.times[0])!.rescaledTime.toFixed(4)}`).join('; ')}; levels ${levels.map((l, q) => `${l.toPrecision(6)} (closed form ${pred.order[q].levelAfter.toPrecision(6)})`).join(', ')}`);
+    console.log(`p = 20, H = 18, α = 1e-4 (loss 1/(2n)Σ‖·‖²): ${groups.map((g, q) => `ξ = ${g.freq}: ${s.jumps.filter((j) => j.time >= g.times[0] && (q + 1 >= groups.length || j.time < groups[q + 1].times[0])).length} jumps before the next frequency, ${g.neurons.length} neurons carrying it at the end, first at t/T₃ = ${s.jumps.find((j) => j.time === g.times[0])!.rescaledTime.toFixed(4)}`).join('; ')}; levels ${levels.map((l, q) => `${l.toPrecision(6)} (closed form ${pred.order[q].levelAfter.toPrecision(6)})`).join(', ')}`);
     expect(groups.map((g) => g.freq).slice(0, 3)).toEqual(pred.order.map((o) => o.freq));
     for (let q = 0; q < 2; q++) expect(Math.abs(levels[q] - pred.order[q].levelAfter) / pred.order[q].levelAfter).toBeLessThan(0.01);
     expect(s.jumps.length).toBeLessThanOrEqual(18);

@@ -41,6 +41,14 @@ export interface RkcAdaptiveResult {
   stop: string;
 }
 
+/**
+ * Safety factor on the power-iteration λ (an estimate from below, warm-started across steps) in the
+ * stage count; a step that is unstable anyway raises the loss and is rejected. 1.2 rather than the
+ * fixed-step RKC's 1.5: the stage count is what the fits pay for (modular p = 20: 25.1k gradients
+ * against 27.6k; the same neurons in the same order, the levels to 6 digits through the ξ = 3
+ * plateau and within 0.6 % down to a loss of 0.1 — below that the late fits are tolerance-sensitive).
+ */
+const STAB = 1.2;
 export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcAdaptiveResult {
   const { tEnd, rtol } = opts;
   const atol = opts.atol ?? rtol * 1e-3;
@@ -102,11 +110,10 @@ export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcA
     if (steps + rejected >= maxSteps) { stop = 'maxSteps'; break; }
     if (sinceEstimate >= 4) { estimate(2); sinceEstimate = 0; }
     h = Math.min(h, tEnd - t);
-    // 1.5: the estimate comes from few power iterations
-    const s = rkcStagesFor(1.5 * lambda * h);
+    const s = rkcStagesFor(STAB * lambda * h);
     if (!(s <= RKC_MAX_STAGES)) {
       // the stiffness bounds the step through the stage count only: cap the step instead of failing
-      const hMax = (RKC_MAX_STAGES - 1) ** 2 * 0.653 * 0.9 / (1.5 * lambda);
+      const hMax = (RKC_MAX_STAGES - 1) ** 2 * 0.653 * 0.9 / (STAB * lambda);
       if (!(hMax > 0 && Number.isFinite(hMax))) throw new DivergenceError(`flow (rkc, adaptive) at t = ${t.toPrecision(4)}: the largest Hessian eigenvalue of L is ${lambda.toPrecision(3)}`);
       h = hMax;
       continue;
