@@ -36,6 +36,8 @@ export interface FlowOptions {
   maxSteps?: number;
   /** Start from this state instead of the problem's θ(0). */
   theta0?: Float64Array;
+  /** Cap on the doubles the run stores, states and dense output together (default 2^23, 64 MiB). */
+  maxStoredValues?: number;
   /** Called after accepted steps with the fraction t/tEnd integrated (a progress line; no effect on the result). */
   onProgress?: (fraction: number) => void;
 }
@@ -72,7 +74,7 @@ export function flowMethod(opts: FlowOptions): OdeMethod {
 
 /** ODE options of a flow request; events always see θ, so integrators in other coordinates pass thetaOf. */
 export function flowOdeOptions(opts: FlowOptions, rtol: number, atol: number, thetaOf?: (y: Float64Array) => Float64Array): OdeOptions {
-  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps, dense: opts.dense ?? true, saveSteps: opts.saveSteps };
+  const ode: OdeOptions = { rtol, atol, dt: opts.dt, tEval: opts.tEval, maxSteps: opts.maxSteps, dense: opts.dense ?? true, saveSteps: opts.saveSteps, maxStoredValues: opts.maxStoredValues };
   if (opts.events) {
     ode.events = opts.events.map((e): OdeEvent => ({ name: e.name, g: thetaOf ? (t, y) => e.g(t, thetaOf(y)) : e.g, direction: e.direction, terminal: e.terminal }));
   }

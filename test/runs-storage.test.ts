@@ -1,0 +1,37 @@
+/**
+ * runMethods' flow when storing every step would pass the store cap: it is kept at equally spaced
+ * checkpoints instead, and its jump times must agree with the same flow stored step by step with
+ * dense output (bisection on the interpolant) to within the checkpoint spacing.
+ * Conventions: loss (1/2n)Σ(y − f)², flow time, diagonal init u = √2·α, v = 0.
+ */
+import { describe, expect, it } from 'vitest';
+import { diagonal } from '../models/diagonal.ts';
+import { createProblem } from '../src/problem.ts';
+import { runMethods } from '../src/analysis/runs.ts';
+
+describe('flow past the store cap', () => {
+  it('diagonal d = 5, α = 1e-4: checkpointed jumps = dense jumps to within one spacing, and a note says so', () => {
+    const p = createProblem(diagonal, { dims: { d: 5 }, alpha: 1e-4, seed: 1, options: { n: 20 } });
+    const full = runMethods(p, { methods: ['agf', 'flow'] });
+    const N = p.theta0.length;
+    const cap = 4000 * N;
+    const lean = runMethods(p, { methods: ['agf', 'flow'], maxStoredValues: cap });
+    const a = full.schedules.find((s) => s.method === 'flow')!, b = lean.schedules.find((s) => s.method === 'flow')!;
+    const note = lean.notes.find((n) => n.startsWith('flow: every step'));
+    expect(note).toBeDefined();
+    expect(full.notes.some((n) => n.startsWith('flow: every step'))).toBe(false);
+    const G = Math.floor(cap / (2 * N));
+    expect(lean.trajectories.flow.t.length).toBe(G);
+    const spacing = full.horizon! / (G - 1);
+    expect(b.jumps.map((j) => j.neuron)).toEqual(a.jumps.map((j) => j.neuron));
+    expect(a.jumps.length).toBeGreaterThanOrEqual(3);
+    const worst = Math.max(...a.jumps.map((j, k) => Math.abs(j.time - b.jumps[k].time)));
+    console.log(`${a.jumps.length} jumps; checkpoints every ${spacing.toPrecision(3)}: worst |Δt| = ${worst.toExponential(2)}; ${note}`);
+    expect(worst).toBeLessThanOrEqual(spacing);
+  });
+
+  it('a cap too small even for 101 checkpoints is the store error itself', () => {
+    const p = createProblem(diagonal, { dims: { d: 5 }, alpha: 1e-4, seed: 1, options: { n: 20 } });
+    expect(() => runMethods(p, { methods: ['agf', 'flow'], maxStoredValues: 100 * p.theta0.length })).toThrow(/stored output would exceed/);
+  });
+});
