@@ -43,6 +43,8 @@ describe('bad input: one line on stderr, exit code 2', () => {
     // p = 1000 would allocate 3p³ = 3e9 doubles (24 GB) before any check
     ['modular data past the entries cap', ['agf', 'modular', '--dim', 'p=1000'], /modular addition mod 1000 entries: 3000000000 exceeds the cap of \d+ on the number of data entries n·\(d \+ c\)/],
     ['an underflowing value in a list', ['sweep', 'diagonal', '--alphas', '1e-2,2.5e-999', '--seeds', '0'], /--alphas: '2.5e-999' underflows to 0/],
+    // κ = 3 at α = 1e-3: the plateaus last ~1/α flow time, 2.6e7 gd steps at the default step — refused before the flow runs
+    ['a simulated descent past the step cap', ['compare', '--spec', 'examples/three-factor-diagonal.json', '--alpha', '1e-3'], /^gradflow: gd: \d+ steps needed for flow time .* \(cap \d+, GRADFLOW_MAX_STEPS\); give a larger --lr or --alpha, or leave gd out \(--methods\)/],
   ];
   for (const [name, argv, re] of cases) {
     it(name, () => expectBadInput(argv, re));

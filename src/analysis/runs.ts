@@ -23,6 +23,7 @@ import { solvePf } from '../solvers/pf.ts';
 import { solveFlow, type FlowOptions } from '../solvers/flow.ts';
 import { DEFAULT_MAX_STORED } from '../solvers/ode/dense.ts';
 import { formatNumber } from '../report/table.ts';
+import { CAPS } from '../util/limits.ts';
 import { solveFlowPsi } from '../solvers/flow-psi.ts';
 import { solveDescent } from '../solvers/descent.ts';
 import { detectJumps } from './jumps.ts';
@@ -180,6 +181,16 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     discrete.push({ algorithm, predicted: s, simulated: null, steps: 0 });
     if (s.extra?.status === 'unstable') notes.push(`${s.method}: stopped, ${String(s.extra.stopReason)}`);
   }
+  // the simulated descents' lengths are known now: refuse before the flow runs, not after it
+  const steppedSteps = (kind: (typeof STEPPED)[number]): number => {
+    const perStep = lr! / (1 - (kind === 'gd' ? 0 : opts.momentum!));
+    const pair = discrete.find((d) => d.algorithm.kind === kind);
+    // long enough for the flow prediction's horizon and, when it is here, the discrete prediction's last jump (with the heavy ball's ringing)
+    const steps = Math.max(Math.ceil(horizon / perStep), pair && !opts.horizon ? simulationSteps(pair.predicted, pair.algorithm) : 0);
+    if (steps > CAPS.steps.value) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr} (cap ${CAPS.steps.value}, GRADFLOW_MAX_STEPS); give a larger --lr or --alpha, or leave ${kind} out (--methods)`);
+    return steps;
+  };
+  for (const kind of STEPPED) if (want.has(kind)) steppedSteps(kind);
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
     const cap = opts.maxStoredValues ?? DEFAULT_MAX_STORED;
@@ -203,11 +214,8 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   for (const kind of STEPPED) {
     if (!want.has(kind)) continue;
     const m = kind === 'gd' ? 0 : opts.momentum!;
-    const perStep = lr! / (1 - m);
     const pair = discrete.find((d) => d.algorithm.kind === kind);
-    // long enough for the flow prediction's horizon and, when it is here, the discrete prediction's last jump (with the heavy ball's ringing)
-    const steps = Math.max(Math.ceil(horizon / perStep), pair && !opts.horizon ? simulationSteps(pair.predicted, pair.algorithm) : 0);
-    if (steps > 5e7) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr}; give a larger --lr`);
+    const steps = steppedSteps(kind);
     const tr = solveDescent(p, { lr: lr!, momentum: m, nesterov: kind === 'nesterov', steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
     trajectories[kind] = tr;
     // a heavy ball's arriving neuron rings (its ‖θ_i‖² swings down as the next one rises): pair by growth since the last jump
