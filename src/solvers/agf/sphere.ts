@@ -249,7 +249,7 @@ function transientFitNote(fitGradNorms: number[], o: CostOptions, relax: number,
   const lastOff = last !== null && last.gradNorm > 100 * o.gtol;
   if (!off.length && !lastOff) return undefined;
   const parts: string[] = [];
-  if (off.length) parts.push(`each fit is the masked flow for ${relax} flow-time units only (no L-BFGS or Newton after it); ${off.length} of ${earlier.length} ended away from a critical point (‖∇L‖ up to ${formatNumber(Math.max(...off), 3)}; tolerance ${formatNumber(o.gtol, 3)}), so those plateau levels are the masked flow's after ${relax} time units, not a minimum's (agf --fit-relax ${relax} adds L-BFGS and Newton)`);
+  if (off.length) parts.push(`each fit is the masked flow for ${relax} flow-time units only (no L-BFGS or Newton after it); ${off.length} of ${earlier.length} ended away from a critical point (‖∇L‖ up to ${formatNumber(Math.max(...off), 3)}; tolerance ${formatNumber(o.gtol, 3)}), so those plateau levels are the masked flow's after ${relax} time units, not a minimum's (agf --fit-relax ${relax}${o.maskedFlow?.rtol !== undefined ? ` --fit-rtol ${o.maskedFlow.rtol}` : ''} --fit-iter N --fit-newton M adds L-BFGS and Newton after it; --fit-final N takes the last fit to the minimum)`);
   if (last && lastOff) parts.push(`the last fit stopped after ${last.iterations} L-BFGS iterations at ‖∇L‖ = ${formatNumber(last.gradNorm, 3)} (tolerance ${formatNumber(o.gtol, 3)})`);
   return parts.join('; ');
 }
