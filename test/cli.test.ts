@@ -22,6 +22,8 @@ describe('bad input: one line on stderr, exit code 2', () => {
     ['unknown integrator', ['flow', 'single-neuron', '--method', 'euler'], /unknown method 'euler'/],
     ['learning rate ≤ 0', ['descent', 'single-neuron', '--lr', '0'], /learning rate must be positive/],
     ['divergent descent', ['descent', 'single-neuron', '--lr', '50', '--steps', '200'], /diverged at step \d+/],
+    // the message names the run and the step it was given, and asks for a smaller one (not the same value)
+    ['divergent heavy ball', ['descent', 'single-neuron', '--lr', '50', '--momentum', '0.9', '--steps', '200'], /^gradflow: descent \(heavy ball, m = 0\.9\) diverged at step \d+ \(loss = .*\) at lr = 50; give a smaller --lr$/],
     ['unknown dimension', ['flow', 'single-neuron', '--dim', 'q=3'], /has no dimension 'q'/],
     ['spec syntax error', ['derive', '--spec', file('syntax.json', JSON.stringify({ name: 'bad', dims: { d: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, template: 'a * dot(w, x' }))], /expected '\)'/],
     ['spec undefined symbol', ['derive', '--spec', file('undef.json', JSON.stringify({ name: 'bad', dims: { d: 3 }, params: { a: [], w: ['d'] }, inputs: { x: ['d'] }, template: 'a * dot(q, x)' }))], /undefined symbol 'q'/],

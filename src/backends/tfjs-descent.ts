@@ -30,7 +30,7 @@ export function tfjsDescentBackend(lib: LoadedTfjs, dtype: 'float32'): DescentBa
       const { H, P } = p.layout;
       const { X, Y, n } = p.data;
       const model = buildTfjsModel(tf, p.derived, p.layout, X, Y, n);
-      const divergence = (k: number, loss: number) => new DivergenceError(`descent diverged at step ${k} (loss = ${loss}, float32 on tfjs-${lib.kind}); lower the learning rate (--lr ${lr})`);
+      const divergence = (k: number, loss: number) => new DivergenceError(`descent diverged at step ${k} (loss = ${loss}, float32 on tfjs-${lib.kind}) at lr = ${lr}; give a smaller --lr`);
       try {
         // the outer tidy is a safety net: whatever the loop does not dispose goes when the run ends
         tf.tidy(() => {

@@ -53,7 +53,7 @@ export const float64Backend: DescentBackend = {
     const v = new Float64Array(th.length);
     for (let k = 0; k <= steps; k++) {
       const loss = kb.lossGrad(th, g);
-      if (!Number.isFinite(loss)) throw new DivergenceError(`descent diverged at step ${k} (loss = ${loss}); lower the learning rate (--lr ${lr})`);
+      if (!Number.isFinite(loss)) throw new DivergenceError(`descent${momentum ? ` (${nesterov ? 'Nesterov' : 'heavy ball'}, m = ${momentum})` : ''} diverged at step ${k} (loss = ${loss}) at lr = ${lr}; give a smaller --lr`);
       if (k % recordEvery === 0 || k === steps) record({ step: k, theta: th.slice(), loss });
       if (k === steps) break;
       if (momentum === 0) {

@@ -89,7 +89,7 @@ export function batchedDescent(jobs: GdJob[]): (Trajectory | GradflowError)[] {
       // the float64 backend's step (solvers/descent.ts), momentum 0
       const loss = lossGrad[b](t, gb);
       if (!Number.isFinite(loss)) {
-        out[b] = new DivergenceError(`descent diverged at step ${k} (loss = ${loss}); lower the learning rate (--lr ${lr[b]})`);
+        out[b] = new DivergenceError(`descent diverged at step ${k} (loss = ${loss}) at lr = ${lr[b]}; give a smaller --lr`);
         steps[b] = -1;
         finished = true;
         continue;
