@@ -10,7 +10,7 @@
  */
 import type { Problem } from '../problem.ts';
 import { DivergenceError, GradflowError } from '../util/errors.ts';
-import { rkcCoefficients, rkcStagesFor, RKC_MAX_STAGES } from './rkc-flow.ts';
+import { movingCoordinates, rkcPowerLambda, rkcStagesFor, rkcStep, RkcWork, RKC_MAX_STAGES } from './rkc-flow.ts';
 
 export interface RkcAdaptiveOptions {
   tEnd: number;
@@ -58,12 +58,10 @@ export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcA
   const kb = p.kernels.bind(X, Y, n);
   const N = p.theta0.length;
   const mask = opts.mask ?? null;
-  const { H, P } = p.layout;
-  // error norm and gradient norm over the moving coordinates only
-  const movingList: number[] = [];
-  for (let i = 0; i < H; i++) if (!mask || mask[i]) for (let a = 0; a < P; a++) movingList.push(i * P + a);
-  const moving = Int32Array.from(movingList);
   const y = Float64Array.from(opts.theta0 ?? p.theta0);
+  const work = new RkcWork(movingCoordinates(N, p.layout.P, mask), y);
+  // error norm and gradient norm over the moving coordinates only
+  const moving = work.idx;
   let gradEvals = 0;
   const F = (th: Float64Array, out: Float64Array): number => {
     gradEvals++;
@@ -71,44 +69,21 @@ export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcA
     for (let q = 0; q < N; q++) out[q] = -out[q];
     return L;
   };
-  const F0 = new Float64Array(N), F1 = new Float64Array(N), Fj = new Float64Array(N);
-  // the stage buffers carry the fixed neurons' values and only the moving coordinates are
-  // updated: the Chebyshev recursion's weights sum to 1 only up to rounding, which would move them
-  let Ym2 = Float64Array.from(y), Ym1 = Float64Array.from(y), Yj = Float64Array.from(y);
-  const pv = new Float64Array(N);
-  for (const q of moving) pv[q] = Math.sin(q + 1);
-  const tmp = new Float64Array(N), g1 = new Float64Array(N);
-  let lambda = 0;
-  const estimate = (iters: number): void => {
-    let scale = 0;
-    for (const q of moving) scale = Math.max(scale, Math.abs(y[q]));
-    const eps = 1e-7 * Math.max(scale, 1e-3);
-    for (let it = 0; it < iters; it++) {
-      let nv = 0;
-      for (const q of moving) nv += pv[q] * pv[q];
-      nv = Math.sqrt(nv) || 1;
-      tmp.set(y);
-      for (const q of moving) tmp[q] = y[q] + (eps * pv[q]) / nv;
-      F(tmp, g1);
-      let nh = 0;
-      for (const q of moving) { pv[q] = (g1[q] - F0[q]) / eps; nh += pv[q] * pv[q]; }
-      lambda = Math.sqrt(nh);
-    }
-  };
+  const F0 = new Float64Array(N), F1 = new Float64Array(N);
   const gnorm = (g: Float64Array): number => { let s = 0; for (const q of moving) s += g[q] * g[q]; return Math.sqrt(s); };
   let L = F(y, F0);
   const L0 = L;
   const maxSteps = opts.maxSteps ?? 1e5;
   const gtol = opts.gtol ?? 0;
-  let t = 0, h = Math.min(opts.h0 ?? 1e-3, tEnd), steps = 0, rejected = 0, maxStages = 2, sinceEstimate = Infinity;
+  let t = 0, h = Math.min(opts.h0 ?? 1e-3, tEnd), steps = 0, rejected = 0, maxStages = 2;
   let errPrev = 1, hPrev = h;
   let stop = 'tEnd';
   if (gtol > 0 && gnorm(F0) <= gtol) stop = 'gtol';
-  estimate(8);
-  sinceEstimate = 0;
+  let lambda = rkcPowerLambda(F, y, F0, work, 8);
+  let sinceEstimate = 0;
   while (stop === 'tEnd' && t < tEnd) {
     if (steps + rejected >= maxSteps) { stop = 'maxSteps'; break; }
-    if (sinceEstimate >= 4) { estimate(2); sinceEstimate = 0; }
+    if (sinceEstimate >= 4) { lambda = rkcPowerLambda(F, y, F0, work, 2); sinceEstimate = 0; }
     h = Math.min(h, tEnd - t);
     const s = rkcStagesFor(STAB * lambda * h);
     if (!(s <= RKC_MAX_STAGES)) {
@@ -119,14 +94,7 @@ export function solveFlowRkcAdaptive(p: Problem, opts: RkcAdaptiveOptions): RkcA
       continue;
     }
     maxStages = Math.max(maxStages, s);
-    const co = rkcCoefficients(s);
-    for (const q of moving) { Ym2[q] = y[q]; Ym1[q] = y[q] + co.mut1 * h * F0[q]; }
-    for (let j = 2; j <= s; j++) {
-      F(Ym1, Fj);
-      const mu = co.mu[j], nu = co.nu[j], mut = co.mut[j] * h, gt = co.gt[j] * h, one = 1 - mu - nu;
-      for (const q of moving) Yj[q] = one * y[q] + mu * Ym1[q] + nu * Ym2[q] + mut * Fj[q] + gt * F0[q];
-      const tt = Ym2; Ym2 = Ym1; Ym1 = Yj; Yj = tt;
-    }
+    const Ym1 = rkcStep(F, y, F0, h, s, work);
     const L1 = F(Ym1, F1);
     let e2 = 0;
     for (const q of moving) {

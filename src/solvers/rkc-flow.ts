@@ -32,10 +32,10 @@ export interface RkcFlowOptions {
 
 const EPS = 2 / 13;
 
-export interface Coeffs { mu: number[]; nu: number[]; mut: number[]; gt: number[]; mut1: number }
+interface Coeffs { mu: number[]; nu: number[]; mut: number[]; gt: number[]; mut1: number }
 const cache = new Map<number, Coeffs>();
 
-export function rkcCoefficients(s: number): Coeffs {
+function coefficients(s: number): Coeffs {
   const hit = cache.get(s);
   if (hit) return hit;
   const w0 = 1 + EPS / (s * s);
@@ -73,6 +73,88 @@ export function rkcStagesFor(hl: number): number {
  * until the process dies), not from a fit: κ = 3 fits measured λ ≤ 1e5.
  */
 export const RKC_MAX_STAGES = 2000;
+
+/** The flow's field F(θ) = −∇L(θ) into out; returns L(θ). */
+export type FlowField = (theta: Float64Array, out: Float64Array) => number;
+
+/**
+ * Work arrays of RKC steps over the coordinates `idx` (the moving ones; all of them without a
+ * mask). Only those are ever written: the stage buffers start as copies of θ(0), so the fixed
+ * neurons' entries are carried unchanged — the Chebyshev weights sum to 1 only up to rounding.
+ */
+export class RkcWork {
+  readonly pv: Float64Array;
+  readonly tmp: Float64Array;
+  readonly g1: Float64Array;
+  readonly Fj: Float64Array;
+  Ym2: Float64Array;
+  Ym1: Float64Array;
+  Yj: Float64Array;
+  constructor(readonly idx: Int32Array, theta0: Float64Array) {
+    const N = theta0.length;
+    // the power-iteration vector, warm-started across estimates
+    this.pv = new Float64Array(N);
+    for (const q of idx) this.pv[q] = Math.sin(q + 1);
+    this.tmp = Float64Array.from(theta0);
+    this.g1 = new Float64Array(N);
+    this.Fj = new Float64Array(N);
+    this.Ym2 = Float64Array.from(theta0);
+    this.Ym1 = Float64Array.from(theta0);
+    this.Yj = Float64Array.from(theta0);
+  }
+}
+
+/** Every coordinate of a state of N entries (no mask), or those of the neurons (P parameters each) a mask lets move. */
+export function movingCoordinates(N: number, P: number, mask: Uint8Array | null): Int32Array {
+  if (!mask) return Int32Array.from({ length: N }, (_, q) => q);
+  const out: number[] = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i]) for (let a = 0; a < P; a++) out.push(i * P + a);
+  return Int32Array.from(out);
+}
+
+/**
+ * The largest Hessian eigenvalue of L around y by `iters` power iterations on finite-difference
+ * Hessian-vector products over w.idx (F0 must hold F(y)); costs `iters` evaluations of F.
+ */
+export function rkcPowerLambda(F: FlowField, y: Float64Array, F0: Float64Array, w: RkcWork, iters: number): number {
+  const { idx, pv, tmp, g1 } = w;
+  let scale = 0;
+  for (const q of idx) scale = Math.max(scale, Math.abs(y[q]));
+  const eps = 1e-7 * Math.max(scale, 1e-3);
+  let lambda = 0;
+  for (let it = 0; it < iters; it++) {
+    let nv = 0;
+    for (const q of idx) nv += pv[q] * pv[q];
+    nv = Math.sqrt(nv) || 1;
+    for (const q of idx) tmp[q] = y[q] + (eps * pv[q]) / nv;
+    F(tmp, g1);
+    let nh = 0;
+    for (const q of idx) {
+      pv[q] = (g1[q] - F0[q]) / eps;
+      nh += pv[q] * pv[q];
+    }
+    lambda = Math.sqrt(nh);
+  }
+  return lambda;
+}
+
+/**
+ * One RKC2 step of size h with s stages from y (F0 = F(y)) over w.idx; costs s − 1 evaluations of
+ * F. Returns the buffer holding y_{n+1} (one of w's, overwritten by the next step).
+ */
+export function rkcStep(F: FlowField, y: Float64Array, F0: Float64Array, h: number, s: number, w: RkcWork): Float64Array {
+  const { idx, Fj } = w;
+  const co = coefficients(s);
+  for (const q of idx) { w.Ym2[q] = y[q]; w.Ym1[q] = y[q] + co.mut1 * h * F0[q]; }
+  for (let j = 2; j <= s; j++) {
+    F(w.Ym1, Fj);
+    const mu = co.mu[j], nu = co.nu[j], mut = co.mut[j] * h, gt = co.gt[j] * h, one = 1 - mu - nu;
+    const { Ym1, Ym2, Yj } = w;
+    for (const q of idx) Yj[q] = one * y[q] + mu * Ym1[q] + nu * Ym2[q] + mut * Fj[q] + gt * F0[q];
+    w.Ym2 = Ym1; w.Ym1 = Yj; w.Yj = Ym2;
+  }
+  return w.Ym1;
+}
 
 /**
  * Step halvings before an unstable integration is reported. A Chebyshev stability polynomial
@@ -120,30 +202,10 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
   const h = steps > 0 ? tEnd / steps : 0;
   const recordEvery = Math.max(1, opts.recordEvery ?? Math.ceil(steps / 2000));
   const recheck = opts.recheck ?? 4;
-  const F0 = new Float64Array(N), Fj = new Float64Array(N);
-  let Ym2 = new Float64Array(N), Ym1 = new Float64Array(N), Yj = new Float64Array(N);
-  const pv = new Float64Array(N).map((_, q) => Math.sin(q + 1)); // power-iteration vector, warm-started
-  const tmp = new Float64Array(N), g1 = new Float64Array(N);
+  const F0 = new Float64Array(N);
+  // every coordinate, as this integrator always did (a masked fit's fixed neurons included)
+  const work = new RkcWork(movingCoordinates(N, p.layout.P, null), y);
   let lambda = 0;
-  /** Power iterations for λ around y; F0 must hold F(y). */
-  const estimate = (iters: number): void => {
-    let scale = 0;
-    for (let q = 0; q < N; q++) scale = Math.max(scale, Math.abs(y[q]));
-    const eps = 1e-7 * Math.max(scale, 1e-3);
-    for (let it = 0; it < iters; it++) {
-      let nv = 0;
-      for (let q = 0; q < N; q++) nv += pv[q] * pv[q];
-      nv = Math.sqrt(nv) || 1;
-      for (let q = 0; q < N; q++) tmp[q] = y[q] + (eps * pv[q]) / nv;
-      F(tmp, g1);
-      let nh = 0;
-      for (let q = 0; q < N; q++) {
-        pv[q] = (g1[q] - F0[q]) / eps;
-        nh += pv[q] * pv[q];
-      }
-      lambda = Math.sqrt(nh);
-    }
-  };
   const t: number[] = [0], states: Float64Array[] = [y.slice()], loss: number[] = [];
   let gradEvals = 0, s = 2, maxStages = 2;
   if (opts.finalOnly) loss.length = 0;
@@ -163,7 +225,7 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
     checkLoss(F(y, F0), k * h);
     if (k % recheck === 0) {
       const iters = k === 0 ? 8 : 2;
-      estimate(iters);
+      lambda = rkcPowerLambda(F, y, F0, work, iters);
       gradEvals += iters;
       // 1.5: the estimate comes from few power iterations, and λ grows fast while a neuron jumps
       s = rkcStagesFor(1.5 * lambda * h);
@@ -175,17 +237,8 @@ function solveFlowRkcFixed(p: Problem, opts: RkcFlowOptions): Trajectory {
       }
       maxStages = Math.max(maxStages, s);
     }
-    const co = rkcCoefficients(s);
-    Ym2.set(y);
-    for (let q = 0; q < N; q++) Ym1[q] = y[q] + co.mut1 * h * F0[q];
-    for (let j = 2; j <= s; j++) {
-      F(Ym1, Fj);
-      const mu = co.mu[j], nu = co.nu[j], mut = co.mut[j] * h, gt = co.gt[j] * h, one = 1 - mu - nu;
-      for (let q = 0; q < N; q++) Yj[q] = one * y[q] + mu * Ym1[q] + nu * Ym2[q] + mut * Fj[q] + gt * F0[q];
-      const tt = Ym2; Ym2 = Ym1; Ym1 = Yj; Yj = tt;
-    }
+    y.set(rkcStep(F, y, F0, h, s, work));
     gradEvals += s;
-    y.set(Ym1);
     // a non-finite or growing state is caught by checkLoss at the next step or at the end
     if (opts.finalOnly) continue;
     if ((k + 1) % recordEvery === 0 || k + 1 === steps) {
