@@ -190,7 +190,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     if (steps > CAPS.steps.value) throw new GradflowError(`${kind}: ${steps} steps needed for flow time ${(steps * perStep).toPrecision(4)} at lr = ${lr} (cap ${CAPS.steps.value}, GRADFLOW_MAX_STEPS); give a larger --lr or --alpha, or leave ${kind} out (--methods)`);
     return steps;
   };
-  for (const kind of STEPPED) if (want.has(kind)) steppedSteps(kind);
+  const stepsOf = new Map(STEPPED.filter((kind) => want.has(kind)).map((kind) => [kind, steppedSteps(kind)] as const));
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
     const cap = opts.maxStoredValues ?? DEFAULT_MAX_STORED;
@@ -215,7 +215,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     if (!want.has(kind)) continue;
     const m = kind === 'gd' ? 0 : opts.momentum!;
     const pair = discrete.find((d) => d.algorithm.kind === kind);
-    const steps = steppedSteps(kind);
+    const steps = stepsOf.get(kind)!;
     const tr = solveDescent(p, { lr: lr!, momentum: m, nesterov: kind === 'nesterov', steps, recordEvery: Math.max(1, Math.floor(steps / 20000)), onProgress: opts.progress?.(kind) });
     trajectories[kind] = tr;
     // a heavy ball's arriving neuron rings (its ‖θ_i‖² swings down as the next one rises): pair by growth since the last jump
