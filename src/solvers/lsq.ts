@@ -77,3 +77,49 @@ export function lsqPivoted(cols: ArrayLike<number>[], y: ArrayLike<number>, rcon
   for (let q = 0; q < rank; q++) x[perm[q]] = z[q];
   return { x, rank };
 }
+
+/**
+ * lsqPivoted on columns that come in blocks (one block per neuron: its Jacobian columns), after
+ * dropping, block by block, the columns that depend on the block's others (pivoted Gram–Schmidt,
+ * relative tolerance `rcond` within the block). A neuron's rescaling symmetry makes its own
+ * columns dependent (a diagonal neuron's ∂f/∂u = v·x and ∂f/∂v = u·x are parallel), so the global
+ * QR, whose cost grows with the square of the column count, runs on about half the columns. The
+ * span is unchanged, so Ax and the residual are those of lsqPivoted on every column; x stays a
+ * basic solution (0 on the dropped columns).
+ */
+export function lsqPivotedBlocks(cols: ArrayLike<number>[], blockSize: number, y: ArrayLike<number>, rcond = 1e-9): LsqResult {
+  const k = cols.length, n = y.length;
+  const keep: number[] = [];
+  for (let b0 = 0; b0 < k; b0 += blockSize) {
+    let first = 0;
+    const b1 = Math.min(k, b0 + blockSize);
+    const rest = Array.from({ length: b1 - b0 }, (_, q) => Float64Array.from(cols[b0 + q]));
+    const left = rest.map((_, q) => b0 + q);
+    while (left.length) {
+      let best = 0, bestNorm = -1;
+      left.forEach((_, q) => {
+        let s = 0;
+        const c = rest[q];
+        for (let i = 0; i < n; i++) s += c[i] * c[i];
+        if (s > bestNorm) { bestNorm = s; best = q; }
+      });
+      const norm = Math.sqrt(bestNorm);
+      if (first === 0) first = norm;
+      if (!(norm > rcond * first)) break;
+      keep.push(left[best]);
+      const u = rest[best];
+      left.splice(best, 1);
+      rest.splice(best, 1);
+      for (const c of rest) {
+        let d = 0;
+        for (let i = 0; i < n; i++) d += u[i] * c[i];
+        const f = d / bestNorm;
+        for (let i = 0; i < n; i++) c[i] -= f * u[i];
+      }
+    }
+  }
+  const sol = lsqPivoted(keep.map((q) => cols[q]), y, rcond);
+  const x = new Float64Array(k);
+  keep.forEach((q, m) => { x[q] = sol.x[m]; });
+  return { x, rank: sol.rank };
+}

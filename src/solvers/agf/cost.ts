@@ -9,7 +9,7 @@
  */
 import type { Problem } from '../../problem.ts';
 import { lbfgs } from '../lbfgs.ts';
-import { lsqPivoted } from '../lsq.ts';
+import { lsqPivoted, lsqPivotedBlocks } from '../lsq.ts';
 import { scalarParams } from '../../compile/layout.ts';
 import { solveFlowRkc } from '../rkc-flow.ts';
 import { solveFlowRkcAdaptive } from '../rkc-adaptive.ts';
@@ -350,7 +350,7 @@ function gaussNewtonQuad(p: Problem, Q: QuadForms, theta: Float64Array, mask: Ui
       if (cur.gn <= (64 * Number.EPSILON * floor * Math.sqrt(rn)) / n) break;
       extra++;
     }
-    const { x: delta } = lsqPivoted(cur.cols, cur.r, 1e-9);
+    const { x: delta } = lsqPivotedBlocks(cur.cols, P, cur.r, 1e-9);
     let t = 1, ok = false, next = cur;
     for (let ls = 0; ls < 12 && !ok; ls++, t *= 0.5) {
       trial.set(theta);

@@ -83,18 +83,31 @@ export function rebalanceNeuron(p: Problem, theta: Float64Array, i: number, syms
   if (!norms.every((v) => v > 0 && Number.isFinite(v))) return;
   const s = new Float64Array(syms.length);
   const logScale = (g: number): number => syms.reduce((acc, a, j) => acc + s[j] * a[g], 0);
-  const value = (j: number): number => {
-    let c = 0;
-    for (let g = 0; g < G; g++) c += syms[j][g] * Math.exp(2 * logScale(g)) * norms[g];
-    return c;
+  /** Conserved quantity j at the current s, and its derivative in s_j (> 0). */
+  const valueSlope = (j: number): [number, number] => {
+    let c = 0, dc = 0;
+    for (let g = 0; g < G; g++) {
+      const t = syms[j][g] * Math.exp(2 * logScale(g)) * norms[g];
+      c += t;
+      dc += 2 * syms[j][g] * t;
+    }
+    return [c, dc];
   };
+  // Newton on the increasing value(s_j), kept inside a bracket that each evaluation shrinks
+  // (bisection when a step leaves it): the root to the last bit in a handful of evaluations,
+  // where plain bisection took 100 (it was 14 % of a diagonal schedule's time at d = 100)
   for (let sweep = 0; sweep < (syms.length > 1 ? 40 : 1); sweep++) {
     for (let j = 0; j < syms.length; j++) {
       let lo = s[j] - 30, hi = s[j] + 30;
       for (let it = 0; it < 100; it++) {
-        s[j] = 0.5 * (lo + hi);
-        if (value(j) > target[j]) hi = s[j];
+        const [v, dv] = valueSlope(j);
+        if (v === target[j]) break;
+        if (v > target[j]) hi = s[j];
         else lo = s[j];
+        let next = s[j] - (v - target[j]) / dv;
+        if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+        if (next === s[j] || hi - lo <= 2e-16 * Math.max(1, Math.abs(s[j]))) break;
+        s[j] = next;
       }
     }
   }
