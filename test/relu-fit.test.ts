@@ -209,3 +209,22 @@ describe('the fit\'s rescaling orbits come from the kernels, not from a paramete
     }, 120_000);
   }
 });
+
+describe('a dead unit with a sample exactly on its kink (default cluster data, seed 3, α = 1e-4)', () => {
+  // Before: unit 1's dormant dynamics (no sample on, M = 0) read a side from the rounding of an
+  // argument that is exactly 0 and "crossed" that kink every 5e-16 time units until the switch
+  // budget ran out, so `agf relu --seed 3` failed with "too many cone switches".
+  it('the schedule completes and ends where the true flow ends: the same single active unit, the loss to 1e-9', () => {
+    const p = createProblem(relu, { alpha: 1e-4, seed: 3 });
+    const a = solveAgf(p);
+    expect(a.extra!.status).toBe('no-positive-utility');
+    const f = solveReluFlow(p, { tEnd: 20000, rtol: 1e-10, dense: false, saveSteps: false });
+    const { H, P } = p.layout;
+    const end = f.states[f.states.length - 1];
+    const active = Array.from({ length: H }, (_, i) => i).filter((i) => Math.hypot(...end.subarray(i * P, (i + 1) * P)) > 0.05);
+    const agfActive = a.jumps.flatMap((j, k) => [j.neuron, ...(a.extra!.coActivated as number[][])[k]]).sort();
+    expect(agfActive).toEqual(active);
+    const last = a.jumps[a.jumps.length - 1].lossAfter;
+    expect(Math.abs(f.loss[f.loss.length - 1] - last)).toBeLessThanOrEqual(1e-9 * last);
+  }, 60_000);
+});

@@ -158,11 +158,26 @@ class DormantSystem {
 
 const OFF = 0, ON = 1, SLIDE = 2;
 
-/** Value of Σ_k s_k·exp(l_k + λ_k t)·g_k, returned as sign·exp(log) pieces (scaled: never overflows). */
-function expSum(c: LogVec, lambdas: number[], g: Float64Array, t: number): { s: number; l: number } {
-  const terms: { s: number; l: number }[] = [];
-  for (let k = 0; k < g.length; k++) if (c.sign[k] !== 0 && g[k] !== 0) terms.push({ s: c.sign[k] * Math.sign(g[k]), l: c.log[k] + lambdas[k] * t + Math.log(Math.abs(g[k])) });
-  return signedLse(terms);
+/**
+ * The sign of Σ_k s_k·exp(l_k + λ_k t)·g_k (summed scaled: never overflows), 0 where the sum is
+ * zero to its own round-off (|Σ| ≤ 16ε Σ|terms|). A kink argument that is zero up to rounding has
+ * no side; reading one from the rounding made a dead unit (no sample on, M = 0, one argument
+ * exactly at its kink) "cross" that kink again and again, 5e-16 flow time apart, until the switch
+ * budget ran out (relu, seed 3, α = 1e-4: `agf relu --seed 3` failed).
+ */
+function expSumSign(c: LogVec, lambdas: number[], g: Float64Array, t: number): number {
+  let m = -Infinity;
+  const s: number[] = [], l: number[] = [];
+  for (let k = 0; k < g.length; k++) {
+    if (c.sign[k] === 0 || g[k] === 0) continue;
+    s.push(c.sign[k] * Math.sign(g[k]));
+    l.push(c.log[k] + lambdas[k] * t + Math.log(Math.abs(g[k])));
+    if (l[l.length - 1] > m) m = l[l.length - 1];
+  }
+  if (m === -Infinity) return 0;
+  let acc = 0, mag = 0;
+  for (let q = 0; q < s.length; q++) { const e = Math.exp(l[q] - m); acc += s[q] * e; mag += e; }
+  return Math.abs(acc) <= 16 * Number.EPSILON * mag ? 0 : Math.sign(acc);
 }
 
 /** log‖θ(t)‖ = ½ log Σ_k c_k² e^{2λ_k t} (orthonormal basis). */
@@ -311,7 +326,7 @@ export function advanceReluDormant(p: Problem, i: number, theta_i: Float64Array,
     for (let j = 0; j < n; j++) {
       if (pattern[j] === SLIDE) continue;
       const s0 = pattern[j] === ON ? 1 : -1;
-      const f = (s: number): number => expSum(c, lambdas, projections[j], s).s;
+      const f = (s: number): number => expSumSign(c, lambdas, projections[j], s);
       const tj = T > 0 ? firstSignChange(f, T, s0) : null;
       if (tj !== null && (tc === null || tj < tc)) { tc = tj; jc = j; }
     }
