@@ -19,6 +19,7 @@ import { solveAgfModular } from '../src/solvers/agf-modular.ts';
 import { solveAgf, type AgfOptions } from '../src/solvers/agf.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
+import { DivergenceError } from '../src/util/errors.ts';
 import { nearestIndex } from '../src/trajectory.ts';
 import { type SpectrumEntry, spectrumOf } from './modular-data.ts';
 import { predictModular, toTorchLoss, type ModularPrediction } from './modular-theory.ts';
@@ -53,7 +54,7 @@ export interface ModularRunOptions {
   horizon?: number;
   /** RKC step for the flow (default 0.1). */
   dt?: number;
-  /** Momentum run: lr and m (default 0.003, 0.9: flow time 0.03 a step; heavy-ball stable for λ < 2(1 + m)/lr ≈ 1270). */
+  /** Momentum run: lr and m (default 0.003, 0.9: flow time 0.03 a step; heavy-ball stable for λ < 2(1 + m)/lr ≈ 1270; the default lr is halved, up to 4 times, when its run diverges). */
   lr?: number;
   momentum?: number;
   methods?: ('flow' | 'momentum')[];
@@ -76,6 +77,10 @@ export interface ModularRunOptions {
  * 11.8 s against 3.8 s for the AGF column and bring neither t½ nor the neurons per frequency closer
  * to the flow's (#n 6/5/4 and 8/6/1 against the flow's 7/7/2).
  */
+/** The momentum run's step when --lr is not given, and how often it is halved when that run diverges. */
+export const DEFAULT_MOMENTUM_LR = 0.003;
+const MAX_LR_HALVINGS = 4;
+
 export const MODULAR_GENERIC_AGF: AgfOptions = { fitRelax: 2, fitIter: 0, fitNewton: 0 };
 
 export interface FrequencyRow {
@@ -139,12 +144,28 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
   if (methods.includes('momentum')) {
-    const lr = opts.lr ?? 0.003, m = opts.momentum ?? 0.9;
-    const steps = Math.ceil(horizon * (1 - m) / lr);
+    const m = opts.momentum ?? 0.9;
+    let lr = opts.lr ?? DEFAULT_MOMENTUM_LR;
     t0 = performance.now();
-    trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), onProgress: opts.progress?.('momentum') });
+    let steps = 0;
+    const halvedFrom: string[] = [];
+    for (;;) {
+      steps = Math.ceil(horizon * (1 - m) / lr);
+      try {
+        trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), onProgress: opts.progress?.('momentum') });
+        break;
+      } catch (e) {
+        // the default step is a fixed number, and the sharpness grows with the neurons' norms
+        // (p = 7, H = 6, α = 1e-2: λ_max up to 9e3 along the flow, past the heavy ball's 2(1 + m)/lr
+        // ≈ 1270): halve it, a bounded number of times, and say so; a given --lr is the user's
+        if (!(e instanceof DivergenceError) || opts.lr !== undefined || halvedFrom.length >= MAX_LR_HALVINGS) throw e;
+        halvedFrom.push(String(lr));
+        lr /= 2;
+      }
+    }
     timings.momentum = (performance.now() - t0) / 1000;
-    notes.push(`momentum: heavy ball lr = ${lr}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
+    const halved = halvedFrom.length ? ` (the default ${DEFAULT_MOMENTUM_LR} diverged${halvedFrom.length > 1 ? `, and so did ${halvedFrom.slice(1).join(', ')}` : ''}: halved ${halvedFrom.length}×; --lr sets it)` : '';
+    notes.push(`momentum: heavy ball lr = ${lr}${halved}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
   }
   for (const [name, tr] of Object.entries(trajectories)) {
     const fin = tr.states[tr.states.length - 1];

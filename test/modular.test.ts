@@ -15,12 +15,12 @@ import { groupByFrequency, neuronFrequency, phaseLockDefect, residualClassLoss, 
 import { maximiseUtility } from '../src/analysis/utility.ts';
 import { solveAgfModular } from '../src/solvers/agf-modular.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
-import { MODULAR_GENERIC_AGF } from '../models/modular-compare.ts';
+import { MODULAR_GENERIC_AGF, runModular } from '../models/modular-compare.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
 import { Rng } from '../src/util/rng.ts';
 import { main } from '../src/cli/main.ts';
-import { derived } from '../src/problem.ts';
+import { createProblem, derived } from '../src/problem.ts';
 
 function utilityOf(pr: ReturnType<typeof modularProblem>, dir: Float64Array): number {
   const { X, Y, n } = pr.data;
@@ -276,6 +276,26 @@ describe('RKC flow where its step is unstable', () => {
   it('a step still unstable after five halvings is a DivergenceError naming the step and the halvings', () => {
     expect(() => solveFlowRkc(pr, { tEnd: 128, dt: 64, finalOnly: true })).toThrow(/the loss rose to .* which a gradient flow cannot do — still unstable after halving the step 5 times from 64$/);
   });
+});
+
+describe('compare modular: the momentum run at its default step', () => {
+  // p = 7, H = 6, α = 1e-2, seed 0: the flow's sharpness reaches λ_max ≈ 5e3, past the heavy ball's
+  // stability limit 2(1 + m)/lr ≈ 1270 at the default lr = 0.003 — that run diverges
+  const pr = createProblem(modular, { dims: { p: 7, h: 6 }, alpha: 1e-2, seed: 0 });
+  it('a given --lr that diverges is the user\'s error; the default is halved until its run completes, and the note says so', () => {
+    expect(() => runModular(pr, { methods: ['momentum'], lr: 0.003 })).toThrow(/diverged at step \d+ .* at lr = 0.003; give a smaller --lr/);
+    const r = runModular(pr, { methods: ['momentum'] });
+    const note = r.notes.find((n) => n.startsWith('momentum:'))!;
+    const lr = Number(/lr = ([0-9.e-]+)/.exec(note)![1]);
+    const halvings = Number(/halved (\d)×/.exec(note)![1]);
+    expect(halvings).toBeGreaterThanOrEqual(1);
+    expect(lr).toBe(0.003 / 2 ** halvings);
+    expect(note).toMatch(/the default 0.003 diverged.*; --lr sets it/);
+    // the run it reports is that step's, whole: every checkpoint finite, out to the horizon
+    const tr = r.trajectories.momentum;
+    expect(tr.loss.every(Number.isFinite)).toBe(true);
+    expect(tr.t[tr.t.length - 1]).toBeGreaterThan(50);
+  }, 120_000);
 });
 
 describe('one-hot encoding', () => {

@@ -106,7 +106,7 @@ const COMPARE_VARIANTS: readonly CommandVariant[] = [
     models: 'the modular-addition network',
     options: {
       alpha: { default: '0.3' },
-      lr: { help: 'step of the heavy-ball momentum run (m = 0.9; t = k·lr/(1 − m))', default: '0.003' },
+      lr: { help: 'step of the heavy-ball momentum run (m = 0.9; t = k·lr/(1 − m)); the default is halved, up to 4 times, when its run diverges, and the output says so', default: '0.003' },
       t: { default: '1.4 × the latest AGF t½ over the frequencies + 10' },
       columns: { help: 'table columns: narrow (ξ, U*, t½ per method, rel. diff vs AGF, neurons per frequency) or full (adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels)' },
       agf: { help: 'AGF engine: generic (the generic engine: direction flow on the sphere, each fit the masked flow for --fit-relax flow-time units, then every neuron rebalanced to its conserved rescaling quantities) or closed (agf-modular.ts, the model-specific engine, kept as a cross-check)', default: 'generic' },
