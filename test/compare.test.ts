@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { diagonal, example2d } from '../models/diagonal.ts';
+import { relu } from '../models/relu.ts';
 import { createProblem } from '../src/problem.ts';
 import { makeDataset } from '../src/data.ts';
 import type { JumpSchedule } from '../src/schedule.ts';
@@ -199,6 +200,41 @@ describe('CLI', () => {
       it(name, () => expectBadInput(argv, re));
     }
   });
+});
+
+describe('the default step\'s Hessian scale at a relu kink', () => {
+  // AGF's relu fits end with kinks pinned on data points, where ∇L jumps: a difference quotient
+  // across the jump is ~1/h, no curvature (it gave compare relu --opt K=4 --alpha 1e-6 a step of
+  // 1e-7 and 3e9 steps). The reference here is the curvature of the smooth pieces next to the kink:
+  // this file's own power iteration with central differences (h = 1e-7), at points 1e-3 of the
+  // scale away from it in three fixed directions.
+  it('relu K = 4, seed 0, α = 1e-6, AGF\'s end state: λ̂ within 15 % of the nearby pieces\' curvature, where the raw quotient is > 100× off', () => {
+    const p = createProblem(relu, { alpha: 1e-6, seed: 0, options: { K: 4 } });
+    const end = Float64Array.from(solveAgf(p).extra!.finalTheta as number[]);
+    const N = end.length;
+    const grad = (th: Float64Array): Float64Array => { const g = new Float64Array(N); p.kernels.lossGrad(th, p.data.X, p.data.Y, p.data.n, g); return g; };
+    const unit = (v: Float64Array): Float64Array => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+    let scale = 0;
+    for (const x of end) scale = Math.max(scale, Math.abs(x));
+    const curvature = (at: Float64Array): number => {
+      let v = unit(new Float64Array(N).map((_, q) => Math.cos(3 * q + 1)));
+      let lam = 0;
+      for (let it = 0; it < 60; it++) {
+        const h = 1e-7 * scale;
+        const gp = grad(at.map((x, q) => x + h * v[q])), gm = grad(at.map((x, q) => x - h * v[q]));
+        const hv = gp.map((x, q) => (x - gm[q]) / (2 * h));
+        lam = Math.hypot(...hv);
+        v = unit(hv);
+      }
+      return lam;
+    };
+    const nearby = [0.3, 1.7, 2.9].map((ph) => curvature(end.map((x, q) => x + 1e-3 * scale * Math.cos(ph + 2.1 * q))));
+    const est = hessianNormEstimate(p, end);
+    for (const c of nearby) expect(Math.abs(est - c)).toBeLessThanOrEqual(0.15 * c);
+    const g0 = grad(end), v = unit(new Float64Array(N).fill(1)), h = 1e-6 * scale;
+    const raw = Math.hypot(...grad(end.map((x, q) => x + h * v[q])).map((x, q) => (x - g0[q]) / h));
+    expect(raw).toBeGreaterThan(100 * est);
+  }, 60_000);
 });
 
 describe('compare: default methods', () => {
