@@ -58,7 +58,7 @@ export const modular: ModelDefinition = {
     initConvention: MODULAR_INIT,
   },
   options: {
-    onehot: '1: one-hot encoding x = e_0 (its constant mode ξ = 0 is learned first); 2: centred one-hot e_0 − 1/p (flat spectrum); 0: the Fourier spectrum (default 1:10,3:5,5:2.5; other spectra with the utility/compare commands\' --spectrum)',
+    onehot: '1: one-hot encoding x = e_0 (its constant mode ξ = 0 is learned first); 2: centred one-hot e_0 − 1/p (flat spectrum); 0: the Fourier spectrum (default 1:10,3:5,5:2.5; other spectra with the agf/utility/compare commands\' --spectrum)',
     phases: '0: zero phases (default); 1: seeded random phases arg X[ξ]',
   },
   optionDomains: { onehot: { values: [0, 1, 2] }, phases: { values: [0, 1] } },

@@ -350,6 +350,19 @@ describe('CLI', () => {
     expect(c.frequencies[0].level).toBeCloseTo(classLoss(7, 2, 1), 12);
   });
 
+  it('agf modular --spectrum (as compare and utility take it): the schedule of that spectrum, its last level the closed-form residual of the unlearned frequency', async () => {
+    const out: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: () => undefined, progress: false };
+    const argv = ['agf', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '1e-4'];
+    expect(await main(argv, io)).toBe(0);
+    expect(out.pop()!).toMatch(/^data: modular addition mod 7, x with \|X\[ξ\]\| = 1:4,2:1 /m);
+    expect(await main([...argv, '--json'], io)).toBe(0);
+    const j = JSON.parse(out.pop()!) as { jumps: { lossAfter: number }[] };
+    const last = j.jumps.at(-1)!.lossAfter;
+    expect(Math.abs(last - classLoss(7, 2, 1)) / classLoss(7, 2, 1)).toBeLessThan(1e-6);
+    expect(await main(['agf', 'diagonal', '--spectrum', '1:4'], io)).toBe(2);
+  });
+
   it('compare modular: a narrow table by default (ξ, U*, t½ per method, rel. diff vs AGF, neurons), --columns full for the rest', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gradflow-modular-cols-'));
     const argv = ['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--spectrum', '1:4,2:1', '--alpha', '0.3'];

@@ -18,6 +18,7 @@ import { comparisonJson } from '../../analysis/compare.ts';
 import { machineConventions } from '../../report/json.ts';
 import { defaultStep } from '../../analysis/runs.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
+import { SPECTRUM_OPTION, modularFromArgs } from './modular.ts';
 
 export const DEFAULT_SCHEDULE_ALPHA = 1e-4;
 
@@ -61,7 +62,7 @@ const ALGORITHM_OPTIONS = {
 export const agfCommand: Command = {
   name: 'agf',
   summary: 'Alternating Gradient Flows: predicted saddle-to-saddle jump times, neurons and loss levels (any κ-homogeneous model).',
-  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F] [--closed] [--for flow|gd|momentum|nesterov --lr η [--momentum m] [--simulate]]',
+  usage: 'gradflow agf <model|--spec FILE> [--alpha A|0] [--data F | --spectrum 1:10,3:5 (modular)] [--closed] [--for flow|gd|momentum|nesterov --lr η [--momentum m] [--simulate]]',
   options: {
     ...MODEL_OPTIONS,
     alpha: { kind: 'number', help: 'initial scale alpha in (0, 1); 0 gives the alpha → 0 limit in rescaled time t/T_κ(alpha)', default: String(DEFAULT_SCHEDULE_ALPHA) },
@@ -72,6 +73,7 @@ export const agfCommand: Command = {
     'fit-rtol': { kind: 'number', help: 'with --fit-relax: integrate that masked flow with error control (adaptive RKC2) at this relative tolerance, stopping early at a critical point, instead of the fixed step 0.05; lets --fit-relax be long (e.g. 32 on modular) at a cost bounded by the flow\'s slow phase, not T/0.05', default: 'off (fixed step)' },
     'fit-newton': { kind: 'int', help: 'with --fit-relax: at most N Newton steps after L-BFGS in each fit (0: none)', default: '40 (modular: 0)' },
     'fit-final': { kind: 'int', help: 'κ > 2: L-BFGS iterations for the last fit only (no dormant neuron left, or none with positive utility: that plateau lasts for ever); e.g. --fit-relax 2 --fit-iter 0 --fit-newton 0 --fit-final 2000 on modular', default: '0 (none)' },
+    ...SPECTRUM_OPTION,
     ...ALGORITHM_OPTIONS,
     ...COMMON_OPTIONS,
   },
@@ -82,7 +84,7 @@ export const agfCommand: Command = {
     // alpha = 0: the limit; the start's directions come from the model's init at the default scale
     const limit = args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0;
     const built = limit ? { ...args, values: new Map([...args.values].filter(([k]) => k !== 'alpha')) } : args;
-    const p = buildProblem(built, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+    const p = modularFromArgs(built, resolveModel(args), DEFAULT_SCHEDULE_ALPHA);
     checkAlpha(p);
     if (limit && flag(args, 'closed')) throw new GradflowError('--closed computes the schedule at a positive alpha; for alpha = 0 use the generic engine (drop --closed) or `gradflow pf diagonal`');
     if (flag(args, 'closed') && p.model.spec.name !== 'diagonal') throw new GradflowError(`--closed applies to the diagonal model only (got '${p.model.spec.name}')`);
@@ -129,7 +131,7 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   if (forAlgo === 'gd') rejectOptions(args, ['momentum'], 'agf --for gd (use --for momentum)');
   if (forAlgo !== 'gd' && !args.values.has('momentum')) throw new GradflowError(`agf --for ${forAlgo} needs --momentum m, m in (0, 1)`);
   if (args.values.get('alpha') !== undefined && Number(args.values.get('alpha')) === 0) throw new GradflowError(`agf --for ${forAlgo}: the alpha → 0 limit is computed for gradient flow only; give a positive alpha`);
-  const p = buildProblem(args, resolveModel(args), { alpha: DEFAULT_SCHEDULE_ALPHA });
+  const p = modularFromArgs(args, resolveModel(args), DEFAULT_SCHEDULE_ALPHA);
   checkAlpha(p);
   const givenLr = args.values.has('lr');
   const momentum = num(args, 'momentum', NaN);
