@@ -66,6 +66,10 @@ export interface ModularRunOptions {
   agfProgress?: JumpReporter;
 }
 
+/** The momentum run's step when --lr is not given, and how often it is halved when that run diverges. */
+export const DEFAULT_MOMENTUM_LR = 0.003;
+const MAX_LR_HALVINGS = 4;
+
 /**
  * The generic engine as compare modular runs it: each cost minimisation is 2 flow-time units of the
  * masked flow (its fast transient picks the basin the flow reaches) and a rebalancing to the
@@ -77,10 +81,6 @@ export interface ModularRunOptions {
  * 11.8 s against 3.8 s for the AGF column and bring neither t½ nor the neurons per frequency closer
  * to the flow's (#n 6/5/4 and 8/6/1 against the flow's 7/7/2).
  */
-/** The momentum run's step when --lr is not given, and how often it is halved when that run diverges. */
-export const DEFAULT_MOMENTUM_LR = 0.003;
-const MAX_LR_HALVINGS = 4;
-
 export const MODULAR_GENERIC_AGF: AgfOptions = { fitRelax: 2, fitIter: 0, fitNewton: 0 };
 
 export interface FrequencyRow {

@@ -14,7 +14,7 @@
  */
 import type { JumpReporter, Progress } from '../util/progress.ts';
 import { GradflowError } from '../util/errors.ts';
-import type { Problem } from '../problem.ts';
+import { gradientOf, type Problem } from '../problem.ts';
 import type { JumpSchedule } from '../schedule.ts';
 import type { Trajectory } from '../trajectory.ts';
 import { solveAgf } from '../solvers/agf.ts';
@@ -88,24 +88,23 @@ export interface DiscretePair {
 export function hessianNormEstimate(p: Problem, theta: Float64Array, iterations = 30): number {
   let scale = 0;
   for (let q = 0; q < theta.length; q++) scale = Math.max(scale, Math.abs(theta[q]));
-  const h = 1e-6 * Math.max(scale, 1);
+  const unit = Math.max(scale, 1), h = 1e-6 * unit;
   const at = powerIteration(p, theta, h, iterations);
   if (!(at.lambda > 0)) return 0;
   const wide = hessianVector(p, theta, at.g0, at.v, 10 * h).norm;
   if (Math.abs(wide - at.lambda) <= 0.1 * Math.max(wide, at.lambda)) return at.lambda;
-  const off = theta.map((x, q) => x + 1e-4 * Math.max(scale, 1) * Math.sin(1 + q * 0.7548776662));
-  return powerIteration(p, off, 1e-9 * Math.max(scale, 1), iterations).lambda;
+  const off = theta.map((x, q) => x + 1e-4 * unit * Math.sin(1 + q * 0.7548776662));
+  return powerIteration(p, off, 1e-9 * unit, iterations).lambda;
 }
 
 /** (∇L(θ + h·v/‖v‖) − g0)/h, g0 = ∇L(θ), and its norm. */
 function hessianVector(p: Problem, theta: Float64Array, g0: Float64Array, v: Float64Array, h: number): { hv: Float64Array; norm: number } {
-  const { X, Y, n } = p.data;
   const N = theta.length;
   const g1 = new Float64Array(N);
   let nv = 0;
   for (let q = 0; q < N; q++) nv += v[q] * v[q];
   nv = Math.sqrt(nv);
-  p.kernels.lossGrad(theta.map((x, q) => x + (h * v[q]) / nv), X, Y, n, g1);
+  gradientOf(p, theta.map((x, q) => x + (h * v[q]) / nv), g1);
   const hv = g1.map((x, q) => (x - g0[q]) / h);
   let nh = 0;
   for (let q = 0; q < N; q++) nh += hv[q] * hv[q];
@@ -113,7 +112,8 @@ function hessianVector(p: Problem, theta: Float64Array, g0: Float64Array, v: Flo
 }
 
 function powerIteration(p: Problem, theta: Float64Array, h: number, iterations: number): { lambda: number; v: Float64Array; g0: Float64Array } {
-  const g0 = gradientAt(p, theta);
+  const g0 = new Float64Array(theta.length);
+  gradientOf(p, theta, g0);
   let v: Float64Array = new Float64Array(theta.length).map((_, q) => 1 + ((q * 7919) % 13) / 13); // fixed, not aligned with any axis
   let lambda = 0;
   for (let it = 0; it < iterations; it++) {
@@ -125,11 +125,7 @@ function powerIteration(p: Problem, theta: Float64Array, h: number, iterations: 
   return { lambda, v, g0 };
 }
 
-function gradientAt(p: Problem, theta: Float64Array): Float64Array {
-  const g = new Float64Array(theta.length);
-  p.kernels.lossGrad(theta, p.data.X, p.data.Y, p.data.n, g);
-  return g;
-}
+
 
 export function defaultStep(p: Problem, states: Float64Array[]): number {
   let lam = 0;
