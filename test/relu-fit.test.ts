@@ -152,7 +152,9 @@ describe('every relu fit ends at a stationary point (default cluster data, α = 
   it('seeds 3 and 4: no fit stops short, the Filippov field at every fit below 100 × the tolerance', () => {
     for (const seed of [3, 4]) {
       const a = solveAgf(createProblem(relu, { alpha: 1e-8, seed }));
-      expect(a.extra!.warning).toBeUndefined();
+      // (seed 4's schedule is flagged for another reason: jump 2 comes before fit 1 relaxed and the
+      // flow at this α levels 0.5 % above AGF's fit, relu-coevolution.test.ts)
+      expect(String(a.extra!.warning ?? '')).not.toMatch(/stopped short/);
       for (const g of a.extra!.fitGradNorms as number[]) expect(g).toBeLessThan(1e-12);
     }
   }, 120_000);

@@ -347,6 +347,11 @@ export interface ReluFlowOptions extends FlowOptions {
    * relaxation into a minimum, where dopri5's step is held at its stability limit.
    */
   stiff?: boolean;
+  /**
+   * Called with every accepted step's end state (a monitor; the state must not be kept or
+   * changed). Returning true ends the flow there, with status 'stopped' (a terminating callback).
+   */
+  onStep?: (t: number, y: Float64Array) => boolean | void;
 }
 
 export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & { kinkEvents: KinkEvent[]; pinnedAtEnd: PinnedKink[] } {
@@ -512,6 +517,7 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
       t = tB;
       y = yB;
       refreshAtol(y);
+      if (opts.onStep?.(t, y) === true) { status = 'stopped'; break outer; }
       if (opts.untilGradNorm !== undefined) {
         // at the step's end the stepper's own slope is the field (FSAL); elsewhere evaluate it
         let F = step.fB;

@@ -44,7 +44,9 @@
  * gradients are c_i·G). extra.coActivated lists the co-activated units. In the limit a collapsed
  * unit regrows from its growing mode at that mode's exponent (a balanced unit: ≈ 2× its initial one).
  */
-import type { Problem } from '../../problem.ts';
+import { lossOf, type Problem } from '../../problem.ts';
+import { GradflowError } from '../../util/errors.ts';
+import { solveReluFlow } from '../relu-flow.ts';
 import type { Jump, JumpSchedule } from '../../schedule.ts';
 import { neuronSign, withWarning, type AgfOptions } from '../agf.ts';
 import { advanceReluDormant, collapsedDormantState, reluDirectionAttractor, type DormantLogState } from '../cones.ts';
@@ -61,6 +63,97 @@ function conservedQ(theta: Float64Array, i: number, P: number): number {
   let q = theta[i * P] ** 2;
   for (let k = 1; k < P; k++) q -= theta[i * P + k] ** 2;
   return q;
+}
+
+/**
+ * AGF's fits are instantaneous against the plateaus: at finite α the next activation comes
+ * Δs·log(1/α) flow time after the last, and where that is shorter than the last fit's relaxation
+ * the flow's units co-evolve and the flow may settle elsewhere (K = 4 clusters, seed 0, α = 1e-6:
+ * AGF's second level 0.130448, the true flow's 0.217323 at α = 1e-6 and 1e-12 alike; the gap, 2.3
+ * flow-time units, grows only like log(1/α), against ~280 for 99 % of the first fit's loss drop).
+ * The loss drop's relaxation time alone does not tell (slow tails that change nothing are common),
+ * so where it exceeds the gap the flow itself is run over the window — every unit, from the
+ * previous activation's state, through this activation, until it levels or the next activation —
+ * and its level compared with AGF's. Levels differing by more than this (relative) are reported.
+ */
+export const CO_EVOLUTION_TOL = 1e-3;
+
+export interface CoEvolution {
+  /** The jump (1-based) whose activation came before the previous fit relaxed. */
+  jump: number;
+  /** Flow time between the previous activation and this one. */
+  gap: number;
+  /** Flow time the previous fit took for 99 % of its loss drop (null: Newton finished it, after relaxLowerBound). */
+  relaxTime: number | null;
+  relaxLowerBound: number | null;
+  /**
+   * AGF's level after this jump, and the flow's loss where its window ended: 'levelled' (‖∇L‖
+   * below tolerance), 'below' (already under AGF's level by more than CO_EVOLUTION_TOL, and still
+   * falling), 'descending' (the next activation, or the fit's flow-time cap, came first).
+   */
+  agfLevel: number;
+  flowLevel: number;
+  flowOutcome: 'levelled' | 'below' | 'descending';
+}
+
+/**
+ * Per jump: every unit's state after the fit (the fitted units, the dormant ones where the plateau
+ * left them: the flow's state once that fit has relaxed), the fit's 99 % relaxation time and flow time.
+ */
+interface FitRecord { state: Float64Array; relax: number | null; fitFlowTime: number }
+
+/**
+ * The gradient flow (all units, this α) from `start`: run for `until` (to the activation being
+ * checked), then on until ‖∇L‖ is below tol (the fit's own tolerance: a looser one stops on
+ * saddles the flow only passes), the next activation (`next`), or — the loss only falls along a
+ * gradient flow — until it is below AGF's level by more than CO_EVOLUTION_TOL (decided: the
+ * levels differ). Null where the flow fails.
+ */
+function flowWindowLevel(p: Problem, start: Float64Array, until: number, next: number, agfLevel: number, tol: number): { level: number; outcome: CoEvolution['flowOutcome'] } | null {
+  try {
+    const a = solveReluFlow(p, { theta0: start, tEnd: until, dense: false, saveSteps: false, maxSteps: 2e6 });
+    const mid = a.states[a.states.length - 1];
+    const floor = agfLevel * (1 - CO_EVOLUTION_TOL);
+    let below = false;
+    const b = solveReluFlow(p, {
+      theta0: mid, tEnd: next - until, untilGradNorm: tol, dense: false, saveSteps: false, maxSteps: 2e6,
+      onStep: (_t, y) => (below = lossOf(p, y) < floor),
+    });
+    return { level: lossOf(p, b.states[b.states.length - 1]), outcome: below ? 'below' : b.status === 'stopped' ? 'levelled' : 'descending' };
+  } catch (e) {
+    if (e instanceof GradflowError) return null;
+    throw e;
+  }
+}
+
+/** The first jump whose activation came before the previous fit relaxed and where the flow levels elsewhere. */
+function coEvolutionCheck(p: Problem, theta0: Float64Array, jumps: readonly Jump[], records: readonly FitRecord[], tol: number, tMax: number): CoEvolution | null {
+  const overlaps = (k: number): boolean => k > 0 && (records[k - 1].relax === null || records[k - 1].relax! > jumps[k].time - jumps[k - 1].time);
+  for (let k = 1; k < jumps.length; k++) {
+    if (!overlaps(k)) continue;
+    // the window starts on the last plateau the flow reached relaxed: after the fit before the
+    // first activation of this run of overlapping ones (the initial state for the first jump) —
+    // AGF's state at an activation is ahead of the flow's by the escape, which matters here
+    let j = k - 1;
+    while (overlaps(j)) j--;
+    const t0 = j > 0 ? jumps[j - 1].time : 0;
+    const next = k + 1 < jumps.length ? jumps[k + 1].time : jumps[k].time + tMax;
+    const agf = jumps[k].lossAfter;
+    const prev = records[k - 1];
+    const w = flowWindowLevel(p, j > 0 ? records[j - 1].state : theta0, jumps[k].time - t0, next - t0, agf, tol);
+    if (!w) continue;
+    if (Math.abs(w.level - agf) > CO_EVOLUTION_TOL * Math.max(agf, 1e-300)) {
+      return { jump: k + 1, gap: jumps[k].time - jumps[k - 1].time, relaxTime: prev.relax, relaxLowerBound: prev.relax === null ? prev.fitFlowTime : null, agfLevel: agf, flowLevel: w.level, flowOutcome: w.outcome };
+    }
+  }
+  return null;
+}
+
+function coEvolutionWarning(c: CoEvolution): string {
+  const relax = c.relaxTime !== null ? formatNumber(c.relaxTime, 3) : `more than ${formatNumber(c.relaxLowerBound ?? 0, 3)}`;
+  const level = formatNumber(c.flowLevel, 6);
+  const flow = c.flowOutcome === 'levelled' ? `levels at ${level}` : c.flowOutcome === 'below' ? `falls to ${level} and on` : `is still descending where the window ends (the next activation, or the fit's flow-time cap), at ${level}`;
+  return `jump ${c.jump} activates ${formatNumber(c.gap, 3)} flow-time units after jump ${c.jump - 1}, before that fit relaxed (99 % of its loss drop takes ${relax}): the units co-evolve, and the gradient flow at this alpha run over that window ${flow} where AGF's instantaneous fit ends at ${formatNumber(c.agfLevel, 6)}, so from jump ${c.jump} on the schedule is AGF's alpha → 0 picture, not this alpha's flow (the gap grows only like log(1/alpha))`;
 }
 
 export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
@@ -157,6 +250,8 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     return { tau, winner, patterns };
   };
 
+  const fitRelaxTimes: (number | null)[][] = [];
+  const records: FitRecord[] = []; // finite α: for the time-scale check (coEvolutionCheck)
   const fitGradNorms: number[] = []; // ‖∇L‖ where each jump's cost minimisation stopped
   while (status === 'max-jumps' && jumps.length < maxJumps) {
     const { tau, winner, patterns } = limit ? plateauLimit() : plateauFinite();
@@ -180,6 +275,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     // the fit: the masked relu flow from the activation state (no resizing: the flow does not resize), then Newton in its pattern
     const fit = fitReluActive(p, set, fitOpts);
     fitFlowTime += fit.flowTime;
+    fitRelaxTimes.push(fit.relaxTimes);
     for (const c of fit.collapsed) {
       collapses++;
       if (wasActive[c.neuron]) deactivated.push(c.neuron);
@@ -205,6 +301,11 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
       ell[c.neuron] = (g >= 0 ? st.log[g] : Math.log(nrm)) / logInv;
       kappaLog[c.neuron] = 0;
     }
+    if (!limit) {
+      const state = theta.slice();
+      for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) state.set(dormant[i]!, i * P);
+      records.push({ state, relax: fit.relaxTimes[2], fitFlowTime: fit.flowTime });
+    }
     jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: limit ? time : time / logInv, loss: lossAfter, initialLoss });
     activeSets.push(Array.from({ length: H }, (_, i) => i).filter((i) => activeMask[i]));
@@ -214,6 +315,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   for (let i = 0; i < H; i++) if (frozen[i]) finalTheta.set(frozen[i]!, i * P);
   if (!limit) for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
   const unconverged = fitGradNorms.flatMap((g, k) => (g > 100 * gtol ? [k] : []));
+  const coEvolution = limit ? null : coEvolutionCheck(p, theta0, jumps, records, fitOpts.flowTol, fitOpts.tMax);
   return {
     model: p.model.spec.name,
     method: 'agf',
@@ -232,10 +334,15 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
       status,
       limit,
       ...(status !== 'zero-loss' ? { stopReason: status === 'max-jumps' ? `stopped after maxJumps = ${maxJumps} jumps` : `no dormant unit reaches norm 1 on its activation cones; the loss stays at ${formatNumber(jumps.at(-1)?.lossAfter ?? initialLoss)}` } : {}),
-      ...withWarning(unconverged.length ? `cost minimisation stopped short of a stationary point in ${unconverged.length} of ${fitGradNorms.length} fits (first at jump ${unconverged[0] + 1}; worst ‖F‖ = ${formatNumber(Math.max(...unconverged.map((k) => fitGradNorms[k])), 3)}, tolerance ${formatNumber(gtol, 3)}): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped` : undefined),
+      ...withWarning([
+        unconverged.length ? `cost minimisation stopped short of a stationary point in ${unconverged.length} of ${fitGradNorms.length} fits (first at jump ${unconverged[0] + 1}; worst ‖F‖ = ${formatNumber(Math.max(...unconverged.map((k) => fitGradNorms[k])), 3)}, tolerance ${formatNumber(gtol, 3)}): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped` : '',
+        coEvolution ? coEvolutionWarning(coEvolution) : '',
+      ].filter(Boolean).join('; ') || undefined),
       fitGradNorms,
+      ...(coEvolution ? { coEvolution } : {}),
       mechanism: 'relu activation cones (cones.ts)',
       fitFlowTime,
+      fitRelaxTimes,
       collapses,
       deadUnits,
       activeSets,

@@ -23,7 +23,7 @@
  * a² − ‖w‖² − b² fixes). A unit whose kink has left every data point (dead: no sample on or
  * pinned) has zero output and zero gradient for every residual: it is frozen, not dormant.
  */
-import type { Problem } from '../../problem.ts';
+import { lossOf, type Problem } from '../../problem.ts';
 import { GradflowError } from '../../util/errors.ts';
 import { symEig } from '../../util/dense.ts';
 import { solveLinear } from '../../util/linalg.ts';
@@ -69,7 +69,15 @@ export interface ReluFitResult {
   /** Pinned kinks at the end. */
   pinned: PinnedKink[];
   newtonAccepted: boolean;
+  /**
+   * Flow time the masked flow took to complete the fraction 1 − q of the fit's loss drop, for each
+   * q of RELAX_FRACTIONS (null: Newton finished it, the flow had not: at least `flowTime`).
+   */
+  relaxTimes: (number | null)[];
 }
+
+/** The remaining fractions of a fit's loss drop at which its relaxation time is read. */
+export const RELAX_FRACTIONS = [0.5, 0.1, 0.01];
 
 const unitNorm = (th: ArrayLike<number>, i: number, P: number): number => {
   let s = 0;
@@ -77,7 +85,7 @@ const unitNorm = (th: ArrayLike<number>, i: number, P: number): number => {
   return Math.sqrt(s);
 };
 
-export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): ReluFitResult {
+export function fitReluActive(p: Problem, set: Pick<ActiveSet, 'theta' | 'mask'>, o: ReluFitOptions): ReluFitResult {
   const { H, P } = p.layout;
   const { theta, mask } = set;
   const floorRel = o.collapseFloor ?? 1e-3;
@@ -117,6 +125,16 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
   // times to 1e-14) at rtol 1e-6 as at 1e-8, on 10 cluster and teacher–student cases, for 1.3–2.7×
   // less CPU (the states differ only along degenerate minima: seed 2, α = 1e-4, by 7e-3 at the same
   // loss). An order-2 method's step grows like rtol^(1/3): 1e-5 gained nothing more.
+  // the masked flows' loss against flow time, thinned to drops of 1e-4 of the drop so far (bounded)
+  const recT: number[] = [], recL: number[] = [];
+  const masked = theta.slice();
+  for (let i = 0; i < H; i++) if (!mask[i]) masked.fill(0, i * P, (i + 1) * P);
+  const L0 = lossOf(p, masked);
+  recT.push(0); recL.push(L0);
+  const monitor = (offset: number) => (t: number, y: Float64Array): void => {
+    const L = lossOf(p, y);
+    if (recL[recL.length - 1] - L > 1e-4 * (L0 - L)) { recT.push(offset + t); recL.push(L); }
+  };
   let tol = 1e4 * o.flowTol;
   let slice = 1e-3 * o.tMax;
   let collapsedLast = false;
@@ -127,7 +145,7 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
     for (let i = 0; i < H; i++) if (mask[i]) events.push({ name: `collapse ${i}`, g: (_t, y) => unitNorm(y, i, P) - floors[i], direction: -1, terminal: true });
     let flow: ReturnType<typeof solveReluFlow>;
     try {
-      flow = solveReluFlow(p, { theta0: start, tEnd: Math.min(o.tMax - flowTime, slice), untilGradNorm: tol, dense: false, saveSteps: false, events, rtol: attempt > 0 ? 1e-6 : 1e-10, maxSteps: 2e6, stiff: attempt > 0 });
+      flow = solveReluFlow(p, { theta0: start, tEnd: Math.min(o.tMax - flowTime, slice), untilGradNorm: tol, dense: false, saveSteps: false, events, rtol: attempt > 0 ? 1e-6 : 1e-10, maxSteps: 2e6, stiff: attempt > 0, onStep: monitor(flowTime) });
     } catch (e) {
       // a kink the event logic cannot settle (the pattern re-flags at one t without end): a flow
       // restarted from a state short of it derives its pattern afresh, so retry with a shorter slice
@@ -192,7 +210,16 @@ export function fitReluActive(p: Problem, set: ActiveSet, o: ReluFitOptions): Re
   const F = reluFieldAt(p, theta, pinned.filter((k) => mask[k.neuron])).F;
   let g2 = 0;
   for (let i = 0; i < H; i++) if (mask[i]) for (let a = 0; a < P; a++) g2 += F[i * P + a] ** 2;
-  return { gradNorm: Math.sqrt(g2), flowTime, fevals, collapsed, dead, pinned, newtonAccepted };
+  const Lfit = lossOf(p, theta);
+  const relaxTimes = RELAX_FRACTIONS.map((q) => {
+    const target = Lfit + q * (L0 - Lfit);
+    const k = recL.findIndex((L) => L <= target);
+    if (k < 0) return null;
+    if (k === 0) return 0;
+    // linear in between two records (they are 1e-4 of the drop apart)
+    return recT[k - 1] + ((recL[k - 1] - target) / (recL[k - 1] - recL[k])) * (recT[k] - recT[k - 1]);
+  });
+  return { gradNorm: Math.sqrt(g2), flowTime, fevals, collapsed, dead, pinned, newtonAccepted, relaxTimes };
 }
 
 /** arg_i(x_j) of every unit (H×n), for a single scalar relu per unit. */
