@@ -16,6 +16,30 @@ function relErr(a: Float64Array, b: Float64Array): number {
   return e / s;
 }
 
+/**
+ * The relu flow's end loss beside the least squares of its final pattern (each grown unit on the
+ * samples its kink has on the positive side, pinned samples as their own columns): equal at a
+ * stationary end point.
+ */
+function endLossVsPattern(p: ReturnType<typeof createProblem>, tEnd: number): { loss: number; oracle: number } {
+  const tr = solveReluFlow(p, { tEnd, rtol: 1e-10, dense: false, saveSteps: false });
+  expect(tr.status).toBe('done');
+  const th = tr.states[tr.states.length - 1];
+  const { H, P } = p.layout, { X, Y, n } = p.data;
+  const units: PatternUnit[] = [];
+  for (let i = 0; i < H; i++) {
+    let m = 0;
+    for (let q = 0; q < P; q++) m = Math.max(m, Math.abs(th[i * P + q]));
+    if (m < 1e-3) continue; // dormant (≈ α): no feature of the fit
+    const pinned = tr.pinnedAtEnd.filter((k) => k.neuron === i).map((k) => k.sample);
+    const on: number[] = [];
+    for (let j = 0; j < n; j++) if (!pinned.includes(j) && th[i * P + 1] * X[2 * j] + th[i * P + 2] * X[2 * j + 1] + th[i * P + 3] > 0) on.push(j);
+    units.push({ on, pinned });
+  }
+  expect(units.length).toBeGreaterThan(1);
+  return { loss: tr.loss[tr.loss.length - 1], oracle: patternLeastSquares(X, Y, n, 2, true, units) };
+}
+
 describe('ReLU flow, kink by kink (Filippov sliding)', () => {
   const cases = [
     { name: 'clusters, with bias', alpha: 0.1, data: 0, bias: 1, T: 16 },
@@ -125,25 +149,7 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
   });
 
   it('α = 1e-40, 1e-100 (default clusters, seed 4): runs to the end (it stopped with "dopri5: step size underflow at t = 477.95": b of units grown to 5e-9 sat at 1e-40 with a round-off field); the end loss = the least squares of its final pattern (4 units on all 12 samples: y on (x, 1)) to 1e-10, and = the α = 1e-24 run\'s (which ran before the fix) to 1e-9', () => {
-    const endLoss = (alpha: number): { loss: number; oracle: number } => {
-      const p = createProblem(relu, { alpha, seed: 4 });
-      const tr = solveReluFlow(p, { tEnd: 2500, rtol: 1e-10, dense: false, saveSteps: false });
-      expect(tr.status).toBe('done');
-      const th = tr.states[tr.states.length - 1];
-      const { H, P } = p.layout, { X, Y, n } = p.data;
-      const units: PatternUnit[] = [];
-      for (let i = 0; i < H; i++) {
-        let m = 0;
-        for (let q = 0; q < P; q++) m = Math.max(m, Math.abs(th[i * P + q]));
-        if (m < 1e-3) continue; // dormant (≈ α): no feature of the fit
-        const pinned = tr.pinnedAtEnd.filter((k) => k.neuron === i).map((k) => k.sample);
-        const on: number[] = [];
-        for (let j = 0; j < n; j++) if (!pinned.includes(j) && th[i * P + 1] * X[2 * j] + th[i * P + 2] * X[2 * j + 1] + th[i * P + 3] > 0) on.push(j);
-        units.push({ on, pinned });
-      }
-      expect(units.length).toBeGreaterThan(1);
-      return { loss: tr.loss[tr.loss.length - 1], oracle: patternLeastSquares(X, Y, n, 2, true, units) };
-    };
+    const endLoss = (alpha: number): { loss: number; oracle: number } => endLossVsPattern(createProblem(relu, { alpha, seed: 4 }), 2500);
     const ref = endLoss(1e-24);
     expect(Math.abs(ref.loss - ref.oracle)).toBeLessThan(1e-10 * ref.oracle);
     for (const alpha of [1e-40, 1e-100]) {
@@ -152,6 +158,13 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
       expect(Math.abs(r.loss - ref.loss)).toBeLessThan(1e-9 * ref.loss);
     }
   });
+
+  it('a sliding mode that leaves its kink tangentially (K = 4 clusters, seed 10, α = 1e-12: μ of unit 4 on sample 3 at its bound, coupled to three other pinned kinks, was released and re-pinned at t = 19730.19 until "keeps switching" stopped the run): runs to t = 2e4, its end loss = the least squares of its final pattern (1e-10) and = the α = 1e-6 run\'s end (1e-9)', () => {
+    const r = endLossVsPattern(createProblem(relu, { alpha: 1e-12, seed: 10, options: { K: 4 } }), 2e4);
+    expect(Math.abs(r.loss - r.oracle)).toBeLessThan(1e-10 * r.oracle);
+    const ref = endLossVsPattern(createProblem(relu, { alpha: 1e-6, seed: 10, options: { K: 4 } }), 2e4);
+    expect(Math.abs(r.loss - ref.loss)).toBeLessThan(1e-9 * ref.loss);
+  }, 60_000);
 
   it('the masked kernels read the rows afresh on every call: a mask edit that leaves the data fingerprint unchanged (+1 at weight 7, −1 at weights 3 and 4) gives the gradient of a fresh copy of the rows, to the bit', () => {
     // the relu flow edits its rows' mask entries in place; the caches keyed on fingerprintX (row

@@ -6,8 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { diagonal } from '../models/diagonal.ts';
-import { createProblem } from '../src/problem.ts';
 import { runMethods } from '../src/analysis/runs.ts';
+import { integrateWithinStore } from '../src/analysis/flow-store.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
+import { createProblem, lossOf } from '../src/problem.ts';
 
 describe('flow past the store cap', () => {
   it('diagonal d = 5, α = 1e-4: checkpointed jumps = dense jumps to within one spacing, and a note says so', () => {
@@ -33,5 +35,26 @@ describe('flow past the store cap', () => {
   it('a cap too small even for 101 checkpoints is the store error itself', () => {
     const p = createProblem(diagonal, { dims: { d: 5 }, alpha: 1e-4, seed: 1, options: { n: 20 } });
     expect(() => runMethods(p, { methods: ['agf', 'flow'], maxStoredValues: 100 * p.theta0.length })).toThrow(/stored output would exceed/);
+  });
+});
+
+describe('integrateWithinStore (the flow command\'s fallback)', () => {
+  it('named times are kept exactly, and the loss there is the dense run\'s (≤ 1e-8 relative)', () => {
+    const p = createProblem(diagonal, { dims: { d: 5 }, alpha: 1e-4, seed: 1, options: { n: 20 } });
+    const N = p.theta0.length;
+    const T = 40;
+    const keep = [0, 3.3, 17.77, 40];
+    const full = solveFlow(p, { tEnd: T });
+    const lean = integrateWithinStore(p, (o) => solveFlow(p, o), { tEnd: T, maxStoredValues: 1000 * N }, keep);
+    expect(lean.note).toMatch(/stored at \d+ equally spaced times .* plus the 4 times the output names, kept exactly/);
+    expect(lean.tr.dense).toBeUndefined();
+    for (const t of keep) {
+      const q = lean.tr.t.indexOf(t);
+      expect(q).toBeGreaterThanOrEqual(0);
+      const ref = lossOf(p, full.dense!(t));
+      expect(Math.abs(lean.tr.loss[q] - ref)).toBeLessThanOrEqual(1e-8 * ref);
+    }
+    // without the cap nothing changes
+    expect(integrateWithinStore(p, (o) => solveFlow(p, o), { tEnd: T }, keep).note).toBeNull();
   });
 });

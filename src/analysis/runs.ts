@@ -21,7 +21,7 @@ import { solveAgf } from '../solvers/agf.ts';
 import { solveAgfDiagonal } from '../solvers/agf-diagonal.ts';
 import { solvePf } from '../solvers/pf.ts';
 import { solveFlow, type FlowOptions } from '../solvers/flow.ts';
-import { DEFAULT_MAX_STORED } from '../solvers/ode/dense.ts';
+import { integrateWithinStore } from './flow-store.ts';
 import { formatNumber } from '../report/table.ts';
 import { CAPS } from '../util/limits.ts';
 import { solveFlowPsi } from '../solvers/flow-psi.ts';
@@ -139,9 +139,6 @@ function finalState(p: Problem, agf: JumpSchedule | undefined): Float64Array | n
   return Array.isArray(th) && th.length === p.theta0.length ? Float64Array.from(th as number[]) : null;
 }
 
-/** Checkpoints of a flow whose every step would not fit the store (runMethods' fallback). */
-const FALLBACK_CHECKPOINTS = 20001;
-
 /** Below this α the diagonal flow is integrated in ψ coordinates (solvers/flow-psi.ts); above it the (u, v) flow is accurate and kept. */
 export const PSI_FLOW_BELOW_ALPHA = 1e-6;
 
@@ -216,20 +213,10 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   const stepsOf = new Map(STEPPED.filter((kind) => want.has(kind)).map((kind) => [kind, steppedSteps(kind)] as const));
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
-    const cap = opts.maxStoredValues ?? DEFAULT_MAX_STORED;
-    const flowOpts: FlowOptions = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow'), maxStoredValues: cap };
+    const flowOpts: FlowOptions = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow'), maxStoredValues: opts.maxStoredValues };
     const integrate = (o: FlowOptions): Trajectory => (psi ? solveFlowPsi(p, o) : solveFlow(p, o));
-    let tr: Trajectory;
-    try {
-      tr = integrate(flowOpts);
-    } catch (e) {
-      // long horizons (κ > 2: plateaus of ~1/α flow time) of wide models: every step's state and
-      // interpolant outgrow the store; the jumps only need the loss on a fine enough grid
-      const G = Math.min(FALLBACK_CHECKPOINTS, Math.floor(cap / (2 * p.theta0.length)));
-      if (!(e instanceof GradflowError && /stored output would exceed/.test(e.message)) || G < 101) throw e;
-      tr = integrate({ ...flowOpts, tEval: Array.from({ length: G }, (_, k) => (horizon * k) / (G - 1)), dense: false });
-      notes.push(`flow: every step's state and dense output would exceed the store of ${cap} doubles (${formatNumber((cap * 8) / 2 ** 20)} MiB), so the flow is stored at ${G} equally spaced times instead (every ${formatNumber(horizon / (G - 1))} time units) and its jumps are interpolated between them`);
-    }
+    const { tr, note } = integrateWithinStore(p, integrate, flowOpts);
+    if (note) notes.push(note);
     if (psi) notes.push(`flow: integrated in exact ψ coordinates (u = √c·cosh(ψ/2), v = √c·sinh(ψ/2), c = u² − v² = 2α² conserved; solvers/flow-psi.ts) because at alpha = ${p.alpha} < ${PSI_FLOW_BELOW_ALPHA.toExponential(0)} the (u, v) coordinates cannot resolve a neuron shrinking through 0 (u − v ~ α² below one ulp of u)`);
     trajectories.flow = tr;
     schedules.push(detectJumps(p, tr, { predicted, method: 'flow' }));

@@ -354,6 +354,9 @@ export interface ReluFlowOptions extends FlowOptions {
   onStep?: (t: number, y: Float64Array) => boolean | void;
 }
 
+/** Immediate re-pins of a released sliding kink (no advance in t) before it is left on its side. */
+const TANGENTIAL_EXIT_TURNS = 16;
+
 export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & { kinkEvents: KinkEvent[]; pinnedAtEnd: PinnedKink[] } {
   const method = flowMethod(opts);
   if (method !== 'dopri5') throw new GradflowError(`flow: a ReLU model is integrated event by event with dopri5 between kinks; --method ${method} is not available for it`);
@@ -538,9 +541,19 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
         if (sys.pinned.includes(id)) {
           const mi = sys.maskIndex(id);
           const mu = sys.rows[mi];
-          sys.unpin(id, mu > 1 ? ON : OFF);
+          const side = mu > 1 ? ON : OFF;
+          sys.unpin(id, side);
           // the kink leaves the data point on the side μ pointed to; check it really does
-          const kind = sys.settle(y, id);
+          let kind = sys.settle(y, id);
+          if (kind === 'slide' && stalled > TANGENTIAL_EXIT_TURNS) {
+            // a sliding mode leaving its kink tangentially (μ at 0 or 1 to round-off, coupled to
+            // the other pinned kinks): settle re-pins it and the next step's μ releases it again,
+            // at the same t. Leave it on μ's side, its argument's round-off excused
+            sys.unpin(id, side);
+            const a = sys.argAt(y, id);
+            if ((side === ON && a < 0) || (side === OFF && a > 0)) sys.grace.set(id, Math.abs(a));
+            kind = side === ON ? 'on' : 'off';
+          }
           kinks.push(sys.describe(id, t, kind === 'slide' ? 'slide' : 'release'));
         } else {
           const kind = sys.settle(y, id);

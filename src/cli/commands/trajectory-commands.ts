@@ -15,6 +15,7 @@ import { formatNumber } from '../../report/table.ts';
 import type { Problem } from '../../problem.ts';
 import type { Trajectory } from '../../trajectory.ts';
 import { solveFlow } from '../../solvers/flow.ts';
+import { integrateWithinStore } from '../../analysis/flow-store.ts';
 import { solveDescent } from '../../solvers/descent.ts';
 import { DESCENT_BACKEND_NAMES, descentBackend } from '../../backends/select.ts';
 import { solveExact } from '../../solvers/exact.ts';
@@ -132,12 +133,13 @@ export function overlayGap(p: Problem, cps: Checkpoint[], other: Trajectory, ini
   return { maxAbs, ofInitialLoss: initialLoss > 0 ? maxAbs / initialLoss : null };
 }
 
-function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory, primary: Solver): void {
+function report(args: ParsedArgs, io: CommandIO, p: Problem, tr: Trajectory, primary: Solver, runNotes: readonly string[] = []): void {
   const cps = checkpoints(tr, p, num(args, 'points', 11));
   const over = runOverlays(p, tr, overlayList(args, primary));
   const gaps = over.runs.map((o) => ({ method: o.method, ...overlayGap(p, cps, o, tr.loss[0]) }));
   const notes = [
     ...conventionLines(p, tr.conventions.time),
+    ...runNotes,
     ...over.notes,
     ...gaps.map((g) => `overlay ${g.method}: largest |ΔL| at the ${cps.length} checkpoints = ${formatNumber(g.maxAbs, 3)} (${g.ofInitialLoss === null ? 'L(0) = 0' : `${formatNumber(g.ofInitialLoss, 3)}·L(0)`})`),
   ];
@@ -200,16 +202,22 @@ export const flowCommand: Command = {
     const maxSteps = num(args, 'max-steps', 1_000_000);
     if (maxSteps < 1) throw new GradflowError(`--max-steps must be a positive integer (got ${maxSteps})`);
     const p = buildProblem(args, resolveModel(args));
-    const tr = withFlagNames(() => solveFlow(p, {
-      tEnd: num(args, 't', 30),
+    const T = num(args, 't', 30);
+    // where every step would not fit the store: the table's checkpoints and any listed export times are kept exactly
+    const points = Math.max(2, num(args, 'points', 11));
+    const at = str(args, 'export-at');
+    const listed = at !== undefined && !/^(all|log:\d+|lin:\d+)$/.test(at) ? at.split(',').map(Number) : [];
+    const keep = [...Array.from({ length: points }, (_, k) => (T * k) / (points - 1)), ...listed];
+    const { tr, note } = withFlagNames(() => integrateWithinStore(p, (o) => solveFlow(p, o), {
+      tEnd: T,
       method: (str(args, 'method') ?? 'dopri5') as OdeMethod,
       rtol: args.values.has('rtol') ? num(args, 'rtol', 1e-10) : undefined,
       atol: args.values.has('atol') ? num(args, 'atol', 0) : undefined,
       dt: args.values.has('dt') ? num(args, 'dt', 0) : undefined,
       maxSteps,
       onProgress: io.progress ? progressLine(io.err, 'flow') : undefined,
-    }));
-    report(args, io, p, tr, 'flow');
+    }, keep));
+    report(args, io, p, tr, 'flow', note ? [note] : []);
   },
 };
 
