@@ -7,6 +7,9 @@
  * level is compared with it; the warning (extra.coEvolution) must be present where they differ by
  * more than CO_EVOLUTION_TOL and absent where they agree.
  *
+ * Second part: the α → 0 schedule (limit: true) that stops while a dormant unit's direction search
+ * is unsettled must say so; the oracle that the stop is not final is the same flow falling below it.
+ *
  * Setting: `relu` teacher–student data (default: biased 2-unit teacher; K = 4: four clusters),
  * 6-unit student, entries α·N(0, 1), α = 1e-6. Loss (1/2n)Σ(y − f)², flow time.
  */
@@ -65,4 +68,24 @@ describe(`ReLU AGF at α = ${ALPHA}: overlapping activations reported exactly wh
     expect(s.extra!.coEvolution).toBeUndefined();
     expect(String(s.extra!.warning ?? '')).not.toMatch(/co-evolve/);
   }, 60_000);
+});
+
+describe('ReLU AGF in the α → 0 limit: a stop that rests on an unsettled dormant direction says so', () => {
+  // K = 4, seed 10: AGF stops at 0.0305467 with unit 4 dormant, its direction search out of budget
+  // at rate ≈ 0. The flow sits at that level too, then leaves it as unit 4 finds a sliding mode
+  // where it grows (plateau ≈ 4400 flow-time units at α = 1e-6, ≈ 8900 at 1e-12: ∝ log(1/α), a
+  // jump of the α → 0 schedule that this stop misses)
+  it('K = 4 seed 10: the warning names unit 4; the true flow at α = 1e-6 falls > 10 % below the stop\'s level', () => {
+    const lim = solveAgf(createProblem(relu, { alpha: 1e-4, seed: 10, options: { K: 4 } }), { limit: true });
+    expect(lim.extra!.status).toBe('no-positive-utility');
+    expect(String(lim.extra!.warning)).toMatch(/the stop rests on a dormant unit \(4, /);
+    const level = lim.jumps[lim.jumps.length - 1].lossAfter;
+    const Lf = trueLevel(createProblem(relu, { alpha: ALPHA, seed: 10, options: { K: 4 } }));
+    expect(Lf).toBeLessThan(0.9 * level);
+  }, 60_000);
+
+  it.each<Case>([{ options: {}, seed: 1 }, { options: { K: 4 }, seed: 2 }])('$options seed $seed: settled directions, no such warning', ({ options, seed }) => {
+    const lim = solveAgf(createProblem(relu, { alpha: 1e-4, seed, options }), { limit: true });
+    expect(String(lim.extra!.warning ?? '')).not.toMatch(/the stop rests/);
+  });
 });

@@ -192,6 +192,8 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   let time = 0; // flow time (finite α) or rescaled time (limit)
   let status: 'zero-loss' | 'no-positive-utility' | 'max-jumps' = initialLoss === 0 ? 'zero-loss' : 'max-jumps';
   let dormantEvents = 0, unsettled = 0;
+  // the limit: dormant units whose direction search ran out of budget on the latest plateau (with the rate it had reached)
+  const unsettledNow: { unit: number; rate: number }[] = [];
 
   /** Finite α: the first unit to reach norm 1, all dormant units advanced to then, and their patterns. */
   // finite α: each dormant unit's state in log form too, so components far below its largest survive plateaus and collapses
@@ -226,10 +228,11 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     const patterns: (Uint8Array | null)[] = new Array(H).fill(null);
     const rates = new Float64Array(H);
     let tau = Infinity, winner = -1;
+    unsettledNow.length = 0;
     for (let i = 0; i < H; i++) {
       if (activeMask[i] || !dormant[i]) continue;
       const att = reluDirectionAttractor(p, i, dormant[i]!, residual, { rateScale: scale });
-      if (!att.converged) unsettled++;
+      if (!att.converged) { unsettled++; unsettledNow.push({ unit: i, rate: att.rate }); }
       dormant[i] = att.direction;
       patterns[i] = att.pattern;
       rates[i] = att.rate;
@@ -337,6 +340,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
       ...withWarning([
         unconverged.length ? `cost minimisation stopped short of a stationary point in ${unconverged.length} of ${fitGradNorms.length} fits (first at jump ${unconverged[0] + 1}; worst ‖F‖ = ${formatNumber(Math.max(...unconverged.map((k) => fitGradNorms[k])), 3)}, tolerance ${formatNumber(gtol, 3)}): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped` : '',
         coEvolution ? coEvolutionWarning(coEvolution) : '',
+        limit && status === 'no-positive-utility' && unsettledNow.length ? `the stop rests on ${unsettledNow.length === 1 ? 'a dormant unit' : `${unsettledNow.length} dormant units`} (${unsettledNow.map((u) => `${u.unit}, last rate ${formatNumber(u.rate, 3)}`).join('; ')}) whose direction had not settled when the attractor search's flow-time budget ran out: it may still find a cone or sliding mode where it grows, so a later jump is not ruled out` : '',
       ].filter(Boolean).join('; ') || undefined),
       fitGradNorms,
       ...(coEvolution ? { coEvolution } : {}),
