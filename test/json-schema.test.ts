@@ -87,6 +87,17 @@ describe('--json against schema/gradflow.schema.json', () => {
     }
   });
 
+  it('agf, compare, flow: the JSON says the data and sizes it ran on, as the text output\'s data: line does', async () => {
+    for (const argv of [['agf', 'relu'], ['compare', 'diagonal', '--dim', 'd=3'], ['flow', 'diagonal', '--t', '2']]) {
+      const text = await run(...argv);
+      const line = text.out.split('\n').find((l) => l.startsWith('data: '));
+      expect(line).toBeDefined();
+      const j = await validJson([...argv, '--json']);
+      expect(j.data).toBe(line!.slice('data: '.length));
+      expect(typeof j.dims).toBe('object');
+    }
+  });
+
   it('the schema rejects what it should: a missing envelope field, a wrong kind body, a bad sign', async () => {
     const j = await validJson(COMMANDS[6][1]);
     const { seed: _s, ...noSeed } = j;

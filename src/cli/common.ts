@@ -229,8 +229,13 @@ export function conventionLines(p: Problem, time?: string): string[] {
 }
 
 /** A result with the JSON envelope (schema/gradflow.schema.json): schema version, gradflow version, argv, seed. */
-export function resultJson(args: ParsedArgs, kind: OutputKind, seed: number | number[] | null, body: Record<string, unknown>): Record<string, unknown> {
-  return envelope(kind, { argv: args.argv, seed }, body);
+/**
+ * The JSON envelope of a result. With the problem it ran on, the body also says its sizes and data
+ * (dims, data: the description the text output's `data:` line prints), where the body has none.
+ */
+export function resultJson(args: ParsedArgs, kind: OutputKind, seed: number | number[] | null, body: Record<string, unknown>, p?: Pick<Problem, 'layout' | 'data'>): Record<string, unknown> {
+  const setting = p ? { ...(body.dims === undefined ? { dims: p.layout.dims } : {}), ...(body.data === undefined ? { data: p.data.source } : {}) } : {};
+  return envelope(kind, { argv: args.argv, seed }, { ...body, ...setting });
 }
 
 /** Print a result as JSON when --json is given. */

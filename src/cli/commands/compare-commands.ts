@@ -176,7 +176,7 @@ export const compareCommand: Command = {
     const table = comparisonTable(cmp, notes, { unit, columns: tableColumns(args) });
     addStepColumns(table, p, runs);
     const conventions = machineConventions(p.conventions, kappa, { time: `flow time (${timeNote}); rescaledTime = time / timeScale` });
-    const json = resultJson(args, 'comparison', p.seed, comparisonJson(cmp, kappa, conventions, { notes, ...(runs.discrete.length ? { discrete: stepJson(p, runs) } : {}) }));
+    const json = resultJson(args, 'comparison', p.seed, comparisonJson(cmp, kappa, conventions, { notes, ...(runs.discrete.length ? { discrete: stepJson(p, runs) } : {}) }), p);
     if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'compare.md': () => renderMarkdown(table),

@@ -170,7 +170,7 @@ export function runCompareLinear(args: ParsedArgs, io: CommandIO, def: ModelDefi
   const named = cmp.schedules.map((s, q) => (q === 0 ? { ...s, method: 'agf', extra: { ...s.extra, solver: s.method } } : q === 2 ? { ...s, method: 'agf-generic' } : s));
   const kappa = p.derived.kappa;
   const conventions = machineConventions(p.conventions, kappa, { time: 'flow time; rescaledTime = time / log(1/alpha), alpha the per-factor init scale' });
-  const json = resultJson(args, 'comparison', p.seed, comparisonJson(compareSchedules(named, 'agf'), kappa, conventions, { rows: plain(cmp.table.rows), notes: cmp.table.notes }));
+  const json = resultJson(args, 'comparison', p.seed, comparisonJson(compareSchedules(named, 'agf'), kappa, conventions, { rows: plain(cmp.table.rows), notes: cmp.table.notes }), p);
   if (!printJson(args, io, json)) io.out(renderText(cmp.table));
   const base = `compare-${def.spec.name}`;
   emitFiles(args, io, {

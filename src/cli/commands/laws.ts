@@ -98,6 +98,7 @@ export const lawsCommand: Command = {
       model: a.model,
       conventions: machineConventions(p.conventions, p.derived.kappa, { rescaled: false, time: 'flow time (GD: steps of size η)' }),
       dims: p.layout.dims,
+      data: p.data.source,
       symmetries: a.discovery.symmetries.map((s) => ({ id: s.id, kind: s.kind, action: s.action, latex: s.actionLatex, generatorsVerified: s.generatorsVerified, law: s.law?.id ?? null })),
       notApplicable: a.discovery.notApplicable,
       laws: a.discovery.laws.map((l) => ({ id: l.family.id, text: l.text, latex: l.latex, symmetry: l.symmetry, independent: l.independent, instances: l.instances, subsumedBy: l.subsumedBy ?? null })),

@@ -94,7 +94,7 @@ export const utilityCommand: Command = {
         ...conventionLines(pr),
       ],
     };
-    const json = resultJson(args, 'utility', pr.seed, { model: def.spec.name, conventions: machineConventions(pr.conventions, pr.derived.kappa, { rescaled: false }), best: res.best, starts: plain(rows), maximiser: Array.from(res.directions[res.best]) });
+    const json = resultJson(args, 'utility', pr.seed, { model: def.spec.name, conventions: machineConventions(pr.conventions, pr.derived.kappa, { rescaled: false }), best: res.best, starts: plain(rows), maximiser: Array.from(res.directions[res.best]) }, pr);
     if (!printJson(args, io, json)) io.out(renderText(table));
     emitFiles(args, io, {
       'utility.md': () => renderMarkdown(table),
@@ -131,7 +131,7 @@ export function runCompareModular(args: ParsedArgs, io: CommandIO, def: ModelDef
   const cmp = compareSchedules([run.agf, ...simulated], 'agf');
   const kappa = pr.derived.kappa;
   const conventions = machineConventions(pr.conventions, kappa, { time: 'flow time (momentum: t = k·lr/(1 − m)); rescaledTime = time / timeScale' });
-  const json = resultJson(args, 'comparison', pr.seed, comparisonJson(cmp, kappa, conventions, { prediction: plain(run.prediction), frequencies: plain(run.rows), groups: plain(run.groups), notes }));
+  const json = resultJson(args, 'comparison', pr.seed, comparisonJson(cmp, kappa, conventions, { prediction: plain(run.prediction), frequencies: plain(run.rows), groups: plain(run.groups), notes }), pr);
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
     'compare.md': () => renderMarkdown(table),

@@ -42,7 +42,7 @@ function emitSchedule(args: ParsedArgs, io: CommandIO, p: Problem, s: JumpSchedu
     table.columns[2] = { key: 'time', header: 'time (k·η_eff)' };
     table.notes![0] = `time: flow-time equivalent of step k (k·lr for gd, k·lr/(1 − momentum) for momentum); ${unit.note}`;
   }
-  const json = resultJson(args, 'schedule', p.seed, scheduleBody(s, p.derived.kappa));
+  const json = resultJson(args, 'schedule', p.seed, scheduleBody(s, p.derived.kappa), p);
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
     [`${s.method}.md`]: () => renderMarkdown(table),
@@ -171,7 +171,7 @@ function runDiscreteAgf(args: ParsedArgs, io: CommandIO, forAlgo: string): void 
   const table = discreteTable(c, notes);
   const kappa = p.derived.kappa;
   const conventions = machineConventions(p.conventions, kappa, { time: `flow-time equivalents t = k·η_eff (η_eff = ${c.flowTimePerStep}); jump.step is the step; rescaledTime = time / timeScale` });
-  const json = resultJson(args, 'comparison', p.seed, comparisonJson(c.comparison, kappa, conventions, { notes, algorithm: algo, steps: c.steps, rows: c.rows }));
+  const json = resultJson(args, 'comparison', p.seed, comparisonJson(c.comparison, kappa, conventions, { notes, algorithm: algo, steps: c.steps, rows: c.rows }), p);
   if (!printJson(args, io, json)) io.out(renderText(table));
   emitFiles(args, io, {
     [`agf-${forAlgo}-vs-${forAlgo}.md`]: () => renderMarkdown(table),

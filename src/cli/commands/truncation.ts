@@ -98,7 +98,7 @@ export const truncationCommand: Command = {
     const p = buildProblem(args, resolveModel(args), { alpha: 0.05 });
     const run = runTruncation(p, { tEnd: num(args, 't', 60), points: num(args, 'points', 241) });
     const { time, plateaus } = truncationTables(p, run, num(args, 'rows', 11));
-    const json = resultJson(args, 'truncation', p.seed, { model: p.model.spec.name, conventions: machineConventions(p.conventions, p.derived.kappa, { rescaled: false }), L: run.L, Q: run.Q, classes: run.classes, collapseRate: run.collapseRate, plateaus: run.plateaus, samples: run.samples, flow: run.flowStats });
+    const json = resultJson(args, 'truncation', p.seed, { model: p.model.spec.name, conventions: machineConventions(p.conventions, p.derived.kappa, { rescaled: false }), L: run.L, Q: run.Q, classes: run.classes, collapseRate: run.collapseRate, plateaus: run.plateaus, samples: run.samples, flow: run.flowStats }, p);
     if (!printJson(args, io, json)) io.out(`${renderText(time)}\n\n${renderText(plateaus)}`);
     emitFiles(args, io, {
       'truncation.md': () => `${renderMarkdown(time)}\n\n${renderMarkdown(plateaus)}`,
