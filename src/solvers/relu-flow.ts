@@ -354,9 +354,6 @@ export interface ReluFlowOptions extends FlowOptions {
   onStep?: (t: number, y: Float64Array) => boolean | void;
 }
 
-/** Times a flow may rebuild its sliding modes after a step-size underflow among them before it fails. */
-const MAX_SLIDING_RESETS = 100;
-
 /** Immediate re-pins of a released sliding kink (no advance in t) before it is left on its side. */
 const TANGENTIAL_EXIT_TURNS = 16;
 
@@ -457,7 +454,6 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
   const viol: number[] = [];
   const yTmp = new Float64Array(D);
   let stalled = 0; // consecutive pattern switches with no advance in time
-  let slidingResets = 0;
   outer: while (t < tEnd) {
     segments++;
     const f0 = new Float64Array(D);
@@ -468,26 +464,7 @@ export function solveReluFlow(p: Problem, opts: ReluFlowOptions): Trajectory & {
     let restart: { t: number; y: Float64Array } | null = null;
     while (!restart) {
       if (steps >= maxSteps) throw new GradflowError(`flow (relu events): exceeded maxSteps = ${maxSteps} at t = ${t} of [0, ${tEnd}]; raise maxSteps or loosen rtol`);
-      let step: ReturnType<typeof stepper.step>;
-      try {
-        step = stepper.step();
-      } catch (e) {
-        // a sliding mode of several coupled kinks (co-activated units with parallel kinks pinned on
-        // one sample) makes the Filippov weights ill-conditioned: their round-off is noise in the
-        // field that no step size passes. Rebuild the pattern from the state: every pinned kink
-        // released to the side its μ leans to, the genuine sliding modes re-pin at their next event
-        if (!(e instanceof DivergenceError && /step size underflow/.test(e.message)) || !sys.pinned.length || ++slidingResets > MAX_SLIDING_RESETS) throw e;
-        for (const id of [...sys.pinned]) {
-          const side = sys.rows[sys.maskIndex(id)] > 0.5 ? ON : OFF;
-          sys.unpin(id, side);
-          kinks.push(sys.describe(id, t, 'release'));
-          const a = sys.argAt(y, id);
-          if ((side === ON && a < 0) || (side === OFF && a > 0)) sys.grace.set(id, Math.abs(a));
-        }
-        viol.length = 0;
-        restart = { t, y: y.slice() };
-        break;
-      }
+      const step = stepper.step();
       steps++;
       for (let q = 0; q < D; q++) if (!Number.isFinite(step.yB[q])) throw new DivergenceError(`flow (relu events): state became non-finite at t = ${step.tB}`);
       let tB = step.tB;
