@@ -232,7 +232,8 @@ describe('the default step\'s Hessian scale at a relu kink', () => {
     const est = hessianNormEstimate(p, end);
     for (const c of nearby) expect(Math.abs(est - c)).toBeLessThanOrEqual(0.15 * c);
     const g0 = grad(end), v = unit(new Float64Array(N).fill(1)), h = 1e-6 * scale;
-    const raw = Math.hypot(...grad(end.map((x, q) => x + h * v[q])).map((x, q) => (x - g0[q]) / h));
+    // one of the two one-sided quotients crosses the pinned kink (which side the state is on is round-off)
+    const raw = Math.max(...[1, -1].map((sgn) => Math.hypot(...grad(end.map((x, q) => x + sgn * h * v[q])).map((x, q) => (x - g0[q]) / h))));
     expect(raw).toBeGreaterThan(100 * est);
   }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createProblem } from '../src/problem.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
+import { solveAgf } from '../src/solvers/agf.ts';
 import { reluFieldAt, solveReluFlow } from '../src/solvers/relu-flow.ts';
 import { relu } from '../models/relu.ts';
 import { reluDeep } from '../models/relu-deep.ts';
@@ -164,6 +165,16 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
     expect(Math.abs(r.loss - r.oracle)).toBeLessThan(1e-10 * r.oracle);
     const ref = endLossVsPattern(createProblem(relu, { alpha: 1e-6, seed: 10, options: { K: 4 } }), 2e4);
     expect(Math.abs(r.loss - ref.loss)).toBeLessThan(1e-9 * ref.loss);
+  }, 60_000);
+
+  it('sliding modes at their bounds (default clusters, seed 2: co-activated units pinned on sample 9 with μ = 1 ± 2e-11, beside a third kink that made the weights\' system nearly singular, μ = −2.7e20): the flow at α = 1e-12 runs to t = 5000 (it stopped with "dopri5: step size underflow at t = 3896.28") and the α → 0 schedule completes (it stopped with "rosenbrock23: step size underflow"); both end at one level (1e-9)', () => {
+    const p = createProblem(relu, { alpha: 1e-12, seed: 2 });
+    const tr = solveReluFlow(p, { tEnd: 5000, rtol: 1e-10, dense: false, saveSteps: false });
+    expect(tr.status).toBe('done');
+    const lim = solveAgf(p, { limit: true });
+    expect(lim.extra!.status).toBe('no-positive-utility');
+    const level = lim.jumps.at(-1)!.lossAfter;
+    expect(Math.abs(tr.loss[tr.loss.length - 1] - level)).toBeLessThan(1e-9 * level);
   }, 60_000);
 
   it('the masked kernels read the rows afresh on every call: a mask edit that leaves the data fingerprint unchanged (+1 at weight 7, −1 at weights 3 and 4) gives the gradient of a fresh copy of the rows, to the bit', () => {

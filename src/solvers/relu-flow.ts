@@ -40,6 +40,17 @@ const OFF = 0, ON = 1, PINNED = 2;
 interface Entry { node: number; neuron: number; comp: number; pos: number }
 
 /** The hybrid state machine of one run: masks, pinned kinks, and the kernels that read them. */
+/**
+ * A sliding weight this far outside [0, 1] still slides: at a tangential exit (the one-sided field
+ * tangent to the kink, μ → 0 or 1) the solved μ sits at its bound to round-off (seen: 1 ± 2e-11),
+ * and reading that as an exit releases the kink only for the next step to re-pin it — a release
+ * and re-slide every few steps for thousands of time units, until the step size underflows.
+ */
+const MU_SLACK = 1e-9;
+
+/** A pivot below this fraction of max|J| makes the Filippov system for the sliding weights singular. */
+const SINGULAR_PIVOT = 1e-10;
+
 class ReluSystem {
   readonly pm: PatternModel;
   readonly n: number;
@@ -194,8 +205,17 @@ class ReluSystem {
           scale = Math.max(scale, Math.abs(J[r * m + s]));
         }
       }
-      // a singular system (a kink with no leverage on its own argument) leaves μ as it is
-      const delta = solveLinear(J, c.map((v) => -v), m) ?? new Float64Array(m);
+      // a singular system (a kink with no leverage on its own argument) leaves μ as it is; so does a
+      // nearly singular one, whose weights would be round-off amplified (seen: μ = −2.7e20 for two
+      // co-activated units pinned on one sample beside a third kink, and a non-finite field)
+      // rows equilibrated first: a dormant unit's kink (weights ~α) has rows ~α next to O(1) ones
+      const Js = J.slice(), cs = c.map((v) => -v);
+      for (let r = 0; r < m; r++) {
+        let rm = 0;
+        for (let q = 0; q < m; q++) rm = Math.max(rm, Math.abs(J[r * m + q]));
+        if (rm > 0) { for (let q = 0; q < m; q++) Js[r * m + q] /= rm; cs[r] /= rm; }
+      }
+      const delta = solveLinear(Js, cs, m, SINGULAR_PIVOT) ?? new Float64Array(m);
       let dmax = 0;
       for (let s = 0; s < m; s++) {
         mu[s] += delta[s];
@@ -249,7 +269,7 @@ class ReluSystem {
       let mu: Float64Array;
       if (muFresh) mu = Float64Array.from(this.pinned, (id) => this.rows[this.maskIndex(id)]);
       else mu = this.rhs(theta, new Float64Array(theta.length));
-      for (let s = 0; s < mu.length; s++) if (mu[s] < 0 || mu[s] > 1) out.push(this.pinned[s]);
+      for (let s = 0; s < mu.length; s++) if (mu[s] < -MU_SLACK || mu[s] > 1 + MU_SLACK) out.push(this.pinned[s]);
     }
   }
 
@@ -288,7 +308,7 @@ class ReluSystem {
       this.pin(id, down / (down - up));
       this.rhs(theta, F);
       const mu = this.rows[this.maskIndex(id)];
-      if (mu >= 0 && mu <= 1) return 'slide';
+      if (mu >= -MU_SLACK && mu <= 1 + MU_SLACK) return 'slide';
       this.unpin(id, mu > 1 ? ON : OFF);
       return mu > 1 ? 'on' : 'off';
     }
@@ -353,6 +373,7 @@ export interface ReluFlowOptions extends FlowOptions {
    */
   onStep?: (t: number, y: Float64Array) => boolean | void;
 }
+
 
 /** Immediate re-pins of a released sliding kink (no advance in t) before it is left on its side. */
 const TANGENTIAL_EXIT_TURNS = 16;
