@@ -180,13 +180,9 @@ export function runCli(argv: string[]): void {
     removePendingTemps();
     process.exit(e.code === 'EPIPE' ? 0 : 2);
   });
-  // an interrupted run removes the temp files of a report it was writing
-  for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
-    process.on(sig, () => {
-      removePendingTemps();
-      process.exit(128 + num);
-    });
-  }
+  // no SIGINT/SIGTERM handler: the work is synchronous, so a JavaScript handler would run only
+  // after it — Ctrl-C would not stop a long run. Reports are written to temp names and renamed
+  // (report/files.ts), so a run stopped mid-write leaves no half-written target file
   const io: CommandIO = {
     // nothing a spec, a file name or a dataset carries can drive the terminal
     out: (s) => process.stdout.write(terminalSafe(s.endsWith('\n') ? s : s + '\n')),
