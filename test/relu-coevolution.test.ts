@@ -19,6 +19,7 @@ import { createProblem, lossOf, type Problem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
 import { CO_EVOLUTION_TOL, type CoEvolution } from '../src/solvers/agf/relu-cones.ts';
 import { solveReluFlow } from '../src/solvers/relu-flow.ts';
+import { expectBadInput } from './helpers/cli.ts';
 
 const ALPHA = 1e-6;
 
@@ -87,5 +88,18 @@ describe('ReLU AGF in the α → 0 limit: a stop that rests on an unsettled dorm
   it.each<Case>([{ options: {}, seed: 1 }, { options: { K: 4 }, seed: 2 }])('$options seed $seed: settled directions, no such warning', ({ options, seed }) => {
     const lim = solveAgf(createProblem(relu, { alpha: 1e-4, seed, options }), { limit: true });
     expect(String(lim.extra!.warning ?? '')).not.toMatch(/the stop rests/);
+  });
+});
+
+describe('flowCheck: false (agf --no-flow-check)', () => {
+  it('K = 4 seed 0: the same jumps and levels, no window flow, no co-evolution warning; the option is refused where no check runs', async () => {
+    const p = createProblem(relu, { alpha: ALPHA, seed: 0, options: { K: 4 } });
+    const a = solveAgf(p), b = solveAgf(p, { flowCheck: false });
+    expect(b.jumps).toEqual(a.jumps);
+    expect(a.extra!.coEvolution).toBeDefined();
+    expect(b.extra!.coEvolution).toBeUndefined();
+    expect(b.extra!.flowCheck).toBe(false);
+    await expectBadInput(['agf', 'diagonal', '--no-flow-check'], /--no-flow-check is for relu models at alpha > 0/);
+    await expectBadInput(['agf', 'relu', '--alpha', '0', '--no-flow-check'], /alpha = 0 runs no flow check/);
   });
 });

@@ -102,6 +102,12 @@ export interface AgfOptions {
    * fitIter = fitNewton = 0), this takes the last one to the minimum.
    */
   fitFinal?: number;
+  /**
+   * relu models at finite α: where an activation comes before the previous fit relaxed, run the
+   * gradient flow over that window and report a level that differs from AGF's (default true;
+   * false skips it — about a flow's cost where it runs — and the schedule is AGF's alone).
+   */
+  flowCheck?: boolean;
   /** Called after each jump and, in long plateaus, as the clock advances (a progress line; no effect on the result). */
   onProgress?: (at: JumpProgress) => void;
 }

@@ -72,6 +72,7 @@ export const agfCommand: Command = {
     'fit-relax': { kind: 'number', help: 'κ > 2: begin each cost minimisation with T flow-time units of the masked gradient flow (RKC), then L-BFGS, then rebalance each neuron to its conserved rescaling invariants. A model may set its own fit (modular: --fit-relax 32 --fit-rtol 1e-3 --fit-iter 0 --fit-newton 0), used when none of the --fit-* options is given', default: 'off (L-BFGS only); modular: 32' },
     'fit-rtol': { kind: 'number', help: 'with --fit-relax: integrate that masked flow with error control (adaptive RKC2) at this relative tolerance, stopping early at a critical point, instead of the fixed step 0.05; lets --fit-relax be long (e.g. 32 on modular) at a cost bounded by the flow\'s slow phase, not T/0.05', default: 'off (fixed step)' },
     'fit-newton': { kind: 'int', help: 'with --fit-relax: at most N Newton steps after L-BFGS in each fit (0: none)', default: '40 (modular: 0)' },
+    'no-flow-check': { kind: 'flag', help: 'relu models at alpha > 0: skip the check that runs the gradient flow where an activation comes before the previous fit relaxed (it costs about a flow there, and reports where the flow settles elsewhere)' },
     'fit-final': { kind: 'int', help: 'κ > 2: L-BFGS iterations for the last fit only (no dormant neuron left, or none with positive utility: that plateau lasts for ever); e.g. --fit-relax 2 --fit-iter 0 --fit-newton 0 --fit-final 2000 on modular', default: '0 (none)' },
     ...SPECTRUM_OPTION,
     ...ALGORITHM_OPTIONS,
@@ -111,8 +112,10 @@ export const agfCommand: Command = {
     // relu (non-polynomial) models: the fit has no L-BFGS budget or RKC transient to set
     if (!p.derived.polynomial) for (const o of ['fit-iter', 'fit-relax', 'fit-rtol']) if (args.values.has(o)) throw new GradflowError(`--${o} is not an option for ${p.model.spec.name}: its cost minimisation is the masked relu flow then Newton in its pattern, run to a stationary point`);
     if (fitRtol !== undefined && fitRelax === undefined) throw new GradflowError('--fit-rtol is an option of the --fit-relax path: add --fit-relax T');
+    const noFlowCheck = flag(args, 'no-flow-check');
+    if (noFlowCheck && (p.derived.polynomial || limit || flag(args, 'closed'))) throw new GradflowError(`--no-flow-check is for relu models at alpha > 0 (${limit ? 'alpha = 0 runs no flow check' : `${p.model.spec.name} runs none`})`);
     const progress = flag(args, 'closed') ? undefined : agfProgress(io, `agf ${p.model.spec.name}`, p);
-    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitRtol, fitNewton, fitFinal, onProgress: progress });
+    const s = flag(args, 'closed') ? solveAgfDiagonal(p) : solveAgf(p, { limit, maxJumps, fitIter, fitRelax, fitRtol, fitNewton, fitFinal, ...(noFlowCheck ? { flowCheck: false } : {}), onProgress: progress });
     progress?.finish(s);
     const notes = [`data: ${p.data.source}`, `solver: ${flag(args, 'closed') ? 'closed form (diagonal)' : `generic AGF engine (${String(s.extra?.solver)})`}`];
     if (s.extra?.warning) notes.push(`warning: ${String(s.extra.warning)}`);

@@ -318,7 +318,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   for (let i = 0; i < H; i++) if (frozen[i]) finalTheta.set(frozen[i]!, i * P);
   if (!limit) for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
   const unconverged = fitGradNorms.flatMap((g, k) => (g > 100 * gtol ? [k] : []));
-  const coEvolution = limit ? null : coEvolutionCheck(p, theta0, jumps, records, fitOpts.flowTol, fitOpts.tMax);
+  const coEvolution = limit || opts.flowCheck === false ? null : coEvolutionCheck(p, theta0, jumps, records, fitOpts.flowTol, fitOpts.tMax);
   return {
     model: p.model.spec.name,
     method: 'agf',
@@ -347,6 +347,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
       mechanism: 'relu activation cones (cones.ts)',
       fitFlowTime,
       fitRelaxTimes,
+      ...(limit ? {} : { flowCheck: opts.flowCheck !== false }),
       collapses,
       deadUnits,
       activeSets,
