@@ -19,7 +19,8 @@ import { solveAgfModular } from '../src/solvers/agf-modular.ts';
 import { solveAgf, type AgfOptions } from '../src/solvers/agf.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
-import { DivergenceError } from '../src/util/errors.ts';
+import { DivergenceError, GradflowError } from '../src/util/errors.ts';
+import { CAPS } from '../src/util/limits.ts';
 import { nearestIndex } from '../src/trajectory.ts';
 import { type SpectrumEntry, spectrumOf } from './modular-data.ts';
 import { predictModular, toTorchLoss, type ModularPrediction } from './modular-theory.ts';
@@ -137,9 +138,18 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const notes: string[] = engine === 'modular'
     ? ['agf: the model-specific engine (solvers/agf-modular.ts, --agf closed: a cross-check of the generic one)']
     : [`agf: generic engine (${String(agf.extra?.solver)})${agf.extra?.warning ? `; warning: ${String(agf.extra.warning)}` : ''}`];
+  // both simulations' lengths are known now: refuse before either runs, not after the flow
+  // (κ = 3 plateaus last ~1/α: compare modular --alpha 1e-6 asked for 1.3e9 fixed steps)
+  const dtFlow = opts.dt ?? 0.1;
+  const stepsOf = { flow: Math.ceil(horizon / dtFlow), momentum: Math.ceil(horizon * (1 - (opts.momentum ?? 0.9)) / (opts.lr ?? DEFAULT_MOMENTUM_LR)) };
+  for (const name of ['flow', 'momentum'] as const) {
+    if (methods.includes(name) && stepsOf[name] > CAPS.steps.value) {
+      throw new GradflowError(`${name}: ${stepsOf[name] > 1e12 ? formatNumber(stepsOf[name], 3) : stepsOf[name]} steps needed to reach t = ${formatNumber(horizon, 4)} (${name === 'flow' ? `RKC, fixed step ${dtFlow}` : `heavy ball, lr = ${opts.lr ?? DEFAULT_MOMENTUM_LR}, m = ${opts.momentum ?? 0.9}`}; cap ${CAPS.steps.value}, ${CAPS.steps.env}): the plateaus of this κ = 3 model last ~1/alpha, so give a larger --alpha or a shorter --t`);
+    }
+  }
   if (methods.includes('flow')) {
     t0 = performance.now();
-    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: opts.dt ?? 0.1, onProgress: opts.progress?.('flow') });
+    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: dtFlow, onProgress: opts.progress?.('flow') });
     timings.flow = (performance.now() - t0) / 1000;
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
   }

@@ -5,6 +5,7 @@
  * aligned start, and gradient flow (RKC2) against AGF.
  */
 import { describe, expect, it } from 'vitest';
+import { expectBadInput } from './helpers/cli.ts';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -383,4 +384,15 @@ describe('CLI', () => {
     const full = out.join('\n').split('\n')[1];
     for (const h of ['|X[ξ]|', 'τ aligned', 't1 agf', 't½ momentum', 'rel. diff flow', 'level torch', 'plateau momentum']) expect(full).toContain(h);
   });
+});
+
+describe('compare modular at a small alpha: the simulations\' lengths are checked before either runs', () => {
+  // κ = 3 plateaus last ~1/α: at α = 1e-6 (p = 7) the heavy ball needs 1000·T/(lr/(1 − m)) ≈ 3e7
+  // steps, the default flow (p = 20) 2.4e8 fixed RKC steps — hours, where the cap is 1e7 steps
+  it('p = 7, h = 6, α = 1e-6: one line naming the steps, the horizon and the cap; exit 2, no simulation run', async () => {
+    const t0 = performance.now();
+    await expectBadInput(['compare', 'modular', '--dim', 'p=7', '--dim', 'h=6', '--alpha', '1e-6'], /^gradflow: momentum: \d+ steps needed to reach t = [\d.e+]+ \(heavy ball, lr = 0\.003, m = 0\.9; cap 10000000, GRADFLOW_MAX_STEPS\)/);
+    // AGF alone ran (about a second), not 8.9e6 flow steps
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  }, 60_000);
 });
