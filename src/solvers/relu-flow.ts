@@ -39,7 +39,6 @@ const OFF = 0, ON = 1, PINNED = 2;
 
 interface Entry { node: number; neuron: number; comp: number; pos: number }
 
-/** The hybrid state machine of one run: masks, pinned kinks, and the kernels that read them. */
 /**
  * A sliding weight this far outside [0, 1] still slides: at a tangential exit (the one-sided field
  * tangent to the kink, μ → 0 or 1) the solved μ sits at its bound to round-off (seen: 1 ± 2e-11),
@@ -48,9 +47,10 @@ interface Entry { node: number; neuron: number; comp: number; pos: number }
  */
 const MU_SLACK = 1e-9;
 
-/** A pivot below this fraction of max|J| makes the Filippov system for the sliding weights singular. */
+/** A pivot below this fraction of the row-equilibrated system for the sliding weights makes it singular. */
 const SINGULAR_PIVOT = 1e-10;
 
+/** The hybrid state machine of one run: masks, pinned kinks, and the kernels that read them. */
 class ReluSystem {
   readonly pm: PatternModel;
   readonly n: number;
@@ -373,7 +373,6 @@ export interface ReluFlowOptions extends FlowOptions {
    */
   onStep?: (t: number, y: Float64Array) => boolean | void;
 }
-
 
 /** Immediate re-pins of a released sliding kink (no advance in t) before it is left on its side. */
 const TANGENTIAL_EXIT_TURNS = 16;
