@@ -72,9 +72,10 @@ function conservedQ(theta: Float64Array, i: number, P: number): number {
  * AGF's second level 0.130448, the true flow's 0.217323 at α = 1e-6 and 1e-12 alike; the gap, 2.3
  * flow-time units, grows only like log(1/α), against ~280 for 99 % of the first fit's loss drop).
  * The loss drop's relaxation time alone does not tell (slow tails that change nothing are common),
- * so where it exceeds the gap the flow itself is run over the window — every unit, from the
- * previous activation's state, through this activation, until it levels or the next activation —
- * and its level compared with AGF's. Levels differing by more than this (relative) are reported.
+ * so where it exceeds the gap the flow itself is run over the window — every unit, from the state
+ * after the last fit that did relax (the initial state before jump 2), through this activation,
+ * until it levels or the next activation — and its level compared with AGF's. Levels differing by
+ * more than this (relative) are reported (agf --no-flow-check: AgfOptions.flowCheck = false).
  */
 export const CO_EVOLUTION_TOL = 1e-3;
 
