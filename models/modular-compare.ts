@@ -141,10 +141,12 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   // both simulations' lengths are known now: refuse before either runs, not after the flow
   // (κ = 3 plateaus last ~1/α: compare modular --alpha 1e-6 asked for 1.3e9 fixed steps)
   const dtFlow = opts.dt ?? 0.1;
-  const stepsOf = { flow: Math.ceil(horizon / dtFlow), momentum: Math.ceil(horizon * (1 - (opts.momentum ?? 0.9)) / (opts.lr ?? DEFAULT_MOMENTUM_LR)) };
+  const m = opts.momentum ?? 0.9;
+  const momentumSteps = (lr: number): number => Math.ceil(horizon * (1 - m) / lr);
+  const stepsOf = { flow: Math.ceil(horizon / dtFlow), momentum: momentumSteps(opts.lr ?? DEFAULT_MOMENTUM_LR) };
   for (const name of ['flow', 'momentum'] as const) {
     if (methods.includes(name) && stepsOf[name] > CAPS.steps.value) {
-      throw new GradflowError(`${name}: ${stepsOf[name] > 1e12 ? formatNumber(stepsOf[name], 3) : stepsOf[name]} steps needed to reach t = ${formatNumber(horizon, 4)} (${name === 'flow' ? `RKC, fixed step ${dtFlow}` : `heavy ball, lr = ${opts.lr ?? DEFAULT_MOMENTUM_LR}, m = ${opts.momentum ?? 0.9}`}; cap ${CAPS.steps.value}, ${CAPS.steps.env}): the plateaus of this κ = 3 model last ~1/alpha, so give a larger --alpha or a shorter --t`);
+      throw new GradflowError(`${name}: ${stepsOf[name] > 1e12 ? formatNumber(stepsOf[name], 3) : stepsOf[name]} steps needed to reach t = ${formatNumber(horizon, 4)} (${name === 'flow' ? `RKC, fixed step ${dtFlow}` : `heavy ball, lr = ${opts.lr ?? DEFAULT_MOMENTUM_LR}, m = ${m}`}; cap ${CAPS.steps.value}, ${CAPS.steps.env}): the plateaus of this κ = 3 model last ~1/alpha, so give a larger --alpha or a shorter --t`);
     }
   }
   if (methods.includes('flow')) {
@@ -154,13 +156,12 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
   if (methods.includes('momentum')) {
-    const m = opts.momentum ?? 0.9;
     let lr = opts.lr ?? DEFAULT_MOMENTUM_LR;
     t0 = performance.now();
     let steps = 0;
     const halvedFrom: string[] = [];
     for (;;) {
-      steps = Math.ceil(horizon * (1 - m) / lr);
+      steps = momentumSteps(lr);
       try {
         trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), onProgress: opts.progress?.('momentum') });
         break;

@@ -56,6 +56,12 @@ export function checkExportAt(spec: string): void {
   }
 }
 
+/** The times an --export-at list names (t1,t2,…); [] for all, log:N and lin:N, whose times come from the run. */
+export function listedExportTimes(spec: string): number[] {
+  checkExportAt(spec);
+  return spec === 'all' || /^(log|lin):(\d+)$/.test(spec) ? [] : spec.split(',').map((s) => Number(s));
+}
+
 /** Parses --export-at: all | log:N | lin:N | t1,t2,… (flow times). */
 export function exportTimes(spec: string, tr: Trajectory): number[] | null {
   checkExportAt(spec);
@@ -71,7 +77,7 @@ export function exportTimes(spec: string, tr: Trajectory): number[] | null {
     if (!(span > 0)) return [t0];
     return [t0, ...Array.from({ length: n - 1 }, (_, k) => t0 + first * Math.pow(span / first, k / (n - 2 || 1)))];
   }
-  const list = spec.split(',').map((s) => Number(s));
+  const list = listedExportTimes(spec);
   for (const v of list) if (v < t0 || v > t1) throw new GradflowError(`--export-at: time ${v} is outside the trajectory [${t0}, ${t1}]`);
   return list;
 }

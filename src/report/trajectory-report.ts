@@ -18,13 +18,16 @@ export interface Checkpoint {
   monitors: Record<string, number>;
 }
 
+/** The times of `points` checkpoints evenly spaced over [t0, t1] (at least the two ends). */
+export function checkpointTimes(t0: number, t1: number, points: number): number[] {
+  const m = Math.max(2, points);
+  return Array.from({ length: m }, (_, k) => t0 + ((t1 - t0) * k) / (m - 1));
+}
+
 /** `points` checkpoints evenly spaced in time (dense output when the method has it). */
 export function checkpoints(tr: Trajectory, p: Problem, points: number): Checkpoint[] {
-  const t0 = tr.t[0], t1 = tr.t[tr.t.length - 1];
   const out: Checkpoint[] = [];
-  const m = Math.max(2, points);
-  for (let k = 0; k < m; k++) {
-    const t = t0 + ((t1 - t0) * k) / (m - 1);
+  for (const t of checkpointTimes(tr.t[0], tr.t[tr.t.length - 1], points)) {
     let state: Float64Array;
     let loss: number;
     let tt = t;

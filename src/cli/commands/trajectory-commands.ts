@@ -3,7 +3,7 @@ import { progressLine } from '../../util/progress.ts';
 import type { Command, CommandIO } from '../common.ts';
 import { COMMON_OPTIONS, FIGURE_OPTIONS, MODEL_OPTIONS, buildProblem, conventionLines, emitFiles, figureFiles, flag, num, printJson, resolveModel, resultJson, str } from '../common.ts';
 import { gradflowVersion, jsonText, plain } from '../../report/json.ts';
-import { MAX_EXPORT_ROWS, checkExportAt, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
+import { MAX_EXPORT_ROWS, checkExportAt, listedExportTimes, trajectoryCsv, trajectoryNpy, trajectoryTable, type TrajectoryTable } from '../../report/trajectory-export.ts';
 import { writeFileAtomic } from '../../report/files.ts';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -20,7 +20,7 @@ import { solveDescent } from '../../solvers/descent.ts';
 import { DESCENT_BACKEND_NAMES, descentBackend } from '../../backends/select.ts';
 import { solveExact } from '../../solvers/exact.ts';
 import type { OdeMethod } from '../../solvers/ode/types.ts';
-import { checkpointTable, checkpoints, trajectoryJson, trajectoryPlots, type Checkpoint } from '../../report/trajectory-report.ts';
+import { checkpointTable, checkpointTimes, checkpoints, trajectoryJson, trajectoryPlots, type Checkpoint } from '../../report/trajectory-report.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText } from '../../report/table.ts';
 
 const REPORT_OPTIONS = {
@@ -204,10 +204,8 @@ export const flowCommand: Command = {
     const p = buildProblem(args, resolveModel(args));
     const T = num(args, 't', 30);
     // where every step would not fit the store: the table's checkpoints and any listed export times are kept exactly
-    const points = Math.max(2, num(args, 'points', 11));
     const at = str(args, 'export-at');
-    const listed = at !== undefined && !/^(all|log:\d+|lin:\d+)$/.test(at) ? at.split(',').map(Number) : [];
-    const keep = [...Array.from({ length: points }, (_, k) => (T * k) / (points - 1)), ...listed];
+    const keep = [...checkpointTimes(0, T, num(args, 'points', 11)), ...(at !== undefined ? listedExportTimes(at) : [])];
     const { tr, note } = withFlagNames(() => integrateWithinStore(p, (o) => solveFlow(p, o), {
       tEnd: T,
       method: (str(args, 'method') ?? 'dopri5') as OdeMethod,

@@ -99,9 +99,13 @@ export interface CoEvolution {
 
 /**
  * Per jump: every unit's state after the fit (the fitted units, the dormant ones where the plateau
- * left them: the flow's state once that fit has relaxed), the fit's 99 % relaxation time and flow time.
+ * left them: the flow's state once that fit has relaxed), its relaxation times (relu-fit.ts
+ * RELAX_FRACTIONS) and flow time.
  */
-interface FitRecord { state: Float64Array; relax: number | null; fitFlowTime: number }
+interface FitRecord { state: Float64Array; relaxTimes: (number | null)[]; fitFlowTime: number }
+
+/** The fit's flow time to 99 % of its loss drop (RELAX_FRACTIONS[2]; null: Newton finished it). */
+const relax99 = (r: FitRecord): number | null => r.relaxTimes[2];
 
 /**
  * The gradient flow (all units, this α) from `start`: run for `until` (to the activation being
@@ -129,7 +133,11 @@ function flowWindowLevel(p: Problem, start: Float64Array, until: number, next: n
 
 /** The first jump whose activation came before the previous fit relaxed and where the flow levels elsewhere. */
 function coEvolutionCheck(p: Problem, theta0: Float64Array, jumps: readonly Jump[], records: readonly FitRecord[], tol: number, tMax: number): CoEvolution | null {
-  const overlaps = (k: number): boolean => k > 0 && (records[k - 1].relax === null || records[k - 1].relax! > jumps[k].time - jumps[k - 1].time);
+  const overlaps = (k: number): boolean => {
+    if (k === 0) return false;
+    const relax = relax99(records[k - 1]);
+    return relax === null || relax > jumps[k].time - jumps[k - 1].time;
+  };
   for (let k = 1; k < jumps.length; k++) {
     if (!overlaps(k)) continue;
     // the window starts on the last plateau the flow reached relaxed: after the fit before the
@@ -144,7 +152,8 @@ function coEvolutionCheck(p: Problem, theta0: Float64Array, jumps: readonly Jump
     const w = flowWindowLevel(p, j > 0 ? records[j - 1].state : theta0, jumps[k].time - t0, next - t0, agf, tol);
     if (!w) continue;
     if (Math.abs(w.level - agf) > CO_EVOLUTION_TOL * Math.max(agf, 1e-300)) {
-      return { jump: k + 1, gap: jumps[k].time - jumps[k - 1].time, relaxTime: prev.relax, relaxLowerBound: prev.relax === null ? prev.fitFlowTime : null, agfLevel: agf, flowLevel: w.level, flowOutcome: w.outcome };
+      const relaxTime = relax99(prev);
+      return { jump: k + 1, gap: jumps[k].time - jumps[k - 1].time, relaxTime, relaxLowerBound: relaxTime === null ? prev.fitFlowTime : null, agfLevel: agf, flowLevel: w.level, flowOutcome: w.outcome };
     }
   }
   return null;
@@ -308,7 +317,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
     if (!limit) {
       const state = theta.slice();
       for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) state.set(dormant[i]!, i * P);
-      records.push({ state, relax: fit.relaxTimes[2], fitFlowTime: fit.flowTime });
+      records.push({ state, relaxTimes: fit.relaxTimes, fitFlowTime: fit.flowTime });
     }
     jumps.push({ time: limit ? time * logInv : time, rescaledTime: limit ? time : time / logInv, neuron: winner, sign: neuronSign(p, theta, winner), lossAfter, deactivated });
     opts.onProgress?.({ jumps: jumps.length, rescaledTime: limit ? time : time / logInv, loss: lossAfter, initialLoss });
