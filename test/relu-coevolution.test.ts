@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { relu } from '../models/relu.ts';
 import { createProblem, lossOf, type Problem } from '../src/problem.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
-import { CO_EVOLUTION_TOL, type CoEvolution } from '../src/solvers/agf/relu-cones.ts';
+import { CO_EVOLUTION_TOL, HELD_NORM, type CoEvolution, type HeldUnit } from '../src/solvers/agf/relu-cones.ts';
 import { solveReluFlow } from '../src/solvers/relu-flow.ts';
 import { expectBadInput } from './helpers/cli.ts';
 
@@ -68,7 +68,27 @@ describe(`ReLU AGF at α = ${ALPHA}: overlapping activations reported exactly wh
     expect(Math.abs(s.jumps[s.jumps.length - 1].lossAfter - Lf) / Lf).toBeLessThan(1e-6);
     expect(s.extra!.coEvolution).toBeUndefined();
     expect(String(s.extra!.warning ?? '')).not.toMatch(/co-evolve/);
+    expect(s.extra!.heldUnits).toBeUndefined();
   }, 60_000);
+});
+
+describe('ReLU AGF at finite α: a stop that rests on an active unit held near the origin says so', () => {
+  // K = 4, seed 10, α = 1e-12: fit 2 holds unit 4 at norm 1.6e-6 on a cone whose utility it zeroed;
+  // the co-evolution window does not reach the later jump, so before the held-unit check this
+  // stop was silent, 113 % above the flow's final level
+  it('K = 4 seed 10, α = 1e-12: the warning names unit 4; the true flow at this α falls > 10 % below the stop\'s level by t = 2e4', () => {
+    const p = createProblem(relu, { alpha: 1e-12, seed: 10, options: { K: 4 } });
+    const s = solveAgf(p);
+    expect(s.extra!.status).toBe('no-positive-utility');
+    const held = s.extra!.heldUnits as HeldUnit[];
+    expect(held.map((u) => u.unit)).toEqual([4]);
+    expect(held[0].norm).toBeLessThan(HELD_NORM);
+    expect(String(s.extra!.warning)).toMatch(/the stop rests on an active unit the fits held near the origin \(4 at norm /);
+    // no gradient stop: the initial gradient is ~alpha
+    const fl = solveReluFlow(p, { tEnd: 2e4, dense: false, saveSteps: false });
+    const Lf = lossOf(p, fl.states[fl.states.length - 1]);
+    expect(Lf).toBeLessThan(0.9 * s.jumps[s.jumps.length - 1].lossAfter);
+  }, 120_000);
 });
 
 describe('ReLU AGF in the α → 0 limit: a stop that rests on an unsettled dormant direction says so', () => {

@@ -166,6 +166,53 @@ function coEvolutionWarning(c: CoEvolution): string {
   return `jump ${c.jump} activates ${formatNumber(c.gap, 3)} flow-time units after jump ${c.jump - 1}, before that fit relaxed (99 % of its loss drop takes ${relax}): the units co-evolve, and the gradient flow at this alpha run over that window ${flow} where AGF's instantaneous fit ends at ${formatNumber(c.agfLevel, 6)}, so from jump ${c.jump} on the schedule is AGF's alpha → 0 picture, not this alpha's flow (the gap grows only like log(1/alpha))`;
 }
 
+/**
+ * Finite α: an active unit the fits left below this norm (data units) is held near the origin —
+ * co-activated on the winner's cone at a small share and kept there by a stationary point that is
+ * degenerate in its direction — rather than fitted to an O(1) size.
+ */
+export const HELD_NORM = 1e-2;
+
+/** An active unit held below HELD_NORM at the stop, with its direction search from there. */
+export interface HeldUnit { unit: number; norm: number; rate: number; settled: boolean }
+
+/**
+ * At a finite-α stop (no dormant unit reaches norm 1), the active units held below HELD_NORM whose
+ * growth from there is undecided: their direction search under the final residual (the α → 0
+ * limit's question, reluDirectionAttractor) did not settle, or ended at a rate not below −rateTol.
+ * The stop then rests on a tolerance. K = 4 clusters, seed 10: fit 2 holds unit 4 at norm 8e-3 …
+ * 2e-8 (α = 1e-4 … 1e-16) on a cone whose utility the fit zeroed (rate −8e-14; directions 1e-2
+ * away do not move either), and the flow, whose units moved during the fit, leaves AGF's final
+ * level 0.0305 after ~4,400 (α = 1e-6) / 8,900 (1e-12) flow-time units as that unit finds a
+ * sliding mode where it grows. Teacher–student seed 8 holds unit 5 at 9.4e-3 the same way (rate
+ * 3.5e-16) and the flow keeps it there (to t = 1e5 at α = 1e-6): from AGF's state the two look the
+ * same, so both are reported (the principled test, the fit's path carried to the held units, is
+ * not built).
+ */
+function heldActiveUnits(p: Problem, theta: Float64Array, activeMask: Uint8Array, residual: Float64Array, scale: number, rateTol: number): HeldUnit[] {
+  const { H, P } = p.layout;
+  const held: HeldUnit[] = [];
+  for (let i = 0; i < H; i++) {
+    if (!activeMask[i]) continue;
+    const v = theta.slice(i * P, (i + 1) * P);
+    const norm = Math.hypot(...v);
+    if (!(norm > 0) || norm >= HELD_NORM) continue;
+    try {
+      const att = reluDirectionAttractor(p, i, v, residual, { rateScale: scale });
+      if (!att.converged || att.rate > -rateTol) held.push({ unit: i, norm, rate: att.rate, settled: att.converged });
+    } catch (e) {
+      if (!(e instanceof GradflowError)) throw e;
+      held.push({ unit: i, norm, rate: NaN, settled: false });
+    }
+  }
+  return held;
+}
+
+function heldUnitsWarning(held: HeldUnit[]): string {
+  const list = held.map((u) => `${u.unit} at norm ${formatNumber(u.norm, 3)}, ${u.settled ? '' : 'last '}rate ${formatNumber(u.rate, 3)}`).join('; ');
+  return `the stop rests on ${held.length === 1 ? 'an active unit' : `${held.length} active units`} the fits held near the origin (${list}) where ${held.length === 1 ? 'its' : 'their'} growth rate is not clearly negative${held.some((u) => !u.settled) ? ' and the direction search had not settled' : ''}: AGF's fit leaves ${held.length === 1 ? 'it' : 'them'} there, but the flow's units move during the fits and may carry ${held.length === 1 ? 'it' : 'them'} into a cone where ${held.length === 1 ? 'it grows' : 'they grow'}, so a later jump is not ruled out`;
+}
+
 export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions): JumpSchedule {
   const { H, P } = p.layout;
   const limit = opts.limit === true;
@@ -329,6 +376,7 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
   if (!limit) for (let i = 0; i < H; i++) if (!activeMask[i] && dormant[i]) finalTheta.set(dormant[i]!, i * P);
   const unconverged = fitGradNorms.flatMap((g, k) => (g > 100 * gtol ? [k] : []));
   const coEvolution = limit || opts.flowCheck === false ? null : coEvolutionCheck(p, theta0, jumps, records, fitOpts.flowTol, fitOpts.tMax);
+  const heldUnits = !limit && status === 'no-positive-utility' ? heldActiveUnits(p, theta, activeMask, residual, scale, rateTol) : [];
   return {
     model: p.model.spec.name,
     method: 'agf',
@@ -350,10 +398,12 @@ export function solveAgfCones(p: Problem, theta0: Float64Array, opts: AgfOptions
       ...withWarning([
         unconverged.length ? `cost minimisation stopped short of a stationary point in ${unconverged.length} of ${fitGradNorms.length} fits (first at jump ${unconverged[0] + 1}; worst ‖F‖ = ${formatNumber(Math.max(...unconverged.map((k) => fitGradNorms[k])), 3)}, tolerance ${formatNumber(gtol, 3)}): AGF assumes each fit ends at one, so the jumps from there on depend on where it stopped` : '',
         coEvolution ? coEvolutionWarning(coEvolution) : '',
+        heldUnits.length ? heldUnitsWarning(heldUnits) : '',
         limit && status === 'no-positive-utility' && unsettledNow.length ? `the stop rests on ${unsettledNow.length === 1 ? 'a dormant unit' : `${unsettledNow.length} dormant units`} (${unsettledNow.map((u) => `${u.unit}, last rate ${formatNumber(u.rate, 3)}`).join('; ')}) whose direction had not settled when the attractor search's flow-time budget ran out: it may still find a cone or sliding mode where it grows, so a later jump is not ruled out` : '',
       ].filter(Boolean).join('; ') || undefined),
       fitGradNorms,
       ...(coEvolution ? { coEvolution } : {}),
+      ...(heldUnits.length ? { heldUnits } : {}),
       mechanism: 'relu activation cones (cones.ts)',
       fitFlowTime,
       fitRelaxTimes,
