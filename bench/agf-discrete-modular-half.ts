@@ -5,7 +5,8 @@
  * 0.01, m = 0.9. t½(ξ): the residual at output frequency ξ falls to half its initial value
  * (models/modular-compare.ts classCrossing), read at every recorded state, in flow time (t = k·lr/(1 − m)
  * for momentum).
- * Columns: the simulated flow (RKC2, dt = 0.1) and the flow AGF (generic engine, sphere.ts; its t½
+ * Columns: the simulated flow (RKC2, error-controlled at rtol 1e-6, as compare modular runs it; 4001
+ * equally spaced states) and the flow AGF (generic engine, sphere.ts; its t½
  * from its per-jump states) — the control: what AGF itself gets right at this α; the simulated heavy
  * ball and agf-momentum (solvers/agf/sphere-discrete.ts: the heavy ball on the dormant neurons in
  * scaled variables, each neuron joining the fit at ‖θ‖ = 0.31, each fit run by the heavy ball; t½ from
@@ -14,12 +15,12 @@
  */
 import { modularProblem } from '../models/modular.ts';
 import { parseSpectrum } from '../models/modular-data.ts';
-import { classCrossing } from '../models/modular-compare.ts';
+import { classCrossing, FLOW_RTOL } from '../models/modular-compare.ts';
 import { residualClassLoss } from '../models/modular-analysis.ts';
 import { solveAgf } from '../src/solvers/agf.ts';
 import { solveAgfSphereDiscrete } from '../src/solvers/agf/sphere-discrete.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
-import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
 import type { Problem } from '../src/problem.ts';
 
 const FREQS = [1, 3, 5];
@@ -44,7 +45,7 @@ for (const [alpha, lrs, tEnd] of [[0.3, [0.003, 0.001], 40], [0.03, [0.003], 150
   const t0 = performance.now();
   const fa = solveAgf(make());
   const hAgf = halves(pr, fa.jumps.map((j) => j.time), fa.extra!.states as Float64Array[], Infinity);
-  const flow = solveFlowRkc(make(), { tEnd, dt: 0.1 });
+  const flow = solveFlow(make(), { tEnd, method: 'rkc', rtol: FLOW_RTOL, tEval: Array.from({ length: 4001 }, (_, k) => (tEnd * k) / 4000), dense: false, maxSteps: 1e7 });
   const hFlow = halves(pr, flow.t, flow.states, tEnd);
   for (const lr of lrs) {
     const m = 0.9, per = lr / (1 - m), steps = Math.ceil(tEnd / per);

@@ -17,7 +17,7 @@ import type { Table } from '../src/report/table.ts';
 import { formatNumber } from '../src/report/table.ts';
 import { solveAgfModular } from '../src/solvers/agf-modular.ts';
 import { solveAgf, type AgfOptions } from '../src/solvers/agf.ts';
-import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
+import { solveFlow } from '../src/solvers/flow.ts';
 import { solveDescent } from '../src/solvers/descent.ts';
 import { DivergenceError, GradflowError } from '../src/util/errors.ts';
 import { CAPS } from '../src/util/limits.ts';
@@ -26,26 +26,57 @@ import { type SpectrumEntry, spectrumOf } from './modular-data.ts';
 import { predictModular, toTorchLoss, type ModularPrediction } from './modular-theory.ts';
 import { groupByFrequency, residualClassLoss, scheduleActivations, trajectoryActivations, type FrequencyActivation } from './modular-analysis.ts';
 
-/** Residual loss per output frequency class at ≤ 200 of the given states (subsampled evenly). */
-export function classLossSeries(pr: Problem, times: number[], states: Float64Array[]): { t: number[]; cl: Float64Array[]; init: Float64Array } {
+/**
+ * Residual loss per output frequency class at ≤ 200 of the given states (subsampled evenly), and
+ * the states themselves, so that classCrossing reads a crossing off the full record: over the
+ * subsampled series alone a t½ was interpolated linearly across ~horizon/200 (0.48 flow-time
+ * units at p = 20, α = 0.3: the flow's ξ = 1 came out 1.203 where the crossing is 1.127).
+ */
+export interface ClassLossSeries {
+  t: number[];
+  cl: Float64Array[];
+  init: Float64Array;
+  /** The full record behind the samples (idx[k]: the state of sample k), with its class losses as they are read. */
+  record?: { pr: Problem; times: number[]; states: Float64Array[]; idx: number[]; cache: Map<number, Float64Array> };
+}
+
+export function classLossSeries(pr: Problem, times: number[], states: Float64Array[]): ClassLossSeries {
   const stride = Math.max(1, Math.ceil(states.length / 200));
   const idx: number[] = [];
   for (let k = 0; k < states.length; k += stride) idx.push(k);
   if (idx[idx.length - 1] !== states.length - 1) idx.push(states.length - 1);
-  return { t: idx.map((k) => times[k]), cl: idx.map((k) => residualClassLoss(pr, states[k])), init: residualClassLoss(pr, new Float64Array(pr.theta0.length)) };
+  const cl = idx.map((k) => residualClassLoss(pr, states[k]));
+  return {
+    t: idx.map((k) => times[k]),
+    cl,
+    init: residualClassLoss(pr, new Float64Array(pr.theta0.length)),
+    ...(stride > 1 ? { record: { pr, times, states, idx, cache: new Map(idx.map((k, q) => [k, cl[q]])) } } : {}),
+  };
 }
 
 /**
  * First time the residual loss at output frequency f falls to `fraction` of its initial value
- * (linear interpolation between samples). fraction = 1/2 times the jump of ξ in function space,
- * whichever neurons make it; fraction = 0.95 marks when ξ starts to be learned.
+ * (linear interpolation between samples; between the record's states where the series keeps them).
+ * fraction = 1/2 times the jump of ξ in function space, whichever neurons make it; fraction = 0.95
+ * marks when ξ starts to be learned.
  */
-export function classCrossing(s: { t: number[]; cl: Float64Array[]; init: Float64Array }, f: number, fraction: number): number | null {
+export function classCrossing(s: ClassLossSeries, f: number, fraction: number): number | null {
   const lv = fraction * s.init[f];
   for (let k = 0; k < s.t.length; k++) {
     if (s.cl[k][f] > lv) continue;
-    if (k > 0 && s.cl[k - 1][f] > lv) return s.t[k - 1] + ((s.cl[k - 1][f] - lv) / (s.cl[k - 1][f] - s.cl[k][f])) * (s.t[k] - s.t[k - 1]);
-    return s.t[k];
+    if (k === 0 || !(s.cl[k - 1][f] > lv)) return s.t[k];
+    const r = s.record;
+    if (!r) return s.t[k - 1] + ((s.cl[k - 1][f] - lv) / (s.cl[k - 1][f] - s.cl[k][f])) * (s.t[k] - s.t[k - 1]);
+    const at = (j: number): number => {
+      let c = r.cache.get(j);
+      if (!c) { c = residualClassLoss(r.pr, r.states[j]); r.cache.set(j, c); }
+      return c[f];
+    };
+    // the first state of the record between the two samples at or below the level
+    let j = r.idx[k - 1] + 1;
+    while (j < r.idx[k] && at(j) > lv) j++;
+    const c0 = at(j - 1), c1 = at(j);
+    return r.times[j - 1] + ((c0 - lv) / (c0 - c1)) * (r.times[j] - r.times[j - 1]);
   }
   return null;
 }
@@ -53,8 +84,11 @@ export function classCrossing(s: { t: number[]; cl: Float64Array[]; init: Float6
 export interface ModularRunOptions {
   /** Simulated flow time (default 1.4 × the latest AGF t½ over the frequencies, + 10). */
   horizon?: number;
-  /** RKC step for the flow (default 0.1). */
-  dt?: number;
+  /**
+   * Relative tolerance of the flow's error-controlled RKC2 (default FLOW_RTOL). It was a fixed RKC
+   * step of 0.1, whose t½ were 0.8 % (ξ = 1) and 0.13 % (ξ = 3) off a dopri5 flow at rtol 1e-10.
+   */
+  rtol?: number;
   /** Momentum run: lr and m (default 0.003, 0.9: flow time 0.03 a step; heavy-ball stable for λ < 2(1 + m)/lr ≈ 1270; the default lr is halved, up to 4 times, when its run diverges). */
   lr?: number;
   momentum?: number;
@@ -66,6 +100,17 @@ export interface ModularRunOptions {
   /** A jump-by-jump progress line for the modular AGF. */
   agfProgress?: JumpReporter;
 }
+
+/**
+ * The flow's tolerance: p = 20, α = 0.3, t½ within 1e-5 (ξ = 1) and 4e-6 (ξ = 3) of dopri5 at rtol
+ * 1e-10 (1.20287 vs 1.20286, 11.19162 vs 11.19157), in 7.3 s against dopri5's 27 s; 1e-5 gave
+ * 6e-5 / 2e-5 in 4.1 s — a digit short of the five the table prints.
+ */
+export const FLOW_RTOL = 1e-6;
+/** The flow's step (flow time) that the step cap is checked against before it runs (see runModular). */
+const FLOW_NOMINAL_STEP = 1;
+/** Stored flow states (equally spaced in time) for the t½ crossings and the activation times. */
+const FLOW_RECORDS = 4000;
 
 /** The momentum run's step when --lr is not given, and how often it is halved when that run diverges. */
 export const DEFAULT_MOMENTUM_LR = 0.003;
@@ -139,21 +184,26 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     ? ['agf: the model-specific engine (solvers/agf-modular.ts, --agf closed: a cross-check of the generic one)']
     : [`agf: generic engine (${String(agf.extra?.solver)})${agf.extra?.warning ? `; warning: ${String(agf.extra.warning)}` : ''}`];
   // both simulations' lengths are known now: refuse before either runs, not after the flow
-  // (κ = 3 plateaus last ~1/α: compare modular --alpha 1e-6 asked for 1.3e9 fixed steps)
-  const dtFlow = opts.dt ?? 0.1;
+  // (κ = 3 plateaus last ~1/α: compare modular --alpha 1e-6 asked for 1.3e9 fixed steps). The
+  // flow's steps are error-controlled, and held near 1 time unit by the stiffness (λ ~ 1e3 on the
+  // plateaus, ~35 Chebyshev stages a step at α = 1e-2: 0.3–0.7 units): horizon / FLOW_NOMINAL_STEP
+  // estimates them, and the cap passed to the integrator bounds the run
+  const rtolFlow = opts.rtol ?? FLOW_RTOL;
   const m = opts.momentum ?? 0.9;
   const momentumSteps = (lr: number): number => Math.ceil(horizon * (1 - m) / lr);
-  const stepsOf = { flow: Math.ceil(horizon / dtFlow), momentum: momentumSteps(opts.lr ?? DEFAULT_MOMENTUM_LR) };
+  const stepsOf = { flow: Math.ceil(horizon / FLOW_NOMINAL_STEP), momentum: momentumSteps(opts.lr ?? DEFAULT_MOMENTUM_LR) };
   for (const name of ['flow', 'momentum'] as const) {
     if (methods.includes(name) && stepsOf[name] > CAPS.steps.value) {
-      throw new GradflowError(`${name}: ${stepsOf[name] > 1e12 ? formatNumber(stepsOf[name], 3) : stepsOf[name]} steps needed to reach t = ${formatNumber(horizon, 4)} (${name === 'flow' ? `RKC, fixed step ${dtFlow}` : `heavy ball, lr = ${opts.lr ?? DEFAULT_MOMENTUM_LR}, m = ${m}`}; cap ${CAPS.steps.value}, ${CAPS.steps.env}): the plateaus of this κ = 3 model last ~1/alpha, so give a larger --alpha or a shorter --t`);
+      throw new GradflowError(`${name}: ${name === 'flow' ? 'about ' : ''}${stepsOf[name] > 1e12 ? formatNumber(stepsOf[name], 3) : stepsOf[name]} steps needed to reach t = ${formatNumber(horizon, 4)} (${name === 'flow' ? `RKC2, error-controlled; its steps stay near ${FLOW_NOMINAL_STEP} flow-time unit on this stiff flow` : `heavy ball, lr = ${opts.lr ?? DEFAULT_MOMENTUM_LR}, m = ${m}`}; cap ${CAPS.steps.value}, ${CAPS.steps.env}): the plateaus of this κ = 3 model last ~1/alpha, so give a larger --alpha or a shorter --t`);
     }
   }
   if (methods.includes('flow')) {
     t0 = performance.now();
-    trajectories.flow = solveFlowRkc(pr, { tEnd: horizon, dt: dtFlow, onProgress: opts.progress?.('flow') });
+    const tEval = Array.from({ length: FLOW_RECORDS + 1 }, (_, k) => (k === FLOW_RECORDS ? horizon : (horizon * k) / FLOW_RECORDS));
+    trajectories.flow = solveFlow(pr, { tEnd: horizon, method: 'rkc', rtol: rtolFlow, tEval, dense: false, maxSteps: CAPS.steps.value, onProgress: opts.progress?.('flow') });
     timings.flow = (performance.now() - t0) / 1000;
-    notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, fixed step ${trajectories.flow.stats.dt}, up to ${trajectories.flow.stats.maxStages} stages, ${trajectories.flow.stats.gradEvals} gradients) to t = ${horizon.toPrecision(4)}`);
+    const st = trajectories.flow.stats;
+    notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, error-controlled, rtol ${rtolFlow}; ${st.steps} steps, ${st.fevals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
   if (methods.includes('momentum')) {
     let lr = opts.lr ?? DEFAULT_MOMENTUM_LR;

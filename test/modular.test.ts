@@ -396,3 +396,33 @@ describe('compare modular at a small alpha: the simulations\' lengths are checke
     expect(performance.now() - t0).toBeLessThan(30_000);
   }, 60_000);
 });
+
+describe('compare modular: the flow\'s t½ against an independent flow', () => {
+  // reference: dopri5 at rtol 1e-10 with dense output, the crossing of each frequency's residual
+  // class loss through half its initial value located by bisection on the dense output (no series,
+  // no sampling) — the table's t½ had been read off 200 samples of a fixed-step RKC flow (p = 20,
+  // α = 0.3: ξ = 1 at 1.2125 where the crossing is 1.1248)
+  it('p = 7, h = 6, spectrum 1:4,2:1, α = 0.3: the flow\'s t½ of ξ = 1 within 1e-4 (relative) of the reference; ξ = 2, not learned by t_end in the reference, has none', () => {
+    const pr = modularProblem({ p: 7, H: 6, alpha: 0.3, spectrum: parseSpectrum('1:4,2:1') });
+    const run = runModular(pr, { methods: ['flow'] });
+    const tEnd = run.trajectories.flow.t.at(-1)!;
+    const ref = solveFlow(pr, { tEnd, rtol: 1e-10, method: 'dopri5', maxSteps: 1e7, tEval: [tEnd] });
+    const init = residualClassLoss(pr, new Float64Array(pr.theta0.length));
+    for (const f of [1, 2]) {
+      const g = (t: number): number => residualClassLoss(pr, ref.dense!(t))[f] - 0.5 * init[f];
+      // first sign change on a scan of 2000 points, then bisection
+      let a = 0, b = 0;
+      for (let k = 1; k <= 2000; k++) { b = (tEnd * k) / 2000; if (g(b) <= 0) break; a = b; }
+      if (f === 2) {
+        expect(g(b)).toBeGreaterThan(0);
+        expect(run.rows.find((r) => r.freq === f)!.half.flow).toBeNull();
+        continue;
+      }
+      expect(g(b)).toBeLessThanOrEqual(0);
+      for (let it = 0; it < 60; it++) { const m = 0.5 * (a + b); if (g(m) > 0) a = m; else b = m; }
+      const half = run.rows.find((r) => r.freq === f)!.half.flow!;
+      console.log(`compare modular p = 7, α = 0.3, ξ = ${f}: flow t½ ${half.toPrecision(8)}, reference ${b.toPrecision(8)}`);
+      expect(Math.abs(half - b) / b).toBeLessThan(1e-4);
+    }
+  }, 120_000);
+});

@@ -52,7 +52,7 @@ export function withProgress(ode: OdeOptions, onProgress: ((fraction: number) =>
   };
 }
 
-export const FLOW_METHODS: OdeMethod[] = ['dop853', 'dopri5', 'gbs', 'gauss4', 'midpoint', 'rk4'];
+export const FLOW_METHODS: OdeMethod[] = ['dop853', 'dopri5', 'gbs', 'gauss4', 'midpoint', 'rk4', 'rkc'];
 
 /** Smallest non-zero magnitude in the state, the scale absolute tolerances must respect. */
 export function stateScale(y: Float64Array): number {

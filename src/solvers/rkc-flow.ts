@@ -13,6 +13,7 @@
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { DivergenceError, GradflowError } from '../util/errors.ts';
+import { rkcCoefficients, rkcStagesFor, RKC_MAX_STAGES } from './ode/rkc.ts';
 
 export interface RkcFlowOptions {
   tEnd: number;
@@ -30,49 +31,7 @@ export interface RkcFlowOptions {
   onProgress?: (fraction: number) => void;
 }
 
-const EPS = 2 / 13;
-
-interface Coeffs { mu: number[]; nu: number[]; mut: number[]; gt: number[]; mut1: number }
-const cache = new Map<number, Coeffs>();
-
-function coefficients(s: number): Coeffs {
-  const hit = cache.get(s);
-  if (hit) return hit;
-  const w0 = 1 + EPS / (s * s);
-  const T = [1, w0], dT = [0, 1], ddT = [0, 0];
-  for (let j = 2; j <= s; j++) {
-    T[j] = 2 * w0 * T[j - 1] - T[j - 2];
-    dT[j] = 2 * T[j - 1] + 2 * w0 * dT[j - 1] - dT[j - 2];
-    ddT[j] = 4 * dT[j - 1] + 2 * w0 * ddT[j - 1] - ddT[j - 2];
-  }
-  const w1 = dT[s] / ddT[s];
-  const b: number[] = [];
-  for (let j = 2; j <= s; j++) b[j] = ddT[j] / (dT[j] * dT[j]);
-  b[0] = b[2]; b[1] = b[2];
-  const a = (j: number): number => 1 - b[j] * T[j];
-  const mu: number[] = [], nu: number[] = [], mut: number[] = [], gt: number[] = [];
-  for (let j = 2; j <= s; j++) {
-    mu[j] = (2 * b[j] * w0) / b[j - 1];
-    nu[j] = -b[j] / b[j - 2];
-    mut[j] = (2 * b[j] * w1) / b[j - 1];
-    gt[j] = -a(j - 1) * mut[j];
-  }
-  const c = { mu, nu, mut, gt, mut1: b[1] * w1 };
-  cache.set(s, c);
-  return c;
-}
-
-/** β(s) ≈ 0.653 s² for ε = 2/13 (the real stability interval is [−β(s), 0]). */
-export function rkcStagesFor(hl: number): number {
-  return Math.max(2, Math.ceil(Math.sqrt((hl / 0.9) / 0.653)) + 1);
-}
-
-/**
- * Most stages per step: hλ ≈ 2.6e6. A stiffness estimate beyond it comes from a state that is
- * blowing up (λ grows without bound, and with it the stage count and the coefficient tables,
- * until the process dies), not from a fit: κ = 3 fits measured λ ≤ 1e5.
- */
-export const RKC_MAX_STAGES = 2000;
+export { rkcStagesFor, RKC_MAX_STAGES };
 
 /** The flow's field F(θ) = −∇L(θ) into out; returns L(θ). */
 export type FlowField = (theta: Float64Array, out: Float64Array) => number;
@@ -144,7 +103,7 @@ export function rkcPowerLambda(F: FlowField, y: Float64Array, F0: Float64Array, 
  */
 export function rkcStep(F: FlowField, y: Float64Array, F0: Float64Array, h: number, s: number, w: RkcWork): Float64Array {
   const { idx, Fj } = w;
-  const co = coefficients(s);
+  const co = rkcCoefficients(s);
   for (const q of idx) { w.Ym2[q] = y[q]; w.Ym1[q] = y[q] + co.mut1 * h * F0[q]; }
   for (let j = 2; j <= s; j++) {
     F(w.Ym1, Fj);

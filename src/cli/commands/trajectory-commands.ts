@@ -183,14 +183,14 @@ function withFlagNames<T>(f: () => T): T {
 export const flowCommand: Command = {
   name: 'flow',
   summary: 'Integrate the gradient flow θ̇ = −∇L(θ) and print checkpoints (loss, ‖θ‖, monitored quantities).',
-  usage: 'gradflow flow <model|--spec FILE> [--t T] [--method dopri5|dop853|gauss4|midpoint|rk4] [--rtol R] [--alpha A] [--opt delta=…]',
+  usage: 'gradflow flow <model|--spec FILE> [--t T] [--method dopri5|dop853|gbs|gauss4|midpoint|rk4|rkc] [--rtol R] [--alpha A] [--opt delta=…]',
   options: {
     ...MODEL_OPTIONS,
     t: { kind: 'number', help: 'end time (flow time)', default: '30' },
-    method: { kind: 'string', help: 'integrator: dopri5, dop853 (8th order, for tight tolerances), gbs (extrapolation: few high-order steps), gauss4 (symplectic, preserves quadratic laws), midpoint, rk4', default: 'dopri5' },
+    method: { kind: 'string', help: 'integrator: dopri5, dop853 (8th order, for tight tolerances), gbs (extrapolation: few high-order steps), gauss4 (symplectic, preserves quadratic laws), midpoint, rk4, rkc (Runge–Kutta–Chebyshev with error control, second order: for stiff flows such as modular at small alpha, where the explicit methods sit at their stability limit; give it --rtol 1e-6 or so)', default: 'dopri5' },
     rtol: { kind: 'number', help: 'relative tolerance', default: '1e-10' },
     atol: { kind: 'number', help: 'absolute tolerance', default: '1e-3·rtol·(smallest non-zero |θ0|)' },
-    dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4' },
+    dt: { kind: 'number', help: 'fixed step for gauss4/midpoint/rk4 (also dopri5, dop853, rkc)' },
     'max-steps': { kind: 'int', help: 'most integrator steps before the run stops with an error', default: '1000000' },
     ...REPORT_OPTIONS,
     ...FIGURE_OPTIONS,

@@ -53,7 +53,7 @@ const ERRFAC = Array.from({ length: MU_MAX + 1 }, (_, mu) => {
 });
 
 export function gbsStepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float64Array, t1: number, cfg: StepConfig): Stepper {
-  if (cfg.dt !== undefined) throw new GradflowError('ode (gbs): the extrapolation method chooses its own steps and order; dt (a fixed step) is for gauss4, midpoint, rk4, dopri5 or dop853');
+  if (cfg.dt !== undefined) throw new GradflowError('ode (gbs): the extrapolation method chooses its own steps and order; dt (a fixed step) is for gauss4, midpoint, rk4, dopri5, dop853 or rkc');
   const n = y0.length;
   const { rtol, atol, hmax } = cfg;
   const wantDense = cfg.denseNeeded ?? true;

@@ -13,6 +13,7 @@ import { dop853Stepper } from './dop853.ts';
 import { gauss4Stepper, midpointStepper } from './gauss.ts';
 import { rk4Stepper } from './rk4.ts';
 import { gbsStepper } from './gbs.ts';
+import { rkcStepper } from './rkc.ts';
 
 export type { OdeEvent, OdeEventHit, OdeMethod, OdeOptions, OdeRhs, OdeSolution } from './types.ts';
 
@@ -23,6 +24,7 @@ const STEPPERS: Record<OdeMethod, StepperFactory> = {
   midpoint: midpointStepper,
   rk4: rk4Stepper,
   gbs: gbsStepper,
+  rkc: rkcStepper,
 };
 
 /** About 45 ulp: tighter local error targets are below the round-off of a step's own arithmetic. */

@@ -63,4 +63,4 @@ export interface OdeSolution {
   method: OdeMethod;
 }
 
-export type OdeMethod = 'dopri5' | 'dop853' | 'gbs' | 'gauss4' | 'midpoint' | 'rk4';
+export type OdeMethod = 'dopri5' | 'dop853' | 'gbs' | 'gauss4' | 'midpoint' | 'rk4' | 'rkc';
