@@ -212,5 +212,7 @@ describe('ReLU flow, kink by kink (Filippov sliding)', () => {
     expect(JSON.parse(r.out).method ?? r.out).toMatch(/relu-events/);
     await expectBadInput(['flow', 'relu', '--opt', 'bias=2'], /bias must be 0 or 1/);
     await expectBadInput(['flow', 'relu-deep', '--opt', 'depth=40'], /depth must be an integer/);
+    // a smooth integrator asked for chatters at the kinks until its step cap: the message says what runs relu models
+    await expectBadInput(['flow', 'relu', '--method', 'rkc', '--max-steps', '20000'], /exceeded maxSteps = 20000 .* this model is piecewise linear .* the default method \(dopri5, no --dt\) integrates it kink by kink$/);
   });
 });

@@ -104,7 +104,16 @@ export function solveFlow(p: Problem, opts: FlowOptions): Trajectory {
     };
   }
   withProgress(ode, opts.onProgress, tEnd);
-  const sol = integrate(method, rhs, 0, y0, tEnd, ode);
+  let sol: ReturnType<typeof integrate>;
+  try {
+    sol = integrate(method, rhs, 0, y0, tEnd, ode);
+  } catch (e) {
+    // a smooth method asked for on a relu model: say what runs it (`flow relu --method rkc` spent its 1e6 steps by t = 4.2)
+    if (e instanceof GradflowError && /exceeded maxSteps|step size underflow/.test(e.message) && isPiecewiseLinear(p.derived)) {
+      throw new GradflowError(`${e.message} — this model is piecewise linear (relu kinks), where a smooth integrator chatters at the kinks; the default method (dopri5, no --dt) integrates it kink by kink`);
+    }
+    throw e;
+  }
   opts.onProgress?.(1);
   return buildTrajectory(p, `flow:${method}`, sol.t, sol.y, {
     events: sol.events.map((e) => ({ name: e.name, t: e.t, state: e.y })),
