@@ -6,8 +6,8 @@
  * (models/modular-compare.ts classCrossing), read at every recorded state, in flow time (t = k·lr/(1 − m)
  * for momentum).
  * Columns: the simulated flow (RKC2, error-controlled at rtol 1e-6, as compare modular runs it; 4001
- * equally spaced states) and the flow AGF (generic engine, sphere.ts; its t½
- * from its per-jump states) — the control: what AGF itself gets right at this α; the simulated heavy
+ * equally spaced states) and the flow AGF (generic engine, sphere.ts; its t½ the time of the jump
+ * whose state first has ξ at or below half: the state holds until the next jump) — the control: what AGF itself gets right at this α; the simulated heavy
  * ball and agf-momentum (solvers/agf/sphere-discrete.ts: the heavy ball on the dormant neurons in
  * scaled variables, each neuron joining the fit at ‖θ‖ = 0.31, each fit run by the heavy ball; t½ from
  * its trace); and the flow AGF read as a momentum prediction through t = kη/(1 − m) (the mapping).
@@ -28,11 +28,11 @@ const f = (x: number | null | undefined): string => (x === null || x === undefin
 const rel = (a: number | null | undefined, b: number | null | undefined): string => (typeof a === 'number' && typeof b === 'number' ? `${(100 * (a - b) / b).toFixed(1)}%` : '—');
 
 /** t½ per frequency from states at times t (≤ 2500 of them, evenly thinned), none beyond tEnd. */
-function halves(pr: Problem, t: number[], states: Float64Array[], tEnd: number): (number | null)[] {
+function halves(pr: Problem, t: number[], states: Float64Array[], tEnd: number, steps = false): (number | null)[] {
   const idx = t.map((_, q) => q).filter((q) => t[q] <= tEnd);
   const stride = Math.max(1, Math.ceil(idx.length / 2500));
   const keep = idx.filter((_, q) => q % stride === 0);
-  const s = { t: keep.map((q) => t[q]), cl: keep.map((q) => residualClassLoss(pr, states[q])), init: residualClassLoss(pr, new Float64Array(pr.theta0.length)) };
+  const s = { t: keep.map((q) => t[q]), cl: keep.map((q) => residualClassLoss(pr, states[q])), init: residualClassLoss(pr, new Float64Array(pr.theta0.length)), steps };
   return FREQS.map((x) => classCrossing(s, x, 0.5));
 }
 
@@ -44,7 +44,8 @@ for (const [alpha, lrs, tEnd] of [[0.3, [0.003, 0.001], 40], [0.03, [0.003], 150
   const pr = make();
   const t0 = performance.now();
   const fa = solveAgf(make());
-  const hAgf = halves(pr, fa.jumps.map((j) => j.time), fa.extra!.states as Float64Array[], Infinity);
+  // the flow AGF's per-jump states hold until the next jump: its t½ is the jump that takes ξ below half
+  const hAgf = halves(pr, fa.jumps.map((j) => j.time), fa.extra!.states as Float64Array[], Infinity, true);
   const flow = solveFlow(make(), { tEnd, method: 'rkc', rtol: FLOW_RTOL, tEval: Array.from({ length: 4001 }, (_, k) => (tEnd * k) / 4000), dense: false, maxSteps: 1e7 });
   const hFlow = halves(pr, flow.t, flow.states, tEnd);
   for (const lr of lrs) {

@@ -36,11 +36,18 @@ export interface ClassLossSeries {
   t: number[];
   cl: Float64Array[];
   init: Float64Array;
+  /**
+   * The states hold from their time until the next one (AGF's per-jump states: the loss is constant
+   * on a plateau and drops at the jump), so a crossing is the first sample at or below the level,
+   * not a line drawn between two jumps (that put AGF's ξ = 3 at 7.94 where its own jump to below
+   * half comes at 10.78: p = 20, α = 0.3).
+   */
+  steps?: boolean;
   /** The full record behind the samples (idx[k]: the state of sample k), with its class losses as they are read. */
   record?: { pr: Problem; times: number[]; states: Float64Array[]; idx: number[]; cache: Map<number, Float64Array> };
 }
 
-export function classLossSeries(pr: Problem, times: number[], states: Float64Array[]): ClassLossSeries {
+export function classLossSeries(pr: Problem, times: number[], states: Float64Array[], opts: { steps?: boolean } = {}): ClassLossSeries {
   const stride = Math.max(1, Math.ceil(states.length / 200));
   const idx: number[] = [];
   for (let k = 0; k < states.length; k += stride) idx.push(k);
@@ -50,13 +57,15 @@ export function classLossSeries(pr: Problem, times: number[], states: Float64Arr
     t: idx.map((k) => times[k]),
     cl,
     init: residualClassLoss(pr, new Float64Array(pr.theta0.length)),
+    ...(opts.steps ? { steps: true } : {}),
     ...(stride > 1 ? { record: { pr, times, states, idx, cache: new Map(idx.map((k, q) => [k, cl[q]])) } } : {}),
   };
 }
 
 /**
  * First time the residual loss at output frequency f falls to `fraction` of its initial value
- * (linear interpolation between samples; between the record's states where the series keeps them).
+ * (linear interpolation between samples; between the record's states where the series keeps them;
+ * a series of steps: the first sample at or below it).
  * fraction = 1/2 times the jump of ξ in function space, whichever neurons make it; fraction = 0.95
  * marks when ξ starts to be learned.
  */
@@ -66,6 +75,16 @@ export function classCrossing(s: ClassLossSeries, f: number, fraction: number): 
     if (s.cl[k][f] > lv) continue;
     if (k === 0 || !(s.cl[k - 1][f] > lv)) return s.t[k];
     const r = s.record;
+    if (s.steps) {
+      // the first state of the record between the two samples at or below the level, at its own time
+      if (!r) return s.t[k];
+      for (let j = r.idx[k - 1] + 1; j < r.idx[k]; j++) {
+        let c = r.cache.get(j);
+        if (!c) { c = residualClassLoss(r.pr, r.states[j]); r.cache.set(j, c); }
+        if (c[f] <= lv) return r.times[j];
+      }
+      return s.t[k];
+    }
     if (!r) return s.t[k - 1] + ((s.cl[k - 1][f] - lv) / (s.cl[k - 1][f] - s.cl[k][f])) * (s.t[k] - s.t[k - 1]);
     const at = (j: number): number => {
       let c = r.cache.get(j);
@@ -174,7 +193,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   const freqs = prediction.order.map((o) => o.freq);
   const agfStates = agf.extra!.states as Float64Array[];
   const agfTimes = agf.jumps.map((j) => j.time);
-  const agfSeries = classLossSeries(pr, agfTimes, agfStates);
+  const agfSeries = classLossSeries(pr, agfTimes, agfStates, { steps: true });
   // long enough for the flow to halve the last frequency's residual well after AGF does
   const lastHalf = Math.max(...freqs.map((f) => classCrossing(agfSeries, f, 0.5) ?? agfTimes[agfTimes.length - 1] ?? 0));
   const horizon = opts.horizon ?? 1.4 * lastHalf + 10;
@@ -307,13 +326,13 @@ export function modularTable(run: ModularRun, pr: Problem, notes: string[], widt
     rows,
     notes: width === 'narrow' ? [
       'U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (closed form; Nyquist ξ = p/2: 2/sqrt(27)); #n: neurons carrying ξ at the end',
-      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
+      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it; AGF: the jump that takes it there, its loss being constant between jumps); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
       '--columns full adds |X[ξ]|, τ aligned, the first activations t1 and the plateau levels',
       ...notes,
     ] : [
       'U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (closed form; Nyquist ξ = p/2: 2/sqrt(27)); τ aligned = (1/alpha − 1)/(3U*) (a neuron starting on the maximiser)',
       't1: first activation of a neuron carrying ξ (AGF: jump; simulations: ‖θ_i‖ crosses sqrt(‖θ_i(0)‖)); #n: neurons carrying ξ at the end',
-      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
+      't½: the residual at output frequency ξ falls to half its initial value (the frequency\'s jump, whichever neurons make it; AGF: the jump that takes it there, its loss being constant between jumps); rel. diff = (t½ of the simulation − t½ of AGF) / t½ of AGF',
       'level: closed-form plateau after ξ is removed (gradflow 1/(2n)Σ‖·‖²; torch MSELoss = (2/p)·level); plateau: loss when the next frequency\'s residual has fallen 5% (or at the end)',
       ...notes,
     ],

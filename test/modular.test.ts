@@ -425,4 +425,14 @@ describe('compare modular: the flow\'s t½ against an independent flow', () => {
       expect(Math.abs(half - b) / b).toBeLessThan(1e-4);
     }
   }, 120_000);
+
+  it('AGF\'s t½ is its own jump: the first jump whose state has the residual at ξ at or below half (AGF\'s loss is constant between jumps)', () => {
+    const pr = modularProblem({ p: 7, H: 6, alpha: 0.3, spectrum: parseSpectrum('1:4,2:1') });
+    const run = runModular(pr, { methods: [] });
+    const states = run.agf.extra!.states as Float64Array[];
+    const init = residualClassLoss(pr, new Float64Array(pr.theta0.length));
+    const k = states.findIndex((st) => residualClassLoss(pr, st)[1] <= 0.5 * init[1]);
+    expect(k).toBeGreaterThan(0);
+    expect(run.rows.find((r) => r.freq === 1)!.half.agf).toBe(run.agf.jumps[k].time);
+  });
 });
