@@ -426,6 +426,21 @@ describe('compare modular: the flow\'s t½ against an independent flow', () => {
     }
   }, 120_000);
 
+  it('α = 1e-2 (p = 7, h = 6, 1:4,2:1): the flow\'s t½ of ξ = 1 within 1e-4 of the reference, whatever the horizon (its checkpoints are ~horizon/4000 apart)', () => {
+    const pr = modularProblem({ p: 7, H: 6, alpha: 1e-2, spectrum: parseSpectrum('1:4,2:1') });
+    const halves = [undefined, 600].map((horizon) => runModular(pr, { methods: ['flow'], horizon }).rows.find((r) => r.freq === 1)!.half.flow!);
+    const tEnd = 1.2 * halves[0];
+    const ref = solveFlow(pr, { tEnd, rtol: 1e-10, method: 'dopri5', maxSteps: 1e7, tEval: [tEnd] });
+    const init = residualClassLoss(pr, new Float64Array(pr.theta0.length));
+    const g = (t: number): number => residualClassLoss(pr, ref.dense!(t))[1] - 0.5 * init[1];
+    let a = 0, b = 0;
+    for (let k = 1; k <= 4000; k++) { b = (tEnd * k) / 4000; if (g(b) <= 0) break; a = b; }
+    expect(g(b)).toBeLessThanOrEqual(0);
+    for (let it = 0; it < 60; it++) { const m = 0.5 * (a + b); if (g(m) > 0) a = m; else b = m; }
+    console.log(`compare modular p = 7, α = 1e-2, ξ = 1: flow t½ ${halves.map((h) => h.toPrecision(10)).join(' / ')} (default horizon / 600), reference ${b.toPrecision(10)}`);
+    for (const h of halves) expect(Math.abs(h - b) / b).toBeLessThan(1e-4);
+  }, 120_000);
+
   it('AGF\'s t½ is its own jump: the first jump whose state has the residual at ξ at or below half (AGF\'s loss is constant between jumps)', () => {
     const pr = modularProblem({ p: 7, H: 6, alpha: 0.3, spectrum: parseSpectrum('1:4,2:1') });
     const run = runModular(pr, { methods: [] });
