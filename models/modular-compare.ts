@@ -132,6 +132,26 @@ function flowCrossing(pr: Problem, tr: Trajectory, rtol: number): NonNullable<Cl
   };
 }
 
+/**
+ * The same for the heavy ball stored every few steps: the iteration re-run from stored step j with
+ * its momentum buffer (the same steps, bit for bit), the class loss at each step up to j + 1, the
+ * crossing on the line between the two steps around it (t = k·lr/(1 − m)).
+ */
+function momentumCrossing(pr: Problem, tr: Trajectory, lr: number, m: number): NonNullable<ClassLossSeries['refine']> {
+  return (j, f, level) => {
+    const steps = tr.monitors.step, v = tr.velocities;
+    if (!v || !steps || !(steps[j + 1] > steps[j])) return null;
+    const seg = solveDescent(pr, { lr, momentum: m, steps: steps[j + 1] - steps[j], recordEvery: 1, theta0: tr.states[j], velocity0: v[j] });
+    let prev = residualClassLoss(pr, seg.states[0])[f] - level;
+    for (let k = 1; k < seg.states.length; k++) {
+      const cur = residualClassLoss(pr, seg.states[k])[f] - level;
+      if (prev > 0 && cur <= 0) return tr.t[j] + seg.t[k - 1] + (prev / (prev - cur)) * (seg.t[k] - seg.t[k - 1]);
+      prev = cur;
+    }
+    return null;
+  };
+}
+
 export interface ModularRunOptions {
   /** Simulated flow time (default 1.4 × the latest AGF t½ over the frequencies, + 10). */
   horizon?: number;
@@ -256,6 +276,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     const st = trajectories.flow.stats;
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, error-controlled, rtol ${rtolFlow}; ${st.steps} steps, ${st.fevals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
+  let momentumLr = opts.lr ?? DEFAULT_MOMENTUM_LR;
   if (methods.includes('momentum')) {
     let lr = opts.lr ?? DEFAULT_MOMENTUM_LR;
     t0 = performance.now();
@@ -264,7 +285,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     for (;;) {
       steps = momentumSteps(lr);
       try {
-        trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), onProgress: opts.progress?.('momentum') });
+        trajectories.momentum = solveDescent(pr, { lr, momentum: m, steps, recordEvery: Math.max(1, Math.floor(steps / 2000)), recordVelocity: true, onProgress: opts.progress?.('momentum') });
         break;
       } catch (e) {
         // the default step is a fixed number, and the sharpness grows with the neurons' norms
@@ -276,6 +297,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
       }
     }
     timings.momentum = (performance.now() - t0) / 1000;
+    momentumLr = lr;
     const halved = halvedFrom.length ? ` (the default ${DEFAULT_MOMENTUM_LR} diverged${halvedFrom.length > 1 ? `, and so did ${halvedFrom.slice(1).join(', ')}` : ''}: halved ${halvedFrom.length}×; --lr sets it)` : '';
     notes.push(`momentum: heavy ball lr = ${lr}${halved}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
   }
@@ -285,7 +307,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   }
   const series = {
     agf: agfSeries,
-    ...Object.fromEntries(Object.entries(trajectories).map(([name, tr]) => [name, classLossSeries(pr, tr.t, tr.states, name === 'flow' ? { refine: flowCrossing(pr, tr, rtolFlow) } : {})])),
+    ...Object.fromEntries(Object.entries(trajectories).map(([name, tr]) => [name, classLossSeries(pr, tr.t, tr.states, { refine: name === 'flow' ? flowCrossing(pr, tr, rtolFlow) : momentumCrossing(pr, tr, momentumLr, m) })])),
   };
   const half: Record<string, Record<number, number | null>> = {}, start: Record<string, Record<number, number | null>> = {};
   for (const [name, s] of Object.entries(series)) {

@@ -21,6 +21,8 @@ export interface Trajectory {
   monitors: Record<string, number[]>;
   events: TrajectoryEvent[];
   dense?: (t: number) => Float64Array;
+  /** Descent with momentum and recordVelocity: the momentum buffer at each stored step (a run restarts there exactly). */
+  velocities?: Float64Array[];
   stats: Record<string, number | string>;
   conventions: Conventions;
   status: string;

@@ -19,6 +19,7 @@ import { solveAgf } from '../src/solvers/agf.ts';
 import { MODULAR_GENERIC_AGF, runModular } from '../models/modular-compare.ts';
 import { solveFlowRkc } from '../src/solvers/rkc-flow.ts';
 import { solveFlow } from '../src/solvers/flow.ts';
+import { solveDescent } from '../src/solvers/descent.ts';
 import { Rng } from '../src/util/rng.ts';
 import { main } from '../src/cli/main.ts';
 import { createProblem, derived } from '../src/problem.ts';
@@ -439,6 +440,25 @@ describe('compare modular: the flow\'s t½ against an independent flow', () => {
     for (let it = 0; it < 60; it++) { const m = 0.5 * (a + b); if (g(m) > 0) a = m; else b = m; }
     console.log(`compare modular p = 7, α = 1e-2, ξ = 1: flow t½ ${halves.map((h) => h.toPrecision(10)).join(' / ')} (default horizon / 600), reference ${b.toPrecision(10)}`);
     for (const h of halves) expect(Math.abs(h - b) / b).toBeLessThan(1e-4);
+  }, 120_000);
+
+  it('the heavy ball\'s t½ (stored every few steps) equals the crossing read at every step of the same run (α = 1e-2, p = 7)', () => {
+    const pr = modularProblem({ p: 7, H: 6, alpha: 1e-2, spectrum: parseSpectrum('1:4,2:1') });
+    const run = runModular(pr, { methods: ['momentum'] });
+    const tr = run.trajectories.momentum;
+    const steps = tr.monitors.step.at(-1)!;
+    expect(tr.monitors.step[1]).toBeGreaterThan(1); // stored every few steps: the case that needs the re-run
+    const lr = Number(tr.stats.lr), m = Number(tr.stats.momentum);
+    const every = solveDescent(pr, { lr, momentum: m, steps, recordEvery: 1 });
+    const init = residualClassLoss(pr, new Float64Array(pr.theta0.length));
+    let ref: number | null = null;
+    for (let k = 1; k < every.states.length && ref === null; k++) {
+      const a = residualClassLoss(pr, every.states[k - 1])[1] - 0.5 * init[1], b = residualClassLoss(pr, every.states[k])[1] - 0.5 * init[1];
+      if (a > 0 && b <= 0) ref = every.t[k - 1] + (a / (a - b)) * (every.t[k] - every.t[k - 1]);
+    }
+    const half = run.rows.find((r) => r.freq === 1)!.half.momentum!;
+    console.log(`compare modular p = 7, α = 1e-2, heavy ball ξ = 1: t½ ${half.toPrecision(10)}, every step ${ref!.toPrecision(10)} (stored every ${tr.monitors.step[1]} steps)`);
+    expect(Math.abs(half - ref!) / ref!).toBeLessThan(1e-12);
   }, 120_000);
 
   it('AGF\'s t½ is its own jump: the first jump whose state has the residual at ξ at or below half (AGF\'s loss is constant between jumps)', () => {
