@@ -47,8 +47,8 @@ export interface ClassLossSeries {
   record?: { pr: Problem; times: number[]; states: Float64Array[]; idx: number[]; cache: Map<number, Float64Array> };
   /**
    * The crossing of class f's loss through `level` between record states j and j + 1 located on the
-   * trajectory itself (the flow re-integrated over that interval, bisected on its dense output);
-   * null: read it off the line between the two. Between records ~horizon/4000 apart a line put the
+   * trajectory itself (flowCrossing, momentumCrossing: the run repeated over that interval); null:
+   * read it off the line between the two. Between records ~horizon/4000 apart a line put the
    * flow's ξ = 1 t½ at α = 1e-2 0.4 % apart on two horizons (p = 20: 34.15, 34.29; p = 7: 109.876,
    * 109.865, where the flow's is 109.8763).
    */
@@ -80,42 +80,30 @@ export function classLossSeries(pr: Problem, times: number[], states: Float64Arr
  */
 export function classCrossing(s: ClassLossSeries, f: number, fraction: number): number | null {
   const lv = fraction * s.init[f];
-  for (let k = 0; k < s.t.length; k++) {
-    if (s.cl[k][f] > lv) continue;
-    if (k === 0 || !(s.cl[k - 1][f] > lv)) return s.t[k];
-    const r = s.record;
-    if (!r && !s.steps && s.refine) {
-      const c = s.refine(k - 1, f, lv);
-      if (c !== null) return c;
-    }
-    if (s.steps) {
-      // the first state of the record between the two samples at or below the level, at its own time
-      if (!r) return s.t[k];
-      for (let j = r.idx[k - 1] + 1; j < r.idx[k]; j++) {
-        let c = r.cache.get(j);
-        if (!c) { c = residualClassLoss(r.pr, r.states[j]); r.cache.set(j, c); }
-        if (c[f] <= lv) return r.times[j];
-      }
-      return s.t[k];
-    }
-    if (!r) return s.t[k - 1] + ((s.cl[k - 1][f] - lv) / (s.cl[k - 1][f] - s.cl[k][f])) * (s.t[k] - s.t[k - 1]);
-    const at = (j: number): number => {
-      let c = r.cache.get(j);
-      if (!c) { c = residualClassLoss(r.pr, r.states[j]); r.cache.set(j, c); }
-      return c[f];
-    };
-    // the first state of the record between the two samples at or below the level
-    let j = r.idx[k - 1] + 1;
-    while (j < r.idx[k] && at(j) > lv) j++;
-    const c0 = at(j - 1), c1 = at(j);
-    return s.refine?.(j - 1, f, lv) ?? r.times[j - 1] + ((c0 - lv) / (c0 - c1)) * (r.times[j] - r.times[j - 1]);
-  }
-  return null;
+  const k = s.cl.findIndex((c) => c[f] <= lv);
+  if (k < 0) return null;
+  if (k === 0 || !(s.cl[k - 1][f] > lv)) return s.t[k];
+  // the bracket on the finest record there is: the states between samples k − 1 and k (without a
+  // record the samples are the states); j: the first of them at or below the level
+  const r = s.record;
+  const time = (i: number): number => (r ? r.times[i] : s.t[i]);
+  const loss = (i: number): number => {
+    if (!r) return s.cl[i][f];
+    let c = r.cache.get(i);
+    if (!c) { c = residualClassLoss(r.pr, r.states[i]); r.cache.set(i, c); }
+    return c[f];
+  };
+  const hi = r ? r.idx[k] : k;
+  let j = (r ? r.idx[k - 1] : k - 1) + 1;
+  while (j < hi && loss(j) > lv) j++;
+  if (s.steps) return time(j);
+  const c0 = loss(j - 1), c1 = loss(j);
+  return s.refine?.(j - 1, f, lv) ?? time(j - 1) + ((c0 - lv) / (c0 - c1)) * (time(j) - time(j - 1));
 }
 
 /**
  * classCrossing's refinement for a flow stored at checkpoints: the flow from checkpoint j to j + 1
- * again (RKC2 at the run's tolerance, with dense output), and the crossing bisected on it; null
+ * again (RKC2 at the run's tolerance, with dense output), and the crossing located on it; null
  * where the bracket does not hold on the re-run (the level within its error of either end).
  */
 function flowCrossing(pr: Problem, tr: Trajectory, rtol: number): NonNullable<ClassLossSeries['refine']> {
@@ -143,7 +131,8 @@ function flowCrossing(pr: Problem, tr: Trajectory, rtol: number): NonNullable<Cl
  * its momentum buffer (the same steps, bit for bit), the class loss at each step up to j + 1, the
  * crossing on the line between the two steps around it (t = k·lr/(1 − m)).
  */
-function momentumCrossing(pr: Problem, tr: Trajectory, lr: number, m: number): NonNullable<ClassLossSeries['refine']> {
+function momentumCrossing(pr: Problem, tr: Trajectory): NonNullable<ClassLossSeries['refine']> {
+  const lr = Number(tr.stats.lr), m = Number(tr.stats.momentum);
   return (j, f, level) => {
     const steps = tr.monitors.step, v = tr.velocities;
     if (!v || !steps || !(steps[j + 1] > steps[j])) return null;
@@ -282,7 +271,6 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
     const st = trajectories.flow.stats;
     notes.push(`flow: RKC2 (Runge–Kutta–Chebyshev, error-controlled, rtol ${rtolFlow}; ${st.steps} steps, ${st.fevals} gradients) to t = ${horizon.toPrecision(4)}`);
   }
-  let momentumLr = opts.lr ?? DEFAULT_MOMENTUM_LR;
   if (methods.includes('momentum')) {
     let lr = opts.lr ?? DEFAULT_MOMENTUM_LR;
     t0 = performance.now();
@@ -303,7 +291,6 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
       }
     }
     timings.momentum = (performance.now() - t0) / 1000;
-    momentumLr = lr;
     const halved = halvedFrom.length ? ` (the default ${DEFAULT_MOMENTUM_LR} diverged${halvedFrom.length > 1 ? `, and so did ${halvedFrom.slice(1).join(', ')}` : ''}: halved ${halvedFrom.length}×; --lr sets it)` : '';
     notes.push(`momentum: heavy ball lr = ${lr}${halved}, m = ${m}, ${steps} steps, t = k·lr/(1 − m)`);
   }
@@ -313,7 +300,7 @@ export function runModular(pr: Problem, opts: ModularRunOptions = {}): ModularRu
   }
   const series = {
     agf: agfSeries,
-    ...Object.fromEntries(Object.entries(trajectories).map(([name, tr]) => [name, classLossSeries(pr, tr.t, tr.states, { refine: name === 'flow' ? flowCrossing(pr, tr, rtolFlow) : momentumCrossing(pr, tr, momentumLr, m) })])),
+    ...Object.fromEntries(Object.entries(trajectories).map(([name, tr]) => [name, classLossSeries(pr, tr.t, tr.states, { refine: name === 'flow' ? flowCrossing(pr, tr, rtolFlow) : momentumCrossing(pr, tr) })])),
   };
   const half: Record<string, Record<number, number | null>> = {}, start: Record<string, Record<number, number | null>> = {};
   for (const [name, s] of Object.entries(series)) {

@@ -13,7 +13,7 @@
 import type { Problem } from '../problem.ts';
 import { buildTrajectory, type Trajectory } from '../trajectory.ts';
 import { DivergenceError, GradflowError } from '../util/errors.ts';
-import { rkcCoefficients, rkcStagesFor, RKC_MAX_STAGES } from './ode/rkc.ts';
+import { powerSpectralRadius, rkcCoefficients, rkcStagesFor, RKC_MAX_STAGES } from './ode/rkc.ts';
 
 export interface RkcFlowOptions {
   tEnd: number;
@@ -76,25 +76,7 @@ export function movingCoordinates(N: number, P: number, mask: Uint8Array | null)
  * Hessian-vector products over w.idx (F0 must hold F(y)); costs `iters` evaluations of F.
  */
 export function rkcPowerLambda(F: FlowField, y: Float64Array, F0: Float64Array, w: RkcWork, iters: number): number {
-  const { idx, pv, tmp, g1 } = w;
-  let scale = 0;
-  for (const q of idx) scale = Math.max(scale, Math.abs(y[q]));
-  const eps = 1e-7 * Math.max(scale, 1e-3);
-  let lambda = 0;
-  for (let it = 0; it < iters; it++) {
-    let nv = 0;
-    for (const q of idx) nv += pv[q] * pv[q];
-    nv = Math.sqrt(nv) || 1;
-    for (const q of idx) tmp[q] = y[q] + (eps * pv[q]) / nv;
-    F(tmp, g1);
-    let nh = 0;
-    for (const q of idx) {
-      pv[q] = (g1[q] - F0[q]) / eps;
-      nh += pv[q] * pv[q];
-    }
-    lambda = Math.sqrt(nh);
-  }
-  return lambda;
+  return powerSpectralRadius(F, y, F0, { idx: w.idx, pv: w.pv, probe: w.tmp, out: w.g1 }, iters);
 }
 
 /**

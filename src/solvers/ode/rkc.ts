@@ -65,6 +65,34 @@ export function rkcStagesFor(hl: number): number {
 export const RKC_MAX_STAGES = 2000;
 
 /**
+ * The spectral radius of ∂f/∂y at y (f0 = f(y)) by `iters` power iterations on finite-difference
+ * Jacobian–vector products over the coordinates w.idx, warm-started from w.pv (kept between calls);
+ * `field` writes f at a probe state into out. Costs `iters` evaluations of f. Coordinates outside
+ * idx keep what w.probe holds (a masked fit's fixed neurons: their values).
+ */
+export function powerSpectralRadius(field: (y: Float64Array, out: Float64Array) => void, y: Float64Array, f0: Float64Array, w: { idx: Int32Array; pv: Float64Array; probe: Float64Array; out: Float64Array }, iters: number): number {
+  const { idx, pv, probe, out } = w;
+  let scale = 0;
+  for (const q of idx) scale = Math.max(scale, Math.abs(y[q]));
+  const eps = 1e-7 * Math.max(scale, 1e-3);
+  let lambda = 0;
+  for (let it = 0; it < iters; it++) {
+    let nv = 0;
+    for (const q of idx) nv += pv[q] * pv[q];
+    nv = Math.sqrt(nv) || 1;
+    for (const q of idx) probe[q] = y[q] + (eps * pv[q]) / nv;
+    field(probe, out);
+    let nh = 0;
+    for (const q of idx) {
+      pv[q] = (out[q] - f0[q]) / eps;
+      nh += pv[q] * pv[q];
+    }
+    lambda = Math.sqrt(nh);
+  }
+  return lambda;
+}
+
+/**
  * Safety factor on the power-iteration λ (an estimate from below) in the stage count; a step that
  * is unstable anyway fails its error test and is redone with a fresh estimate.
  */
@@ -79,25 +107,11 @@ export function rkcStepper(f: OdeRhs, t0: number, y0: Float64Array, f0: Float64A
   let yNew = new Float64Array(n), fNew = new Float64Array(n);
   let Ym2 = new Float64Array(n), Ym1 = new Float64Array(n), Yj = new Float64Array(n);
   const Fj = new Float64Array(n), est = new Float64Array(n);
-  // power iteration: warm-started direction and a scratch state
+  // power iteration: warm-started direction and a scratch state, over every coordinate
+  const all = Int32Array.from({ length: n }, (_, q) => q);
   const pv = Float64Array.from({ length: n }, (_, q) => Math.sin(q + 1)), probe = new Float64Array(n), fp = new Float64Array(n);
-  const spectralRadius = (iters: number): number => {
-    let scale = 0;
-    for (let q = 0; q < n; q++) scale = Math.max(scale, Math.abs(y[q]));
-    const eps = 1e-7 * Math.max(scale, 1e-3);
-    let lambda = 0;
-    for (let it = 0; it < iters; it++) {
-      let nv = 0;
-      for (let q = 0; q < n; q++) nv += pv[q] * pv[q];
-      nv = Math.sqrt(nv) || 1;
-      for (let q = 0; q < n; q++) probe[q] = y[q] + (eps * pv[q]) / nv;
-      f(t, probe, fp);
-      let nh = 0;
-      for (let q = 0; q < n; q++) { pv[q] = (fp[q] - fy[q]) / eps; nh += pv[q] * pv[q]; }
-      lambda = Math.sqrt(nh);
-    }
-    return lambda;
-  };
+  const field = (yq: Float64Array, out: Float64Array): void => f(t, yq, out);
+  const spectralRadius = (iters: number): number => powerSpectralRadius(field, y, fy, { idx: all, pv, probe, out: fp }, iters);
   /** One s-stage step of size h from (t, y) into yNew, fNew = f(t + h, yNew). */
   const attempt = (h: number, s: number): void => {
     const co = rkcCoefficients(s);
