@@ -77,6 +77,7 @@ export const CAPS = {
   samples: cap('the number of samples', 1_000_000, 'GRADFLOW_MAX_SAMPLES'),
   dataEntries: cap('the number of data entries n·(d + c)', 20_000_000, 'GRADFLOW_MAX_DATA'),
   points: cap('the number of checkpoints (--points)', 10_000, 'GRADFLOW_MAX_POINTS'),
+  starts: cap('the number of random starts (--starts)', 10_000, 'GRADFLOW_MAX_STARTS'),
   steps: cap('the number of descent steps', 10_000_000, 'GRADFLOW_MAX_STEPS'),
   fileBytes: cap('an input file size in bytes', 256 * 1024 * 1024, 'GRADFLOW_MAX_FILE_BYTES'),
   exponent: cap('a template exponent', 16, 'GRADFLOW_MAX_EXPONENT'),

@@ -12,6 +12,7 @@ import { compareSchedules, comparisonJson } from '../../analysis/compare.ts';
 import type { JumpSchedule } from '../../schedule.ts';
 import type { ParsedArgs } from '../args.ts';
 import { GradflowError } from '../../util/errors.ts';
+import { CAPS, checkCap } from '../../util/limits.ts';
 import { createProblem, type Problem } from '../../problem.ts';
 import { maximiseUtility } from '../../analysis/utility.ts';
 import { renderCsv, renderLatex, renderMarkdown, renderText, formatNumber, type Table } from '../../report/table.ts';
@@ -59,6 +60,7 @@ export const utilityCommand: Command = {
     const pr = modularFromArgs(args, def, DEFAULT_MODULAR_ALPHA);
     const starts = args.values.has('starts') ? num(args, 'starts', 0) : pr.layout.H;
     if (!(starts >= 1)) throw new GradflowError(`--starts must be a positive integer (got ${starts})`);
+    checkCap(CAPS.starts, starts, '--starts');
     const res = maximiseUtility(pr, { starts, seed: pr.seed });
     const isModular = def === modular;
     const p = pr.layout.dims.p;
