@@ -14,7 +14,7 @@ import type { Problem } from '../problem.ts';
 import { Rng } from '../util/rng.ts';
 
 export interface UtilityMaxOptions {
-  /** Residual r (n×c); default the targets Y (the utility at the start of training). */
+  /** Residual r (n×c); default startResidual(p), the utility at the start of training. */
   residual?: Float64Array;
   /** Number of random starts (default H, the compiled width; more run in batches of H). */
   starts?: number;
@@ -115,10 +115,25 @@ function batch(p: Problem, r: Float64Array, th: Float64Array, maxIter: number, t
   return { values, iters, done, gt: gtn };
 }
 
+/**
+ * The residual at the start of training, r_j = −∇_z ℓ(z_j, t_j) at the outputs z = f(x_j; 0) = 0
+ * of homogeneous neurons: the targets y for the squared loss; for cross-entropy y − softmax(0) =
+ * y − 1/V (using y there gave softmax-mlp another maximiser, along the all-ones logit direction
+ * that softmax ignores).
+ */
+export function startResidual(p: Problem): Float64Array {
+  if (p.kernels.lossForm.choice.name === 'mse') return p.data.Y;
+  const { n } = p.data, c = p.layout.c;
+  const G = new Float64Array(n * c);
+  p.kernels.outputLoss(new Float64Array(n * c), p.data.Y, n, G);
+  for (let k = 0; k < G.length; k++) G[k] = -G[k];
+  return G;
+}
+
 export function maximiseUtility(p: Problem, opts: UtilityMaxOptions = {}): UtilityMaxResult {
   const { H, P, c } = p.layout;
   const { n } = p.data;
-  const r = opts.residual ?? p.data.Y;
+  const r = opts.residual ?? startResidual(p);
   if (r.length !== n * c) throw new GradflowError(`utility: the residual has ${r.length} entries, expected n·c = ${n * c}`);
   const starts = opts.init ? opts.init.length / P : opts.starts ?? H;
   if (!Number.isInteger(starts) || starts < 1) throw new GradflowError(`utility: the number of starts must be a positive integer (got ${starts})`);

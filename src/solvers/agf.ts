@@ -126,6 +126,11 @@ export function checkAgfModel(p: Problem): number {
   const kappa = p.derived.kappa;
   if (kappa === null) throw new GradflowError(`agf: model '${p.model.spec.name}' is not a sum of homogeneous neurons (f_i(x; sθ) ≠ s^κ f_i(x; θ)); AGF needs κ-homogeneous neurons`);
   if (!(kappa >= 2)) throw new GradflowError(`agf: model '${p.model.spec.name}' has homogeneity degree κ = ${kappa}; AGF needs κ ≥ 2 (κ < 2 neurons do not plateau near the origin)`);
+  // The engine's residual is y − f and its fits are least squares (Gauss–Newton, relu patterns);
+  // under another loss it would print the squared loss's schedule beside that loss's name
+  // (softmax-mlp: levels 2.66, 2.30, 101.6, 1531 nats from log 3 = 1.0986; tiny-lm 4.6e11).
+  const loss = p.kernels.lossForm;
+  if (loss.choice.name !== 'mse') throw new GradflowError(`agf: model '${p.model.spec.name}' trains under ${loss.convention}; the AGF engine's utilities and cost minimisations are those of the mean squared loss, so it has no jump schedule for this loss (and compare and sweep, which time their simulations by it, none either): simulate it with flow or descent`);
   return kappa;
 }
 

@@ -91,7 +91,9 @@ export const utilityCommand: Command = {
       ],
       rows,
       notes: [
-        'Û(θ) = (1/n) Σ_j ⟨f_θ(x_j), r_j⟩ at ‖θ‖ = 1 with r = y (the start of training); gradient flow on L = (1/2n)Σ‖y − f‖² moves a dormant neuron by θ̇ = ∇U',
+        pr.kernels.lossForm.choice.name === 'mse'
+          ? 'Û(θ) = (1/n) Σ_j ⟨f_θ(x_j), r_j⟩ at ‖θ‖ = 1 with r = y (the start of training); gradient flow on L = (1/2n)Σ‖y − f‖² moves a dormant neuron by θ̇ = ∇U'
+          : `Û(θ) = (1/n) Σ_j ⟨f_θ(x_j), r_j⟩ at ‖θ‖ = 1 with r = −∇_z ℓ at z = 0 (the start of training; ${pr.kernels.lossForm.choice.name === 'cross-entropy' ? 'y − softmax(0) = y − 1/V' : 'the loss gradient at zero logits'}); gradient flow on the mean loss moves a dormant neuron by θ̇ = ∇U`,
         ...(isModular ? ['DFT X[ξ] = Σ_k x[k] e^{−2πiξk/p}; U* = sqrt(2/27)·|X[ξ]/sqrt(p)|³ (Nyquist ξ = p/2: 2/sqrt(27)); phase defect = arg U[ξ] + arg V[ξ] − arg W[ξ] − arg X[ξ]'] : []),
         ...conventionLines(pr),
       ],
