@@ -143,3 +143,26 @@ describe('whitened two-layer linear network: extrapolation recovers the commutin
     }
   });
 });
+
+describe('the consistency verdict needs a fit residual', () => {
+  it('three alphas (as many as terms): no verdict; the same seeds at five alphas down to 1e-16 agree with AGF within their interval', async () => {
+    const json = async (alphas: string): Promise<{ extrapolation: { method: string; k: number; consistent: boolean | null; difference: { a: number; ci95: number; fitDof: number } | null }[] }> => {
+      const r = await run('sweep', 'diagonal', '--alphas', alphas, '--seeds', '0..2', '--methods', 'agf,flow', '--json');
+      expect(r.code, r.err).toBe(0);
+      return JSON.parse(r.out);
+    };
+    const three = (await json('1e-2,1e-4,1e-8')).extrapolation.filter((e) => e.method === 'flow');
+    expect(three.length).toBe(5);
+    for (const e of three) { expect(e.difference!.fitDof).toBe(0); expect(e.consistent).toBeNull(); }
+    // the seed scatter alone would have rejected jump 1 there: |Δ| beyond its seed-only interval
+    expect(Math.abs(three[0].difference!.a)).toBeGreaterThan(three[0].difference!.ci95);
+    const five = (await json('1e-4,1e-6,1e-8,1e-12,1e-16')).extrapolation.filter((e) => e.method === 'flow');
+    for (const e of five) {
+      expect(e.difference!.fitDof).toBe(2);
+      expect(Math.abs(e.difference!.a)).toBeLessThanOrEqual(e.difference!.ci95);
+      expect(e.consistent).toBe(true);
+    }
+    // and the limit itself moved: jump 1's Δ is 1e-3 of the three-alpha one
+    expect(Math.abs(five[0].difference!.a)).toBeLessThan(1e-2 * Math.abs(three[0].difference!.a));
+  }, 120_000);
+});

@@ -34,7 +34,13 @@ export interface ExtrapolationRow {
   agf: Extrapolation;
   /** method − AGF, seed by seed, extrapolated (null for agf itself). */
   difference: Extrapolation | null;
-  /** |difference.a| ≤ difference.ci95 (null when no interval could be stated). */
+  /**
+   * |difference.a| ≤ difference.ci95; null when no interval could be stated, or when the fit has no
+   * residual (as many alphas as terms): then nothing measures the series' truncation and the
+   * seed scatter alone judged it — the diagonal default's jump 1 at α = 1e-2, 1e-4, 1e-8 read
+   * "inconsistent" at Δ = −7.4e-6 ± 1.3e-6, the size of the O(1/log³(1/α)) term (down to 1e-16,
+   * five alphas: Δ = −8.5e-9, consistent).
+   */
   consistent: boolean | null;
 }
 
@@ -130,7 +136,7 @@ export function summarise(grid: SweepGrid, records: CellRecord[]): SweepSummary 
         const fit = extrapolateToZero(grid.alphas, series);
         const agf = extrapolateToZero(grid.alphas, agfSeries);
         const difference = m === 'agf' ? null : extrapolateToZero(grid.alphas, series.map((s, q) => s.map((v, i) => v - agfSeries[q][i])));
-        const consistent = difference && difference.ci95 !== null ? Math.abs(difference.a) <= difference.ci95 : null;
+        const consistent = difference && difference.ci95 !== null && difference.fitDof > 0 ? Math.abs(difference.a) <= difference.ci95 : null;
         extrapolation.push({ dims, k, method: m, fit, agf, difference, consistent });
       }
     }

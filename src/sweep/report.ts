@@ -103,7 +103,7 @@ const csvTable = (t: Table): Table => fullPrecision({ ...t, columns: t.columns.m
 const extrapolationNotes = [
   'fit: t/log(1/α) = a + b·x + c·x², x = 1/log(1/α), least squares on the seed means (fewer terms with fewer alphas); a = the α → 0 value',
   'uncertainty: ± one standard error of a (seed-to-seed scatter of per-seed intercepts, plus the fit residual when alphas > terms, in quadrature); 95% = Student-t interval (Welch–Satterthwaite dof)',
-  'Δ vs AGF: method − AGF seed by seed, extrapolated the same way; consistent = |Δ| within its 95% interval',
+  'Δ vs AGF: method − AGF seed by seed, extrapolated the same way; consistent = |Δ| within its 95% interval, judged only with more alphas than fitted terms (— otherwise: with no fit residual nothing measures the truncation of the series)',
 ];
 
 /** One row per (dims, jump, method): the α → 0 value and its agreement with AGF's. */
