@@ -22,6 +22,20 @@ describe('gradflow forces', () => {
     expect(j.influence.matrix[0]).toHaveLength(12);
   });
 
+  it('a saturated π (100 GD steps of size 1e6: π(y_o) = 1, G = 0): the step changes nothing, so no error slope — "—" and a note, null in JSON, never NaN', async () => {
+    const argv = ['forces', 'softmax', '--at', '100', '--lr', '1e6'];
+    const r = await run(...argv);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).not.toMatch(/NaN/);
+    expect(r.out).toContain('error slope —: the error is 0');
+    const j = JSON.parse((await run(...argv, '--json')).out) as { terms: { G: number[]; pi: number[]; predicted: number[]; actual: number[]; etaSweep: { slope: number | null; errors: number[] } }[] };
+    for (const t of j.terms) {
+      expect(Math.max(...t.G.map(Math.abs))).toBe(0);
+      expect(t.etaSweep.errors.every((e) => e === 0)).toBe(true);
+      expect(t.etaSweep.slope).toBeNull();
+    }
+  });
+
   it('--squeeze: the negative gradient on the least likely of 50 classes lowers most of them', async () => {
     const r = await run('forces', 'softmax', '--dim', 'V=50', '--dim', 'd=4', '--alpha', '1.2', '--opt', 'n=5', '--squeeze', '0', '--json');
     expect(r.code, r.err).toBe(0);

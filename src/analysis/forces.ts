@@ -150,8 +150,14 @@ export interface EtaSweep {
   slope: number;
 }
 
-export function logLogSlope(xs: number[], ys: number[]): number {
-  const lx = xs.map(Math.log), ly = ys.map(Math.log);
+/**
+ * Least-squares slope of log y against log x over the points with y > 0; NaN with fewer than two
+ * (an exact prediction: at a saturated π, G = 0, every error is 0 and there is nothing to fit).
+ */
+export function logLogSlope(xsAll: number[], ysAll: number[]): number {
+  const keep = ysAll.map((y, k) => (y > 0 && Number.isFinite(y) ? k : -1)).filter((k) => k >= 0);
+  if (keep.length < 2) return NaN;
+  const lx = keep.map((k) => Math.log(xsAll[k])), ly = keep.map((k) => Math.log(ysAll[k]));
   const mx = lx.reduce((a, b) => a + b, 0) / lx.length, my = ly.reduce((a, b) => a + b, 0) / ly.length;
   let sxy = 0, sxx = 0;
   for (let k = 0; k < lx.length; k++) { sxy += (lx[k] - mx) * (ly[k] - my); sxx += (lx[k] - mx) ** 2; }

@@ -28,6 +28,6 @@ export function termColumns(headers: { pred: string; actual: string; err: string
     { key: 'nA', header: '‖A‖_F', align: 'right', format: f3 }, { key: 'nK', header: '‖K‖_F', align: 'right', format: f3 }, { key: 'nG', header: '‖G‖', align: 'right', format: f3 },
     { key: 'pred', header: headers.pred, align: 'right', format: f6 }, { key: 'actual', header: headers.actual, align: 'right', format: f6 },
     { key: 'err', header: headers.err, align: 'right', format: f3 },
-    { key: 'slope', header: 'error slope vs η', align: 'right', format: (v) => (v as number).toFixed(3) },
+    { key: 'slope', header: 'error slope vs η', align: 'right', format: (v) => (Number.isFinite(v) ? (v as number).toFixed(3) : '—') },
   ];
 }
