@@ -277,6 +277,18 @@ describe('gradflow laws (CLI)', () => {
     for (const s of ['rescaling', 'a² − ‖w‖²', 'PROVED', 'NOT CONSERVED', '4·a·w_0·x_0·e', 'complete', 'gauss4', 'GD slope', 'loss: 1/(2n) sum of squares']) expect(r.out).toContain(s);
   });
 
+  it('the GD slope row: the fitted slope (2) where the drift is measurable, "—" where every per-step drift is round-off (a linear law: softmax; tiny gradients: modular at α = 1e-30), never NaN', async () => {
+    const row = (out: string): string => out.split('\n').find((l) => l.startsWith('GD slope'))!;
+    const diag = row((await run(['laws', 'diagonal'])).out);
+    const slope = Number(/η\s+(\S+)\s+slope of per-step drift/.exec(diag)![1]);
+    expect(Math.abs(slope - 2)).toBeLessThan(0.05);
+    for (const argv of [['laws', 'softmax'], ['laws', 'modular', '--alpha', '1e-30']]) {
+      const r = row((await run(argv)).out);
+      expect(r, argv.join(' ')).not.toMatch(/NaN/);
+      expect(r).toMatch(/η\s+—\s+per-step drift below 1e-13/);
+    }
+  });
+
   it('--json and --out with a user spec', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gradflow-laws-'));
     const r = await run(['laws', '--spec', join(root, 'examples', 'relu-network.json'), '--no-audit', '--json', '--out', dir]);

@@ -19,7 +19,7 @@ function auditTable(a: LawsAnalysis, p: Problem): Table | null {
   for (const r of au.descent.rows) rows.push({ solver: 'GD', setting: `η = ${r.eta}, ${r.steps} steps`, drift: r.perStepDrift, worst: 'per step' });
   // a linear charge (translation law) is kept exactly by every GD step: its drift is round-off and has no slope
   const roundOff = au.descent.rows.every((r) => r.perStepDrift < 1e-13);
-  rows.push({ solver: 'GD slope', setting: `log-log fit over ${au.descent.rows.length} η`, drift: au.descent.slope.toFixed(4), worst: roundOff ? 'drift at round-off (GD keeps linear laws exactly): no slope to fit' : 'slope of per-step drift vs η (expected 2)' });
+  rows.push({ solver: 'GD slope', setting: `log-log fit over ${au.descent.rows.length} η`, drift: roundOff || !Number.isFinite(au.descent.slope) ? '—' : au.descent.slope.toFixed(4), worst: roundOff ? 'per-step drift below 1e-13 at every η, round-off (GD keeps a linear law exactly; a quadratic one drifts by η²·Q(∇L), below round-off where ∇L is tiny): no slope to fit' : 'slope of per-step drift vs η (expected 2)' });
   rows.push({ solver: 'GD one step', setting: `h = ${au.oneStep.h}: ΔQ vs h²·Q(∇L)`, drift: au.oneStep.maxRelError, worst: '|ΔQ − h²Q(∇L)| / (h²·Σ|terms of Q(∇L)|)' });
   return {
     title: `Conservation audit: ${au.laws} law instance(s) at ${dimsText(au.dims)}`,
