@@ -7,7 +7,7 @@
 import type { Dataset } from '../data.ts';
 import type { ModelDefinition } from '../spec.ts';
 import { createProblem, type Problem } from '../problem.ts';
-import { defaultStep, runMethods } from '../analysis/runs.ts';
+import { defaultStep, runMethods, unsettledNote } from '../analysis/runs.ts';
 import { detectJumps } from '../analysis/jumps.ts';
 import type { JumpSchedule } from '../schedule.ts';
 import { batchedDescent, type GdJob } from './batched-gd.ts';
@@ -155,7 +155,8 @@ export function runCellBatch(ctx: SweepContext, def: ModelDefinition, cells: Swe
     records[q] = guarded(ctx, x.cell, () => {
       if (tr instanceof GradflowError) throw tr;
       const sim = detectJumps(x.p, tr, { predicted: x.schedules[0], method: 'gd' });
-      const notes = [...x.notes, `gd: lr = ${x.job.lr.toPrecision(4)} (${lrNote}), ${x.job.steps} steps, time t = k·lr`];
+      const unsettled = unsettledNote(tr, sim);
+      const notes = [...x.notes, `gd: lr = ${x.job.lr.toPrecision(4)} (${lrNote}), ${x.job.steps} steps, time t = k·lr`, ...(unsettled ? [unsettled] : [])];
       return okRecord(ctx, x.cell, x.p, [...x.schedules, sim], notes);
     });
   }
