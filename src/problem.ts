@@ -154,7 +154,7 @@ export function createProblem(chosen: ModelDefinition, opts: ProblemOptions = {}
     alpha,
     seed,
     options: extra,
-    conventions: { loss: kernels.lossForm.convention, time: 'flow time', init: def.spec.initConvention ?? describeInit(def), alpha },
+    conventions: { loss: kernels.lossForm.convention, time: 'flow time', init: opts.theta0 ? explicitInit(theta0, layout.H, layout.P) : def.spec.initConvention ?? describeInit(def), alpha },
     monitors: opts.monitors ?? def.monitors?.(layout) ?? [],
   };
 }
@@ -172,6 +172,23 @@ function describeInit(def: ModelDefinition): string {
 }
 
 /** Loss L(θ) in the mean convention. */
+/**
+ * The init label of a given θ(0) (--init, ProblemOptions.theta0): it is not the model's random
+ * start at alpha — every output said "u = sqrt(2)·alpha, v = 0; alpha = 0.0001" for a start the
+ * user wrote down — so the label gives its size and what alpha still means.
+ */
+function explicitInit(theta0: Float64Array, H: number, P: number): string {
+  let lo = Infinity, hi = 0;
+  for (let i = 0; i < H; i++) {
+    let s = 0;
+    for (let k = 0; k < P; k++) s += theta0[i * P + k] ** 2;
+    const r = Math.sqrt(s);
+    lo = Math.min(lo, r); hi = Math.max(hi, r);
+  }
+  const f = (x: number): string => String(Number(x.toPrecision(3)));
+  return `explicit θ(0) (given, not drawn), per-neuron norms ‖θ_i(0)‖ from ${f(lo)} to ${f(hi)}; alpha plays no part in it (only in rescaled times such as t/log(1/alpha))`;
+}
+
 export function lossOf(p: Problem, theta: Float64Array): number {
   return p.kernels.loss(theta, p.data.X, p.data.Y, p.data.n);
 }

@@ -114,6 +114,18 @@ describe('good input', () => {
     expect(bad.err).toMatch(/'w' must be an array of 3 finite numbers/);
   });
 
+  it('--init: the init label describes the given start (its norms), not the model\'s random one at alpha', async () => {
+    const init = JSON.stringify({ u: [0.3, 0, 0.3, 0.4, 0.3], v: [0, 0, 0, 0.3, 0] });
+    const r = await run('agf', 'diagonal', '--init', init);
+    expect(r.code, r.err).toBe(0);
+    const line = r.out.split('\n').find((l) => l.startsWith('init:'))!;
+    expect(line).not.toContain('sqrt(2)·alpha');
+    // ‖θ_i(0)‖ = ‖(u_i, v_i)‖: 0 for neuron 1, 0.5 for neuron 3
+    expect(line).toContain('explicit θ(0) (given, not drawn), per-neuron norms ‖θ_i(0)‖ from 0 to 0.5');
+    const j = JSON.parse((await run('flow', 'diagonal', '--init', init, '--json')).out) as { conventions: { init: string } };
+    expect(j.conventions.init).toMatch(/^explicit θ\(0\)/);
+  });
+
   it('the main job (npm start) runs end to end: proof, closed form, and AGF = PF in rescaled time', async () => {
     const r = await run('demo', '--json');
     expect(r.code).toBe(0);
