@@ -166,3 +166,14 @@ describe('the consistency verdict needs a fit residual', () => {
     expect(Math.abs(five[0].difference!.a)).toBeLessThan(1e-2 * Math.abs(three[0].difference!.a));
   }, 120_000);
 });
+
+describe('sweep modular', () => {
+  it('says that per-neuron matching mixes a frequency group and points to compare modular; other models do not get the note', async () => {
+    const m = await run('sweep', 'modular', '--dim', 'p=5', '--dim', 'h=4', '--alphas', '0.3', '--seeds', '0', '--methods', 'agf,flow');
+    expect(m.code, m.err).toBe(0);
+    expect(m.out).toContain('modular: the neurons learn in frequency groups');
+    expect(m.out).toContain('gradflow compare modular');
+    const d = await run('sweep', 'diagonal', '--alphas', '1e-2', '--seeds', '0', '--methods', 'agf,flow');
+    expect(d.out).not.toContain('frequency groups');
+  }, 60_000);
+});
