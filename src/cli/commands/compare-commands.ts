@@ -163,9 +163,11 @@ export const compareCommand: Command = {
     const runs = runMethods(p, { ...runOptions(args, methods), progress: io.progress ? (m) => progressLine(io.err, `compare ${def.spec.name}: ${m}`) : undefined, agfProgress: agfProgress(io, `compare ${def.spec.name}: agf`, p) });
     const cmp = compareSchedules(runs.schedules);
     const withM = ['momentum', 'nesterov'].flatMap((k) => [k, `agf-${k}`]).filter((k) => methods.includes(k));
-    const timeNote = withM.length ? `gd, agf-gd: t = k·lr; ${withM.join(', ')}: t = k·lr/(1 − m)` : methods.includes('agf-gd') ? 'gd, agf-gd: t = k·lr' : 'gd: t = k·lr';
+    // the step methods this table holds, each with its step-to-time map
+    const plain = ['gd', 'agf-gd'].filter((k) => methods.includes(k));
+    const timeNote = [plain.length ? `${plain.join(', ')}: t = k·lr` : '', withM.length ? `${withM.join(', ')}: t = k·lr/(1 − m)` : ''].filter(Boolean).join('; ');
     const notes = [
-      `loss: ${p.conventions.loss}; time: flow time (${timeNote})`,
+      `loss: ${p.conventions.loss}; time: flow time${timeNote ? ` (${timeNote})` : ''}`,
       `init: ${p.conventions.init}; alpha = ${p.alpha}`,
       `data: ${p.data.source}`,
       'simulated jumps: loss crosses the geometric midpoint of the predicted plateau levels; neuron = fastest-growing ‖θ_i‖² (src/analysis/jumps.ts)',
