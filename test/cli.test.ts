@@ -126,6 +126,13 @@ describe('good input', () => {
     expect(j.conventions.init).toMatch(/^explicit θ\(0\)/);
   });
 
+  it('compare: the time note names the step methods in the table and only those', async () => {
+    const note = async (methods: string, ...more: string[]): Promise<string> => (await run('compare', 'diagonal', '--opt', 'n=12', '--methods', methods, ...more)).out.split('\n').find((l) => l.startsWith('loss:'))!;
+    expect(await note('agf,flow')).toBe('loss: 1/(2n) sum of squares; time: flow time');
+    expect(await note('agf,flow,momentum', '--momentum', '0.9')).toBe('loss: 1/(2n) sum of squares; time: flow time (momentum: t = k·lr/(1 − m))');
+    expect(await note('agf,gd')).toBe('loss: 1/(2n) sum of squares; time: flow time (gd: t = k·lr)');
+  }, 60_000);
+
   it('the main job (npm start) runs end to end: proof, closed form, and AGF = PF in rescaled time', async () => {
     const r = await run('demo', '--json');
     expect(r.code).toBe(0);
