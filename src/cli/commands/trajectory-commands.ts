@@ -175,7 +175,7 @@ function withFlagNames<T>(f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (err instanceof GradflowError && /raise maxSteps/.test(err.message)) throw new GradflowError(err.message.replace(/raise maxSteps or loosen rtol/, 'raise --max-steps or loosen --rtol'), err.exitCode);
+    if (err instanceof GradflowError && /raise maxSteps/.test(err.message)) throw new GradflowError(err.message.replace(/raise maxSteps or loosen rtol/, 'raise --max-steps or loosen --rtol').replace(/give a larger dt or raise maxSteps/, 'give a larger --dt or raise --max-steps'), err.exitCode);
     throw err;
   }
 }

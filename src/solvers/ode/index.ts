@@ -102,6 +102,10 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
   f(t0, yInit, f0);
   const tracker = new EventTracker(opts.events ?? [], t0, yInit);
   const maxSteps = opts.maxSteps ?? 1e6;
+  // a fixed step's count is known before the first one: refuse at once instead of failing after a million steps
+  if (cfg.dt !== undefined && Math.ceil((t1 - t0) / cfg.dt - 1e-9) > maxSteps) {
+    throw new GradflowError(`ode (${method}): the fixed step dt = ${cfg.dt} over [${t0}, ${t1}] is ${((t1 - t0) / cfg.dt).toPrecision(3)} steps, more than maxSteps = ${maxSteps}; give a larger dt or raise maxSteps`);
+  }
   const tEval = opts.tEval;
   const saveSteps = opts.saveSteps ?? !tEval;
   const budget = new StorageBudget(opts.maxStoredValues ?? DEFAULT_MAX_STORED, `ode (${method})`);
