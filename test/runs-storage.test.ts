@@ -58,3 +58,25 @@ describe('integrateWithinStore (the flow command\'s fallback)', () => {
     expect(integrateWithinStore(p, (o) => solveFlow(p, o), { tEnd: T }, keep).note).toBeNull();
   });
 });
+
+describe('flow step budget from the stability interval', () => {
+  it('explicit steps from AGF\'s end state are at most EXPLICIT_STABILITY/λ̂ (dopri5, dop853), so a horizon past the budget is refused at once', async () => {
+    const { modular } = await import('../models/modular.ts');
+    const { solveAgf } = await import('../src/solvers/agf.ts');
+    const { solveFlow } = await import('../src/solvers/flow.ts');
+    const { hessianNormEstimate, runMethods, EXPLICIT_STABILITY } = await import('../src/analysis/runs.ts');
+    const { createProblem } = await import('../src/problem.ts');
+    const p = createProblem(modular, { alpha: 0.3, seed: 0, dims: { p: 7 } });
+    const th = Float64Array.from(solveAgf(p).extra!.finalTheta as number[]);
+    const lam = hessianNormEstimate(p, th);
+    const T = 500 * EXPLICIT_STABILITY / lam;
+    for (const method of ['dopri5', 'dop853'] as const) {
+      const tr = solveFlow(p, { theta0: th, tEnd: T, rtol: 1e-10, method, dense: false, tEval: [T] });
+      expect(Number(tr.stats.steps) + Number(tr.stats.rejected), method).toBeGreaterThanOrEqual(500);
+    }
+    const far = createProblem(modular, { alpha: 1e-4, seed: 0, dims: { p: 7 } });
+    const t0 = performance.now();
+    expect(() => runMethods(far, { methods: ['agf', 'flow'] })).toThrow(/^flow: at least .* steps needed from the last predicted jump .* past the flow's budget of 1000000 steps; give a larger --alpha/);
+    expect(performance.now() - t0).toBeLessThan(30_000);
+  }, 120_000);
+});

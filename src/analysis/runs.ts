@@ -211,6 +211,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     return steps;
   };
   const stepsOf = new Map(STEPPED.filter((kind) => want.has(kind)).map((kind) => [kind, steppedSteps(kind)] as const));
+  if (want.has('flow') && finalTheta) checkFlowSteps(p, finalTheta, last, horizon);
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
     const flowOpts: FlowOptions = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow'), maxStoredValues: opts.maxStoredValues };
@@ -268,6 +269,28 @@ export function unsettledNote(tr: Trajectory, sim: JumpSchedule): string | null 
   const before = k >= 2 ? sim.jumps[k - 2].lossAfter : sim.initialLoss;
   if (!(a - b > UNSETTLED_DROP * (before - b))) return null;
   return `${sim.method}: still descending at the end of the run (loss ${formatNumber(a, 6)} at t = ${formatNumber(tr.t[q], 4)}, ${formatNumber(b, 6)} at t = ${formatNumber(tEnd, 4)}): the last jump's loss after is read there, not at the level the run settles on; give a longer --t`;
+}
+
+/**
+ * The flow is explicit Runge–Kutta (dopri5 / dop853, relu events): after the last predicted jump
+ * the network sits where AGF's final state puts it, whose stiffest curvature λ̂ holds each step
+ * below the method's stability interval, at most EXPLICIT_STABILITY/λ̂ (measured from AGF's end
+ * state of modular p = 7: dop853 h·λ̂ ≈ 6.4, dopri5 ≈ 3.3; 7 keeps the bound a bound). So (horizon − last jump)·λ̂/EXPLICIT_STABILITY is a lower bound on
+ * the steps; past the flow's step budget the run could only fail, after minutes — sweep modular
+ * on its default alphas (κ = 3: horizons ∝ 1/α, λ̂ ≈ 1.4e3 at α = 1e-2) ran 0 of 4 cells in
+ * 160 s. Refused up front, in one line.
+ */
+export const EXPLICIT_STABILITY = 7;
+const FLOW_STEP_BUDGET = 1e6;
+
+function checkFlowSteps(p: Problem, finalTheta: Float64Array, last: number, horizon: number): void {
+  const tail = horizon - last;
+  if (!(tail > 0)) return;
+  const lam = hessianNormEstimate(p, finalTheta);
+  const minSteps = (tail * lam) / EXPLICIT_STABILITY;
+  if (minSteps > FLOW_STEP_BUDGET) {
+    throw new GradflowError(`flow: at least ${minSteps.toPrecision(3)} steps needed from the last predicted jump (t = ${last.toPrecision(4)}) to t = ${horizon.toPrecision(4)}: the final state's curvature λ̂ = ${lam.toPrecision(3)} holds an explicit step below ${EXPLICIT_STABILITY}/λ̂, past the flow's budget of ${FLOW_STEP_BUDGET} steps; give a larger --alpha or a shorter --t, or leave flow out (--methods)`);
+  }
 }
 
 function algorithmOf(kind: (typeof STEPPED)[number], lr: number, momentum: number | undefined): Exclude<AgfAlgorithm, { kind: 'flow' }> {
