@@ -170,7 +170,7 @@ export function solveAgf(p: Problem, opts: AgfOptions = {}): JumpSchedule {
   if (theta0.length !== H * P) throw new GradflowError(`agf: initial state has ${theta0.length} entries, the model has ${H * P}`);
   for (let i = 0; i < H; i++) {
     const rho = scaledNorm(theta0.subarray(i * P, (i + 1) * P));
-    if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (choose alpha so that every neuron starts well inside the unit ball)`);
+    if (rho >= 1) throw new GradflowError(`agf: neuron ${i} starts with norm ${rho} ≥ 1; AGF describes small initialisations (every neuron well inside the unit ball: a smaller alpha, or model options that set the start's size without alpha — e.g. the single neuron's balance δ = a0² − ‖w0‖² — or a smaller --init)`);
   }
   const algo = opts.algorithm ?? { kind: 'flow' };
   checkDiscreteModel(p, algo);
