@@ -171,7 +171,6 @@ function describeInit(def: ModelDefinition): string {
   }).join(', ');
 }
 
-/** Loss L(θ) in the mean convention. */
 /**
  * The init label of a given θ(0) (--init, ProblemOptions.theta0): it is not the model's random
  * start at alpha — every output said "u = sqrt(2)·alpha, v = 0; alpha = 0.0001" for a start the
@@ -189,6 +188,7 @@ function explicitInit(theta0: Float64Array, H: number, P: number): string {
   return `explicit θ(0) (given, not drawn), per-neuron norms ‖θ_i(0)‖ from ${f(lo)} to ${f(hi)}; alpha plays no part in it (only in rescaled times such as t/log(1/alpha))`;
 }
 
+/** Loss L(θ) in the mean convention. */
 export function lossOf(p: Problem, theta: Float64Array): number {
   return p.kernels.loss(theta, p.data.X, p.data.Y, p.data.n);
 }

@@ -275,8 +275,9 @@ export function unsettledNote(tr: Trajectory, sim: JumpSchedule): string | null 
  * The flow is explicit Runge–Kutta (dopri5 / dop853, relu events): after the last predicted jump
  * the network sits where AGF's final state puts it, whose stiffest curvature λ̂ holds each step
  * below the method's stability interval, at most EXPLICIT_STABILITY/λ̂ (measured from AGF's end
- * state of modular p = 7: dop853 h·λ̂ ≈ 6.4, dopri5 ≈ 3.3; 7 keeps the bound a bound). So (horizon − last jump)·λ̂/EXPLICIT_STABILITY is a lower bound on
- * the steps; past the flow's step budget the run could only fail, after minutes — sweep modular
+ * state of modular p = 7: dop853 h·λ̂ ≈ 6.4, dopri5 ≈ 3.3; 7 keeps the bound a bound). So
+ * (horizon − last jump)·λ̂/EXPLICIT_STABILITY is a lower bound on the steps; past the flow's step
+ * budget the run could only fail, after minutes — sweep modular
  * on its default alphas (κ = 3: horizons ∝ 1/α, λ̂ ≈ 1.4e3 at α = 1e-2) ran 0 of 4 cells in
  * 160 s. Refused up front, in one line.
  */

@@ -31,3 +31,8 @@ export function termColumns(headers: { pred: string; actual: string; err: string
     { key: 'slope', header: 'error slope vs η', align: 'right', format: (v) => (Number.isFinite(v) ? (v as number).toFixed(3) : '—') },
   ];
 }
+
+/** The note under a decomposition table whose error slope could not be fitted (every error 0: a saturated π, G = 0). */
+export function slopeNotes(rows: readonly { slope: number }[]): string[] {
+  return rows.some((r) => !Number.isFinite(r.slope)) ? ['error slope —: the error is 0 at (all but one of) the 7 η, nothing to fit (π saturated at 0 or 1: G = 0, the step changes nothing)'] : [];
+}

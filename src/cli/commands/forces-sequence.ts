@@ -21,7 +21,7 @@ import {
   argmaxResponses, fitReference, referenceOf, sequenceDescent, pairBatch, sequenceEtaSweep, sequenceForceSplit, sequenceForceTerms,
   sequenceInfluence, sequenceLossConvention, sequencePreferenceRun, type SequenceForceSplit, type SequenceLoss, type SequencePoint,
 } from '../../analysis/sequence-forces.ts';
-import { f6, intList, mean, pm, termColumns } from './forces-format.ts';
+import { f6, intList, mean, pm, slopeNotes, termColumns } from './forces-format.ts';
 
 export const isSequenceModel = (def: ModelDefinition): boolean => def.spec.name === 'tiny-lm';
 
@@ -117,7 +117,7 @@ export function sequenceDecomposition(args: ParsedArgs, io: CommandIO, def: Mode
     notes: [
       `A = diag_m(I − 1π_mᵀ) over the ${L} positions of y (V = ${task.V}), K_{m,l} = J(χ_{o,m})J(χ_{u,l})ᵀ over the ${loss.name === 'dpo' ? 2 * L : L} token rows of pair u (${loss.name === 'dpo' ? 'y⁺ then y⁻' : 'y⁺'}), G_l = ∂ℓ_u/∂z_l; χ_m = (x, y_<m)`,
       'y⁺, y⁻: the pair of prompt o; y*: its most likely response now (enumerating all V^L); error slope: least-squares slope of log ‖error‖ against log η over 7 η in [1e-4, 1e-1]',
-      ...(rows.some((r) => !Number.isFinite(r.slope)) ? ['error slope —: the error is 0 at (all but one of) the 7 η, nothing to fit (π saturated: G = 0, the step changes nothing)'] : []),
+      ...slopeNotes(rows),
       ...conventionLines(p, `GD steps of size ${lr}; the analysed step has size η = ${eta}`),
     ],
   };

@@ -18,7 +18,7 @@ import { accuracy, descend, dpoForces, learningPaths, preferenceRun, trainWithTa
 import { isLossName, parseLossChoice, type LossChoice } from '../../symbolic/losses.ts';
 import { gaussianMixture } from '../../../models/softmax.ts';
 import { Rng } from '../../util/rng.ts';
-import { f3, f6, intList, pm, termColumns } from './forces-format.ts';
+import { f3, f6, intList, pm, slopeNotes, termColumns } from './forces-format.ts';
 import { isSequenceModel, sequenceDecomposition, sequencePreference } from './forces-sequence.ts';
 
 
@@ -83,7 +83,7 @@ function decomposition(args: ParsedArgs, io: CommandIO, p: Problem): void {
     notes: [
       'A = I − 1πᵀ (V × V), K = J(x_o)J(x_u)ᵀ (empirical NTK from the compiled Jacobians), G = ∇_z ℓ(x_u); the step is θ ← θ − η∇_θ ℓ(x_u)',
       'error slope: least-squares slope of log ‖Δlog π_measured − (−ηAKG)‖ against log η over 7 η in [1e-4, 1e-1] (2 for a first-order-exact prediction)',
-      ...(rows.some((r) => !Number.isFinite(r.slope)) ? ['error slope —: the error is 0 at (all but one of) the 7 η, nothing to fit (π saturated at 0 or 1: G = 0, the step changes nothing)'] : []),
+      ...slopeNotes(rows),
       ...conventionLines(p, `GD steps of size ${lr} before the analysis (flow time ${steps * lr}); the analysed step has size η = ${eta}`),
     ],
   };
