@@ -57,7 +57,13 @@ function makeDirs(dir: string): void {
   let p = base;
   for (const c of missing) {
     p = join(p, c);
-    mkdirSync(p);
+    try {
+      mkdirSync(p);
+    } catch (err) {
+      // another process made it between our look and our mkdir (GNU parallel's shards under one
+      // new --out parent: shard-2 failed with EEXIST): a directory there is what was wanted
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(p).isDirectory()) throw err;
+    }
   }
   if (!statSync(p).isDirectory()) throw new GradflowError(`${printable(dir)} is not a directory`);
 }
