@@ -84,6 +84,8 @@ export interface ModelDefinition {
    * modular network's degenerate valleys want its masked flow run long, with error control).
    */
   agfFit?: { fitRelax?: number; fitIter?: number; fitNewton?: number; fitRtol?: number };
+  /** A caveat on comparing this model's jumps neuron by neuron, printed under sweep's jump table. */
+  jumpMatchingNote?: string;
   /**
    * A model whose template depends on an option (relu's bias=0, relu-deep's depth): the
    * definition to use for these options. Applied once, by createProblem and by commands that

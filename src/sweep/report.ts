@@ -10,6 +10,7 @@ import { canonicalArgv, gridFingerprint, type SweepGrid } from './grid.ts';
 import type { ExtrapolationRow, JumpRow, SweepSummary } from './aggregate.ts';
 import type { MeanSd } from './stats.ts';
 import { envelope, plain } from '../report/json.ts';
+import { findModel } from '../../models/index.ts';
 import { timeUnit as scheduleTimeUnit } from '../schedule.ts';
 
 const pm = (v: MeanSd | undefined): string => {
@@ -37,10 +38,9 @@ function notes(grid: SweepGrid, s: SweepSummary): string[] {
     `data: ${s.dataSources.length === 1 ? s.dataSources[0] : s.dataSources.length ? `${s.dataSources.length} sources (one per seed/width)` : '—'}`,
   ];
   if (s.cells.failed) out.push(`failed cells: ${s.cells.failed} of ${s.cells.total} (see sweep.json "failed"); their seeds are missing from the statistics`);
-  // per-neuron matching reads the modular network's frequency groups one neuron at a time (α = 0.3,
-  // p = 20: 18 jumps, rel err up to 0.79, neurons matched 0/1 after jump 1) where compare modular's
-  // frequency-by-frequency t½ agree to a few per cent
-  if (grid.model === 'modular') out.push('modular: the neurons learn in frequency groups (several neurons per frequency, nearly together), so these per-neuron jumps, matched one by one, mix the neurons of a group; `gradflow compare modular` compares AGF and the flow frequency by frequency (each class loss\'s t½)');
+  // a built-in model's own caveat (a spec file of the same name is not that model)
+  const caveat = grid.spec ? undefined : findModel(grid.model)?.jumpMatchingNote;
+  if (caveat) out.push(caveat);
   return out;
 }
 
