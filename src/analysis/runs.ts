@@ -21,6 +21,7 @@ import { solveAgf } from '../solvers/agf.ts';
 import { solveAgfDiagonal } from '../solvers/agf-diagonal.ts';
 import { solvePf } from '../solvers/pf.ts';
 import { solveFlow, type FlowOptions } from '../solvers/flow.ts';
+import { DEFAULT_MAX_STEPS } from '../solvers/ode/index.ts';
 import { integrateWithinStore } from './flow-store.ts';
 import { formatNumber } from '../report/table.ts';
 import { CAPS } from '../util/limits.ts';
@@ -128,8 +129,13 @@ function powerIteration(p: Problem, theta: Float64Array, h: number, iterations: 
 
 
 export function defaultStep(p: Problem, states: Float64Array[]): number {
+  return stepFromCurvatures(states.map((s) => hessianNormEstimate(p, s)));
+}
+
+/** 0.01 over the largest of the curvatures λ̂ (defaultStep, once they are known). */
+function stepFromCurvatures(lams: number[]): number {
   let lam = 0;
-  for (const s of states) lam = Math.max(lam, hessianNormEstimate(p, s));
+  for (const l of lams) lam = Math.max(lam, l);
   if (!(lam > 0)) throw new GradflowError('gd: could not estimate the Hessian scale for a default step; give --lr');
   return 0.01 / lam;
 }
@@ -190,7 +196,10 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
   const horizon = opts.horizon ?? 1.3 * last + 20;
   const finalTheta = finalState(p, agf);
   const wantsStep = STEPPED.some((k) => want.has(k) || want.has(`agf-${k}`));
-  const lr = wantsStep ? opts.lr ?? defaultStep(p, finalTheta ? [p.theta0, finalTheta] : [p.theta0]) : undefined;
+  // λ̂ at AGF's end state serves the default step and the flow's step budget: estimated once
+  let lamEndMemo: number | undefined;
+  const lamEnd = (th: Float64Array): number => (lamEndMemo ??= hessianNormEstimate(p, th));
+  const lr = wantsStep ? opts.lr ?? stepFromCurvatures([hessianNormEstimate(p, p.theta0), ...(finalTheta ? [lamEnd(finalTheta)] : [])]) : undefined;
   const lrNote = opts.lr ? 'given' : '0.01/λ̂, λ̂ the largest Hessian eigenvalue at the start and at the predicted end';
   // the discrete AGF predictions: after agf/pf, before the simulations, in method order
   for (const kind of STEPPED) {
@@ -211,7 +220,7 @@ export function runMethods(p: Problem, opts: RunOptions): MethodRuns {
     return steps;
   };
   const stepsOf = new Map(STEPPED.filter((kind) => want.has(kind)).map((kind) => [kind, steppedSteps(kind)] as const));
-  if (want.has('flow') && finalTheta) checkFlowSteps(p, finalTheta, last, horizon);
+  if (want.has('flow') && finalTheta) checkFlowSteps(() => lamEnd(finalTheta), last, horizon);
   if (want.has('flow')) {
     const psi = usePsiFlow(p);
     const flowOpts: FlowOptions = { tEnd: horizon, rtol: opts.rtol ?? 1e-10, onProgress: opts.progress?.('flow'), maxStoredValues: opts.maxStoredValues };
@@ -282,15 +291,14 @@ export function unsettledNote(tr: Trajectory, sim: JumpSchedule): string | null 
  * 160 s. Refused up front, in one line.
  */
 export const EXPLICIT_STABILITY = 7;
-const FLOW_STEP_BUDGET = 1e6;
 
-function checkFlowSteps(p: Problem, finalTheta: Float64Array, last: number, horizon: number): void {
+function checkFlowSteps(curvature: () => number, last: number, horizon: number): void {
   const tail = horizon - last;
   if (!(tail > 0)) return;
-  const lam = hessianNormEstimate(p, finalTheta);
+  const lam = curvature();
   const minSteps = (tail * lam) / EXPLICIT_STABILITY;
-  if (minSteps > FLOW_STEP_BUDGET) {
-    throw new GradflowError(`flow: at least ${minSteps.toPrecision(3)} steps needed from the last predicted jump (t = ${last.toPrecision(4)}) to t = ${horizon.toPrecision(4)}: the final state's curvature λ̂ = ${lam.toPrecision(3)} holds an explicit step below ${EXPLICIT_STABILITY}/λ̂, past the flow's budget of ${FLOW_STEP_BUDGET} steps; give a larger --alpha or a shorter --t, or leave flow out (--methods)`);
+  if (minSteps > DEFAULT_MAX_STEPS) {
+    throw new GradflowError(`flow: at least ${minSteps.toPrecision(3)} steps needed from the last predicted jump (t = ${last.toPrecision(4)}) to t = ${horizon.toPrecision(4)}: the final state's curvature λ̂ = ${lam.toPrecision(3)} holds an explicit step below ${EXPLICIT_STABILITY}/λ̂, past the flow's budget of ${DEFAULT_MAX_STEPS} steps; give a larger --alpha or a shorter --t, or leave flow out (--methods)`);
   }
 }
 

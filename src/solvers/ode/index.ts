@@ -89,6 +89,9 @@ function isFiniteVec(y: Float64Array): boolean {
   return true;
 }
 
+/** The step budget of a run that sets no maxSteps. */
+export const DEFAULT_MAX_STEPS = 1e6;
+
 export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float64Array, t1: number, opts: OdeOptions = {}): OdeSolution {
   const cfg = resolveConfig(method, t0, y0, t1, opts);
   const n = y0.length;
@@ -101,7 +104,7 @@ export function integrate(method: OdeMethod, rhs: OdeRhs, t0: number, y0: Float6
   const f0 = new Float64Array(n);
   f(t0, yInit, f0);
   const tracker = new EventTracker(opts.events ?? [], t0, yInit);
-  const maxSteps = opts.maxSteps ?? 1e6;
+  const maxSteps = opts.maxSteps ?? DEFAULT_MAX_STEPS;
   // a fixed step's count is known before the first one: refuse at once instead of failing after a million steps
   if (cfg.dt !== undefined && Math.ceil((t1 - t0) / cfg.dt - 1e-9) > maxSteps) {
     throw new GradflowError(`ode (${method}): the fixed step dt = ${cfg.dt} over [${t0}, ${t1}] is ${((t1 - t0) / cfg.dt).toPrecision(3)} steps, more than maxSteps = ${maxSteps}; give a larger dt or raise maxSteps`);
